@@ -1,0 +1,23 @@
+"""DoE spreadsheets: schema, reading, validation and the data model."""
+
+from core.doe.dataset import DoEData
+from core.doe.reader import DoEReadError, list_sheets, read_table
+from core.doe.report import Problem, ValidationReport
+from core.doe.schema import Schema, SchemaError, Variable
+from core.doe.validation import LoadResult, load_doe, load_frame, read_rows
+
+__all__ = [
+    "DoEData",
+    "DoEReadError",
+    "LoadResult",
+    "Problem",
+    "Schema",
+    "SchemaError",
+    "ValidationReport",
+    "Variable",
+    "list_sheets",
+    "load_doe",
+    "load_frame",
+    "read_rows",
+    "read_table",
+]

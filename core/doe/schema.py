@@ -1,0 +1,292 @@
+"""What the columns of a DoE sheet mean: roles, units, bounds and header aliases.
+
+The default schema is the template of seed 000 (Table 2 bounds, up to four
+thermocycles). A JSON schema file maps arbitrary headers onto these names, adds
+inputs or CQAs, changes bounds and the number of cycles; see README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from core.profiles import (
+    COOLING_RATE_BOUNDS,
+    DEFAULT_MAX_CYCLES,
+    HEATING_RATE_BOUNDS,
+    T_BOUNDS,
+    TABLE2_BOUNDS,
+    Bounds,
+    cooling_columns,
+    heating_columns,
+    profile_columns,
+    temperature_columns,
+)
+
+INF = math.inf
+
+
+class SchemaError(ValueError):
+    """A schema file that cannot be used, with a plain-words reason."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One modelled column.
+
+    `bounds` is the design space (values outside are a warning: the model
+    extrapolates); `limits` is what is physically possible (outside is an error).
+    """
+
+    name: str
+    role: str  # "input" or "cqa"
+    unit: str = ""
+    description: str = ""
+    bounds: tuple[float, float] | None = None
+    limits: tuple[float, float] = (-INF, INF)
+    aliases: tuple[str, ...] = ()
+    profile: bool = False  # part of the thermocycle encoding (blank or 0 = unused)
+
+
+def normalise_header(header: object) -> str:
+    """Compare headers by letters and digits only, ignoring case and any bracketed unit.
+
+    NFKC folds look-alikes first, so `D₅₀ (µm)` and `d50` compare equal.
+    """
+    text = unicodedata.normalize("NFKC", str(header)).lower()
+    text = re.sub(r"[\(\[\{].*?[\)\]\}]", " ", text)
+    return re.sub(r"[^0-9a-z]", "", text)
+
+
+def _profile_variables(max_cycles: int, bounds: Bounds) -> list[Variable]:
+    out = []
+    for i, name in enumerate(temperature_columns(max_cycles), start=1):
+        out.append(
+            Variable(
+                name,
+                "input",
+                "°C",
+                f"set point {i} of the temperature profile",
+                bounds.T,
+                (-50.0, 200.0),
+                (f"temp{i}", f"temperature{i}", f"tset{i}"),
+                True,
+            )
+        )
+    for i, name in enumerate(cooling_columns(max_cycles), start=1):
+        out.append(
+            Variable(
+                name,
+                "input",
+                "°C/min",
+                f"cooling rate of cooling ramp {i} (T{2 * i - 1} to T{2 * i})",
+                bounds.C,
+                (0.0, 20.0),
+                (f"coolingrate{i}", f"cr{i}", f"cool{i}"),
+                True,
+            )
+        )
+    for i, name in enumerate(heating_columns(max_cycles), start=1):
+        out.append(
+            Variable(
+                name,
+                "input",
+                "°C/min",
+                f"heating rate of heating ramp {i} (T{2 * i} to T{2 * i + 1})",
+                bounds.H,
+                (0.0, 20.0),
+                (f"heatingrate{i}", f"hr{i}", f"heat{i}"),
+                True,
+            )
+        )
+    return out
+
+
+DEFAULT_SCALARS = (
+    Variable(
+        "initial_concentration",
+        "input",
+        "mg/g solvent",
+        "solute concentration at the start of the batch",
+        (24.8, 55.2),
+        (0.0, INF),
+        ("c0", "conc0", "concentration", "initialconc", "startconcentration", "cinit"),
+    ),
+    Variable(
+        "seed_loading",
+        "input",
+        "mass fraction",
+        "seed mass per mass of solute",
+        (0.05, 0.15),
+        (0.0, 1.0),
+        ("seed", "seeds", "seedload", "seedmassfraction", "seedfraction"),
+    ),
+)
+
+DEFAULT_CQAS = (
+    Variable("D50", "cqa", "µm", "volume median particle size", None, (0.0, INF), ("dv50", "x50", "mediansize")),
+    Variable(
+        "DoA",
+        "cqa",
+        "%",
+        "degree of agglomeration",
+        None,
+        (0.0, 100.0),
+        ("degreeofagglomeration", "agglomeration", "agglomerationdegree"),
+    ),
+    Variable("crystallinity", "cqa", "%", "crystalline share of the solid", None, (0.0, 100.0), ("cryst", "xc")),
+)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The modelled columns of a DoE sheet, in model order, plus header overrides."""
+
+    variables: tuple[Variable, ...]
+    max_cycles: int = DEFAULT_MAX_CYCLES
+    column_map: dict[str, str] = field(default_factory=dict)  # normalised header -> variable name
+
+    @classmethod
+    def default(cls, max_cycles: int = DEFAULT_MAX_CYCLES, bounds: Bounds = TABLE2_BOUNDS) -> Schema:
+        variables = (*DEFAULT_SCALARS, *_profile_variables(max_cycles, bounds), *DEFAULT_CQAS)
+        return cls(variables, max_cycles)
+
+    # -- views -----------------------------------------------------------------
+    @property
+    def input_names(self) -> list[str]:
+        return [v.name for v in self.variables if v.role == "input"]
+
+    @property
+    def cqa_names(self) -> list[str]:
+        return [v.name for v in self.variables if v.role == "cqa"]
+
+    @property
+    def profile_names(self) -> list[str]:
+        return profile_columns(self.max_cycles)
+
+    @property
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        return {v.name: v.bounds for v in self.variables if v.role == "input" and v.bounds is not None}
+
+    @property
+    def profile_bounds(self) -> Bounds:
+        b = self.bounds
+        return Bounds(T=b.get("T1", T_BOUNDS), C=b.get("C1", COOLING_RATE_BOUNDS), H=b.get("H1", HEATING_RATE_BOUNDS))
+
+    def variable(self, name: str) -> Variable:
+        for v in self.variables:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    def match(self, header: object) -> str | None:
+        """The variable a sheet header holds, or None for a column that is kept but not modelled."""
+        key = normalise_header(header)
+        if not key:
+            return None
+        if key in self.column_map:
+            return self.column_map[key]
+        for v in self.variables:
+            if key == normalise_header(v.name) or key in v.aliases:
+                return v.name
+        return None
+
+    # -- schema files ----------------------------------------------------------
+    @classmethod
+    def from_json(cls, source: str | Path | dict[str, Any]) -> Schema:
+        """Build a schema from a JSON file (path), JSON text or an already parsed dict."""
+        spec = _load_spec(source)
+        unknown = set(spec) - {"max_cycles", "columns", "bounds", "inputs", "cqas"}
+        if unknown:
+            raise SchemaError(f"unknown schema keys: {', '.join(sorted(unknown))}")
+        max_cycles = spec.get("max_cycles", DEFAULT_MAX_CYCLES)
+        if not isinstance(max_cycles, int) or not 0 <= max_cycles <= 10:
+            raise SchemaError("max_cycles must be a whole number from 0 to 10")
+        bounds_spec = spec.get("bounds", {})
+        if not isinstance(bounds_spec, dict):
+            raise SchemaError('"bounds" must map a column (or T, C, H) to [low, high]')
+        profile_bounds = Bounds(
+            T=_pair(bounds_spec.get("T", T_BOUNDS), "T"),
+            C=_pair(bounds_spec.get("C", COOLING_RATE_BOUNDS), "C"),
+            H=_pair(bounds_spec.get("H", HEATING_RATE_BOUNDS), "H"),
+        )
+        schema = cls.default(max_cycles, profile_bounds)
+        extra = [_extra_variable(item, "input") for item in _list(spec, "inputs")]
+        extra += [_extra_variable(item, "cqa") for item in _list(spec, "cqas")]
+        names = {v.name for v in schema.variables}
+        for v in extra:
+            if v.name in names:
+                raise SchemaError(f'"{v.name}" is already a column of the template')
+            names.add(v.name)
+        inputs = [v for v in schema.variables if v.role == "input"] + [v for v in extra if v.role == "input"]
+        cqas = [v for v in schema.variables if v.role == "cqa"] + [v for v in extra if v.role == "cqa"]
+        variables = []
+        for v in inputs + cqas:
+            if v.name in bounds_spec and v.name not in ("T", "C", "H"):
+                v = replace(v, bounds=_pair(bounds_spec[v.name], v.name))
+            variables.append(v)
+        unknown_bounds = set(bounds_spec) - names - {"T", "C", "H"}
+        if unknown_bounds:
+            raise SchemaError(f"bounds given for unknown columns: {', '.join(sorted(unknown_bounds))}")
+        columns = spec.get("columns", {})
+        if not isinstance(columns, dict) or not all(isinstance(t, str) for t in columns.values()):
+            raise SchemaError('"columns" must map sheet headers to column names, e.g. {"Size": "D50"}')
+        column_map = {}
+        for header, target in columns.items():
+            if target not in names:
+                raise SchemaError(f'"columns" maps "{header}" to "{target}", which is not a known column')
+            column_map[normalise_header(header)] = target
+        return cls(tuple(variables), max_cycles, column_map)
+
+
+def _load_spec(source: str | Path | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(source, dict):
+        spec = source
+    else:
+        text = str(source)
+        try:
+            if isinstance(source, Path) or not text.lstrip().startswith("{"):
+                text = Path(source).read_text(encoding="utf-8")
+            spec = json.loads(text)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"cannot read the schema file: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"the schema file is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    if not isinstance(spec, dict):
+        raise SchemaError("a schema file must hold a JSON object")
+    return spec
+
+
+def _list(spec: dict[str, Any], key: str) -> list[Any]:
+    items = spec.get(key, [])
+    if not isinstance(items, list):
+        raise SchemaError(f'"{key}" must be a list of {{"name": ..., "unit": ...}} objects')
+    return items
+
+
+def _pair(value: object, name: str) -> tuple[float, float]:
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+        or not value[0] < value[1]
+    ):
+        raise SchemaError(f"bounds of {name} must be [low, high] with low < high")
+    return float(value[0]), float(value[1])
+
+
+def _extra_variable(item: object, role: str) -> Variable:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+        raise SchemaError(f'each extra {role} needs at least a "name"')
+    name = item["name"].strip()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise SchemaError(f'"{name}": names use letters, digits and underscores and start with a letter')
+    bounds = _pair(item["bounds"], name) if "bounds" in item else None
+    limits = _pair(item["limits"], name) if "limits" in item else (-INF, INF)
+    aliases = tuple(normalise_header(a) for a in item.get("aliases", []))
+    return Variable(name, role, str(item.get("unit", "")), str(item.get("description", "")), bounds, limits, aliases)

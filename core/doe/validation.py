@@ -1,0 +1,383 @@
+"""Turn a raw sheet into DoEData plus a report of every problem, row by row.
+
+Nothing here raises on bad content: a file that cannot be read gives a report
+with `readable=False`; a row with an error is left out of the data and named
+in the report; warnings keep the row.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from core.doe.dataset import DoEData
+from core.doe.reader import DoEReadError, RawTable, read_table
+from core.doe.report import ValidationReport
+from core.doe.schema import Schema
+from core.profiles import ThermocycleProfile, check_features
+
+MISSING_TOKENS = {"", "na", "n/a", "nan", "-", "--", "—", "–", "none", "null", "nm", "n.m.", "not measured", "?"}
+DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+REQUIRED_INPUTS = ("initial_concentration", "seed_loading", "T1", "T2", "C1")
+
+
+@dataclass
+class LoadResult:
+    data: DoEData | None
+    report: ValidationReport
+
+
+@dataclass
+class _Cell:
+    value: float  # NaN when blank or not a number
+    problem: str | None = None  # why the cell is not a number
+    note: str | None = None  # a warning that keeps the value
+
+
+def load_doe(
+    source: str | Path | bytes,
+    *,
+    filename: str | None = None,
+    sheet: str | None = None,
+    schema: Schema | None = None,
+) -> LoadResult:
+    """Read and validate a DoE file; never raises on bad content."""
+    try:
+        table = read_table(source, filename, sheet)
+    except DoEReadError as exc:
+        report = ValidationReport(readable=False)
+        report.error(str(exc))
+        return LoadResult(None, report.finish())
+    return validate_table(table, schema or Schema.default())
+
+
+def load_frame(frame: pd.DataFrame, schema: Schema | None = None) -> LoadResult:
+    """Validate a DataFrame (e.g. an edited table) as if it were a sheet with a header row."""
+    rows = [[None if _blank_object(v) else v for v in r] for r in frame.itertuples(index=False)]
+    table = RawTable([str(c) for c in frame.columns], rows, list(range(2, len(rows) + 2)))
+    return validate_table(table, schema or Schema.default())
+
+
+def read_rows(
+    source: str | Path | bytes,
+    *,
+    filename: str | None = None,
+    sheet: str | None = None,
+    schema: Schema | None = None,
+) -> pd.DataFrame:
+    """Every data row in canonical columns, NaN for blank or non-numbers; raises DoEReadError."""
+    schema = schema or Schema.default()
+    table = read_table(source, filename, sheet)
+    columns = _map_columns(table.header, schema)
+    out = {
+        name: [_parse(row[idx[0]]).value for row in table.rows]
+        for name, idx in columns.items()
+        if name is not None and len(idx) == 1
+    }
+    frame = pd.DataFrame(out, index=pd.Index(table.row_numbers, name="row"))
+    return frame.reindex(columns=schema.input_names + schema.cqa_names)
+
+
+# -- cells -----------------------------------------------------------------------------
+def _blank_object(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _parse(value: object) -> _Cell:
+    if value is None:
+        return _Cell(math.nan)
+    if isinstance(value, bool):
+        return _Cell(math.nan, f"{value} is not a number")
+    if isinstance(value, int | float):
+        v = float(value)
+        return _Cell(v) if math.isfinite(v) else _Cell(math.nan, None if math.isnan(v) else f"{value} is not finite")
+    text = str(value).strip()
+    if text.lower() in MISSING_TOKENS:
+        return _Cell(math.nan)
+    if DECIMAL_COMMA.match(text):
+        v = float(text.replace(",", "."))
+        return _Cell(v, note=f'"{text}" read as {v:g} (decimal comma)')
+    try:
+        v = float(text)
+    except ValueError:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        return _Cell(math.nan, f'"{shown}" is not a number')
+    return _Cell(v) if math.isfinite(v) else _Cell(math.nan, f'"{text}" is not a finite number')
+
+
+def _parse_column(raw: list[object]) -> tuple[np.ndarray, dict[int, _Cell]]:
+    """Numbers of a column, and the cells that needed a closer look (fast path for plain numbers)."""
+    series = pd.Series(raw, dtype=object)
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, copy=True)
+    odd = (np.isnan(values) & series.notna().to_numpy()) | np.isinf(values)
+    odd |= np.fromiter((type(v) is bool for v in raw), bool, len(raw))
+    cells = {int(i): _parse(raw[i]) for i in np.flatnonzero(odd)}
+    for i, c in cells.items():
+        values[i] = c.value
+    return values, {i: c for i, c in cells.items() if c.problem or c.note}
+
+
+# -- columns ---------------------------------------------------------------------------
+def _map_columns(header: Sequence[str], schema: Schema) -> dict[str | None, list[int]]:
+    columns: dict[str | None, list[int]] = {}
+    for j, h in enumerate(header):
+        columns.setdefault(schema.match(h), []).append(j)
+    return columns
+
+
+def _label(header: Sequence[str], j: int) -> str:
+    return header[j] if header[j] else f"column {get_column_letter(j + 1)}"
+
+
+def _check_columns(
+    table: RawTable, schema: Schema, report: ValidationReport
+) -> tuple[dict[str, int], list[int]] | None:
+    """Modelled column index per variable, and the kept columns; None when the sheet cannot be used."""
+    columns = _map_columns(table.header, schema)
+    fatal = False
+    for name, idx in columns.items():
+        if name is not None and len(idx) > 1:
+            shown = " and ".join(f'"{_label(table.header, j)}"' for j in idx)
+            report.error(f"columns {shown} both hold {name}; keep one of them")
+            fatal = True
+    required = [*REQUIRED_INPUTS, *(n for n in schema.input_names if n not in schema.profile_names)]
+    for name in dict.fromkeys(required):
+        if name not in columns:
+            v = schema.variable(name)
+            unit = f" ({v.unit})" if v.unit else ""
+            report.error(f'required column "{name}"{unit} is missing: {v.description}')
+            fatal = True
+    if not any(c in columns for c in schema.cqa_names):
+        report.error("no CQA column found; expected at least one of " + ", ".join(schema.cqa_names))
+        fatal = True
+    kept = columns.get(None, [])
+    seen: dict[str, int] = {}
+    for j in kept:
+        h = table.header[j]
+        if not h and any(row[j] is not None for row in table.rows):
+            report.warning(f"column {get_column_letter(j + 1)} has data but no header; it is kept, not modelled")
+        if h and h in seen:
+            report.warning(
+                f'the header "{h}" appears twice (columns {get_column_letter(seen[h] + 1)} and '
+                f"{get_column_letter(j + 1)}); both are kept, not modelled"
+            )
+        seen.setdefault(h, j)
+    report.ignored_columns = [_label(table.header, j) for j in kept if table.header[j]]
+    if fatal:
+        return None
+    return {n: idx[0] for n, idx in columns.items() if n is not None}, kept
+
+
+# -- rows ------------------------------------------------------------------------------
+def validate_table(table: RawTable, schema: Schema) -> LoadResult:
+    report = ValidationReport(n_rows=len(table.rows))
+    if not table.rows:
+        report.error("the sheet has a header row but no data rows")
+        return LoadResult(None, report.finish())
+    mapped = _check_columns(table, schema, report)
+    if mapped is None:
+        return LoadResult(None, report.finish())
+    modelled, kept = mapped
+    header = table.header
+    bad: set[int] = set()
+    invalid: set[tuple[int, str]] = set()  # (row position, variable) cells already reported as unusable
+    values: dict[str, list[float]] = {}
+    for name, j in modelled.items():
+        values[name], cells = _parse_column([row[j] for row in table.rows])
+        for i, c in cells.items():
+            if c.problem:
+                report.error(c.problem, table.row_numbers[i], header[j], rule=f"not a number in {name}")
+                bad.add(i)
+                invalid.add((i, name))
+            elif c.note:
+                report.warning(c.note, table.row_numbers[i], header[j], rule="decimal comma")
+    _check_notes(table, modelled, report, bad, invalid)
+    frame = pd.DataFrame(values, index=pd.Index(table.row_numbers, name="row"))
+    frame = frame.reindex(columns=schema.input_names + schema.cqa_names)
+    source = {n: _label(header, j) for n, j in modelled.items()}
+    _check_scalars(frame, schema, source, report, bad, invalid)
+    _check_profiles(frame, schema, source, report, bad, invalid)
+    _check_cqas(frame, schema, source, report, bad)
+    for j in kept:
+        frame[_unique(frame.columns, _label(header, j))] = [row[j] for row in table.rows]
+    usable = frame.iloc[sorted(set(range(len(frame))) - bad)]
+    _check_duplicates(usable, schema, report)
+    report.n_usable = len(usable)
+    if usable.empty:
+        report.error("no row can be used")
+        return LoadResult(None, report.finish())
+    data = DoEData(usable, schema, source)
+    report.cqa_counts = data.cqa_counts()
+    return LoadResult(data, report.finish())
+
+
+def _unique(existing: pd.Index, name: str) -> str:
+    out, k = name, 2
+    while out in existing:
+        out, k = f"{name} ({k})", k + 1
+    return out
+
+
+def _check_notes(
+    table: RawTable, modelled: dict[str, int], report: ValidationReport, bad: set[int], invalid: set[tuple[int, str]]
+) -> None:
+    position = {n: i for i, n in enumerate(table.row_numbers)}
+    name_of = {j: n for n, j in modelled.items()}
+    for note in table.notes:
+        column = _label(table.header, note.column) if note.column < len(table.header) else None
+        if note.row == table.header_row and note.kind == "merged":
+            report.warning(note.message, note.row, column, rule="merged header")
+        elif note.row in position and note.column in name_of:
+            if note.usable:
+                report.warning(note.message, note.row, column, rule=note.kind)
+            else:
+                report.error(note.message, note.row, column, rule=note.kind)
+                bad.add(position[note.row])
+                invalid.add((position[note.row], name_of[note.column]))
+
+
+def _check_scalars(
+    frame: pd.DataFrame,
+    schema: Schema,
+    source: dict[str, str],
+    report: ValidationReport,
+    bad: set[int],
+    invalid: set[tuple[int, str]],
+) -> None:
+    scalars = [n for n in schema.input_names if n not in schema.profile_names]
+    for name in scalars:
+        v, col = schema.variable(name), source[name]
+        for i, (pos, value) in enumerate(zip(frame.index, frame[name], strict=True)):
+            if (i, name) in invalid:
+                continue
+            if math.isnan(value):
+                report.error(f"{name} is blank; every experiment needs it", pos, col, rule=f"{name} blank")
+                bad.add(i)
+            elif not v.limits[0] <= value <= v.limits[1]:
+                report.error(_range_msg(name, value, v.limits, v.unit, "possible"), pos, col, rule=f"{name} limits")
+                bad.add(i)
+            elif v.bounds and not v.bounds[0] <= value <= v.bounds[1]:
+                msg = _range_msg(name, value, v.bounds, v.unit, "design space") + "; the models will extrapolate"
+                report.warning(msg, pos, col, rule=f"{name} bounds")
+
+
+def _range_msg(name: str, value: float, rng: tuple[float, float], unit: str, what: str) -> str:
+    lo, hi = rng
+    span = f"[{lo:g}, {hi:g}]" if math.isfinite(hi) else f"above {lo:g}"
+    return f"{name} = {value:g} {unit} is outside the {what} {span}".replace("  ", " ")
+
+
+def _check_profiles(
+    frame: pd.DataFrame,
+    schema: Schema,
+    source: dict[str, str],
+    report: ValidationReport,
+    bad: set[int],
+    invalid: set[tuple[int, str]],
+) -> None:
+    names = schema.profile_names
+    broken_rows = {i for i, n in invalid if n in names}
+    bounds = schema.profile_bounds
+    suspects = np.flatnonzero(_profile_suspects(frame, schema))
+    records: list[dict[str, Any]] = frame[names].iloc[suspects].to_dict("records")
+    limits = {n: schema.variable(n).limits for n in names}
+    for i, row in zip(suspects.tolist(), records, strict=True):
+        if i in broken_rows:
+            continue  # its unreadable cell is already reported; the profile cannot be judged
+        pos = int(frame.index[i])
+        limit_errors = False
+        for n, value in row.items():
+            lo, hi = limits[n]
+            if not math.isnan(value) and value != 0 and not lo < value <= hi:
+                report.error(
+                    _range_msg(n, value, (lo, hi), schema.variable(n).unit, "possible"),
+                    pos,
+                    source.get(n, n),
+                    rule=f"{n[0]} limits",
+                )
+                limit_errors = True
+        structure = check_features(row, schema.max_cycles)
+        for n, msg in structure:
+            report.error(msg, pos, source.get(n, n), rule="profile structure (Eq. 4)")
+        if structure or limit_errors:
+            bad.add(i)
+            continue
+        profile = ThermocycleProfile.from_features(row, schema.max_cycles)
+        order = profile.order_violations()
+        for msg in order:
+            report.error(msg, pos, source.get(msg.split(" ")[0]), rule="profile order (Eqs. 2-3)")
+        if order:
+            bad.add(i)
+        for n, msg in profile.bound_violations(bounds):
+            report.warning(msg + "; the models will extrapolate", pos, source.get(n, n), rule="profile bounds")
+
+
+def _profile_suspects(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """Rows whose profile may break Eqs. 2-4, the limits or the bounds (vectorised pre-screen).
+
+    Only these rows are examined one by one, which keeps a 100k-row file fast.
+    """
+    k = schema.max_cycles
+    values = {
+        kind: frame[[f"{kind}{i}" for i in range(1, n + 1)]].to_numpy(float)
+        for kind, n in (("T", 2 * k + 2), ("C", k + 1), ("H", k))
+    }
+    used = {kind: ~(np.isnan(v) | (v == 0)) for kind, v in values.items()}
+    n_temps = np.where(used["T"].all(axis=1), used["T"].shape[1], np.argmin(used["T"], axis=1))
+    n_seg = np.maximum(n_temps - 1, 0)
+    suspect = n_temps < 2
+    for kind, needed in (("T", n_temps), ("C", (n_seg + 1) // 2), ("H", n_seg // 2)):
+        expected = np.arange(used[kind].shape[1])[None, :] < needed[:, None]
+        suspect |= (used[kind] != expected).any(axis=1)
+        lo, hi = schema.variable(f"{kind}1").bounds or (-np.inf, np.inf)
+        v = values[kind]
+        suspect |= (used[kind] & ((v < lo) | (v > hi))).any(axis=1)
+    t = values["T"]
+    step = np.diff(np.nan_to_num(t), axis=1)
+    in_profile = np.arange(step.shape[1])[None, :] < n_seg[:, None]
+    wrong_way = np.where(np.arange(step.shape[1]) % 2 == 0, step > 0, step < 0)
+    suspect |= (in_profile & wrong_way).any(axis=1)
+    return suspect
+
+
+def _check_cqas(
+    frame: pd.DataFrame, schema: Schema, source: dict[str, str], report: ValidationReport, bad: set[int]
+) -> None:
+    present = [c for c in schema.cqa_names if c in source]
+    for name in present:
+        v = schema.variable(name)
+        for i, (pos, value) in enumerate(zip(frame.index, frame[name], strict=True)):
+            if not math.isnan(value) and not v.limits[0] <= value <= v.limits[1]:
+                report.error(
+                    _range_msg(name, value, v.limits, v.unit, "possible"), pos, source[name], rule=f"{name} limits"
+                )
+                bad.add(i)
+    measured = frame[present].notna().any(axis=1)
+    for i, pos in enumerate(frame.index):
+        if not measured.iloc[i] and i not in bad:
+            report.warning("no CQA is measured in this row; no model can learn from it", int(pos), rule="no CQA")
+
+
+def _check_duplicates(usable: pd.DataFrame, schema: Schema, report: ValidationReport) -> None:
+    modelled = usable[schema.input_names + schema.cqa_names]
+    duplicated = modelled.duplicated(keep="first")
+    if not duplicated.any():
+        return
+    first = {}
+    for pos, key in zip(modelled.index, map(tuple, modelled.fillna(-math.inf).to_numpy()), strict=True):
+        if key in first:
+            report.warning(
+                f"repeats row {first[key]} exactly; a repeated row counts twice in training",
+                int(pos),
+                rule="duplicate row",
+            )
+        else:
+            first[key] = int(pos)

@@ -1,0 +1,313 @@
+"""Thermocycle temperature profiles (seed 000, Eqs. 2-4).
+
+A profile is a start temperature followed by alternating cooling and heating
+ramps: T1 -C1-> T2 -H1-> T3 -C2-> T4 ... A profile with N thermocycles uses
+T1..T(2N+2), C1..C(N+1) and H1..HN. In a DoE row an unused segment is 0 (or
+blank) and so is everything after it (Eq. 4), which is why a used temperature
+of exactly 0 degC cannot be written in that encoding.
+
+One `ThermocycleProfile` converts between the four views engineers use: the
+feature row of a DoE sheet, a list of ramp segments, a time/temperature
+setpoint series and a recipe table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_MAX_CYCLES = 4
+
+# Table 2 of seed 000: the design space of the decision variables.
+T_BOUNDS = (0.0, 70.0)  # degC
+COOLING_RATE_BOUNDS = (0.05, 0.3)  # degC/min
+HEATING_RATE_BOUNDS = (0.5, 1.0)  # degC/min
+
+RECIPE_COLUMNS = ["step", "kind", "start_T", "end_T", "rate", "duration_min", "cumulative_min"]
+
+
+def temperature_columns(max_cycles: int = DEFAULT_MAX_CYCLES) -> list[str]:
+    return [f"T{i}" for i in range(1, 2 * max_cycles + 3)]
+
+
+def cooling_columns(max_cycles: int = DEFAULT_MAX_CYCLES) -> list[str]:
+    return [f"C{i}" for i in range(1, max_cycles + 2)]
+
+
+def heating_columns(max_cycles: int = DEFAULT_MAX_CYCLES) -> list[str]:
+    return [f"H{i}" for i in range(1, max_cycles + 1)]
+
+
+def profile_columns(max_cycles: int = DEFAULT_MAX_CYCLES) -> list[str]:
+    """Feature columns of a profile in sheet order: T1..T(2N+2), C1..C(N+1), H1..HN."""
+    return temperature_columns(max_cycles) + cooling_columns(max_cycles) + heating_columns(max_cycles)
+
+
+def profile_type_name(n_temperatures: int) -> str:
+    """Human name of the profile type (seed 000, Table 1) from its number of set points."""
+    if n_temperatures < 2:
+        return "invalid"
+    if n_temperatures == 2:
+        return "linear cooling"
+    if n_temperatures == 3:
+        return "linear cool + heat"
+    n_cycles = (n_temperatures - 2) // 2
+    name = f"{n_cycles} cycle" + ("s" if n_cycles > 1 else "")
+    return name if n_temperatures % 2 == 0 else f"{name} + heat"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One linear ramp. `rate` is a positive magnitude in degC/min."""
+
+    start_T: float
+    end_T: float
+    rate: float
+
+    @property
+    def kind(self) -> str:
+        return "heat" if self.end_T > self.start_T else "cool"
+
+    @property
+    def duration_min(self) -> float:
+        return abs(self.end_T - self.start_T) / self.rate
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Design-space bounds for the profile variables (Table 2 by default)."""
+
+    T: tuple[float, float] = T_BOUNDS
+    C: tuple[float, float] = COOLING_RATE_BOUNDS
+    H: tuple[float, float] = HEATING_RATE_BOUNDS
+
+
+TABLE2_BOUNDS = Bounds()
+
+
+@dataclass(frozen=True)
+class ThermocycleProfile:
+    """Set-point temperatures and the ramp rates between them.
+
+    `temperatures[k]` is T(k+1). Segment k (0-based) cools when k is even and
+    heats when k is odd; cooling segment j uses `cooling_rates[j]`, heating
+    segment j uses `heating_rates[j]`.
+    """
+
+    temperatures: tuple[float, ...]
+    cooling_rates: tuple[float, ...] = field(default_factory=tuple)
+    heating_rates: tuple[float, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))
+        object.__setattr__(self, "cooling_rates", tuple(float(c) for c in self.cooling_rates))
+        object.__setattr__(self, "heating_rates", tuple(float(h) for h in self.heating_rates))
+        n_seg = len(self.temperatures) - 1
+        if n_seg < 1:
+            raise ValueError("a profile needs at least a start and an end temperature")
+        n_cool, n_heat = (n_seg + 1) // 2, n_seg // 2
+        if len(self.cooling_rates) != n_cool or len(self.heating_rates) != n_heat:
+            raise ValueError(
+                f"{len(self.temperatures)} set points need {n_cool} cooling and {n_heat} heating "
+                f"rates, got {len(self.cooling_rates)} and {len(self.heating_rates)}"
+            )
+
+    # -- descriptors -------------------------------------------------------
+    @property
+    def n_cycles(self) -> int:
+        """Complete heat-then-cool cycles after the first cooling ramp."""
+        return max(0, (len(self.temperatures) - 2) // 2)
+
+    @property
+    def type_name(self) -> str:
+        return profile_type_name(len(self.temperatures))
+
+    @property
+    def batch_time_min(self) -> float:
+        return float(sum(s.duration_min for s in self.segments()))
+
+    # -- segments ----------------------------------------------------------
+    def segments(self) -> list[Segment]:
+        temps, out = self.temperatures, []
+        for k in range(len(temps) - 1):
+            rate = self.cooling_rates[k // 2] if k % 2 == 0 else self.heating_rates[k // 2]
+            out.append(Segment(temps[k], temps[k + 1], rate))
+        return out
+
+    @classmethod
+    def from_segments(cls, segments: Sequence[Segment]) -> ThermocycleProfile:
+        if not segments:
+            raise ValueError("no segments")
+        for a, b in itertools.pairwise(segments):
+            if not math.isclose(a.end_T, b.start_T, rel_tol=0, abs_tol=1e-9):
+                raise ValueError(f"segments are not continuous: {a.end_T} then {b.start_T}")
+        temps = [segments[0].start_T] + [s.end_T for s in segments]
+        return cls(tuple(temps), tuple(s.rate for s in segments[0::2]), tuple(s.rate for s in segments[1::2]))
+
+    # -- feature rows (DoE encoding) ----------------------------------------
+    def to_features(self, max_cycles: int = DEFAULT_MAX_CYCLES) -> dict[str, float]:
+        """DoE feature row; unused trailing entries are 0 (Eq. 4)."""
+        if len(self.temperatures) > 2 * max_cycles + 2:
+            raise ValueError(f"profile has {self.n_cycles} cycles; the sheet allows {max_cycles}")
+        row: dict[str, float] = {}
+        for cols, values in (
+            (temperature_columns(max_cycles), self.temperatures),
+            (cooling_columns(max_cycles), self.cooling_rates),
+            (heating_columns(max_cycles), self.heating_rates),
+        ):
+            row.update({c: (values[i] if i < len(values) else 0.0) for i, c in enumerate(cols)})
+        return row
+
+    @classmethod
+    def from_features(cls, row: Mapping[str, float], max_cycles: int = DEFAULT_MAX_CYCLES) -> ThermocycleProfile:
+        """Read a feature row: the profile ends at the first blank/0 temperature.
+
+        Raises ValueError when the row is not a profile (fewer than two set
+        points, or a used segment without its rate); `check_features` says why
+        in more detail.
+        """
+        temps = _used_prefix([row.get(c) for c in temperature_columns(max_cycles)])
+        n_seg = len(temps) - 1
+        n_cool, n_heat = (n_seg + 1) // 2, n_seg // 2
+        cool = _used_prefix([row.get(c) for c in cooling_columns(max_cycles)])[:n_cool]
+        heat = _used_prefix([row.get(c) for c in heating_columns(max_cycles)])[:n_heat]
+        return cls(tuple(temps), tuple(cool), tuple(heat))
+
+    # -- setpoint series -----------------------------------------------------
+    def setpoints(self, resolution_min: float = 1.0) -> pd.DataFrame:
+        """Setpoint series on a regular grid, with every ramp end added exactly.
+
+        Including the breakpoints keeps the series a lossless description of
+        the profile (see `from_setpoints`).
+        """
+        if resolution_min <= 0:
+            raise ValueError("resolution must be positive")
+        ends = np.concatenate([[0.0], np.cumsum([s.duration_min for s in self.segments()])])
+        grid = np.arange(0.0, ends[-1], resolution_min)
+        times = np.union1d(grid, ends)
+        temps = np.interp(times, ends, np.asarray(self.temperatures))
+        # np.interp is exact at the breakpoints; set them explicitly anyway.
+        idx = np.searchsorted(times, ends)
+        temps[idx] = self.temperatures
+        return pd.DataFrame({"time_min": times, "T_setpoint": temps})
+
+    @classmethod
+    def from_setpoints(cls, series: pd.DataFrame) -> ThermocycleProfile:
+        """Recover the profile from a setpoint series that contains its breakpoints."""
+        t = series["time_min"].to_numpy(float)
+        temp = series["T_setpoint"].to_numpy(float)
+        if len(t) < 2 or np.any(np.diff(t) <= 0):
+            raise ValueError("setpoint times must increase")
+        direction = np.sign(np.diff(temp))
+        keep = [0]
+        for k in range(1, len(direction)):
+            if direction[k] != direction[k - 1] and direction[k] != 0:
+                keep.append(k)
+        keep.append(len(t) - 1)
+        segments = []
+        for a, b in itertools.pairwise(keep):
+            dT, dt = temp[b] - temp[a], t[b] - t[a]
+            segments.append(Segment(temp[a], temp[b], _round_rate(abs(dT) / dt)))
+        if segments[0].kind != "cool":
+            raise ValueError("a profile starts with a cooling ramp")
+        return cls.from_segments(segments)
+
+    # -- recipe table --------------------------------------------------------
+    def recipe_table(self) -> pd.DataFrame:
+        rows, cumulative = [], 0.0
+        for k, s in enumerate(self.segments(), start=1):
+            cumulative += s.duration_min
+            rows.append([k, s.kind, s.start_T, s.end_T, s.rate, s.duration_min, cumulative])
+        return pd.DataFrame(rows, columns=RECIPE_COLUMNS)
+
+    @classmethod
+    def from_recipe_table(cls, table: pd.DataFrame) -> ThermocycleProfile:
+        ordered = table.sort_values("step")
+        return cls.from_segments(
+            [Segment(float(r.start_T), float(r.end_T), float(r.rate)) for r in ordered.itertuples()]
+        )
+
+    # -- feasibility -----------------------------------------------------------
+    def order_violations(self) -> list[str]:
+        """Plain-words reasons why the ramps break Eqs. 2-3 (cool down, then heat up)."""
+        problems = []
+        for k, s in enumerate(self.segments()):
+            a, b = f"T{k + 1}", f"T{k + 2}"
+            if k % 2 == 0 and s.end_T > s.start_T:
+                problems.append(f"{b} = {s.end_T:g} must not exceed {a} = {s.start_T:g} (cooling ramp, Eq. 3)")
+            if k % 2 == 1 and s.end_T < s.start_T:
+                problems.append(f"{b} = {s.end_T:g} must not be below {a} = {s.start_T:g} (heating ramp, Eq. 2)")
+        return problems
+
+    def bound_violations(self, bounds: Bounds = TABLE2_BOUNDS) -> list[tuple[str, str]]:
+        """(column, message) for every set point or rate outside the design space."""
+        problems = []
+        for names, values, (lo, hi), unit in (
+            ("T", self.temperatures, bounds.T, "°C"),
+            ("C", self.cooling_rates, bounds.C, "°C/min"),
+            ("H", self.heating_rates, bounds.H, "°C/min"),
+        ):
+            for i, v in enumerate(values, start=1):
+                if not lo <= v <= hi:
+                    problems.append((f"{names}{i}", f"{names}{i} = {v:g} {unit} is outside [{lo:g}, {hi:g}]"))
+        return problems
+
+    def violations(self, bounds: Bounds = TABLE2_BOUNDS) -> list[str]:
+        """Everything that makes the profile infeasible: Eqs. 2-3 and the bounds."""
+        return self.order_violations() + [m for _, m in self.bound_violations(bounds)]
+
+    def is_feasible(self, bounds: Bounds = TABLE2_BOUNDS) -> bool:
+        return not self.violations(bounds)
+
+
+def _is_unused(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value == 0
+
+
+def _used_prefix(values: Sequence[object]) -> list[float]:
+    out = []
+    for v in values:
+        if _is_unused(v):
+            break
+        out.append(float(v))  # type: ignore[arg-type]
+    return out
+
+
+def _round_rate(rate: float) -> float:
+    """Undo the last-bit error of duration = dT / rate followed by rate = dT / duration."""
+    return float(f"{rate:.12g}")
+
+
+def check_features(row: Mapping[str, object], max_cycles: int = DEFAULT_MAX_CYCLES) -> list[tuple[str, str]]:
+    """(column, message) pairs for a feature row that breaks Eq. 4's structure.
+
+    Checks that set points stop at the first unused one, that every used ramp
+    has its rate and that no rate is given for a ramp that does not exist.
+    """
+    problems: list[tuple[str, str]] = []
+    t_cols = temperature_columns(max_cycles)
+    n_temps = len(_used_prefix([row.get(c) for c in t_cols]))
+    if n_temps < 2:
+        problems.append((t_cols[min(n_temps, 1)], "a profile needs a start temperature T1 and an end temperature T2"))
+    for c in t_cols[n_temps + 1 :]:
+        if not _is_unused(row.get(c)):
+            problems.append(
+                (c, f"{c} is set after the unused {t_cols[n_temps]}; everything after it must be blank or 0")
+            )
+    n_seg = max(n_temps - 1, 0)
+    for cols, n_needed, kind in (
+        (cooling_columns(max_cycles), (n_seg + 1) // 2, "cooling"),
+        (heating_columns(max_cycles), n_seg // 2, "heating"),
+    ):
+        for i, c in enumerate(cols):
+            used = not _is_unused(row.get(c))
+            if i < n_needed and not used:
+                problems.append((c, f"the {kind} ramp {c} is needed by the set points but is blank or 0"))
+            if i >= n_needed and used:
+                problems.append((c, f"{c} is given but the profile has no {kind} ramp {i + 1}; leave it blank or 0"))
+    return problems

@@ -1,0 +1,65 @@
+"""AppTest of the Data page through the app's router: uploads keep what is loaded unless they are usable."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.doe.template import build_template
+from tests.conftest import doe_frame, to_csv_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, content: bytes, mime: str = "text/csv") -> AppTest:
+    at.file_uploader(key="doe_upload").set_value((name, content, mime))
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_valid_upload_replaces_the_project_data():
+    at = upload(start(), "runs.csv", to_csv_bytes(doe_frame(2)))
+    assert at.session_state["doe_name"] == "runs.csv"
+    assert len(at.session_state["doe"]) == 12
+    assert any("no problems found" in s.value for s in at.success)
+
+
+def test_unreadable_upload_keeps_the_loaded_data():
+    at = upload(start(), "runs.csv", to_csv_bytes(doe_frame(2)))
+    upload(at, "evil.xlsx", b"\x00binary\xff" * 20, XLSX)
+    assert at.session_state["doe_name"] == "runs.csv"
+    assert any("binary" in e.value for e in at.error)
+    assert any("keeps runs.csv" in i.value for i in at.info)
+
+
+def test_upload_with_bad_rows_asks_before_using_the_rest():
+    frame = doe_frame(2)
+    frame["C1 (°C/min)"] = frame["C1 (°C/min)"].astype(object)
+    frame.loc[0, "C1 (°C/min)"] = "quick"
+    at = upload(start(), "first.csv", to_csv_bytes(doe_frame(1)))
+    upload(at, "partly.csv", to_csv_bytes(frame))
+    assert at.session_state["doe_name"] == "first.csv"
+    table = at.dataframe[0].value
+    assert table.iloc[0]["row"] == 2 and table.iloc[0]["column"] == "C1 (°C/min)"
+    at.button(key="use_partial").click()
+    at.run()
+    assert at.session_state["doe_name"] == "partly.csv"
+    assert len(at.session_state["doe"]) == 11
+
+
+def test_xlsx_upload_with_sheet_picker():
+    at = upload(start(), "template.xlsx", build_template(), XLSX)
+    assert at.selectbox(key="doe_sheet").options == ["DoE", "Columns"]
+    assert at.session_state["doe_name"] == "template.xlsx"
+    at.selectbox(key="doe_sheet").set_value("Columns")
+    at.run()
+    assert any("missing" in e.value for e in at.error)
+    assert at.session_state["doe_name"] == "template.xlsx"
