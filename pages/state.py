@@ -2,30 +2,48 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from core.doe import DoEData, LoadResult, Schema, ValidationReport, load_doe
+from core.doe import DoEData, LoadResult, RawTable, Schema, ValidationReport, load_doe, read_table
 
 SAMPLE_DOE = Path(__file__).resolve().parent.parent / "sample_data" / "doe.xlsx"
 
 DOE = "doe"  # DoEData of the project
 DOE_NAME = "doe_name"  # where the data came from
 DOE_REPORT = "doe_report"  # ValidationReport of the loaded data
+DOE_SOURCE = "doe_source"  # identity of the upload + sheet + schema the data came from
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_load(content: bytes, filename: str, sheet: str | None, schema_json: str | None) -> LoadResult:
-    """Validate uploaded bytes once per content; the cache key is the bytes themselves."""
-    schema = Schema.from_json(schema_json) if schema_json else None
-    return load_doe(content, filename=filename, sheet=sheet, schema=schema)
+def cached_load(content: bytes, filename: str, sheet: str | None, schema_json: str) -> LoadResult:
+    """Validate uploaded bytes once per content and schema; the cache key is the bytes themselves."""
+    return load_doe(content, filename=filename, sheet=sheet, schema=Schema.from_json(json.loads(schema_json)))
 
 
-def set_doe(data: DoEData, name: str, report: ValidationReport) -> None:
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_table(content: bytes, filename: str, sheet: str | None) -> RawTable:
+    """The raw cells of an upload (raises DoEReadError when unreadable)."""
+    return read_table(content, filename, sheet)
+
+
+def schema_key(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True, ensure_ascii=False)
+
+
+def set_doe(data: DoEData, name: str, report: ValidationReport, source: str = "") -> None:
     st.session_state[DOE] = data
     st.session_state[DOE_NAME] = name
     st.session_state[DOE_REPORT] = report
+    st.session_state[DOE_SOURCE] = source
+
+
+def upload_identity(content: bytes, sheet: str | None, schema_json: str) -> str:
+    return hashlib.sha256(content + f"|{sheet}|{schema_json}".encode()).hexdigest()
 
 
 def ensure_sample_loaded() -> None:

@@ -47,8 +47,10 @@ def test_upload_with_bad_rows_asks_before_using_the_rest():
     at = upload(start(), "first.csv", to_csv_bytes(doe_frame(1)))
     upload(at, "partly.csv", to_csv_bytes(frame))
     assert at.session_state["doe_name"] == "first.csv"
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "problem" in d.value.columns)
     assert table.iloc[0]["row"] == 2 and table.iloc[0]["column"] == "C1 (°C/min)"
+    sheet = next(d.value for d in at.dataframe if "C1 (°C/min)" in d.value.columns)
+    assert sheet.loc[2, "C1 (°C/min)"] == "quick"
     at.button(key="use_partial").click()
     at.run()
     assert at.session_state["doe_name"] == "partly.csv"
@@ -63,3 +65,22 @@ def test_xlsx_upload_with_sheet_picker():
     at.run()
     assert any("missing" in e.value for e in at.error)
     assert at.session_state["doe_name"] == "template.xlsx"
+
+
+def test_schema_file_maps_an_unknown_header():
+    frame = doe_frame(1).rename(columns={"D50 (µm)": "particle size"})
+    at = upload(start(), "renamed.csv", to_csv_bytes(frame))
+    assert at.session_state["doe"].cqa_counts()["D50"] == 0
+    at.file_uploader(key="schema_upload").set_value(
+        ("schema.json", b'{"columns": {"particle size": "D50"}}', "application/json")
+    )
+    at.run()
+    assert not at.exception
+    assert at.session_state["doe"].cqa_counts()["D50"] == len(frame)
+
+
+def test_broken_schema_file_is_reported_and_ignored():
+    at = start()
+    at.file_uploader(key="schema_upload").set_value(("schema.json", b"{nope", "application/json"))
+    at.run()
+    assert any("Schema not used" in e.value for e in at.error)

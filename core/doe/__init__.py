@@ -1,7 +1,7 @@
 """DoE spreadsheets: schema, reading, validation and the data model."""
 
 from core.doe.dataset import DoEData
-from core.doe.reader import DoEReadError, list_sheets, read_table
+from core.doe.reader import DoEReadError, RawTable, list_sheets, read_table
 from core.doe.report import Problem, ValidationReport
 from core.doe.schema import Schema, SchemaError, Variable
 from core.doe.validation import LoadResult, load_doe, load_frame, read_rows
@@ -11,6 +11,7 @@ __all__ = [
     "DoEReadError",
     "LoadResult",
     "Problem",
+    "RawTable",
     "Schema",
     "SchemaError",
     "ValidationReport",

@@ -81,6 +81,14 @@ class ValidationReport:
             "ignored_columns": list(self.ignored_columns),
         }
 
+    def cells(self) -> dict[tuple[int, str], str]:
+        """(sheet row, header) -> worst severity, for highlighting the offending cells."""
+        out: dict[tuple[int, str], str] = {}
+        for p in self.problems:
+            if p.row is not None and p.column is not None and out.get((p.row, p.column)) != "error":
+                out[(p.row, p.column)] = p.severity
+        return out
+
     def to_text(self) -> str:
         lines = [
             f"{self.n_rows} data rows, {self.n_usable} usable; {len(self.errors)} errors, {len(self.warnings)} warnings"

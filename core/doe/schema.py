@@ -149,7 +149,7 @@ class Schema:
 
     variables: tuple[Variable, ...]
     max_cycles: int = DEFAULT_MAX_CYCLES
-    column_map: dict[str, str] = field(default_factory=dict)  # normalised header -> variable name
+    column_map: dict[str, str | None] = field(default_factory=dict)  # normalised header -> name (None: not modelled)
 
     @classmethod
     def default(cls, max_cycles: int = DEFAULT_MAX_CYCLES, bounds: Bounds = TABLE2_BOUNDS) -> Schema:
@@ -234,11 +234,11 @@ class Schema:
         if unknown_bounds:
             raise SchemaError(f"bounds given for unknown columns: {', '.join(sorted(unknown_bounds))}")
         columns = spec.get("columns", {})
-        if not isinstance(columns, dict) or not all(isinstance(t, str) for t in columns.values()):
-            raise SchemaError('"columns" must map sheet headers to column names, e.g. {"Size": "D50"}')
-        column_map = {}
+        if not isinstance(columns, dict) or not all(isinstance(t, str | None) for t in columns.values()):
+            raise SchemaError('"columns" must map sheet headers to column names (or null), e.g. {"Size": "D50"}')
+        column_map: dict[str, str | None] = {}
         for header, target in columns.items():
-            if target not in names:
+            if target is not None and target not in names:
                 raise SchemaError(f'"columns" maps "{header}" to "{target}", which is not a known column')
             column_map[normalise_header(header)] = target
         return cls(tuple(variables), max_cycles, column_map)

@@ -1,0 +1,1 @@
+"""Plotly figure builders: pure functions of results that return go.Figure."""
