@@ -15,12 +15,12 @@ navigation = st.navigation(
     }
 )
 
-with st.sidebar:
-    st.markdown("**ProcessTwin**: data-driven digital twins for process design")
-    data = st.session_state.get(state.DOE)
-    if data is None:
-        st.caption("No data loaded")
-    else:
-        st.caption(f"Data: {st.session_state[state.DOE_NAME]} ({len(data)} experiments)")
-
+st.sidebar.markdown("**ProcessTwin**: data-driven digital twins for process design")
+project_status = st.sidebar.empty()
 navigation.run()
+
+# Filled after the page ran, so it reflects what the page just loaded or trained.
+data = st.session_state.get(state.DOE)
+project_status.caption(
+    "No data loaded" if data is None else f"Data: {st.session_state[state.DOE_NAME]} ({len(data)} experiments)"
+)
