@@ -196,6 +196,26 @@ class Schema:
                 return v.name
         return None
 
+    def to_spec(self) -> dict[str, Any]:
+        """A schema-file dict that rebuilds this schema for data in canonical column names."""
+        default = {v.name for v in Schema.default(self.max_cycles).variables}
+        extra = [v for v in self.variables if v.name not in default]
+
+        def describe(v: Variable) -> dict[str, Any]:
+            item: dict[str, Any] = {"name": v.name, "unit": v.unit, "description": v.description}
+            if v.bounds:
+                item["bounds"] = list(v.bounds)
+            if all(math.isfinite(x) for x in v.limits):
+                item["limits"] = list(v.limits)
+            return item
+
+        return {
+            "max_cycles": self.max_cycles,
+            "bounds": {v.name: list(v.bounds) for v in self.variables if v.name in default and v.bounds},
+            "inputs": [describe(v) for v in extra if v.role == "input"],
+            "cqas": [describe(v) for v in extra if v.role == "cqa"],
+        }
+
     # -- schema files ----------------------------------------------------------
     @classmethod
     def from_json(cls, source: str | Path | dict[str, Any]) -> Schema:

@@ -1,0 +1,77 @@
+import io
+import pickle
+import zipfile
+
+import pandas as pd
+import pytest
+
+from core.doe import Schema, load_doe
+from core.project import Project, ProjectError, open_project, save_project
+from tests.conftest import doe_frame, to_csv_bytes
+
+
+def project() -> Project:
+    schema = Schema.from_json({"cqas": [{"name": "yield", "unit": "%", "limits": [0, 100]}], "bounds": {"T": [0, 80]}})
+    frame = doe_frame(2)
+    frame["yield"] = range(len(frame))
+    data = load_doe(to_csv_bytes(frame), filename="d.csv", schema=schema).data
+    return Project(
+        data,
+        "trial",
+        settings={"models": {"search": "fast", "seed": 7}},
+        results={"metrics": {"D50": {"cv_mse": 1.5}}},
+        tables={"basket": pd.DataFrame({"id": ["a", "b"], "n_cycles": [4, 3]})},
+    )
+
+
+def test_round_trip_keeps_everything():
+    original = project()
+    opened = open_project(save_project(original))
+    assert opened.name == "trial"
+    assert opened.settings == original.settings and opened.results == original.results
+    pd.testing.assert_frame_equal(opened.tables["basket"], original.tables["basket"])
+    assert opened.data.schema.variables == original.data.schema.variables
+    pd.testing.assert_frame_equal(
+        opened.data.inputs().reset_index(drop=True), original.data.inputs().reset_index(drop=True)
+    )
+    assert opened.data.cqa_counts() == original.data.cqa_counts()
+
+
+def test_saved_project_holds_only_csv_and_json():
+    with zipfile.ZipFile(io.BytesIO(save_project(project()))) as zf:
+        names = zf.namelist()
+    assert all(n.endswith((".csv", ".json")) for n in names)
+    assert {"manifest.json", "data.csv", "schema.json", "settings.json", "results.json"} <= set(names)
+
+
+def rezip(replace: dict[str, bytes]) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(save_project(project())))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for n in src.namelist():
+            zf.writestr(n, replace.get(n, src.read(n)))
+        for n, b in replace.items():
+            if n not in src.namelist():
+                zf.writestr(n, b)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"not a zip", "not a zip"),
+        (pickle.dumps({"a": 1}), "not a zip"),
+        (rezip({"manifest.json": b'{"format": "other"}'}), "not a ProcessTwin project"),
+        (rezip({"manifest.json": b'{"format": "processtwin-project", "version": 99}'}), "version 99"),
+        (rezip({"settings.json": b"{broken"}), "not valid JSON"),
+        (rezip({"data.csv": b"x,y\n1,2\n"}), "data.csv"),
+        (rezip({"schema.json": b'{"max_cycles": "many"}'}), "schema.json"),
+        (
+            rezip({"manifest.json": b'{"format": "processtwin-project", "version": 1, "tables": ["../evil"]}'}),
+            "bad table name",
+        ),
+    ],
+)
+def test_bad_project_files_raise_project_error(content, match):
+    with pytest.raises(ProjectError, match=match):
+        open_project(content)
