@@ -1,0 +1,1 @@
+"""Multi-objective design of thermocycle profiles on the surrogate models."""

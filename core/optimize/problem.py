@@ -1,0 +1,157 @@
+"""A vectorised pymoo problem per profile type.
+
+Decision variables are the inputs the profile type uses: initial
+concentration, seed loading, extra schema inputs, T1..Tk and the rates of its
+ramps; every other profile entry is fixed at 0 ("unused", Eq. 4 by
+construction). Eqs. 2-3 are inequality constraints, as in the method paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from pymoo.core.problem import Problem
+from pymoo.core.repair import Repair
+from pymoo.core.sampling import Sampling
+
+from core.doe.schema import Schema
+from core.optimize.spec import BATCH_TIME, DesignSpec
+
+# mean and std of every CQA for each row of a feature table
+Predictions = dict[str, tuple[np.ndarray, np.ndarray]]
+PredictFn = Callable[[pd.DataFrame], Predictions]
+
+# 0 means "unused" in the DoE encoding, so a used set point must stay clear of it.
+MIN_USED_T = 0.5
+
+
+def decision_names(schema: Schema, n_temperatures: int) -> list[str]:
+    n_seg = n_temperatures - 1
+    scalars = [n for n in schema.input_names if n not in schema.profile_names]
+    return (
+        scalars
+        + [f"T{i}" for i in range(1, n_temperatures + 1)]
+        + [f"C{i}" for i in range(1, (n_seg + 1) // 2 + 1)]
+        + [f"H{i}" for i in range(1, n_seg // 2 + 1)]
+    )
+
+
+class ProfileProblem(Problem):
+    """Objectives and constraints of one profile type, for a whole population at once."""
+
+    def __init__(self, schema: Schema, spec: DesignSpec, n_temperatures: int, predict: PredictFn) -> None:
+        if n_temperatures > 2 * schema.max_cycles + 2:
+            raise ValueError(f"{n_temperatures} set points exceed the schema's {schema.max_cycles} cycles")
+        self.schema, self.spec, self.n_temperatures, self.predict = schema, spec, n_temperatures, predict
+        self.names = decision_names(schema, n_temperatures)
+        lower, upper = zip(*(self._bounds(n) for n in self.names), strict=True)
+        super().__init__(
+            n_var=len(self.names),
+            n_obj=len(spec.objectives),
+            n_ieq_constr=(n_temperatures - 1) + len(spec.constraints),
+            xl=np.array(lower),
+            xu=np.array(upper),
+        )
+
+    def _bounds(self, name: str) -> tuple[float, float]:
+        if name in self.spec.bounds:
+            lo, hi = self.spec.bounds[name]
+        else:
+            key = name if name in self.schema.bounds else f"{name[0]}1"
+            if key not in self.schema.bounds:
+                raise ValueError(f"{name} has no bounds; give them in the schema or the design settings")
+            lo, hi = self.schema.bounds[key]
+        if name.startswith("T") and name[1:].isdigit():
+            lo = max(lo, MIN_USED_T)
+        return lo, hi
+
+    @property
+    def temperature_index(self) -> list[int]:
+        return [self.names.index(f"T{i}") for i in range(1, self.n_temperatures + 1)]
+
+    def decode(self, X: np.ndarray) -> pd.DataFrame:
+        """Feature rows in the model's column order; entries the profile does not use are 0."""
+        features = pd.DataFrame(0.0, index=range(len(X)), columns=self.schema.input_names)
+        features[self.names] = X
+        return features
+
+    def batch_time(self, features: pd.DataFrame) -> np.ndarray:
+        k = self.n_temperatures
+        temps = features[[f"T{i}" for i in range(1, k + 1)]].to_numpy()
+        rates = np.column_stack(
+            [features[f"C{s // 2 + 1}" if s % 2 == 0 else f"H{s // 2 + 1}"].to_numpy() for s in range(k - 1)]
+        )
+        return (np.abs(np.diff(temps, axis=1)) / rates).sum(axis=1)
+
+    def quantity(self, name: str, features: pd.DataFrame, predictions: Predictions, sense: str) -> np.ndarray:
+        """A quantity to optimise or constrain, shifted by kappa*std towards the pessimistic side."""
+        if name == BATCH_TIME:
+            return self.batch_time(features)
+        if name not in predictions:
+            raise ValueError(f"{name} is not a modelled CQA; choose from {', '.join(predictions)}")
+        mean, std = predictions[name]
+        kappa = self.spec.risk_kappa
+        return mean - kappa * std if sense in ("max", ">=") else mean + kappa * std
+
+    def objectives_and_constraints(
+        self, features: pd.DataFrame, predictions: Predictions
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """F (pymoo minimises, so maximised objectives are negated) and G (feasible when <= 0)."""
+        F = np.column_stack(
+            [
+                (-1 if o.sense == "max" else 1) * self.quantity(o.quantity, features, predictions, o.sense)
+                for o in self.spec.objectives
+            ]
+        )
+        temps = features[[f"T{i}" for i in range(1, self.n_temperatures + 1)]].to_numpy()
+        step = np.diff(temps, axis=1)
+        order = np.where(np.arange(step.shape[1]) % 2 == 0, step, -step)  # cooling: T(k+1)-T(k) <= 0
+        user = [
+            (c.value - q) if c.op == ">=" else (q - c.value)
+            for c in self.spec.constraints
+            for q in [self.quantity(c.quantity, features, predictions, c.op)]
+        ]
+        G = np.column_stack([order, *user]) if user else order
+        return F, G
+
+    def _evaluate(self, X: np.ndarray, out: dict, *args: object, **kwargs: object) -> None:
+        features = self.decode(X)
+        out["F"], out["G"] = self.objectives_and_constraints(features, self.predict(features))
+
+
+class ProfileSampling(Sampling):
+    """Initial profiles that already obey Eqs. 2-3: each set point is drawn on the allowed side of the last.
+
+    Uniform sampling almost never orders ten temperatures correctly, so the
+    search would otherwise spend its first generations finding feasibility.
+    """
+
+    def _do(
+        self,
+        problem: ProfileProblem,
+        n_samples: int,
+        *args: object,
+        random_state: np.random.Generator,
+        **kwargs: object,
+    ) -> np.ndarray:
+        X = problem.xl + (problem.xu - problem.xl) * random_state.random((n_samples, problem.n_var))
+        idx = problem.temperature_index
+        for s in range(1, len(idx)):
+            prev, j = X[:, idx[s - 1]], idx[s]
+            u = random_state.random(n_samples)
+            lo, hi = problem.xl[j], problem.xu[j]
+            X[:, j] = lo + u * (prev - lo) if s % 2 == 1 else prev + u * (hi - prev)
+        return X
+
+
+class ProfileRepair(Repair):
+    """Clip offspring back onto Eqs. 2-3 (a ramp that went the wrong way becomes a zero-length ramp)."""
+
+    def _do(self, problem: ProfileProblem, X: np.ndarray, **kwargs: object) -> np.ndarray:
+        idx = problem.temperature_index
+        for s in range(1, len(idx)):
+            prev, j = X[:, idx[s - 1]], idx[s]
+            X[:, j] = np.minimum(X[:, j], prev) if s % 2 == 1 else np.maximum(X[:, j], prev)
+        return X

@@ -1,0 +1,151 @@
+"""NSGA-II on every profile type at once: one prediction call per generation for all populations."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.evaluator import Evaluator
+from pymoo.problems.static import StaticProblem
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from core.doe.schema import Schema
+from core.optimize.problem import PredictFn, ProfileProblem, ProfileRepair, ProfileSampling
+from core.optimize.spec import BATCH_TIME, DesignSpec
+from core.profiles import ThermocycleProfile, profile_type_name
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class DesignResult:
+    """Pareto points of every profile type, one row each (see `point_columns`)."""
+
+    points: pd.DataFrame
+    spec: DesignSpec
+    generations: int
+    cancelled: bool
+    seconds: float
+
+    def front(self, n_temperatures: int) -> pd.DataFrame:
+        return self.points[self.points["n_temperatures"] == n_temperatures]
+
+    def merged(self) -> pd.DataFrame:
+        """The points that no point of any profile type dominates."""
+        return non_dominated(self.points, self.spec)
+
+
+def type_code(n_temperatures: int) -> str:
+    if n_temperatures == 2:
+        return "L"
+    if n_temperatures == 3:
+        return "LH"
+    n_cycles = (n_temperatures - 2) // 2
+    return f"{n_cycles}C" + ("H" if n_temperatures % 2 else "")
+
+
+def point_id(n_temperatures: int, x: np.ndarray) -> str:
+    """Stable id: the profile type and a digest of the rounded decision vector."""
+    digest = hashlib.sha1(np.round(np.asarray(x, float), 6).tobytes()).hexdigest()[:6]
+    return f"{type_code(n_temperatures)}-{digest}"
+
+
+def objective_values(points: pd.DataFrame, spec: DesignSpec) -> np.ndarray:
+    """Minimisation form of the objectives, with the run's risk setting, from a table of points."""
+    columns = []
+    for o in spec.objectives:
+        if o.quantity == BATCH_TIME:
+            value = points[BATCH_TIME].to_numpy()
+        else:
+            mean, std = points[f"{o.quantity}_mean"].to_numpy(), points[f"{o.quantity}_std"].to_numpy()
+            value = mean - spec.risk_kappa * std if o.sense == "max" else mean + spec.risk_kappa * std
+        columns.append(-value if o.sense == "max" else value)
+    return np.column_stack(columns)
+
+
+def non_dominated(points: pd.DataFrame, spec: DesignSpec) -> pd.DataFrame:
+    feasible = points[points["feasible"]]
+    if feasible.empty:
+        return feasible
+    front = NonDominatedSorting().do(objective_values(feasible, spec), only_non_dominated_front=True)
+    return feasible.iloc[np.sort(front)]
+
+
+def optimize_profiles(
+    predict: PredictFn,
+    schema: Schema,
+    spec: DesignSpec,
+    *,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DesignResult:
+    """Run NSGA-II per profile type in lockstep; stops early (keeping what it found) when `should_stop()`."""
+    start = time.perf_counter()
+    problems = [ProfileProblem(schema, spec, k, predict) for k in spec.n_temperatures]
+    algorithms = []
+    for i, problem in enumerate(problems):
+        algorithm = NSGA2(
+            pop_size=spec.pop_size, sampling=ProfileSampling(), repair=ProfileRepair(), eliminate_duplicates=True
+        )
+        algorithm.setup(problem, termination=("n_gen", spec.n_gen), seed=spec.random_state + i, verbose=False)
+        algorithms.append(algorithm)
+    generations, cancelled = 0, False
+    for gen in range(spec.n_gen):
+        if should_stop is not None and should_stop():
+            cancelled = True
+            break
+        populations = [a.ask() for a in algorithms]
+        features = [p.decode(pop.get("X")) for p, pop in zip(problems, populations, strict=True)]
+        predictions = predict(pd.concat(features, ignore_index=True))
+        offset = 0
+        for problem, algorithm, pop, feats in zip(problems, algorithms, populations, features, strict=True):
+            part = slice(offset, offset + len(feats))
+            offset += len(feats)
+            F, G = problem.objectives_and_constraints(
+                feats, {k: (m[part], s[part]) for k, (m, s) in predictions.items()}
+            )
+            Evaluator().eval(StaticProblem(problem, F=F, G=G), pop)
+            algorithm.tell(infills=pop)
+        generations = gen + 1
+        if progress is not None:
+            progress(generations / spec.n_gen, f"generation {generations} of {spec.n_gen}")
+    points = _pareto_points(problems, algorithms, predict, schema) if generations else _empty(schema)
+    return DesignResult(points, spec, generations, cancelled, time.perf_counter() - start)
+
+
+def _pareto_points(
+    problems: list[ProfileProblem], algorithms: list[NSGA2], predict: PredictFn, schema: Schema
+) -> pd.DataFrame:
+    tables = []
+    for problem, algorithm in zip(problems, algorithms, strict=True):
+        opt = algorithm.opt
+        X, cv = opt.get("X"), opt.get("CV").ravel()
+        features = problem.decode(X)
+        features.insert(0, "feasible", cv <= 0)
+        features.insert(0, "n_cycles", problem.n_temperatures // 2 - 1)
+        features.insert(0, "n_temperatures", problem.n_temperatures)
+        features.insert(0, "profile_type", profile_type_name(problem.n_temperatures))
+        features.insert(0, "id", [point_id(problem.n_temperatures, x) for x in X])
+        features[BATCH_TIME] = problem.batch_time(features)
+        tables.append(features)
+    points = pd.concat(tables, ignore_index=True).drop_duplicates("id")
+    predictions = predict(points[schema.input_names])
+    for cqa, (mean, std) in predictions.items():
+        points[f"{cqa}_mean"], points[f"{cqa}_std"] = mean, std
+    bounds = schema.profile_bounds
+    profiles_ok = [
+        ThermocycleProfile.from_features(r, schema.max_cycles).is_feasible(bounds)
+        for r in points[schema.profile_names].to_dict("records")
+    ]
+    points["feasible"] = points["feasible"] & np.array(profiles_ok)
+    return points.reset_index(drop=True)
+
+
+def _empty(schema: Schema) -> pd.DataFrame:
+    columns = ["id", "profile_type", "n_temperatures", "n_cycles", "feasible", *schema.input_names, BATCH_TIME]
+    return pd.DataFrame(columns=columns)

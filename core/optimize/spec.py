@@ -1,0 +1,93 @@
+"""What the engineer asks of a design run: objectives, constraints, risk, profile types, algorithm settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+BATCH_TIME = "batch_time_min"
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Objective:
+    quantity: str  # a CQA name or "batch_time_min"
+    sense: str  # "max" or "min"
+
+    @classmethod
+    def parse(cls, text: str) -> Objective:
+        """`D50:max` -> Objective("D50", "max")."""
+        name, _, sense = text.partition(":")
+        if not name or sense not in ("max", "min"):
+            raise ValueError(f'objective "{text}" must look like D50:max or DoA:min')
+        return cls(name.strip(), sense)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    quantity: str
+    op: str  # ">=" or "<="
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> Constraint:
+        """`crystallinity>=80` -> Constraint("crystallinity", ">=", 80.0)."""
+        match = _CONSTRAINT.match(text)
+        if not match:
+            raise ValueError(f'constraint "{text}" must look like crystallinity>=80 or batch_time_min<=600')
+        return cls(match.group(1), match.group(2), float(match.group(3)))
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """Settings of one design run; `n_temperatures` lists the profile types (2 = linear cooling, 2N+2 = N cycles)."""
+
+    objectives: tuple[Objective, ...] = (Objective("D50", "max"), Objective("DoA", "min"))
+    constraints: tuple[Constraint, ...] = ()
+    risk_kappa: float = 0.0  # optimise mean - kappa*std (max) or mean + kappa*std (min)
+    n_temperatures: tuple[int, ...] = (2, 4, 6, 8, 10)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # overrides of the schema's bounds
+    pop_size: int = 100
+    n_gen: int = 200
+    random_state: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.objectives) < 1:
+            raise ValueError("choose at least one objective")
+        if self.risk_kappa < 0:
+            raise ValueError("the risk factor kappa must be zero or positive")
+        if self.pop_size < 4 or self.n_gen < 1:
+            raise ValueError("population must be at least 4 and generations at least 1")
+        if any(n < 2 for n in self.n_temperatures):
+            raise ValueError("a profile has at least two set points")
+
+    @property
+    def quantities(self) -> set[str]:
+        return {o.quantity for o in self.objectives} | {c.quantity for c in self.constraints}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["bounds"] = {k: list(v) for k, v in self.bounds.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DesignSpec:
+        return cls(
+            objectives=tuple(Objective(**o) for o in d.get("objectives", [])) or cls.objectives,
+            constraints=tuple(Constraint(**c) for c in d.get("constraints", [])),
+            risk_kappa=float(d.get("risk_kappa", 0.0)),
+            n_temperatures=tuple(int(n) for n in d.get("n_temperatures", (2, 4, 6, 8, 10))),
+            bounds={k: (float(v[0]), float(v[1])) for k, v in d.get("bounds", {}).items()},
+            pop_size=int(d.get("pop_size", 100)),
+            n_gen=int(d.get("n_gen", 200)),
+            random_state=int(d.get("random_state", 0)),
+        )
+
+
+def n_temperatures_for_cycles(n_cycles: int) -> int:
+    """Set points of an N-cycle profile: 2 for linear cooling, 2N+2 otherwise."""
+    return 2 * n_cycles + 2

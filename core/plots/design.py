@@ -1,0 +1,153 @@
+"""Figures of design results: Pareto fronts, crystallinity along the fronts, predicted against measured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.plots.doe import TYPE_ORDER
+
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "star", "x", "pentagon"]
+UNITS = {"D50": "µm", "DoA": "%", "crystallinity": "%", "batch_time_min": "min"}
+
+
+def axis_label(name: str) -> str:
+    unit = UNITS.get(name)
+    return f"{name} ({unit})" if unit else name
+
+
+def _types(points: pd.DataFrame) -> list[str]:
+    present = list(dict.fromkeys(points["profile_type"]))
+    return [t for t in TYPE_ORDER if t in present] + [t for t in present if t not in TYPE_ORDER]
+
+
+def _hover(points: pd.DataFrame) -> list[str]:
+    temps = [c for c in points.columns if c[:1] == "T" and c[1:].isdigit()]
+    out = []
+    for _, r in points.iterrows():
+        setpoints = " → ".join(f"{r[c]:.1f}" for c in temps if r[c] > 0)
+        out.append(
+            f"{r['id']} ({r['profile_type']})<br>C0 {r['initial_concentration']:.1f} mg/g, "
+            f"seed {r['seed_loading']:.3f}<br>T: {setpoints} °C<br>batch {r['batch_time_min'] / 60:.1f} h"
+        )
+    return out
+
+
+def pareto_figure(
+    points: pd.DataFrame,
+    x: str = "DoA",
+    y: str = "D50",
+    colour: str | None = "crystallinity",
+    selected: Iterable[str] = (),
+) -> go.Figure:
+    """Pareto points, one symbol per profile type, coloured by a predicted CQA; ids ride in customdata."""
+    fig = go.Figure()
+    colour_col = f"{colour}_mean" if colour and f"{colour}_mean" in points else None
+    cmin = points[colour_col].min() if colour_col else None
+    cmax = points[colour_col].max() if colour_col else None
+    for k, type_name in enumerate(_types(points)):
+        part = points[points["profile_type"] == type_name].sort_values(f"{x}_mean" if f"{x}_mean" in points else x)
+        fig.add_trace(
+            go.Scatter(
+                x=part[f"{x}_mean"] if f"{x}_mean" in part else part[x],
+                y=part[f"{y}_mean"] if f"{y}_mean" in part else part[y],
+                mode="markers",
+                name=type_name,
+                customdata=part["id"],
+                hovertext=_hover(part),
+                hovertemplate="%{hovertext}<extra></extra>",
+                marker={
+                    "symbol": SYMBOLS[k % len(SYMBOLS)],
+                    "size": 10,
+                    "line": {"width": 1, "color": "black"},
+                    **(
+                        {
+                            "color": part[colour_col],
+                            "colorscale": "Viridis",
+                            "cmin": cmin,
+                            "cmax": cmax,
+                            "colorbar": {"title": f"predicted {axis_label(colour)}", "x": 1.02},
+                            "showscale": k == 0,
+                        }
+                        if colour_col
+                        else {}
+                    ),
+                },
+            )
+        )
+    chosen = points[points["id"].isin(set(selected))]
+    if not chosen.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=chosen[f"{x}_mean"] if f"{x}_mean" in chosen else chosen[x],
+                y=chosen[f"{y}_mean"] if f"{y}_mean" in chosen else chosen[y],
+                mode="markers",
+                name="selected",
+                customdata=chosen["id"],
+                hoverinfo="skip",
+                marker={"symbol": "circle-open", "size": 20, "color": "red", "line": {"width": 3}},
+            )
+        )
+    fig.update_layout(
+        xaxis_title=f"predicted {axis_label(x)}",
+        yaxis_title=f"predicted {axis_label(y)}",
+        legend={"title": "profile type", "orientation": "h", "y": -0.2},
+        height=520,
+        dragmode="select",
+        margin={"t": 30},
+    )
+    return fig
+
+
+def crystallinity_front_figure(points: pd.DataFrame, along: str = "D50", cqa: str = "crystallinity") -> go.Figure:
+    """A CQA with its ±1σ band along each front (seed 000, Figure 8)."""
+    fig = go.Figure()
+    for k, type_name in enumerate(_types(points)):
+        part = points[points["profile_type"] == type_name].sort_values(f"{along}_mean")
+        fig.add_trace(
+            go.Scatter(
+                x=part[f"{along}_mean"],
+                y=part[f"{cqa}_mean"],
+                error_y={"type": "data", "array": part[f"{cqa}_std"], "thickness": 1},
+                mode="markers+lines",
+                marker={"symbol": SYMBOLS[k % len(SYMBOLS)]},
+                name=type_name,
+                customdata=part["id"],
+            )
+        )
+    fig.update_layout(
+        xaxis_title=f"predicted {axis_label(along)}",
+        yaxis_title=f"predicted {axis_label(cqa)} ± 1σ",
+        height=420,
+        margin={"t": 30},
+    )
+    return fig
+
+
+def predicted_vs_measured_figure(comparison: pd.DataFrame) -> go.Figure:
+    """Table-3 style comparison: per CQA, the prediction ± std beside the measurement (± its uncertainty).
+
+    `comparison` has columns cqa, predicted_mean, predicted_std, measured, measured_std (may be NaN).
+    """
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=comparison["cqa"],
+            y=comparison["predicted_mean"],
+            error_y={"type": "data", "array": comparison["predicted_std"]},
+            name="model prediction ± 1σ",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=comparison["cqa"],
+            y=comparison["measured"],
+            error_y={"type": "data", "array": np.nan_to_num(comparison.get("measured_std", 0.0))},
+            name="measured",
+        )
+    )
+    fig.update_layout(barmode="group", yaxis_title="value (units of each CQA)", height=380, margin={"t": 30})
+    return fig

@@ -1,0 +1,144 @@
+"""Design runs on an analytic surrogate whose optimum is known in direction."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.doe import Schema
+from core.optimize.problem import ProfileProblem, decision_names
+from core.optimize.run import non_dominated, objective_values, optimize_profiles, point_id
+from core.optimize.spec import Constraint, DesignSpec, Objective
+from core.profiles import ThermocycleProfile, check_features
+
+SCHEMA = Schema.default()
+SMALL = {"pop_size": 24, "n_gen": 15}
+
+
+def surrogate(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """More cycles and slow cooling: larger D50, lower DoA, more crystalline; std grows away from T2 = 30."""
+    n_heat = (features[[f"H{i}" for i in range(1, 5)]] > 0).sum(axis=1).to_numpy()
+    c1 = features["C1"].to_numpy()
+    std = 0.5 + 0.2 * np.abs(features["T2"].to_numpy() - 30)
+    return {
+        "D50": (20 + 5 * n_heat - 30 * c1 - 0.1 * features["initial_concentration"].to_numpy(), std),
+        "DoA": (70 - 6 * n_heat + 40 * c1 + 50 * features["seed_loading"].to_numpy(), std),
+        "crystallinity": (60 + 8 * n_heat - 20 * c1, 0.5 * std),
+    }
+
+
+def random_feasible(n: int, n_temperatures: int, seed: int) -> pd.DataFrame:
+    problem = ProfileProblem(SCHEMA, DesignSpec(), n_temperatures, surrogate)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(problem.xl, problem.xu, size=(n * 20, problem.n_var))
+    features = problem.decode(x)
+    _, G = problem.objectives_and_constraints(features, surrogate(features))
+    return features[(G <= 0).all(axis=1)].head(n)
+
+
+def test_decision_variables_per_profile_type():
+    assert decision_names(SCHEMA, 2) == ["initial_concentration", "seed_loading", "T1", "T2", "C1"]
+    assert decision_names(SCHEMA, 10)[-4:] == ["H1", "H2", "H3", "H4"]
+    assert len(decision_names(SCHEMA, 6)) == 2 + 6 + 3 + 2
+
+
+def test_every_returned_point_is_a_feasible_profile_within_bounds():
+    result = optimize_profiles(surrogate, SCHEMA, DesignSpec(**SMALL))
+    assert set(result.points["n_temperatures"]) == {2, 4, 6, 8, 10}
+    assert result.points["feasible"].all()
+    bounds = SCHEMA.bounds
+    for row in result.points.to_dict("records"):
+        assert check_features(row) == []
+        profile = ThermocycleProfile.from_features(row)
+        assert profile.is_feasible(SCHEMA.profile_bounds), profile.violations()
+        assert len(profile.temperatures) == row["n_temperatures"]
+        for name in ("initial_concentration", "seed_loading"):
+            assert bounds[name][0] <= row[name] <= bounds[name][1]
+        assert row["batch_time_min"] == pytest.approx(profile.batch_time_min)
+
+
+def test_front_beats_random_feasible_profiles():
+    result = optimize_profiles(surrogate, SCHEMA, DesignSpec(n_temperatures=(10,), **SMALL))
+    rand = random_feasible(200, 10, seed=3)
+    d50, _ = surrogate(rand)["D50"]
+    assert result.points["D50_mean"].max() > np.quantile(d50, 0.95)
+    doa, _ = surrogate(rand)["DoA"]
+    assert result.points["DoA_mean"].min() < np.quantile(doa, 0.05)
+
+
+def test_more_cycles_give_better_fronts_on_this_surrogate():
+    result = optimize_profiles(surrogate, SCHEMA, DesignSpec(n_temperatures=(2, 10), **SMALL))
+    assert result.front(10)["D50_mean"].max() > result.front(2)["D50_mean"].max()
+    merged = result.merged()
+    assert set(merged["n_temperatures"]) == {10}
+
+
+def test_same_seed_same_front_other_seed_differs():
+    spec = DesignSpec(n_temperatures=(4,), **SMALL)
+    a = optimize_profiles(surrogate, SCHEMA, spec).points
+    b = optimize_profiles(surrogate, SCHEMA, spec).points
+    pd.testing.assert_frame_equal(a, b)
+    c = optimize_profiles(surrogate, SCHEMA, DesignSpec(n_temperatures=(4,), random_state=5, **SMALL)).points
+    assert not a["id"].equals(c["id"])
+
+
+def test_risk_aversion_moves_points_towards_lower_std():
+    base = DesignSpec(n_temperatures=(6,), pop_size=30, n_gen=25)
+    plain = optimize_profiles(surrogate, SCHEMA, base).points
+    careful = optimize_profiles(surrogate, SCHEMA, DesignSpec(**{**base.__dict__, "risk_kappa": 3.0})).points
+    assert careful["D50_std"].median() < plain["D50_std"].median()
+
+
+def test_user_constraints_hold_on_every_point():
+    spec = DesignSpec(
+        n_temperatures=(8,),
+        constraints=(Constraint.parse("crystallinity>=80"), Constraint.parse("batch_time_min<=900")),
+        **SMALL,
+    )
+    points = optimize_profiles(surrogate, SCHEMA, spec).points
+    feasible = points[points["feasible"]]
+    assert not feasible.empty
+    assert (feasible["crystallinity_mean"] >= 80 - 1e-9).all()
+    assert (feasible["batch_time_min"] <= 900 + 1e-9).all()
+
+
+def test_batch_time_as_a_third_objective_and_progress_and_cancel():
+    calls = []
+    spec = DesignSpec(
+        objectives=(Objective.parse("D50:max"), Objective.parse("DoA:min"), Objective.parse("batch_time_min:min")),
+        n_temperatures=(4,),
+        **SMALL,
+    )
+    result = optimize_profiles(
+        surrogate, SCHEMA, spec, progress=lambda f, m: calls.append(f), should_stop=lambda: len(calls) >= 5
+    )
+    assert result.cancelled and result.generations == 5 and calls == [k / 15 for k in range(1, 6)]
+    assert objective_values(result.points, spec).shape == (len(result.points), 3)
+    assert len(non_dominated(result.points, spec)) <= len(result.points)
+
+
+def test_ids_are_stable_and_typed():
+    x = np.array([40.0, 0.1, 60.0, 10.0, 0.1])
+    assert point_id(2, x) == point_id(2, x.copy()) and point_id(2, x).startswith("L-")
+    assert point_id(10, np.r_[x, 1.0]).startswith("4C-")
+
+
+@pytest.mark.parametrize("text", ["D50", "D50:up", ":max"])
+def test_bad_objective_text(text):
+    with pytest.raises(ValueError, match="objective"):
+        Objective.parse(text)
+
+
+@pytest.mark.parametrize("text", ["crystallinity > 80", "yield>=", ">=3"])
+def test_bad_constraint_text(text):
+    with pytest.raises(ValueError, match="constraint"):
+        Constraint.parse(text)
+
+
+def test_spec_round_trips_through_json_dict():
+    spec = DesignSpec(constraints=(Constraint.parse("DoA<=60"),), risk_kappa=1.5, bounds={"T1": (40.0, 70.0)})
+    assert DesignSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_unknown_objective_is_a_clear_error():
+    with pytest.raises(ValueError, match="not a modelled CQA"):
+        optimize_profiles(surrogate, SCHEMA, DesignSpec(objectives=(Objective("yield", "max"),), pop_size=8, n_gen=1))
