@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 COMMAND_MODULES = [
     "core.doe.cli",
+    "core.virtual_lab.cli",
 ]
 
 

@@ -1,0 +1,323 @@
+"""Virtual lab: numerics, conservation, the paper's trends, noise, row handling and the `simulate` command."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cli import main
+from core.profiles import ThermocycleProfile
+from core.virtual_lab import (
+    BatchResult,
+    ModelParameters,
+    NoiseLevels,
+    row_to_batch,
+    simulate_batch,
+    simulate_rows,
+)
+from core.virtual_lab.discretisation import AgglomerationMap, PivotMap, SizeGrid, erosion_matrices, face_values
+from core.virtual_lab.parameters import SCATTERED_RATES
+
+LINEAR = ThermocycleProfile((50, 5), (0.15,))
+TWO_CYCLES = ThermocycleProfile((50, 25, 45, 15, 35, 5), (0.15,) * 3, (0.7,) * 2)
+FOUR_CYCLES = ThermocycleProfile((50, 30, 48, 20, 40, 15, 32, 10, 25, 5), (0.15,) * 5, (0.7,) * 4)
+
+
+@cache
+def batch(profile: ThermocycleProfile, c0: float = 40.0, seed_loading: float = 0.1) -> BatchResult:
+    """Noise-free batches are deterministic, so each is simulated once per test session."""
+    return simulate_batch(profile, c0, seed_loading)
+
+
+def linear(rate: float, t_end: float = 5.0) -> ThermocycleProfile:
+    return ThermocycleProfile((50, t_end), (rate,))
+
+
+# -- discretisation ------------------------------------------------------------------------------------------
+def _advect(counts: np.ndarray, speed: float, steps: int, grid: SizeGrid) -> list[np.ndarray]:
+    faces = np.full(grid.n_cells + 1, speed)
+    faces[-1] = 0.0
+    dt = 0.4 * grid.width / abs(speed)
+    history = [counts]
+    for _ in range(steps):
+        flux = faces * face_values(counts, speed > 0) / grid.width
+        counts = counts + dt * (flux[:-1] - flux[1:])
+        history.append(counts)
+    return history
+
+
+def test_limited_growth_moves_a_distribution_without_oscillation_or_loss() -> None:
+    grid = SizeGrid.linear(200, 200.0)
+    start = np.exp(-0.5 * ((grid.pivots - 40.0) / 5.0) ** 2) + (np.abs(grid.pivots - 80.0) < 8.0)
+    history = _advect(start, 0.5, 250, grid)  # moves 0.4 * 250 = 100 cells of 1 µm
+    end = history[-1]
+    assert end.sum() == pytest.approx(start.sum(), rel=1e-12)
+    assert min(h.min() for h in history) >= -1e-12
+    assert end.max() <= start.max() + 1e-12  # TVD: no new maxima next to the square pulse
+    mean_shift = (grid.pivots @ end - grid.pivots @ start) / start.sum()
+    assert mean_shift == pytest.approx(100.0, rel=0.01)
+
+
+def test_dissolution_flux_leaves_through_size_zero() -> None:
+    grid = SizeGrid.linear(100, 100.0)
+    start = np.exp(-0.5 * ((grid.pivots - 20.0) / 4.0) ** 2)
+    history = _advect(start, -1.0, 100, grid)  # moves 40 µm down: the whole bump passes L = 0
+    assert min(h.min() for h in history) >= -1e-12
+    assert history[-1].sum() < 0.01 * start.sum()
+    totals = [h.sum() for h in history]
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(totals))
+
+
+def test_agglomeration_births_keep_the_volume_that_collisions_remove() -> None:
+    grid = SizeGrid.linear(60, 120.0)
+    volume = grid.pivots**3
+    efficiency = np.random.default_rng(0).random((60, 60))
+    efficiency = (efficiency + efficiency.T) / 2
+    counts = np.random.default_rng(1).random(60) * (grid.pivots < 50)
+    n = int(np.flatnonzero(counts)[-1]) + 1
+    births = AgglomerationMap.build(volume, efficiency).births(counts, n)
+    losses = counts * (efficiency @ counts)
+    assert volume @ births == pytest.approx(volume @ losses, rel=1e-12)
+    # every collision removes two particles and makes one
+    assert births.sum() == pytest.approx(0.5 * losses.sum(), rel=1e-12)
+
+
+def test_pivot_map_and_erosion_keep_number_and_volume() -> None:
+    pivots = SizeGrid.linear(50, 100.0).pivots
+    volume = pivots**3
+    targets = np.array([3.0, 700.0, 12345.6, 2.0 * volume[-1]])
+    pmap = PivotMap.for_volumes(targets, volume)
+    placed_volume = pmap.weight_lo * volume[pmap.lo] + pmap.weight_hi * volume[pmap.lo + 1]
+    np.testing.assert_allclose(placed_volume, targets, rtol=1e-12)
+    np.testing.assert_allclose((pmap.weight_lo + pmap.weight_hi)[:3], 1.0)
+    singles, rest = erosion_matrices(volume, 20.0**3)
+    np.testing.assert_allclose(volume @ (singles + rest), volume, rtol=1e-12)
+    assert singles[:, 5].sum() == pytest.approx(2.0)  # a small agglomerate splits into two single crystals
+    assert rest[:, 40].sum() == pytest.approx(1.0)  # a large one sheds one crystal and stays an agglomerate
+
+
+# -- conservation ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "profile, c0",
+    [(LINEAR, 40.0), (FOUR_CYCLES, 40.0), (ThermocycleProfile((70, 5), (0.3,)), 24.8)],
+    ids=["linear", "four cycles", "seeds dissolve first"],
+)
+def test_solute_mass_balance_closes(profile: ThermocycleProfile, c0: float) -> None:
+    result = batch(profile, c0)
+    assert result.mass_balance_error() < 0.005
+    final = result.trajectory.iloc[-1]
+    assert final["concentration"] + final["crystalline_mass"] + final["amorphous_mass"] == pytest.approx(1.1 * c0)
+    # the reported distributions hold exactly the solid mass of the trajectory
+    p = ModelParameters()
+    particle_mass = p.crystal_density * 1e-9 * p.shape_factor * result.size_grid**3 * 1.0  # 1 µm cells
+    crystals = particle_mass @ (result.primary + result.agglomerates)
+    assert crystals == pytest.approx(final["crystalline_mass"], rel=1e-9)
+    assert particle_mass @ result.amorphous == pytest.approx(final["amorphous_mass"], rel=1e-9, abs=1e-12)
+    for n in (result.primary, result.agglomerates, result.amorphous):
+        assert n.min() >= 0.0
+
+
+def test_trajectory_follows_the_profile() -> None:
+    result = batch(TWO_CYCLES)
+    traj = result.trajectory
+    assert list(traj.columns) == [
+        "time_min",
+        "T",
+        "concentration",
+        "solubility",
+        "supersaturation",
+        "crystalline_mass",
+        "amorphous_mass",
+    ]
+    assert np.all(np.diff(traj["time_min"]) > 0)
+    assert traj["time_min"].iloc[-1] == pytest.approx(TWO_CYCLES.batch_time_min)
+    setpoints = TWO_CYCLES.setpoints(1.0)
+    np.testing.assert_allclose(traj["T"], np.interp(traj["time_min"], setpoints["time_min"], setpoints["T_setpoint"]))
+    np.testing.assert_allclose(traj["supersaturation"], traj["concentration"] / traj["solubility"] - 1.0)
+
+
+# -- the paper's trends on controlled pairs --------------------------------------------------------------------
+def test_more_thermocycles_give_larger_d50_lower_doa_higher_crystallinity() -> None:
+    results = [batch(p) for p in (LINEAR, TWO_CYCLES, FOUR_CYCLES)]
+    d50 = [r.D50 for r in results]
+    doa = [r.DoA for r in results]
+    crystallinity = [r.crystallinity for r in results]
+    assert d50[0] < d50[1] < d50[2]
+    assert doa[0] > doa[1] > doa[2]
+    assert crystallinity[0] < crystallinity[1] < crystallinity[2]
+    assert d50[2] - d50[0] > 3.0 and doa[0] - doa[2] > 10.0 and crystallinity[2] - crystallinity[0] > 10.0
+
+
+def test_faster_cooling_gives_smaller_d50_and_lower_crystallinity() -> None:
+    slow, fast = batch(linear(0.1)), batch(linear(0.25))
+    assert fast.D50 < slow.D50 - 5.0
+    assert fast.crystallinity < slow.crystallinity - 10.0
+
+
+def test_higher_initial_concentration_gives_smaller_d50_and_lower_crystallinity() -> None:
+    low, high = batch(linear(0.2), c0=40.0), batch(linear(0.2), c0=54.0)
+    assert high.D50 < low.D50 - 3.0
+    assert high.crystallinity < low.crystallinity - 3.0
+    assert high.DoA > low.DoA
+
+
+def test_more_seed_suppresses_fines_and_amorphous_solid() -> None:
+    little, much = batch(linear(0.25), seed_loading=0.05), batch(linear(0.25), seed_loading=0.15)
+    assert much.crystallinity > little.crystallinity + 10.0
+    assert much.D50 > little.D50
+
+
+def test_dissolution_removes_fines_first() -> None:
+    cooled = batch(ThermocycleProfile((50, 40), (0.3,)), seed_loading=0.15)  # fast cooling makes nuclei
+    reheated = batch(ThermocycleProfile((50, 40, 56), (0.3,), (0.5,)), seed_loading=0.15)  # then undersaturates
+    assert reheated.trajectory["supersaturation"].iloc[-1] < 0
+    fines = cooled.size_grid < 5.0
+    crystals = [r.primary + r.agglomerates for r in (cooled, reheated)]
+    assert crystals[0][fines].sum() > 0.5 * crystals[0].sum()  # most particles are nuclei
+    assert crystals[1][fines].sum() < 0.01 * crystals[0][fines].sum()  # ... and they are gone
+    mass = [r.trajectory["crystalline_mass"].iloc[-1] for r in (cooled, reheated)]
+    assert mass[1] > 0.85 * mass[0]  # while most of the crystal mass survives in the larger crystals
+
+
+def test_cqas_land_in_realistic_ranges_for_sensible_designs() -> None:
+    for result in (batch(LINEAR), batch(FOUR_CYCLES), batch(linear(0.25)), batch(linear(0.1))):
+        assert 10.0 <= result.D50 <= 60.0
+        assert 30.0 <= result.DoA <= 90.0
+        assert 40.0 <= result.crystallinity <= 100.0
+
+
+# -- noise and determinism ---------------------------------------------------------------------------------------
+def test_same_seed_same_batch_and_noise_changes_results() -> None:
+    profile = linear(0.1)
+    a = simulate_batch(profile, 40.0, 0.1, noise=True, random_state=7)
+    b = simulate_batch(profile, 40.0, 0.1, noise=True, random_state=7)
+    c = simulate_batch(profile, 40.0, 0.1, noise=True, random_state=8)
+    assert a.cqas() == b.cqas()
+    pd.testing.assert_frame_equal(a.trajectory, b.trajectory)
+    assert a.cqas() != c.cqas()
+    clean = batch(profile)
+    assert a.cqas() != clean.cqas()
+    assert abs(a.D50 - clean.D50) < 0.3 * clean.D50
+    assert simulate_batch(profile, 40.0, 0.1, random_state=3).cqas() == clean.cqas()  # no noise: seed unused
+
+
+def test_measurement_noise_has_the_stated_spread() -> None:
+    levels = NoiseLevels(d50_relative_sd=0.03, doa_sd=3.0, crystallinity_sd=3.0)
+    rng = np.random.default_rng(0)
+    truth = {"D50": 30.0, "DoA": 50.0, "crystallinity": 70.0}
+    draws = pd.DataFrame([levels.measure(truth, rng) for _ in range(4000)])
+    assert draws["D50"].mean() == pytest.approx(30.0, abs=3 * 0.9 / math.sqrt(4000))
+    assert draws["D50"].std() == pytest.approx(0.9, rel=0.05)
+    for name in ("DoA", "crystallinity"):
+        assert draws[name].mean() == pytest.approx(truth[name], abs=3 * 3.0 / math.sqrt(4000))
+        assert draws[name].std() == pytest.approx(3.0, rel=0.05)
+    near_full = pd.Series([levels.measure({**truth, "crystallinity": 99.0}, rng)["crystallinity"] for _ in range(500)])
+    assert near_full.max() == 100.0 and near_full.between(0, 100).all()
+
+
+def test_kinetic_scatter_is_lognormal_on_the_rate_constants_only() -> None:
+    params, levels = ModelParameters(), NoiseLevels(kinetic_cv=0.08)
+    rng = np.random.default_rng(1)
+    samples = [levels.scatter(params, rng) for _ in range(2000)]
+    for name in SCATTERED_RATES:
+        log_factors = np.log([getattr(s, name) / getattr(params, name) for s in samples])
+        assert log_factors.mean() == pytest.approx(0.0, abs=0.01)
+        assert log_factors.std() == pytest.approx(0.08, rel=0.08)
+    assert all(s.solubility_a == params.solubility_a for s in samples)
+
+
+# -- inputs, rows and summaries ------------------------------------------------------------------------------------
+def test_unrunnable_batches_are_refused_in_plain_words() -> None:
+    with pytest.raises(ValueError, match="must not exceed T1"):
+        simulate_batch(ThermocycleProfile((40, 50), (0.1,)), 40.0, 0.1)
+    with pytest.raises(ValueError, match="initial concentration must be a positive number"):
+        simulate_batch(LINEAR, -5.0, 0.1)
+    with pytest.raises(ValueError, match="seed loading must be a mass fraction"):
+        simulate_batch(LINEAR, 40.0, 1.5)
+
+
+def test_row_to_batch_reads_canonical_rows_and_names_every_problem() -> None:
+    row = {"initial_concentration": 40.0, "seed_loading": 0.1, **FOUR_CYCLES.to_features()}
+    profile, c0, seed = row_to_batch(row)
+    assert (profile, c0, seed) == (FOUR_CYCLES, 40.0, 0.1)
+    with pytest.raises(ValueError, match="seed loading is missing"):
+        row_to_batch({**row, "seed_loading": math.nan})
+    with pytest.raises(ValueError, match=r"C1 = 0.5 °C/min is outside \[0.05, 0.3\]"):
+        row_to_batch({**row, "C1": 0.5})
+    assert row_to_batch({**row, "C1": 0.5}, bounds=None)[0].cooling_rates[0] == 0.5
+    with pytest.raises(ValueError, match="T3 is set after the unused T2"):
+        row_to_batch({"initial_concentration": 40.0, "seed_loading": 0.1, "T1": 50, "T3": 30, "C1": 0.1})
+
+
+def test_simulate_rows_keeps_row_order_and_reports_errors_in_place() -> None:
+    good = {"initial_concentration": 40.0, "seed_loading": 0.1, **linear(0.1).to_features()}
+    frame = pd.DataFrame([good, {**good, "T2": 60.0}, good], index=[2, 3, 4])
+    table = simulate_rows(frame)
+    assert list(table.index) == [2, 3, 4]
+    assert table.loc[2, ["D50", "DoA", "crystallinity"]].tolist() == list(batch(linear(0.1)).cqas().values())
+    assert "T2 = 60 must not exceed T1 = 50" in table.loc[3, "error"]
+    assert math.isnan(table.loc[3, "D50"]) and table.loc[4, "error"] is None
+    noisy_a = simulate_rows(frame, noise=True, random_state=5)
+    noisy_b = simulate_rows(frame, noise=True, random_state=5)
+    pd.testing.assert_frame_equal(noisy_a, noisy_b)
+    assert noisy_a.loc[2, "D50"] != noisy_a.loc[4, "D50"]  # each row draws its own noise
+
+
+def test_summary_is_json_ready_and_distributions_are_normalised() -> None:
+    result = batch(TWO_CYCLES)
+    summary = json.loads(json.dumps(result.summary()))
+    assert summary["profile_type"] == "2 cycles"
+    assert summary["D50"] == result.D50 and summary["n_steps"] == len(result.trajectory) - 1
+    assert 0 < summary["yield_percent"] < 100
+    volume = result.volume_distribution()
+    assert volume[["primary", "agglomerates", "amorphous"]].to_numpy().sum() == pytest.approx(100.0)  # 1 µm cells
+
+
+# -- command line ----------------------------------------------------------------------------------------------
+def _doe_csv(tmp_path, rows: list[dict[str, object]]):
+    header = ["run_id", "initial_concentration (mg/g solvent)", "seed_loading (-)", "T1 (°C)", "T2 (°C)"]
+    header += ["C1 (°C/min)", "D50 (µm)"]
+    path = tmp_path / "runs.csv"
+    pd.DataFrame(rows, columns=header).to_csv(path, index=False)
+    return path
+
+
+def test_simulate_command_prints_cqas_and_error_entries_in_row_order(tmp_path, capsys) -> None:
+    rows = [
+        ["a", 40.0, 0.1, 50.0, 5.0, 0.1, 99.0],
+        ["b", 40.0, 0.1, 50.0, 60.0, 0.1, None],
+        ["c", 40.0, 0.1, 50.0, 5.0, 0.25, None],
+    ]
+    path = _doe_csv(tmp_path, rows)
+    assert main(["simulate", str(path), "--json"]) == 1
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["row"] for e in entries] == [2, 3, 4]
+    assert entries[0] == {"row": 2, **batch(linear(0.1)).cqas()}  # the CQA column in the file is ignored
+    assert entries[1] == {"row": 3, "error": "T2 = 60 must not exceed T1 = 50 (cooling ramp, Eq. 3)"}
+    assert entries[2]["D50"] == batch(linear(0.25)).D50
+
+    assert main(["simulate", str(path), "--noise", "--seed", "4", "--json"]) == 1
+    first = json.loads(capsys.readouterr().out)
+    assert main(["simulate", str(path), "--noise", "--seed", "4", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out) == first != entries
+
+    assert main(["simulate", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "    3  error: T2 = 60 must not exceed T1 = 50" in text
+    assert f"{batch(linear(0.1)).D50:9.1f}" in text
+    assert "1 of 3 rows could not be simulated" in text
+
+
+def test_simulate_command_explains_unreadable_files(tmp_path, capsys) -> None:
+    assert main(["simulate", str(tmp_path / "missing.csv")]) == 2
+    assert "cannot open missing.csv" in capsys.readouterr().err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("run_id,T1 (°C)\n")
+    assert main(["simulate", str(empty)]) == 2
+    assert "no data rows" in capsys.readouterr().err
