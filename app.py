@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages import state
+from pages.sidebar import render_open, render_save, render_status
 
 st.set_page_config(page_title="ProcessTwin", page_icon="🧪", layout="wide")
 state.ensure_sample_loaded()
@@ -11,16 +12,23 @@ navigation = st.navigation(
     {
         "Crystallization": [
             st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
+            st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+            st.Page("pages/design.py", title="Design (Pareto)", icon=":material/scatter_plot:"),
+            st.Page("pages/validate.py", title="Validate", icon=":material/fact_check:"),
+            st.Page("pages/virtual_lab.py", title="Virtual lab", icon=":material/science:"),
         ],
     }
 )
 
-st.sidebar.markdown("**ProcessTwin**: data-driven digital twins for process design")
-project_status = st.sidebar.empty()
+with st.sidebar:
+    st.markdown("**ProcessTwin**: data-driven digital twins for process design")
+    project_panel = st.container()
+    with st.expander("Open a saved project"):
+        render_open()
+
 navigation.run()
 
-# Filled after the page ran, so it reflects what the page just loaded or trained.
-data = st.session_state.get(state.DOE)
-project_status.caption(
-    "No data loaded" if data is None else f"Data: {st.session_state[state.DOE_NAME]} ({len(data)} experiments)"
-)
+# Filled after the page ran, so it shows (and saves) what the page just loaded, trained or chose.
+with project_panel:
+    render_status()
+    render_save()

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 COMMAND_MODULES = [
     "core.doe.cli",
+    "core.models.cli",
+    "core.optimize.cli",
     "core.virtual_lab.cli",
 ]
 

@@ -144,11 +144,15 @@ def read_recipes(content: bytes, filename: str) -> list[Recipe]:
     raise ValueError(f"{filename}: recipes are read from .json, .csv or .xlsx")
 
 
+def _number(value: object) -> float:
+    return math.nan if value is None else float(value)  # type: ignore[arg-type]
+
+
 def _predictions(row: dict[str, Any]) -> dict[str, tuple[float, float]]:
     return {
-        k[: -len("_mean")]: (float(v), float(row[k[: -len("_mean")] + "_std"]))
+        k[: -len("_mean")]: (float(v), _number(row.get(k[: -len("_mean")] + "_std")))
         for k, v in row.items()
-        if k.endswith("_mean") and v is not None and not (isinstance(v, float) and math.isnan(v))
+        if k.endswith("_mean") and not math.isnan(_number(v))
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from core.doe import DoEData, LoadResult, RawTable, Schema, ValidationReport, load_doe, read_table
+from core.models.fitting import CQAPredictor
 
 SAMPLE_DOE = Path(__file__).resolve().parent.parent / "sample_data" / "doe.xlsx"
 
@@ -35,7 +36,7 @@ def schema_key(spec: dict[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, ensure_ascii=False)
 
 
-def set_doe(data: DoEData, name: str, report: ValidationReport, source: str = "") -> None:
+def set_doe(data: DoEData, name: str, report: ValidationReport | None, source: str = "") -> None:
     st.session_state[DOE] = data
     st.session_state[DOE_NAME] = name
     st.session_state[DOE_REPORT] = report
@@ -53,3 +54,32 @@ def ensure_sample_loaded() -> None:
     result = load_doe(SAMPLE_DOE)
     if result.data is not None:
         set_doe(result.data, f"sample data ({SAMPLE_DOE.name})", result.report)
+
+
+FIT = "fit"  # core.models.fitting.FitResult of the current data
+DESIGN = "design"  # core.optimize.run.DesignResult
+SELECTED_POINTS = "selected_point_ids"  # ids picked on the Pareto chart (set by a click or by tests)
+BASKET = "basket"  # DataFrame of Pareto points the engineer chose to export
+
+
+def schema() -> Schema:
+    data = st.session_state.get(DOE)
+    return data.schema if data is not None else Schema.default()
+
+
+def require_models() -> bool:
+    """Say what is missing and where to get it; True when models are trained."""
+    if st.session_state.get(DOE) is None:
+        st.info("Load a DoE first.")
+        st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+        return False
+    if st.session_state.get(FIT) is None:
+        st.info("Train the surrogate models first.")
+        st.page_link("pages/models.py", label="Go to Models", icon=":material/model_training:")
+        return False
+    return True
+
+
+def current_predictor() -> CQAPredictor:
+    """The models the design and validation screens use."""
+    return st.session_state[FIT].predictor()

@@ -142,3 +142,13 @@ def test_spec_round_trips_through_json_dict():
 def test_unknown_objective_is_a_clear_error():
     with pytest.raises(ValueError, match="not a modelled CQA"):
         optimize_profiles(surrogate, SCHEMA, DesignSpec(objectives=(Objective("yield", "max"),), pop_size=8, n_gen=1))
+
+
+def test_start_and_end_temperature_ranges_hold():
+    spec = DesignSpec(n_temperatures=(2, 8), start_T=(55.0, 65.0), end_T=(5.0, 15.0), **SMALL)
+    points = optimize_profiles(surrogate, SCHEMA, spec).points
+    feasible = points[points["feasible"]]
+    assert len(feasible) > 0
+    for row in feasible.to_dict("records"):
+        temps = ThermocycleProfile.from_features(row).temperatures
+        assert 55.0 <= temps[0] <= 65.0 and 5.0 <= temps[-1] <= 15.0

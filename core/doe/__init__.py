@@ -4,7 +4,7 @@ from core.doe.dataset import DoEData
 from core.doe.reader import DoEReadError, RawTable, list_sheets, read_table
 from core.doe.report import Problem, ValidationReport
 from core.doe.schema import Schema, SchemaError, Variable
-from core.doe.validation import LoadResult, load_doe, load_frame, read_rows
+from core.doe.validation import LoadResult, append_rows, load_doe, load_frame, read_rows
 
 __all__ = [
     "DoEData",
@@ -16,6 +16,7 @@ __all__ = [
     "SchemaError",
     "ValidationReport",
     "Variable",
+    "append_rows",
     "list_sheets",
     "load_doe",
     "load_frame",

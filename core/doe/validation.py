@@ -66,6 +66,11 @@ def load_frame(frame: pd.DataFrame, schema: Schema | None = None) -> LoadResult:
     return validate_table(table, schema or Schema.default())
 
 
+def append_rows(data: DoEData, rows: pd.DataFrame) -> LoadResult:
+    """The data with new experiments (canonical columns) added, validated again as one sheet."""
+    return load_frame(pd.concat([data.frame, rows], ignore_index=True), data.schema)
+
+
 def read_rows(
     source: str | Path | bytes,
     *,

@@ -25,6 +25,7 @@ PredictFn = Callable[[pd.DataFrame], Predictions]
 
 # 0 means "unused" in the DoE encoding, so a used set point must stay clear of it.
 MIN_USED_T = 0.5
+BAD = 1e12  # objective and constraint value of a design the model cannot score
 
 
 def decision_names(schema: Schema, n_temperatures: int) -> list[str]:
@@ -56,6 +57,10 @@ class ProfileProblem(Problem):
         )
 
     def _bounds(self, name: str) -> tuple[float, float]:
+        if name == "T1" and self.spec.start_T is not None:
+            return max(self.spec.start_T[0], MIN_USED_T), self.spec.start_T[1]
+        if name == f"T{self.n_temperatures}" and self.spec.end_T is not None:
+            return max(self.spec.end_T[0], MIN_USED_T), self.spec.end_T[1]
         if name in self.spec.bounds:
             lo, hi = self.spec.bounds[name]
         else:
@@ -93,6 +98,8 @@ class ProfileProblem(Problem):
             raise ValueError(f"{name} is not a modelled CQA; choose from {', '.join(predictions)}")
         mean, std = predictions[name]
         kappa = self.spec.risk_kappa
+        if kappa == 0:
+            return mean
         return mean - kappa * std if sense in ("max", ">=") else mean + kappa * std
 
     def objectives_and_constraints(
@@ -114,7 +121,8 @@ class ProfileProblem(Problem):
             for q in [self.quantity(c.quantity, features, predictions, c.op)]
         ]
         G = np.column_stack([order, *user]) if user else order
-        return F, G
+        # A model can return NaN or inf (e.g. an uncalibrated spread); rank such designs last, never crash.
+        return np.nan_to_num(F, nan=BAD, posinf=BAD, neginf=-BAD), np.nan_to_num(G, nan=BAD, posinf=BAD, neginf=-BAD)
 
     def _evaluate(self, X: np.ndarray, out: dict, *args: object, **kwargs: object) -> None:
         features = self.decode(X)
@@ -143,15 +151,16 @@ class ProfileSampling(Sampling):
             u = random_state.random(n_samples)
             lo, hi = problem.xl[j], problem.xu[j]
             X[:, j] = lo + u * (prev - lo) if s % 2 == 1 else prev + u * (hi - prev)
-        return X
+        return np.clip(X, problem.xl, problem.xu)
 
 
 class ProfileRepair(Repair):
-    """Clip offspring back onto Eqs. 2-3 (a ramp that went the wrong way becomes a zero-length ramp)."""
+    """Clip offspring back onto Eqs. 2-3 (a ramp that went the wrong way becomes a zero-length ramp), then
+    onto the bounds; where both cannot hold, the order constraints report the design as infeasible."""
 
     def _do(self, problem: ProfileProblem, X: np.ndarray, **kwargs: object) -> np.ndarray:
         idx = problem.temperature_index
         for s in range(1, len(idx)):
             prev, j = X[:, idx[s - 1]], idx[s]
             X[:, j] = np.minimum(X[:, j], prev) if s % 2 == 1 else np.maximum(X[:, j], prev)
-        return X
+        return np.clip(X, problem.xl, problem.xu)

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.profiles import ThermocycleProfile
+
 BATCH_TIME = "batch_time_min"
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$")
 
@@ -51,6 +53,10 @@ class DesignSpec:
     risk_kappa: float = 0.0  # optimise mean - kappa*std (max) or mean + kappa*std (min)
     n_temperatures: tuple[int, ...] = (2, 4, 6, 8, 10)
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # overrides of the schema's bounds
+    # Where a batch starts (T1) and ends (the last set point). Without them a surrogate happily "designs"
+    # batches that barely cool, far from every experiment; `data_temperature_ranges` gives data-based defaults.
+    start_T: tuple[float, float] | None = None
+    end_T: tuple[float, float] | None = None
     pop_size: int = 100
     n_gen: int = 200
     random_state: int = 0
@@ -64,6 +70,9 @@ class DesignSpec:
             raise ValueError("population must be at least 4 and generations at least 1")
         if any(n < 2 for n in self.n_temperatures):
             raise ValueError("a profile has at least two set points")
+        for name, rng in (("start", self.start_T), ("end", self.end_T)):
+            if rng is not None and not rng[0] <= rng[1]:
+                raise ValueError(f"the {name} temperature range must have low <= high")
 
     @property
     def quantities(self) -> set[str]:
@@ -72,6 +81,8 @@ class DesignSpec:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["bounds"] = {k: list(v) for k, v in self.bounds.items()}
+        out["start_T"] = list(self.start_T) if self.start_T else None
+        out["end_T"] = list(self.end_T) if self.end_T else None
         return out
 
     @classmethod
@@ -82,6 +93,8 @@ class DesignSpec:
             risk_kappa=float(d.get("risk_kappa", 0.0)),
             n_temperatures=tuple(int(n) for n in d.get("n_temperatures", (2, 4, 6, 8, 10))),
             bounds={k: (float(v[0]), float(v[1])) for k, v in d.get("bounds", {}).items()},
+            start_T=_pair_or_none(d.get("start_T")),
+            end_T=_pair_or_none(d.get("end_T")),
             pop_size=int(d.get("pop_size", 100)),
             n_gen=int(d.get("n_gen", 200)),
             random_state=int(d.get("random_state", 0)),
@@ -91,3 +104,14 @@ class DesignSpec:
 def n_temperatures_for_cycles(n_cycles: int) -> int:
     """Set points of an N-cycle profile: 2 for linear cooling, 2N+2 otherwise."""
     return 2 * n_cycles + 2
+
+
+def _pair_or_none(value: object) -> tuple[float, float] | None:
+    return None if value is None else (float(value[0]), float(value[1]))  # type: ignore[index]
+
+
+def data_temperature_ranges(profiles: list[ThermocycleProfile]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Observed ranges of the start and the final temperature of the experiments."""
+    starts = [p.temperatures[0] for p in profiles]
+    ends = [p.temperatures[-1] for p in profiles]
+    return (min(starts), max(starts)), (min(ends), max(ends))

@@ -151,3 +151,32 @@ def predicted_vs_measured_figure(comparison: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(barmode="group", yaxis_title="value (units of each CQA)", height=380, margin={"t": 30})
     return fig
+
+
+def ground_truth_figure(check: pd.DataFrame, cqa: str) -> go.Figure:
+    """Simulated against predicted (±1σ) for each design; the diagonal is a perfect prediction."""
+    fig = go.Figure(
+        go.Scatter(
+            x=check[f"{cqa}_simulated"],
+            y=check[f"{cqa}_predicted"],
+            error_y={"type": "data", "array": check[f"{cqa}_std"]},
+            mode="markers",
+            customdata=check["id"],
+            text=check["profile_type"],
+            hovertemplate="%{customdata} (%{text})<br>simulated %{x:.2f}<br>predicted %{y:.2f}<extra></extra>",
+            name="designs",
+        )
+    )
+    values = pd.concat([check[f"{cqa}_simulated"], check[f"{cqa}_predicted"]]).dropna()
+    if len(values):
+        lo, hi = float(values.min()), float(values.max())
+        fig.add_trace(
+            go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "grey"}, name="y = x")
+        )
+    fig.update_layout(
+        xaxis_title=f"virtual lab {axis_label(cqa)}",
+        yaxis_title=f"predicted {axis_label(cqa)} ± 1σ",
+        height=380,
+        margin={"t": 30},
+    )
+    return fig

@@ -1,0 +1,97 @@
+"""Scores of fitted CQA models, as small dataclasses that serialise to JSON."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN: a score that is not defined (e.g. R² of one point) is None."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:
+    """R², MSE and MAE; all None without rows, R² None when the measurements do not vary."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    if y_true.size == 0:
+        return {"r2": None, "mse": None, "mae": None}
+    err = y_true - y_pred
+    mse = float(np.mean(err**2))
+    spread = float(np.sum((y_true - y_true.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(err**2)) / spread if y_true.size > 1 and spread > 0 else None
+    return {"r2": _finite(r2), "mse": mse, "mae": float(np.mean(np.abs(err)))}
+
+
+def coverage(y_true: np.ndarray, mean: np.ndarray, std: np.ndarray, k: float) -> float | None:
+    """Share of measurements inside mean ± k·std (None without rows)."""
+    y_true = np.asarray(y_true, float)
+    if y_true.size == 0:
+        return None
+    return float(np.mean(np.abs(y_true - np.asarray(mean, float)) <= k * np.asarray(std, float)))
+
+
+@dataclass
+class FamilyMetrics:
+    """One family's best configuration on one CQA, refitted on all training rows."""
+
+    family: str
+    params: dict[str, Any]
+    cv_mse: float
+    cv_mse_sd: float
+    train_r2: float | None
+    train_mse: float | None
+    train_mae: float | None
+    test_r2: float | None
+    test_mse: float | None
+    test_mae: float | None
+    fit_time_s: float
+    n_fits: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FamilyMetrics:
+        return cls(**d)
+
+
+@dataclass
+class CQAMetrics:
+    """What was chosen for a CQA and how well it does, with every family's metrics beside it.
+
+    `best_model` is the family in use: the lowest CV MSE unless the user chose
+    another (`selected_by` = "user"). Coverage is the share of hold-out points
+    inside the ±1σ and ±2σ intervals of the uncertainty ensemble.
+    """
+
+    best_model: str
+    selected_by: str
+    cv_mse: float
+    cv_mse_sd: float
+    test_r2: float | None
+    test_mse: float | None
+    test_mae: float | None
+    coverage_1sd: float | None
+    coverage_2sd: float | None
+    n_train: int
+    n_test: int
+    uq: str
+    calibration: str
+    calibration_scale: float
+    models: dict[str, FamilyMetrics] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["models"] = {k: v.to_dict() for k, v in self.models.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CQAMetrics:
+        models = {k: FamilyMetrics.from_dict(v) for k, v in d.get("models", {}).items()}
+        return cls(**{**d, "models": models})

@@ -1,0 +1,181 @@
+"""The model zoo: every regression family, its pipeline and its search space, in one registry.
+
+The search spaces are the paper's (seed 000, section 2.4) written as discrete
+grids; where the paper gives a range (n_estimators 10-200, learning_rate
+0.01-0.2, C 0.1-20) the grid spans it with a few values. Adding a family is
+one `ModelFamily` entry in `FAMILIES`.
+
+Every pipeline is `StandardScaler` followed by the model, so scaling is learned
+on whatever rows the pipeline is fitted on (a training fold, never the
+validation fold) and `fit(X, y, model__sample_weight=w)` weights the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+from xgboost import XGBRegressor
+
+Params = dict[str, Any]
+StagedPredict = Callable[[Any, np.ndarray, Sequence[int]], dict[int, np.ndarray]]
+Canonical = Callable[[Params, int], Params]
+
+N_ESTIMATORS = (10, 50, 100, 200)
+LEARNING_RATES = (0.01, 0.05, 0.1, 0.2)
+BOOSTING_DEPTHS = (3, 5, 7)
+SUBSAMPLES = (0.5, 0.75, 1.0)
+
+
+def _forest_stages(model: RandomForestRegressor, X: np.ndarray, n_values: Sequence[int]) -> dict[int, np.ndarray]:
+    """Predictions of the first n trees: tree k is seeded by the k-th draw of the forest's
+    random stream, so a forest of n trees is exactly the first n trees of a bigger one."""
+    X32 = np.ascontiguousarray(X, dtype=np.float32)  # what the forest's own predict hands its trees
+    per_tree = np.array([tree.predict(X32, check_input=False) for tree in model.estimators_])
+    running = np.cumsum(per_tree, axis=0)
+    return {n: running[n - 1] / n for n in n_values}
+
+
+def _boosting_stages(model: GradientBoostingRegressor, X: np.ndarray, n_values: Sequence[int]) -> dict[int, np.ndarray]:
+    wanted, out = set(n_values), {}
+    for n, pred in enumerate(model.staged_predict(X), start=1):
+        if n in wanted:
+            out[n] = pred
+    return out
+
+
+def _xgboost_stages(model: XGBRegressor, X: np.ndarray, n_values: Sequence[int]) -> dict[int, np.ndarray]:
+    return {n: model.predict(X, iteration_range=(0, n)) for n in n_values}
+
+
+def _forest_canonical(params: Params, n_train: int) -> Params:
+    """A depth limit of at least n_train - 1 never binds (a tree on n rows has at most n leaves)."""
+    depth = params.get("max_depth")
+    if depth is not None and depth >= n_train - 1:
+        return {**params, "max_depth": None}
+    return params
+
+
+def _boosting_canonical(params: Params, n_train: int) -> Params:
+    """alpha only shapes the huber and quantile losses; with squared error it changes nothing."""
+    if "alpha" in params and params.get("loss", "squared_error") == "squared_error":
+        return {**params, "alpha": 0.9}
+    return params
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """One regression family.
+
+    `resource` names the parameter whose smaller grid values can be read off a
+    single fit with the largest one (`staged_predict`); `canonical` maps a
+    configuration to the representative of the configurations that fit the
+    very same model on `n_train` rows; `warm_start` says that refitting with a
+    larger resource and `warm_start=True` only adds estimators and gives the
+    model a fresh fit would; `budget_coupled` names parameters that change how
+    many estimators a configuration needs (the learning rate), so the fast
+    search compares configurations at a small budget only within equal values.
+    None of these change a score: they make the fast search cheaper or wiser.
+    """
+
+    name: str
+    label: str
+    make: Callable[[int], RegressorMixin]
+    grid: Mapping[str, tuple[Any, ...]]
+    resource: str | None = None
+    staged_predict: StagedPredict | None = None
+    canonical: Canonical | None = None
+    warm_start: bool = False
+    budget_coupled: tuple[str, ...] = ()
+
+
+FAMILIES: dict[str, ModelFamily] = {
+    f.name: f
+    for f in (
+        ModelFamily(
+            name="rf",
+            label="Random forest",
+            make=lambda seed: RandomForestRegressor(random_state=seed),
+            grid={
+                "n_estimators": N_ESTIMATORS,
+                "max_depth": (None, 10, 20, 30),
+                "min_samples_split": (2, 5, 10),
+                "min_samples_leaf": (1, 2, 4),
+            },
+            resource="n_estimators",
+            staged_predict=_forest_stages,
+            canonical=_forest_canonical,
+            warm_start=True,
+        ),
+        ModelFamily(
+            name="gbt",
+            label="Gradient-boosted trees",
+            make=lambda seed: GradientBoostingRegressor(random_state=seed),
+            grid={
+                "n_estimators": N_ESTIMATORS,
+                "learning_rate": LEARNING_RATES,
+                "max_depth": BOOSTING_DEPTHS,
+                "subsample": SUBSAMPLES,
+                "alpha": (0.1, 0.5, 0.9),
+            },
+            resource="n_estimators",
+            staged_predict=_boosting_stages,
+            canonical=_boosting_canonical,
+            warm_start=True,
+            budget_coupled=("learning_rate",),
+        ),
+        ModelFamily(
+            name="svr",
+            label="Support vector regression",
+            make=lambda seed: SVR(),
+            grid={"kernel": ("linear", "poly", "rbf", "sigmoid"), "C": (0.1, 1.0, 5.0, 10.0, 20.0)},
+        ),
+        ModelFamily(
+            name="xgb",
+            label="XGBoost",
+            # One thread per model: parallelism comes from running many fits at once.
+            make=lambda seed: XGBRegressor(random_state=seed, n_jobs=1, verbosity=0),
+            grid={
+                "n_estimators": N_ESTIMATORS,
+                "learning_rate": LEARNING_RATES,
+                "max_depth": BOOSTING_DEPTHS,
+                "subsample": SUBSAMPLES,
+                "colsample_bytree": (0.3, 0.7, 1.0),
+            },
+            resource="n_estimators",
+            staged_predict=_xgboost_stages,
+            budget_coupled=("learning_rate",),
+        ),
+    )
+}
+
+
+def family(name: str) -> ModelFamily:
+    """The registered family called `name`, or a plain error listing the known ones."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(f"unknown model family {name!r}; choose one of {', '.join(FAMILIES)}") from None
+
+
+def build_pipeline(name: str, params: Mapping[str, Any] | None = None, random_state: int = 0) -> Pipeline:
+    """StandardScaler + the family's model with `params` set; unfitted."""
+    fam = family(name)
+    model = fam.make(random_state)
+    valid = model.get_params()
+    unknown = sorted(set(params or {}) - set(valid))
+    if unknown:
+        raise ValueError(f"{fam.label} has no hyper-parameter {', '.join(unknown)}")
+    model.set_params(**(params or {}))
+    return Pipeline([("scale", StandardScaler()), ("model", model)])
+
+
+def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
+    return int(np.prod([len(v) for v in grid.values()]))

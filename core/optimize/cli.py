@@ -1,0 +1,118 @@
+"""`python -m core optimize` and `python -m core export`: Pareto designs and recipes from a model run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from core.doe.schema import Schema
+from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, recipes_to_xlsx
+from core.models.persistence import RunFormatError, load_run
+from core.optimize.predictors import cqa_limits, predict_fn
+from core.optimize.run import optimize_profiles
+from core.optimize.spec import Constraint, DesignSpec, Objective, data_temperature_ranges, n_temperatures_for_cycles
+from core.profiles import ThermocycleProfile
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+WRITERS = {".csv": recipes_to_csv, ".json": recipes_to_json, ".xlsx": recipes_to_xlsx}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("optimize", help="Pareto-optimal thermocycle profiles per number of cycles")
+    p.add_argument("run", help="run directory written by `fit`")
+    p.add_argument("--cycles", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="numbers of cycles (0 = linear)")
+    p.add_argument("--objectives", nargs="+", default=["D50:max", "DoA:min"], help="CQA:max or CQA:min ...")
+    p.add_argument("--constraint", action="append", default=[], help='e.g. "crystallinity>=80" (repeatable)')
+    p.add_argument("--risk", type=float, default=0.0, metavar="KAPPA", help="optimise mean ∓ KAPPA·std")
+    p.add_argument("--pop", type=int, default=100, help="population size (default: 100)")
+    p.add_argument("--gen", type=int, default=200, help="generations (default: 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="CSV of the Pareto points")
+    p.set_defaults(func=run_optimize)
+
+    e = subparsers.add_parser("export", help="write chosen Pareto points as recipes")
+    e.add_argument("run", help="run directory written by `fit`")
+    e.add_argument("--pareto", required=True, help="CSV written by `optimize`")
+    e.add_argument("--ids", nargs="+", required=True, help="ids of the points to export")
+    e.add_argument("--resolution", type=float, default=1.0, help="setpoint spacing in minutes (default: 1)")
+    e.add_argument("--out", required=True, help="recipe file: .xlsx, .csv or .json")
+    e.set_defaults(func=run_export)
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def schema_for(input_names: list[str]) -> Schema:
+    """The template schema with as many cycles as the model's inputs hold."""
+    n_heating = sum(1 for n in input_names if n[:1] == "H" and n[1:].isdigit())
+    schema = Schema.default(max_cycles=n_heating)
+    extra = [n for n in input_names if n not in schema.input_names]
+    if extra:
+        raise ValueError(f"inputs {', '.join(extra)} have no design bounds; optimise them from the app")
+    return schema
+
+
+def run_optimize(args: argparse.Namespace) -> int:
+    try:
+        spec = DesignSpec(
+            objectives=tuple(Objective.parse(o) for o in args.objectives),
+            constraints=tuple(Constraint.parse(c) for c in args.constraint),
+            risk_kappa=args.risk,
+            n_temperatures=tuple(n_temperatures_for_cycles(c) for c in args.cycles),
+            pop_size=args.pop,
+            n_gen=args.gen,
+            random_state=args.seed,
+        )
+        result = load_run(args.run)
+        schema = schema_for(result.input_names)
+        profiles = [
+            ThermocycleProfile.from_features(r, schema.max_cycles) for r in result.data.inputs.to_dict("records")
+        ]
+        start_T, end_T = data_temperature_ranges(profiles)
+        spec = replace(spec, start_T=start_T, end_T=end_T)
+        design = optimize_profiles(
+            predict_fn(result.predictor(), cqa_limits(schema)),
+            schema,
+            spec,
+            progress=lambda f, m: print(f"\r{m}", end="", file=sys.stderr, flush=True),
+        )
+    except (ValueError, RunFormatError) as exc:
+        return _fail(f"cannot optimise: {exc}")
+    print(file=sys.stderr)
+    columns = ["id", "n_cycles", "profile_type", *schema.input_names]
+    columns += [c for cqa in result.predictor().cqa_names for c in (f"{cqa}_mean", f"{cqa}_std")]
+    columns += ["batch_time_min", "feasible"]
+    design.points[columns].to_csv(args.out, index=False)
+    for n, front in design.points.groupby("n_cycles"):
+        print(f"{n} cycles: {len(front)} Pareto points", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    writer = WRITERS.get(out.suffix.lower())
+    if writer is None:
+        return _fail(f"{out.name}: recipes are written as .xlsx, .csv or .json")
+    try:
+        result = load_run(args.run)
+        schema = schema_for(result.input_names)
+        points = pd.read_csv(args.pareto)
+    except (ValueError, RunFormatError, OSError, pd.errors.ParserError) as exc:
+        return _fail(f"cannot export: {exc}")
+    if "id" not in points:
+        return _fail(f"{args.pareto} has no id column; write it with `python -m core optimize`")
+    missing = [i for i in args.ids if i not in set(points["id"])]
+    if missing:
+        return _fail(f"no Pareto point with id {', '.join(missing)} in {args.pareto}")
+    chosen = points.set_index("id").loc[args.ids].reset_index()
+    recipes = [recipe_from_point(row, schema) for row in chosen.to_dict("records")]
+    content = writer(recipes, args.resolution) if writer is not recipes_to_csv else writer(recipes)
+    out.write_bytes(content)
+    print(f"wrote {len(recipes)} recipes to {out}", file=sys.stderr)
+    return EXIT_OK

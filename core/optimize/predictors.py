@@ -1,0 +1,45 @@
+"""Adapters from fitted models to the optimiser's prediction function."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from core.doe.schema import Schema
+from core.optimize.problem import PredictFn, Predictions
+
+
+class MeanStdPredictor(Protocol):
+    """What `core.models.fitting.CQAPredictor` offers: (rows, CQAs) mean and std arrays in one call."""
+
+    cqa_names: list[str]
+    input_names: list[str]
+
+    def predict(self, X: Any, return_std: bool = True) -> Any: ...
+
+
+def cqa_limits(schema: Schema) -> dict[str, tuple[float, float]]:
+    """What each CQA can physically be (e.g. DoA within 0-100 %)."""
+    return {name: schema.variable(name).limits for name in schema.cqa_names}
+
+
+def predict_fn(predictor: MeanStdPredictor, limits: Mapping[str, tuple[float, float]] | None = None) -> PredictFn:
+    """One prediction call per population, split into per-CQA (mean, std).
+
+    Means are clipped to `limits`: a regression model extrapolating to a
+    negative DoA would otherwise pull the search to designs it cannot have.
+    """
+    limits = dict(limits or {})
+
+    def predict(features: pd.DataFrame) -> Predictions:
+        mean, std = predictor.predict(features[predictor.input_names], return_std=True)
+        out = {}
+        for j, name in enumerate(predictor.cqa_names):
+            lo, hi = limits.get(name, (-np.inf, np.inf))
+            out[name] = (np.clip(mean[:, j], lo, hi), std[:, j])
+        return out
+
+    return predict

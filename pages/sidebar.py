@@ -1,0 +1,104 @@
+"""The sidebar: project state at a glance, and saving or opening a whole project."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.models.fitting import FitSettings, fit_with_settings
+from core.optimize.run import DesignResult
+from core.optimize.spec import DesignSpec
+from core.project import Project, ProjectError, open_project, save_project
+from pages import state
+
+DONE, TODO = ":material/check_circle:", ":material/radio_button_unchecked:"
+
+
+def project_from_session() -> Project:
+    """Everything worth keeping, as data, settings, results and tables (models are re-fitted on open)."""
+    ss = st.session_state
+    settings: dict = {}
+    results: dict = {}
+    tables: dict[str, pd.DataFrame] = {}
+    fit = ss.get(state.FIT)
+    if fit is not None:
+        settings["models"] = {"settings": fit.settings.to_dict(), "cqas": list(fit.fits)}
+        results["metrics"] = fit.metrics_dict()
+        if fit.holdout is not None:
+            tables["holdout"] = fit.holdout.to_frame()
+    design = ss.get(state.DESIGN)
+    if design is not None:
+        settings["design"] = {"spec": design.spec.to_dict(), "generations": design.generations}
+        tables["design_points"] = design.points
+    basket = ss.get(state.BASKET)
+    if basket is not None and not basket.empty:
+        tables["basket"] = basket
+    return Project(ss[state.DOE], ss.get(state.DOE_NAME, "project"), settings, results, tables)
+
+
+def restore(project: Project) -> None:
+    """Put an opened project in the session, re-fitting its models with the saved settings and seeds."""
+    ss = st.session_state
+    for key in (state.FIT, state.DESIGN, state.BASKET, state.SELECTED_POINTS):
+        ss.pop(key, None)
+    state.set_doe(project.data, project.name, None, source=f"project:{project.name}")
+    models = project.settings.get("models")
+    if models:
+        with st.spinner("Re-fitting the saved models"):
+            ss[state.FIT] = fit_with_settings(
+                project.data,
+                FitSettings.from_dict(models["settings"]),
+                models["cqas"],
+                holdout=project.tables.get("holdout"),
+            )
+    design = project.settings.get("design")
+    if design and "design_points" in project.tables:
+        points = project.tables["design_points"]
+        ss[state.DESIGN] = DesignResult(points, DesignSpec.from_dict(design["spec"]), design["generations"], False, 0.0)
+    if "basket" in project.tables:
+        ss[state.BASKET] = project.tables["basket"]
+
+
+def render_status() -> None:
+    ss = st.session_state
+    data = ss.get(state.DOE)
+    fit, design, basket = ss.get(state.FIT), ss.get(state.DESIGN), ss.get(state.BASKET)
+    lines = [
+        f"{DONE if data is not None else TODO} data: "
+        + (f"{ss[state.DOE_NAME]} ({len(data)} runs)" if data is not None else "none"),
+        f"{DONE if fit is not None else TODO} models: "
+        + (", ".join(f"{c} {f.chosen}" for c, f in fit.fits.items()) if fit is not None else "not trained"),
+        f"{DONE if design is not None else TODO} design: "
+        + (f"{int(design.points['feasible'].sum())} Pareto points" if design is not None else "not run"),
+        f"{DONE if basket is not None and not basket.empty else TODO} basket: "
+        + (f"{len(basket)} profiles" if basket is not None and not basket.empty else "empty"),
+    ]
+    st.markdown("  \n".join(lines))
+
+
+def render_save() -> None:
+    if st.session_state.get(state.DOE) is not None:
+        st.download_button(
+            "Save project (.zip)",
+            save_project(project_from_session()),
+            "processtwin_project.zip",
+            "application/zip",
+            key="save_project",
+            help="Data, settings, seeds, designs and basket as CSV/JSON; models re-fit on open",
+        )
+
+
+def render_open() -> None:
+    """Open a saved project; a bad file leaves the current project as it is."""
+    ss = st.session_state
+    upload = st.file_uploader("Open a project (.zip)", type=["zip"], key="project_upload")
+    if upload is None or ss.get("opened_project") == upload.file_id:
+        return
+    try:
+        project = open_project(upload.getvalue())
+    except ProjectError as exc:
+        st.error(f"Not opened: {exc}. Your current project is unchanged.")
+        return
+    restore(project)
+    ss["opened_project"] = upload.file_id
+    st.success(f"Opened {project.name}")

@@ -1,0 +1,135 @@
+"""Validate: compare a chosen profile's measured outcome with the prediction, then feed it back."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from core.doe import append_rows
+from core.export import Recipe, recipe_from_point
+from core.models.fitting import fit_with_settings
+from core.plots.design import predicted_vs_measured_figure
+from core.plots.doe import profile_figure
+from core.virtual_lab.simulator import simulate_batch
+from pages import state
+from pages.widgets import profile_inputs
+
+CUSTOM = "a profile I enter here"
+
+st.title("Validate a design")
+st.caption(
+    "Run the chosen profile in the lab (or the virtual lab), enter what you measured and compare it with "
+    "the prediction. Appending the run to the data and retraining closes the loop."
+)
+
+
+def chosen_recipe() -> Recipe:
+    basket = st.session_state.get(state.BASKET)
+    options = ([*basket["id"]] if basket is not None and not basket.empty else []) + [CUSTOM]
+    choice = st.selectbox("Profile to validate", options, key="validate_choice")
+    if choice != CUSTOM:
+        return recipe_from_point(basket[basket["id"] == choice].iloc[0], state.schema())
+    profile, conc, seed = profile_inputs(state.schema(), "validate")
+    return Recipe("custom", profile, conc, seed)
+
+
+def features(recipe: Recipe) -> pd.DataFrame:
+    schema = state.schema()
+    row = dict.fromkeys(schema.input_names, 0.0)
+    row |= {"initial_concentration": recipe.initial_concentration, "seed_loading": recipe.seed_loading}
+    row |= recipe.other_inputs | recipe.profile.to_features(schema.max_cycles)
+    return pd.DataFrame([row])
+
+
+def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:
+    c1, c2 = st.columns([3, 1])
+    if c2.button("Run the virtual lab", key="validate_run_lab", help="simulate this batch with measurement noise"):
+        result = simulate_batch(
+            recipe.profile,
+            recipe.initial_concentration,
+            recipe.seed_loading,
+            noise=True,
+            random_state=int(st.session_state.get("validate_lab_seed", 0)),
+        )
+        for k, v in result.cqas().items():
+            if k in cqas:
+                st.session_state[f"measured_{k}"] = round(v, 2)  # fills the inputs below
+    c2.number_input("Lab seed", 0, 2**31 - 1, 0, key="validate_lab_seed")
+    with c1:
+        cols = st.columns(len(cqas))
+        values = {}
+        for col, cqa in zip(cols, cqas, strict=True):
+            value = col.number_input(
+                f"measured {cqa} ({state.schema().variable(cqa).unit})",
+                value=None,
+                key=f"measured_{cqa}",
+                placeholder="not measured",
+            )
+            if value is not None:
+                values[cqa] = float(value)
+    return values
+
+
+def comparison(prediction: pd.DataFrame, measured: dict[str, float], cqas: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "cqa": c,
+                "predicted_mean": prediction[f"{c}_mean"].iloc[0],
+                "predicted_std": prediction[f"{c}_std"].iloc[0],
+                "measured": measured.get(c, math.nan),
+                "measured_std": math.nan,
+            }
+            for c in cqas
+        ]
+    )
+
+
+def append_and_retrain(recipe: Recipe, measured: dict[str, float]) -> None:
+    data = st.session_state[state.DOE]
+    row = features(recipe).assign(**measured)
+    if "run_id" in data.frame:
+        row["run_id"] = f"validation {recipe.id}"
+    result = append_rows(data, row)
+    if result.data is None or result.report.errors:
+        st.error("The run was not appended: " + "; ".join(p.message for p in result.report.errors[:3]))
+        return
+    fit = st.session_state[state.FIT]
+    with st.spinner("Retraining with the new experiment"):
+        refit = fit_with_settings(result.data, fit.settings, list(fit.fits), holdout=fit.holdout)
+    state.set_doe(result.data, f"{st.session_state[state.DOE_NAME]} + validation", result.report)
+    st.session_state[state.FIT] = refit
+    st.success(f"Appended; the data now has {len(result.data)} experiments and the models were retrained.")
+
+
+if state.require_models():
+    predictor = state.current_predictor()
+    recipe = chosen_recipe()
+    prediction = predictor.predict_frame(features(recipe))
+    left, right = st.columns([3, 2])
+    left.plotly_chart(
+        profile_figure(recipe.profile, title=f"{recipe.id}: {recipe.profile.type_name}"), key="validate_profile"
+    )
+    with right:
+        measured = measured_inputs(predictor.cqa_names, recipe)
+        table = comparison(prediction, measured, predictor.cqa_names)
+        shown = table.assign(
+            **{
+                "predicted ± 1σ": [
+                    f"{m:.2f} ± {s:.2f}" for m, s in zip(table["predicted_mean"], table["predicted_std"], strict=True)
+                ]
+            }
+        )
+        st.dataframe(shown[["cqa", "predicted ± 1σ", "measured"]], hide_index=True, key="validate_table")
+        inside = [
+            abs(r.measured - r.predicted_mean) <= 2 * r.predicted_std
+            for r in table.itertuples()
+            if not math.isnan(r.measured)
+        ]
+        if inside:
+            st.caption(f"{sum(inside)} of {len(inside)} measured CQAs fall within ±2σ of the prediction.")
+    st.plotly_chart(predicted_vs_measured_figure(table), key="validate_figure")
+    if st.button("Append this run to the data and retrain", disabled=not measured, key="validate_append"):
+        append_and_retrain(recipe, measured)

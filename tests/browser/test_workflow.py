@@ -1,0 +1,97 @@
+"""The whole crystallization workflow in a real browser, page screenshots, and session isolation."""
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.conftest import screenshot, wait_idle
+from tests.conftest import doe_frame, to_csv_bytes
+
+pytestmark = pytest.mark.browser
+SAMPLE_XLSX = Path(__file__).resolve().parents[2] / "sample_data" / "doe.xlsx"
+
+
+def go_to(page: Page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    wait_idle(page)
+
+
+def upload(page: Page, path: Path) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(path))
+    wait_idle(page)
+
+
+def box_select_all(page: Page, chart_key: str) -> None:
+    """Drag a selection box over the whole plotting area of a plotly chart."""
+    area = page.locator(f".st-key-{chart_key} .nsewdrag").first
+    area.wait_for()
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    page.mouse.up()
+    wait_idle(page)
+
+
+def test_upload_train_design_select_export(page, app_url, tmp_path):
+    page.goto(app_url)
+    wait_idle(page)
+    upload(page, SAMPLE_XLSX)
+    page.get_by_text("Experiments: doe.xlsx").wait_for()
+    screenshot(page, "1-data")
+
+    go_to(page, "Models")
+    page.get_by_role("button", name="Train models").click()
+    wait_idle(page)
+    page.get_by_text("What if?").wait_for(timeout=300_000)
+    screenshot(page, "2-models")
+
+    go_to(page, "Design (Pareto)")
+    page.get_by_label("Generations").fill("30")
+    page.get_by_label("Generations").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Run design").click()
+    wait_idle(page)
+    page.locator(".st-key-pareto_chart").wait_for(timeout=300_000)
+    box_select_all(page, "pareto_chart")
+    page.get_by_role("button", name="to basket").click()
+    wait_idle(page)
+    screenshot(page, "3-design")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Recipes (XLSX)").click()
+    path = tmp_path / "recipes.xlsx"
+    download.value.save_as(path)
+    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
+    assert wb.sheetnames[0] == "summary" and len(wb.sheetnames) >= 2
+    summary = list(wb["summary"].iter_rows(values_only=True))
+    assert summary[0][0] == "id" and len(summary) == len(wb.sheetnames)
+    assert any(r and r[0] == "segments" for r in wb[wb.sheetnames[1]].iter_rows(values_only=True))
+
+    go_to(page, "Validate")
+    page.get_by_role("button", name="Run the virtual lab").click()
+    wait_idle(page)
+    screenshot(page, "4-validate")
+    go_to(page, "Virtual lab")
+    page.get_by_text("mass balance closes").wait_for(timeout=120_000)
+    screenshot(page, "5-virtual-lab")
+
+
+def test_two_sessions_do_not_share_data(browser, app_url, tmp_path):
+    first = browser.new_context().new_page()
+    second = browser.new_context().new_page()
+    for p in (first, second):
+        p.set_default_timeout(60_000)
+        p.goto(app_url)
+        wait_idle(p)
+    small = tmp_path / "mine.csv"
+    small.write_bytes(to_csv_bytes(doe_frame(1)))
+    upload(first, small)
+    first.get_by_text("Experiments: mine.csv").wait_for()
+    second.reload()
+    wait_idle(second)
+    assert second.get_by_text("Experiments: sample data (doe.xlsx)").is_visible()
+    assert not second.get_by_text("mine.csv").is_visible()

@@ -1,0 +1,65 @@
+"""AppTest of the Design page: run a small design, select through the chart's session key, export."""
+
+from tests.apptest import app_on
+
+
+def run_small_design():
+    at = app_on("pages/design.py")
+    at.number_input(key="design_pop").set_value(12)
+    at.number_input(key="design_gen").set_value(5)
+    at.multiselect(key="design_types").set_value(["linear cooling", "2 cycles"])
+    at.button(key="run_design").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_design_runs_and_shows_a_pareto_chart():
+    at = run_small_design()
+    result = at.session_state["design"]
+    assert set(result.points["n_temperatures"]) == {2, 6}
+    assert result.spec.pop_size == 12 and result.spec.n_gen == 5
+    assert any("Click a point" in i.value for i in at.info)
+
+
+def test_selection_key_drives_the_point_panel_and_basket_export():
+    at = run_small_design()
+    points = at.session_state["design"].points
+    chosen = points[points["feasible"]]["id"].tolist()[:2]
+    at.session_state["selected_point_ids"] = chosen
+    at.run()
+    assert not at.exception
+    predictions = next(d.value for d in at.dataframe if "predicted" in d.value.columns)
+    assert set(predictions["CQA"]) == {"D50", "DoA", "crystallinity"}
+    at.button(key="add_to_basket").click()
+    at.run()
+    basket = at.session_state["basket"]
+    assert basket["id"].tolist() == chosen
+    downloads = {b.label: b for b in at.get("download_button")}
+    assert set(downloads) >= {"Recipes (XLSX)", "Recipes (CSV)", "Recipes (JSON)"}
+
+
+def test_risk_and_constraint_settings_reach_the_spec():
+    at = app_on("pages/design.py")
+    at.slider(key="design_risk").set_value(1.5)
+    at.number_input(key="design_pop").set_value(8)
+    at.number_input(key="design_gen").set_value(2)
+    at.button(key="run_design").click()
+    at.run()
+    assert at.session_state["design"].spec.risk_kappa == 1.5
+
+
+def test_without_models_the_page_points_to_models():
+    at = app_on("pages/design.py", with_models=False)
+    assert any("Train the surrogate models first" in i.value for i in at.info)
+
+
+def test_ground_truth_check_simulates_designs():
+    at = run_small_design()
+    at.number_input(key="truth_n").set_value(3)
+    at.button(key="truth_run").click()
+    at.run()
+    assert not at.exception, at.exception
+    check = at.session_state["ground_truth"]
+    assert len(check) == 3
+    assert check["D50_simulated"].notna().all() and (check["D50_simulated"] > 0).all()

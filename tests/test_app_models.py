@@ -1,0 +1,54 @@
+"""AppTest of the Models page: train with small settings, override a choice, what-if predictions."""
+
+from tests.apptest import app_on
+
+
+def trained():
+    at = app_on("pages/models.py", with_models=False)
+    at.multiselect(key="model_families").set_value(["rf", "svr"])
+    at.number_input(key="model_members").set_value(3)
+    at.button(key="train_models").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_training_fills_the_metrics_table_and_marks_the_choice():
+    at = trained()
+    result = at.session_state["fit"]
+    assert set(result.fits) == {"D50", "DoA", "crystallinity"}
+    table = result.metrics_table()
+    assert set(table["family"]) == {"rf", "svr"}
+    for _, part in table.groupby("cqa"):
+        assert part.loc[part["chosen"], "cv_mse"].item() == part["cv_mse"].min()
+    assert at.session_state["fit"].settings.n_members == 3
+
+
+def test_override_uses_the_other_family():
+    at = trained()
+    result = at.session_state["fit"]
+    other = next(f for f in ("rf", "svr") if f != result.fits["D50"].chosen)
+    at.selectbox(key="choice_D50").set_value(other)
+    at.run()
+    assert not at.exception
+    assert at.session_state["fit"].fits["D50"].chosen == other
+    assert at.session_state["fit"].fits["D50"].metrics.selected_by == "user"
+
+
+def test_what_if_panel_predicts_every_cqa():
+    at = app_on("pages/models.py")
+    at.selectbox(key="whatif_type").set_value(2)
+    at.run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "predicted" in d.value.columns)
+    assert list(table["CQA"]) == ["D50", "DoA", "crystallinity"]
+    assert (table["± 1σ"] >= 0).all()
+
+
+def test_partial_dependence_and_importance_render():
+    at = app_on("pages/models.py")
+    at.toggle(key="importance_on_D50").set_value(True)
+    at.multiselect(key="pd_inputs_D50").set_value(["initial_concentration"])
+    at.run()
+    assert not at.exception
+    assert any(c.key == "pd_D50" for c in at.get("plotly_chart"))

@@ -1,0 +1,123 @@
+"""Ensemble uncertainty: shapes, methods, coverage arithmetic, conformal calibration, seeds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from test_models_data import make_doe_frame
+
+from core.models.datasets import ModelData
+from core.models.metrics import coverage, regression_scores
+from core.models.uncertainty import ONE_SIGMA, EnsembleRegressor, conformal_quantile
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """40 training rows and 200 fresh rows from the same process."""
+    frame = make_doe_frame(n=240, seed=4, noise=0.08, mix={2: 100, 4: 40, 6: 50, 8: 50})
+    md = ModelData.from_frame(frame)
+    X, y = md.inputs.to_numpy(float), md.cqas["D50"].to_numpy(float)
+    return X[:40], y[:40], X[40:], y[40:]
+
+
+def test_coverage_and_scores_arithmetic():
+    y, mean, std = np.array([0.0, 1.0, 2.0, 3.5]), np.zeros(4), np.ones(4)
+    assert coverage(y, mean, std, 1.0) == 0.5  # |0|, |1| inside; 2 and 3.5 outside
+    assert coverage(y, mean, std, 2.0) == 0.75
+    assert coverage(np.empty(0), np.empty(0), np.empty(0), 1.0) is None
+    s = regression_scores(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+    assert s["mse"] == pytest.approx(1 / 3) and s["mae"] == pytest.approx(1 / 3) and s["r2"] == pytest.approx(0.5)
+    assert regression_scores(np.array([2.0]), np.array([1.0]))["r2"] is None
+
+
+def test_conformal_quantile_is_the_finite_sample_rank():
+    scores = np.arange(1.0, 10.0)  # 9 scores
+    assert conformal_quantile(scores, 0.5) == 5.0  # ceil(10 * 0.5) = 5th smallest
+    assert conformal_quantile(scores, 0.9) == 9.0
+    assert math.isinf(conformal_quantile(scores, 0.95))  # ceil(9.5) = 10 > 9 scores
+
+
+@pytest.mark.parametrize(
+    ("family", "params", "method", "n_members"),
+    [
+        ("svr", {"kernel": "linear", "C": 10.0}, "mccv", 6),
+        ("gbt", {"n_estimators": 20}, "bootstrap", 6),
+        ("rf", {"n_estimators": 30}, "oob", 30),  # the forest's own trees
+        ("svr", {"kernel": "linear", "C": 10.0}, "oob", 6),  # bagged members
+    ],
+)
+def test_methods_give_shapes_and_positive_spread(data, family, params, method, n_members):
+    X, y, X_new, _ = data
+    ens = EnsembleRegressor(family, params, method=method, n_members=6, random_state=0).fit(X, y)
+    mean, std = ens.predict(X_new, return_std=True)
+    assert mean.shape == std.shape == (len(X_new),)
+    assert (std > 0).all()
+    assert ens.member_predictions(X_new).shape == (n_members, len(X_new))
+    assert np.array_equal(ens.predict(X_new), mean)
+    assert np.isfinite(ens.calibration_scores_).all()
+    lo, hi = ens.predict_interval(X_new, 0.8)
+    assert (lo < mean).all() and (mean < hi).all()
+
+
+def test_mccv_members_see_a_share_and_leave_rows_out(data):
+    X, y, _, _ = data
+    ens = EnsembleRegressor("svr", {"kernel": "linear"}, method="mccv", n_members=6, train_fraction=0.75).fit(X, y)
+    draws = ens._draws(len(y), np.random.default_rng(0))
+    assert all(len(np.unique(d)) == 30 for d in draws)
+    assert np.isnan(ens.oos_prediction_).sum() < len(y) // 2
+
+
+def test_conformal_scale_matches_one_sigma_on_training_residuals(data):
+    X, y, _, _ = data
+    ens = EnsembleRegressor("gbt", {"n_estimators": 30}, method="mccv", n_members=10, random_state=1).fit(X, y)
+    scores = ens.calibration_scores_
+    assert np.mean(scores <= ens.scale_) >= ONE_SIGMA
+    assert ens.scale_ == scores[math.ceil((len(scores) + 1) * ONE_SIGMA) - 1]
+    raw = EnsembleRegressor(
+        "gbt", {"n_estimators": 30}, method="mccv", n_members=10, random_state=1, calibration="none"
+    )
+    assert raw.fit(X, y).scale_ == 1.0
+
+
+def test_conformal_intervals_cover_fresh_rows_near_nominal(data):
+    """Raw ensemble spread under-covers new rows; the calibrated ±1σ and 90 % intervals come close."""
+    X, y, X_new, y_new = data
+    kw = {"family": "svr", "params": {"kernel": "linear", "C": 10.0}, "method": "mccv", "n_members": 15}
+    raw = EnsembleRegressor(**kw, calibration="none").fit(X, y)
+    cal = EnsembleRegressor(**kw, calibration="conformal").fit(X, y)
+    mean, raw_std = raw.predict(X_new, return_std=True)
+    _, cal_std = cal.predict(X_new, return_std=True)
+    raw_cov, cal_cov = coverage(y_new, mean, raw_std, 1.0), coverage(y_new, mean, cal_std, 1.0)
+    assert raw_cov < 0.5
+    assert abs(cal_cov - ONE_SIGMA) < 0.15
+    lo, hi = cal.predict_interval(X_new, 0.9)
+    assert 0.8 <= np.mean((y_new >= lo) & (y_new <= hi)) <= 1.0
+
+
+def test_same_seed_same_ensemble_other_seed_other_ensemble(data):
+    X, y, X_new, _ = data
+    kw = {"family": "gbt", "params": {"n_estimators": 10, "subsample": 0.7}, "method": "bootstrap", "n_members": 4}
+    a = EnsembleRegressor(**kw, random_state=3).fit(X, y).predict(X_new, return_std=True)
+    b = EnsembleRegressor(**kw, random_state=3).fit(X, y).predict(X_new, return_std=True)
+    c = EnsembleRegressor(**kw, random_state=4).fit(X, y).predict(X_new, return_std=True)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.allclose(a[1], c[1])
+
+
+def test_sample_weights_reach_every_member(data):
+    X, y, X_new, _ = data
+    w = np.where(np.arange(len(y)) < 20, 4.0, 0.25)
+    kw = {"family": "svr", "params": {"kernel": "linear", "C": 1.0}, "n_members": 4}
+    plain = EnsembleRegressor(**kw).fit(X, y)
+    weighted = EnsembleRegressor(**kw).fit(X, y, sample_weight=w)
+    assert not np.allclose(plain.member_predictions(X_new), weighted.member_predictions(X_new))
+
+
+def test_bad_settings_are_plain_errors(data):
+    X, y, _, _ = data
+    with pytest.raises(ValueError, match="unknown uncertainty method 'jackknife'"):
+        EnsembleRegressor("svr", method="jackknife").fit(X, y)
+    with pytest.raises(ValueError, match="at least 2 members"):
+        EnsembleRegressor("svr", n_members=1).fit(X, y)

@@ -1,0 +1,70 @@
+"""`python -m core optimize` and `export` on a saved model run."""
+
+import pandas as pd
+import pytest
+
+from core.cli import main
+from core.export import read_recipes
+from core.models.persistence import save_run
+from core.profiles import ThermocycleProfile
+from tests.apptest import tiny_fit
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return save_run(tiny_fit(), tmp_path_factory.mktemp("run") / "run")
+
+
+def test_optimize_writes_the_documented_columns(run_dir, tmp_path):
+    out = tmp_path / "pareto.csv"
+    code = main(
+        [
+            "optimize",
+            str(run_dir),
+            "--cycles",
+            "0",
+            "2",
+            "--pop",
+            "8",
+            "--gen",
+            "3",
+            "--seed",
+            "1",
+            "--constraint",
+            "crystallinity>=0",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    points = pd.read_csv(out)
+    assert {"id", "n_cycles", "batch_time_min", "initial_concentration", "T1", "H4"} <= set(points.columns)
+    assert {f"{c}_{s}" for c in ("D50", "DoA", "crystallinity") for s in ("mean", "std")} <= set(points.columns)
+    assert set(points["n_cycles"]) == {0, 2}
+    assert points["id"].is_unique
+
+
+def test_export_round_trips_chosen_points(run_dir, tmp_path):
+    pareto = tmp_path / "pareto.csv"
+    assert main(["optimize", str(run_dir), "--cycles", "1", "--pop", "8", "--gen", "2", "--out", str(pareto)]) == 0
+    points = pd.read_csv(pareto)
+    ids = points["id"].tolist()[:2]
+    for suffix in ("xlsx", "csv", "json"):
+        out = tmp_path / f"recipe.{suffix}"
+        assert main(["export", str(run_dir), "--pareto", str(pareto), "--ids", *ids, "--out", str(out)]) == 0
+        recipes = read_recipes(out.read_bytes(), out.name)
+        assert [r.id for r in recipes] == ids
+        expected = [ThermocycleProfile.from_features(r) for r in points.set_index("id").loc[ids].to_dict("records")]
+        assert [r.profile for r in recipes] == expected
+
+
+def test_bad_requests_exit_2_with_a_message(run_dir, tmp_path, capsys):
+    pareto = tmp_path / "p.csv"
+    assert main(["optimize", str(run_dir), "--objectives", "D50:up", "--out", str(pareto)]) == 2
+    assert "objective" in capsys.readouterr().err
+    assert main(["optimize", str(tmp_path / "nope"), "--out", str(pareto)]) == 2
+    pd.DataFrame({"id": ["a"]}).to_csv(pareto, index=False)
+    assert (
+        main(["export", str(run_dir), "--pareto", str(pareto), "--ids", "zzz", "--out", str(tmp_path / "r.json")]) == 2
+    )
+    assert main(["export", str(run_dir), "--pareto", str(pareto), "--ids", "a", "--out", str(tmp_path / "r.pdf")]) == 2
