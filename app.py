@@ -13,6 +13,7 @@ navigation = st.navigation(
         "Crystallization": [
             st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
             st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+            st.Page("pages/synthetic.py", title="Synthetic data & α", icon=":material/auto_awesome:"),
             st.Page("pages/design.py", title="Design (Pareto)", icon=":material/scatter_plot:"),
             st.Page("pages/validate.py", title="Validate", icon=":material/fact_check:"),
             st.Page("pages/virtual_lab.py", title="Virtual lab", icon=":material/science:"),

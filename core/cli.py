@@ -14,6 +14,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = [
     "core.doe.cli",
     "core.models.cli",
+    "core.augment.cli",
     "core.optimize.cli",
     "core.virtual_lab.cli",
 ]

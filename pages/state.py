@@ -60,6 +60,7 @@ FIT = "fit"  # core.models.fitting.FitResult of the current data
 DESIGN = "design"  # core.optimize.run.DesignResult
 SELECTED_POINTS = "selected_point_ids"  # ids picked on the Pareto chart (set by a click or by tests)
 BASKET = "basket"  # DataFrame of Pareto points the engineer chose to export
+AUGMENT = "augment"  # {"fit": FitResult it was made for, "result": core.augment.AugmentResult} applied on Synthetic
 
 
 def schema() -> Schema:
@@ -81,5 +82,9 @@ def require_models() -> bool:
 
 
 def current_predictor() -> CQAPredictor:
-    """The models the design and validation screens use."""
-    return st.session_state[FIT].predictor()
+    """The models the design and validation screens use: augmented where an augmentation of these models is applied."""
+    fit = st.session_state[FIT]
+    applied = st.session_state.get(AUGMENT)
+    if applied is not None and applied["fit"] is fit:
+        return applied["result"].predictor(fit)
+    return fit.predictor()

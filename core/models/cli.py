@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from core.augment.persistence import load_predictor
 from core.doe import DoEData, DoEReadError, load_doe, read_rows
 from core.doe.cli import load_schema
 from core.models.datasets import ModelData
 from core.models.fitting import FitResult, fit_cqa_models
-from core.models.persistence import RunFormatError, load_run, save_run
+from core.models.persistence import RunFormatError, save_run
 from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
 from core.models.search import SEARCH_MODES
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS
@@ -127,7 +128,7 @@ def _summary(result: FitResult) -> str:
 
 def run_predict(args: argparse.Namespace) -> int:
     try:
-        result = load_run(args.run)
+        result, predictor = load_predictor(args.run)
     except RunFormatError as exc:
         _err(f"run {args.run}: {exc}")
         return EXIT_FAILED
@@ -137,7 +138,7 @@ def run_predict(args: argparse.Namespace) -> int:
     except (DoEReadError, ValueError) as exc:
         _err(f"{args.file}: {exc}")
         return EXIT_BAD_DATA
-    table = result.predictor().predict_frame(inputs)
+    table = predictor.predict_frame(inputs)
     if args.json:
         records = [
             {"row": _plain(row), **{c: {"mean": r[f"{c}_mean"], "std": r[f"{c}_std"]} for c in result.fits}}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.augment.persistence import load_predictor
 from core.doe.schema import Schema
 from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, recipes_to_xlsx
 from core.models.persistence import RunFormatError, load_run
@@ -69,7 +70,7 @@ def run_optimize(args: argparse.Namespace) -> int:
             n_gen=args.gen,
             random_state=args.seed,
         )
-        result = load_run(args.run)
+        result, predictor = load_predictor(args.run)
         schema = schema_for(result.input_names)
         profiles = [
             ThermocycleProfile.from_features(r, schema.max_cycles) for r in result.data.inputs.to_dict("records")
@@ -77,7 +78,7 @@ def run_optimize(args: argparse.Namespace) -> int:
         start_T, end_T = data_temperature_ranges(profiles)
         spec = replace(spec, start_T=start_T, end_T=end_T)
         design = optimize_profiles(
-            predict_fn(result.predictor(), cqa_limits(schema)),
+            predict_fn(predictor, cqa_limits(schema)),
             schema,
             spec,
             progress=lambda f, m: print(f"\r{m}", end="", file=sys.stderr, flush=True),
@@ -86,7 +87,7 @@ def run_optimize(args: argparse.Namespace) -> int:
         return _fail(f"cannot optimise: {exc}")
     print(file=sys.stderr)
     columns = ["id", "n_cycles", "profile_type", *schema.input_names]
-    columns += [c for cqa in result.predictor().cqa_names for c in (f"{cqa}_mean", f"{cqa}_std")]
+    columns += [c for cqa in predictor.cqa_names for c in (f"{cqa}_mean", f"{cqa}_std")]
     columns += ["batch_time_min", "feasible"]
     design.points[columns].to_csv(args.out, index=False)
     for n, front in design.points.groupby("n_cycles"):

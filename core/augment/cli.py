@@ -1,0 +1,73 @@
+"""`python -m core augment RUN_DIR --cqa D50`: synthetic-data augmentation of a fitted run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.augment.generators import GENERATORS
+from core.augment.persistence import load_augment, save_augment
+from core.augment.result import AugmentResult, augment_fit
+from core.augment.study import DEFAULT_ALPHAS, DEFAULT_M, AugmentSettings
+from core.models.persistence import RunFormatError, load_run
+
+EXIT_OK, EXIT_FAILED = 0, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("augment", help="choose generator, m and α for synthetic-data augmentation of a run")
+    p.add_argument("run", help="run directory written by `fit` (augment.json and synthetic rows are added)")
+    p.add_argument("--cqa", nargs="+", help="CQAs to augment (default: every fitted CQA)")
+    p.add_argument("--generators", nargs="+", choices=list(GENERATORS), default=list(GENERATORS))
+    p.add_argument("--m", nargs="+", type=int, default=list(DEFAULT_M), help="synthetic row counts to try")
+    p.add_argument("--alphas", nargs="+", type=float, default=list(DEFAULT_ALPHAS), help="α values to try (0 is added)")
+    p.add_argument("--folds", type=int, default=3, help="K of the K-fold cross-validation (default: 3)")
+    p.add_argument("--no-tune", action="store_true", help="skip the quality-guided generator search (use defaults)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--n-jobs", type=int, default=None, help="parallel model fits (default: 1)")
+    p.set_defaults(func=run_augment)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run_augment(args: argparse.Namespace) -> int:
+    try:
+        settings = AugmentSettings(
+            generators=tuple(args.generators),
+            m_values=tuple(args.m),
+            alphas=tuple(args.alphas),
+            folds=args.folds,
+            tune=not args.no_tune,
+            random_state=args.seed,
+        )
+        fit = load_run(args.run)
+        previous = load_augment(args.run, fit)
+        result = augment_fit(fit, args.cqa, settings, n_jobs=args.n_jobs, progress=lambda f, m: _err(f"[{f:4.0%}] {m}"))
+    except (ValueError, RunFormatError) as exc:
+        _err(f"cannot augment: {exc}")
+        return EXIT_FAILED
+    if previous is not None:  # keep CQAs augmented earlier that were not redone now
+        kept = [c for c in previous.cqas if c not in result.cqas]
+        result = AugmentResult(
+            result.settings,
+            {**{c: previous.cqas[c] for c in kept}, **result.cqas},
+            {**{c: previous.synthetic[c] for c in kept if c in previous.synthetic}, **result.synthetic},
+            {**{c: previous.ensembles[c] for c in kept if c in previous.ensembles}, **result.ensembles},
+        )
+    save_augment(result, args.run)
+    print(
+        f"{'CQA':<14} {'generator':<16} {'m':>3} {'α':>5} {'α theory':>8} {'CV MSE real':>12} {'CV MSE aug':>12} "
+        f"{'test MSE':>18} {'test MAE':>18}"
+    )
+    for cqa, a in result.cqas.items():
+        theory = "-" if a.alpha_theory is None else f"{a.alpha_theory:.2f}"
+        mse = "-" if a.test_mse_before is None else f"{a.test_mse_before:.4g}→{a.test_mse_after:.4g}"
+        mae = "-" if a.test_mae_before is None else f"{a.test_mae_before:.4g}→{a.test_mae_after:.4g}"
+        print(
+            f"{cqa:<14} {a.generator or 'none':<16} {a.m:>3} {a.alpha:>5.2f} {theory:>8} "
+            f"{a.cv_mse_real_only:>12.4g} {a.cv_mse_augmented:>12.4g} {mse:>18} {mae:>18}"
+        )
+    print(f"augmentation written to {args.run}")
+    return EXIT_OK

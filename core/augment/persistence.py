@@ -1,0 +1,86 @@
+"""Augmentation results in a run directory: ``augment.json`` plus ``synthetic_<CQA>.csv``.
+
+Nothing is pickled: loading reads the chosen (generator, m, α) and the saved
+synthetic rows and refits each augmented ensemble deterministically on the
+run's training rows, exactly as `augment_fit` did.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.augment.result import AugmentResult, CQAAugment, augmented_ensemble
+from core.augment.study import AugmentSettings
+from core.models.fitting import CQAPredictor, FitResult
+from core.models.persistence import RunFormatError, load_run
+
+FORMAT = "processtwin-augment"
+VERSION = 1
+AUGMENT_FILE = "augment.json"
+
+
+def synthetic_file(cqa: str) -> str:
+    return f"synthetic_{cqa}.csv"
+
+
+def augment_files(result: AugmentResult) -> dict[str, str]:
+    files = {AUGMENT_FILE: json.dumps({"format": FORMAT, "version": VERSION, **result.to_dict()}, indent=2)}
+    for cqa, rows in result.synthetic.items():
+        files[synthetic_file(cqa)] = rows.to_csv(index=False, float_format="%.17g")
+    return files
+
+
+def save_augment(result: AugmentResult, directory: str | Path) -> Path:
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in augment_files(result).items():
+        (out / name).write_text(text, encoding="utf-8")
+    return out
+
+
+def load_augment(directory: str | Path, fit: FitResult, n_jobs: int | None = None) -> AugmentResult | None:
+    """The saved augmentation of `fit`'s run, refitted; None when the run has none."""
+    folder = Path(directory)
+    path = folder / AUGMENT_FILE
+    if not path.exists():
+        return None
+    try:
+        spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunFormatError(f"{AUGMENT_FILE} is not valid JSON (line {exc.lineno})") from None
+    if not isinstance(spec, dict) or spec.get("format") != FORMAT or spec.get("version") != VERSION:
+        raise RunFormatError(f"{AUGMENT_FILE} does not describe a ProcessTwin augmentation (version {VERSION})")
+    try:
+        result = AugmentResult(
+            AugmentSettings.from_dict(spec["settings"]),
+            {c: CQAAugment.from_dict(a) for c, a in spec["cqas"].items()},
+        )
+        fit_settings = fit.settings.to_dict()
+        for cqa, aug in result.cqas.items():
+            if not aug.augmented:
+                continue
+            if cqa not in fit.fits:
+                raise RunFormatError(f"{AUGMENT_FILE} augments {cqa}, which the run has no model for")
+            csv = folder / synthetic_file(cqa)
+            if not csv.exists():
+                raise RunFormatError(f"the run is missing {csv.name}")
+            rows = pd.read_csv(io.StringIO(csv.read_text(encoding="utf-8")), float_precision="round_trip")
+            result.synthetic[cqa] = rows
+            result.ensembles[cqa] = augmented_ensemble(fit.fits[cqa], rows, aug.alpha, fit_settings, n_jobs)
+    except RunFormatError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFormatError(f"{AUGMENT_FILE} cannot be used: {exc}") from None
+    return result
+
+
+def load_predictor(directory: str | Path, n_jobs: int | None = None) -> tuple[FitResult, CQAPredictor]:
+    """The run's models and its predictor, with augmented CQAs swapped in when the run has an augmentation."""
+    fit = load_run(directory, n_jobs=n_jobs)
+    augment = load_augment(directory, fit, n_jobs)
+    return fit, (augment.predictor(fit) if augment is not None else fit.predictor())

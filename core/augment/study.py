@@ -1,0 +1,223 @@
+"""The weighted-ERM study: which generator, how many synthetic rows m and which α, without leakage.
+
+For every K-fold split of the training rows, each generator is fitted on the
+training fold only and sampled once; the first m rows serve every m (nested
+prefixes) and every α. Validation folds hold real rows only. The candidate
+with the lowest mean CV MSE wins, and α = 0 (the real-only model) is always a
+candidate, so augmentation is chosen only when it helps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from core.augment.generators import GENERATORS, SyntheticGenerator, generator_kind, tune_generator
+from core.augment.theory import learning_curve_floor, theoretical_alpha
+from core.augment.weights import fit_weighted
+from core.models.search import cv_folds
+
+Progress = Callable[[float, str], None]
+DEFAULT_M = (5, 10, 15, 20, 25)
+DEFAULT_ALPHAS = tuple(round(0.05 * k, 2) for k in range(21))
+LEARNING_CURVE_FRACTIONS = (0.4, 0.55, 0.7, 0.85)
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    """Everything that, with the data and the chosen model, determines a study; serialises to JSON."""
+
+    generators: tuple[str, ...] = tuple(GENERATORS)
+    m_values: tuple[int, ...] = DEFAULT_M
+    alphas: tuple[float, ...] = DEFAULT_ALPHAS
+    folds: int = 3
+    tune: bool = True
+    generator_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # used as given when tune is False
+    random_state: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "generators", tuple(self.generators))
+        object.__setattr__(self, "m_values", tuple(sorted({int(m) for m in self.m_values})))
+        object.__setattr__(self, "alphas", tuple(sorted({0.0, *(float(a) for a in self.alphas)})))
+        for name in [*self.generators, *self.generator_params]:
+            generator_kind(name)
+        if not self.generators:
+            raise ValueError("choose at least one generator")
+        if not self.m_values or self.m_values[0] < 1:
+            raise ValueError("m values must be positive whole numbers")
+        if self.alphas[0] < 0.0 or self.alphas[-1] > 1.0:
+            raise ValueError("α values must lie between 0 and 1")
+        if self.folds < 2:
+            raise ValueError("cross-validation needs at least 2 folds")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {**d, "generators": list(self.generators), "m_values": list(self.m_values), "alphas": list(self.alphas)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AugmentSettings:
+        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown augmentation setting {', '.join(unknown)}")
+        return cls(**d)
+
+
+@dataclass
+class StudyOutcome:
+    """CV results of one CQA: curves, the winner, the quality of each generator and the theoretical α."""
+
+    generator: str | None  # None: augmentation did not help (α = 0 chosen)
+    m: int
+    alpha: float
+    alpha_theory: float | None
+    cv_mse_real_only: float
+    cv_mse_augmented: float
+    quality_scores: dict[str, float]
+    generator_params: dict[str, dict[str, Any]]
+    tuning: dict[str, list[dict[str, Any]]]
+    curves: dict[str, dict[int, list[list[float]]]]  # generator -> m -> [[α, CV MSE], ...]
+    seconds: dict[str, float]
+
+
+def select_configuration(
+    curves: Mapping[str, Mapping[int, Sequence[Sequence[float]]]], real_only: float
+) -> tuple[str | None, int, float, float]:
+    """(generator, m, α, CV MSE) of the lowest CV MSE; α = 0 wins every tie, so it wins when nothing helps."""
+    best: tuple[str | None, int, float, float] = (None, 0, 0.0, real_only)
+    for gen, by_m in curves.items():
+        for m, points in by_m.items():
+            for alpha, mse in points:
+                if alpha > 0 and mse < best[3]:
+                    best = (gen, int(m), float(alpha), float(mse))
+    return best
+
+
+def _fold_mse(
+    family: str,
+    params: dict,
+    X_real: np.ndarray,
+    y_real: np.ndarray,
+    X_syn: np.ndarray,
+    y_syn: np.ndarray,
+    alpha: float,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    seed: int,
+) -> float:
+    model = fit_weighted(family, params, X_real, y_real, X_syn, y_syn, alpha, seed)
+    return float(np.mean((model.predict(X_val) - y_val) ** 2))
+
+
+def run_study(
+    X: pd.DataFrame,
+    y: pd.Series,
+    family: str,
+    params: Mapping[str, Any],
+    settings: AugmentSettings,
+    scalar_bounds: Mapping[str, tuple[float, float]] | None = None,
+    n_jobs: int | None = None,
+    progress: Progress | None = None,
+) -> StudyOutcome:
+    """The CV study for one CQA on its training rows (X, y) with the model `family` and `params`."""
+    report = progress or (lambda fraction, message: None)
+    seed, params = settings.random_state, dict(params)
+    seconds = {"tuning": 0.0, "generators": 0.0, "models": 0.0}
+    gen_params, quality, tuning = {}, {}, {}
+    n_steps = len(settings.generators) * (settings.folds + (1 if settings.tune else 0)) + 1
+    step = 0
+    for name in settings.generators:
+        start = time.perf_counter()
+        grid = None if settings.tune else [settings.generator_params.get(name, dict(generator_kind(name).defaults))]
+        outcome = tune_generator(name, X, y, grid, seed, scalar_bounds)
+        gen_params[name], quality[name], tuning[name] = outcome.params, outcome.score, outcome.tried
+        seconds["tuning"] += time.perf_counter() - start
+        if settings.tune:
+            step += 1
+            report(step / n_steps, f"{generator_kind(name).label}: quality {outcome.score:.3f} (tuned)")
+
+    Xv_all, yv_all = X.to_numpy(float), y.to_numpy(float)
+    folds = cv_folds(len(y), settings.folds, seed)
+    m_max = settings.m_values[-1]
+    alphas = [a for a in settings.alphas if a > 0]
+    real_only = np.zeros(len(folds))
+    sums = {g: {m: np.zeros(len(alphas)) for m in settings.m_values} for g in settings.generators}
+    curve_sizes: list[float] = []
+    curve_errors: list[float] = []
+    parallel = Parallel(n_jobs=n_jobs)
+    rng = np.random.default_rng(seed)
+    for k, (train, val) in enumerate(folds):
+        Xr, yr, Xv, yv = Xv_all[train], yv_all[train], Xv_all[val], yv_all[val]
+        start = time.perf_counter()
+        order = rng.permutation(len(train))
+        sizes = sorted({max(3, round(f * len(train))) for f in LEARNING_CURVE_FRACTIONS} - {len(train)})
+        empty = np.empty((0, Xr.shape[1]))
+        subsets = [order[:s] for s in sizes] + [np.arange(len(train))]  # the full fold in its own order
+        base = parallel(
+            delayed(_fold_mse)(family, params, Xr[idx], yr[idx], empty, empty[:, 0], 0.0, Xv, yv, seed)
+            for idx in subsets
+        )
+        real_only[k] = base[-1]
+        curve_sizes += [*sizes, len(train)]
+        curve_errors += base
+        seconds["models"] += time.perf_counter() - start
+        for name in settings.generators:
+            start = time.perf_counter()
+            gen = SyntheticGenerator(name, gen_params[name], seed + k, scalar_bounds=scalar_bounds)
+            synthetic = gen.fit(X.iloc[train], y.iloc[train]).sample(m_max)
+            seconds["generators"] += time.perf_counter() - start
+            Xs, ys = synthetic[list(X.columns)].to_numpy(float), synthetic[str(y.name)].to_numpy(float)
+            start = time.perf_counter()
+            jobs = [(m, a) for m in settings.m_values for a in alphas]
+            scores = parallel(
+                delayed(_fold_mse)(family, params, Xr, yr, Xs[:m], ys[:m], a, Xv, yv, seed) for m, a in jobs
+            )
+            for (m, a), mse in zip(jobs, scores, strict=True):
+                sums[name][m][alphas.index(a)] += mse
+            seconds["models"] += time.perf_counter() - start
+            step += 1
+            report(step / n_steps, f"fold {k + 1}/{len(folds)}: {generator_kind(name).label} fitted and scored")
+
+    cv_real = float(real_only.mean())
+    curves = {
+        g: {
+            m: [[0.0, cv_real], *([a, float(s / len(folds))] for a, s in zip(alphas, by_m[m], strict=True))]
+            for m in settings.m_values
+        }
+        for g, by_m in sums.items()
+    }
+    generator, m, alpha, cv_aug = select_configuration(curves, cv_real)
+    alpha_theory = _alpha_theory(curves, curve_sizes, curve_errors, cv_real, generator, m)
+    step += 1
+    report(1.0, f"chosen: {generator or 'no augmentation'} m={m} α={alpha:g} (CV MSE {cv_aug:.4g})")
+    return StudyOutcome(
+        generator, m, alpha, alpha_theory, cv_real, cv_aug, quality, gen_params, tuning, curves, seconds
+    )
+
+
+def _alpha_theory(
+    curves: Mapping[str, Mapping[int, Sequence[Sequence[float]]]],
+    sizes: Sequence[float],
+    errors: Sequence[float],
+    cv_real: float,
+    generator: str | None,
+    m: int,
+) -> float | None:
+    """α* for the chosen (generator, m), or for the best augmented one when α = 0 won; None without α = 1."""
+    if generator is None:
+        generator, m, _, _ = min(
+            ((g, mm, a, e) for g, by_m in curves.items() for mm, pts in by_m.items() for a, e in pts if a > 0),
+            key=lambda c: c[3],
+            default=(None, 0, 0.0, 0.0),
+        )
+    if generator is None:
+        return None
+    synthetic_only = [e for a, e in curves[generator][m] if a == 1.0]
+    if not synthetic_only:
+        return None
+    return theoretical_alpha(cv_real, synthetic_only[0], learning_curve_floor(sizes, errors))
