@@ -18,6 +18,9 @@ navigation = st.navigation(
             st.Page("pages/validate.py", title="Validate", icon=":material/fact_check:"),
             st.Page("pages/virtual_lab.py", title="Virtual lab", icon=":material/science:"),
         ],
+        "Reactor network": [
+            st.Page("pages/reactor_network.py", title="Reactor network", icon=":material/device_hub:"),
+        ],
     }
 )
 
@@ -27,9 +30,11 @@ with st.sidebar:
     with st.expander("Open a saved project"):
         render_open()
 
-navigation.run()
-
-# Filled after the page ran, so it shows (and saves) what the page just loaded, trained or chose.
-with project_panel:
-    render_status()
-    render_save()
+try:
+    navigation.run()
+finally:
+    # Filled after the page ran (or stopped early with st.stop), so it shows and saves what the page just
+    # loaded, trained or chose.
+    with project_panel:
+        render_status()
+        render_save()

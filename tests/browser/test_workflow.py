@@ -50,6 +50,10 @@ def test_upload_train_design_select_export(page, app_url, tmp_path):
     page.get_by_text("What if?").wait_for(timeout=300_000)
     screenshot(page, "2-models")
 
+    go_to(page, "Synthetic data & α")
+    page.get_by_role("heading", name="Synthetic data & α").wait_for()
+    screenshot(page, "3-synthetic")
+
     go_to(page, "Design (Pareto)")
     page.get_by_label("Generations").fill("30")
     page.get_by_label("Generations").press("Enter")
@@ -60,7 +64,7 @@ def test_upload_train_design_select_export(page, app_url, tmp_path):
     box_select_all(page, "pareto_chart")
     page.get_by_role("button", name="to basket").click()
     wait_idle(page)
-    screenshot(page, "3-design")
+    screenshot(page, "4-design")
     with page.expect_download() as download:
         page.get_by_role("button", name="Recipes (XLSX)").click()
     path = tmp_path / "recipes.xlsx"
@@ -74,10 +78,13 @@ def test_upload_train_design_select_export(page, app_url, tmp_path):
     go_to(page, "Validate")
     page.get_by_role("button", name="Run the virtual lab").click()
     wait_idle(page)
-    screenshot(page, "4-validate")
+    screenshot(page, "5-validate")
     go_to(page, "Virtual lab")
     page.get_by_text("mass balance closes").wait_for(timeout=120_000)
-    screenshot(page, "5-virtual-lab")
+    screenshot(page, "6-virtual-lab")
+    go_to(page, "Reactor network")
+    page.get_by_role("heading", name="Reactor network").wait_for()
+    screenshot(page, "7-reactor-network")
 
 
 def test_two_sessions_do_not_share_data(browser, app_url, tmp_path):

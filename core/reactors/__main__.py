@@ -1,0 +1,5 @@
+import sys
+
+from core.reactors.cli import main
+
+sys.exit(main())

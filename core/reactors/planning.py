@@ -1,0 +1,200 @@
+"""Economic optimisation of the network: setpoints and feeds that maximise production.
+
+Every ``replan_every_min`` minutes the optimiser chooses the temperature
+setpoints of all reactors and the feed flows of all trains, held for the
+next ``horizon_min`` minutes, to maximise predicted production of B. The
+temperature limit enters as a barrier on the predicted temperatures (the
+seed's Gaussian barrier inside the limit, growing quadratically beyond it,
+placed ``temperature_margin_K`` below the limit), and large moves from the
+current plan are charged lightly. The search is the cross-entropy method:
+sample candidate plans around the current belief, keep the best fraction,
+refit, repeat; it needs only forward predictions, so the same optimiser runs
+on a learned model (`LearnedModelPredictor`) and on the true simulator
+(`TrueModelPredictor`, which also knows the current disturbances: the best
+achievable, the oracle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from core.reactors.control import ClosedLoopModel
+from core.reactors.integrator import StiffIntegrator
+from core.reactors.learning import DynamicsLearner
+from core.reactors.network import NetworkConfig, NetworkModel
+from core.reactors.plant import Plant, input_columns, ramp_profile, state_columns
+
+
+def barrier_penalty(margin: np.ndarray, width: float) -> np.ndarray:
+    """exp(-m^2 / 2 width^2) for a margin m >= 0 to a limit; 1 + (m / width)^2 once it is crossed (m < 0)."""
+    inside = np.exp(-0.5 * (np.maximum(margin, 0.0) / width) ** 2)
+    return np.where(margin >= 0, inside, 1.0 + (margin / width) ** 2)
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    horizon_min: int = 30
+    replan_every_min: int = 10
+    population: int = 48
+    iterations: int = 4
+    elite_fraction: float = 0.2
+    temperature_margin_K: float = 5.0
+    coolant_headroom_K: float = 8.0
+    barrier_width_K: float = 2.0
+    barrier_weight_kg_h: float = 400.0
+    coolant_weight_kg_h: float = 100.0
+    move_weight_kg_h: float = 20.0
+    setpoint_window_K: tuple[float, float] = (35.0, 1.0)  # setpoints between T_max - 35 and T_max - 1
+    random_state: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def production_rate_kg_h(model: NetworkModel, cb: np.ndarray, feeds: np.ndarray) -> np.ndarray:
+    """Product B leaving the network (kg/h) for outlet concentrations ``cb`` (..., n) and feeds (..., n_feeds)."""
+    outflow = model.flows(feeds) * model.product_fraction
+    return (outflow * cb).sum(axis=-1) * model.config.product_molar_mass_g_mol * 60.0 / 1000.0
+
+
+class TrueModelPredictor:
+    """Predicts with the true closed-loop simulator from the plant's true state and disturbances.
+
+    A candidate whose predicted temperature passes ``T_max + runaway_K`` is
+    stopped there (its remaining temperatures stay at that level): the barrier
+    already rules it out, and following an ignition in detail would force tiny
+    integration steps on the whole batch.
+    """
+
+    name = "oracle"
+
+    def __init__(self, plant: Plant, runaway_K: float = 25.0):
+        self.plant = plant
+        self.loop: ClosedLoopModel = plant.loop
+        self.cap = plant.config.max_temperature_K + runaway_K
+        self.integrator = StiffIntegrator(plant.loop, rtol=1e-2, atol_concentration=5e-3, atol_temperature=0.5)
+
+    def predict(self, setpoints: np.ndarray, feeds: np.ndarray, horizon: int) -> tuple[np.ndarray, ...]:
+        """Temperatures, B concentrations and coolant commands ``(P, horizon, n)`` for P candidate plans."""
+        plant, n = self.plant, self.plant.n
+        conditions = plant.conditions()
+        sp_path = ramp_profile(plant.setpoints_, setpoints, plant.setpoint_ramp_K_min * plant.sample_min, horizon)
+        feed_path = ramp_profile(plant.feed_requests_, feeds, plant.feed_ramp_L_min2 * plant.sample_min, horizon)
+        z = np.tile(plant.state_, (len(setpoints), 1))
+        temps = np.full((len(setpoints), horizon, n), self.cap)
+        cbs = np.zeros((len(setpoints), horizon, n))
+        coolant = np.full((len(setpoints), horizon, n), plant.config.coolant_bounds_K[0])
+        active = np.arange(len(setpoints))
+        for k in range(horizon):
+            inputs = {
+                "setpoints": sp_path[active, k],
+                "feeds": feed_path[active, k] * conditions.supply_factor,
+                **conditions.model_inputs(),
+            }
+            coolant[active, k] = self.loop.coolant(z[active], sp_path[active, k])
+            z[active] = self.integrator.advance(z[active], plant.sample_min, inputs)
+            temps[active, k] = np.minimum(z[active, 2 * n : 3 * n], self.cap)
+            cbs[active, k] = z[active, n : 2 * n]
+            active = active[z[active, 2 * n : 3 * n].max(axis=1) < self.cap]
+            if len(active) == 0:
+                break
+        return temps, cbs, coolant
+
+
+class LearnedModelPredictor:
+    """Predicts with a learned dynamics model from measured history only."""
+
+    name = "learned"
+
+    def __init__(self, plant: Plant, learner: DynamicsLearner):
+        self.plant = plant
+        self.learner = learner
+        self.state_names = state_columns(plant.config)
+        self.input_names = input_columns(plant.config)
+
+    def predict(self, setpoints: np.ndarray, feeds: np.ndarray, horizon: int) -> tuple[np.ndarray, ...]:
+        plant, n, w = self.plant, self.plant.n, self.learner.window_
+        # the coolant command now follows from the loop state, as the control system reports it
+        current = np.concatenate([plant.observe(), plant.loop.coolant(plant.state_, plant.setpoints_)])
+        past_states = plant.history(self.state_names, w - 1)
+        past_inputs = plant.history(self.input_names, w - 1)
+        feed_conditions = plant.history(["CAf", "Tf"], 1)
+        if len(feed_conditions) == 0:
+            feed_conditions = np.array([[plant.config.feed_concentration_mol_L, plant.config.feed_temperature_K]])
+        applied_now = np.concatenate([plant.setpoints_, plant.feed_requests_, feed_conditions[-1]])
+        if len(past_states) < w - 1:  # too little history yet: repeat the present
+            pad = w - 1 - len(past_states)
+            past_states = np.vstack([np.tile(current, (pad, 1)), past_states])
+            past_inputs = np.vstack([np.tile(applied_now, (pad, 1)), past_inputs])
+        p = len(setpoints)
+        sp_path = ramp_profile(plant.setpoints_, setpoints, plant.setpoint_ramp_K_min * plant.sample_min, horizon)
+        feed_path = ramp_profile(plant.feed_requests_, feeds, plant.feed_ramp_L_min2 * plant.sample_min, horizon)
+        future = np.concatenate([sp_path, feed_path, np.broadcast_to(feed_conditions[-1], (p, horizon, 2))], axis=2)
+        inputs = np.concatenate([np.broadcast_to(past_inputs, (p, w - 1, past_inputs.shape[1])), future], axis=1)
+        states = np.broadcast_to(np.vstack([past_states, current]), (p, w, len(current)))
+        predicted = self.learner.rollout(states, inputs, horizon)
+        return predicted[..., 2 * n : 3 * n], predicted[..., n : 2 * n], predicted[..., 3 * n :]
+
+
+class EconomicOptimizer:
+    """Cross-entropy search over setpoints and feeds on any predictor (see module docstring)."""
+
+    def __init__(self, config: NetworkConfig, predictor, settings: PlannerSettings | None = None):
+        self.config = config
+        self.model = NetworkModel(config)
+        self.predictor = predictor
+        self.settings = settings or PlannerSettings()
+        self.name = predictor.name
+        s = self.settings
+        n, n_feeds = config.n_reactors, config.n_feeds
+        t_max = config.max_temperature_K
+        self.lower = np.concatenate(
+            [np.full(n, t_max - s.setpoint_window_K[0]), np.full(n_feeds, config.feed_bounds_L_min[0])]
+        )
+        self.upper = np.concatenate(
+            [np.full(n, t_max - s.setpoint_window_K[1]), np.full(n_feeds, config.feed_bounds_L_min[1])]
+        )
+        self.rng = np.random.default_rng(s.random_state)
+        self.plan_: np.ndarray | None = None
+        self.last_objective_: float = np.nan
+
+    def objective(self, plans: np.ndarray) -> np.ndarray:
+        s, n = self.settings, self.config.n_reactors
+        setpoints, feeds = plans[:, :n], plans[:, n:]
+        temps, cbs, coolant = self.predictor.predict(setpoints, feeds, s.horizon_min)
+        plant = self.predictor.plant
+        feed_path = ramp_profile(plant.feed_requests_, feeds, plant.feed_ramp_L_min2 * plant.sample_min, s.horizon_min)
+        production = production_rate_kg_h(self.model, cbs, feed_path).mean(axis=1)
+        hot = barrier_penalty(self.config.max_temperature_K - s.temperature_margin_K - temps, s.barrier_width_K)
+        cold = barrier_penalty(coolant - self.config.coolant_bounds_K[0] - s.coolant_headroom_K, s.barrier_width_K)
+        span = self.upper - self.lower
+        move = (((plans - self.plan_) / span) ** 2).sum(axis=1)
+        return (
+            production
+            - s.barrier_weight_kg_h * hot.sum(axis=2).mean(axis=1)
+            - s.coolant_weight_kg_h * cold.sum(axis=2).mean(axis=1)
+            - s.move_weight_kg_h * move
+        )
+
+    def decide(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s, n = self.settings, self.config.n_reactors
+        if self.plan_ is None:
+            self.plan_ = np.clip(np.concatenate([current_setpoints, current_feeds]), self.lower, self.upper)
+        span = self.upper - self.lower
+        mean, sd = self.plan_.copy(), 0.15 * span
+        n_elite = max(2, round(s.elite_fraction * s.population))
+        best_plan, best_value = self.plan_.copy(), -np.inf
+        for _ in range(s.iterations):
+            plans = np.clip(mean + sd * self.rng.standard_normal((s.population, len(mean))), self.lower, self.upper)
+            plans[0] = mean  # keep the current belief in the running
+            values = np.nan_to_num(self.objective(plans), nan=-np.inf)
+            order = np.argsort(values)[::-1]
+            if values[order[0]] > best_value:
+                best_value, best_plan = float(values[order[0]]), plans[order[0]].copy()
+            elite = plans[order[:n_elite]]
+            mean, sd = elite.mean(axis=0), np.maximum(elite.std(axis=0), 0.01 * span)
+        self.plan_ = best_plan
+        self.last_objective_ = best_value
+        return best_plan[:n], best_plan[n:]

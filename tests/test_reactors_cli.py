@@ -1,0 +1,69 @@
+"""`python -m core.reactors`: simulate -> train -> models -> compare, and plain errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.reactors.cli import main, register
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parent.parent
+METRICS = {"throughput_kg_h", "utilization_pct", "stability_sd", "violations"}
+
+
+def test_simulate_train_compare_pipeline(tmp_path, capsys):
+    data = tmp_path / "ops.csv"
+    assert main(["simulate", "--hours", "2", "--out", str(data), "--quiet"]) == 0
+    assert "wrote 120 samples" in capsys.readouterr().out
+    assert data.exists() and (tmp_path / "ops.meta.json").exists()
+
+    models = tmp_path / "models"
+    args = ["train", str(data), "--model", "node", "--out", str(models), "--max-steps", "20", "--rollout-steps", "2"]
+    assert main([*args, "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "node" in table and "persistence" in table
+    assert {p.name for p in models.iterdir()} == {"node.json", "node.npz", "node_report.json", "plant.json"}
+
+    assert main(["models", str(models), "--json"]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert set(reports) == {"node"} and "one_step" in reports["node"]["model"]
+
+    assert main(["compare", str(models), "--json", "--hours", "0.2", "--replan", "6"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == "node"
+    for controller in ("pid", "learned", "oracle"):
+        assert set(result[controller]) >= METRICS
+        assert isinstance(result[controller]["violations"], int)
+        assert result[controller]["throughput_kg_h"] > 0
+
+
+def test_bad_input_gives_a_plain_message_and_exit_code(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "m")]) == 2
+    assert "No data file" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "No trained models" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "--hours", "-3", "--out", str(tmp_path / "x.csv")])
+    assert "must be positive" in capsys.readouterr().err
+
+
+def test_module_entry_point_prints_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "core.reactors", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert all(command in result.stdout for command in ("simulate", "train", "models", "compare"))
+
+
+def test_register_adds_the_commands_under_python_m_core(tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="python -m core")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["reactors", "compare", str(tmp_path)])
+    assert args.func(args) == 2
+    assert "No trained models" in capsys.readouterr().err

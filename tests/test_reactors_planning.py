@@ -1,0 +1,85 @@
+"""Economic optimiser, barrier, metrics and the closed-loop comparison on the true plant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.reactors.closed_loop import compare_controllers, summary_table
+from core.reactors.control import PIConfig
+from core.reactors.metrics import performance
+from core.reactors.network import NetworkModel, series_parallel
+from core.reactors.planning import (
+    EconomicOptimizer,
+    PlannerSettings,
+    TrueModelPredictor,
+    barrier_penalty,
+    production_rate_kg_h,
+)
+from core.reactors.plant import Plant, SensorNoise
+from core.reactors.scenarios import rule_based_setpoints
+
+CONFIG = series_parallel()
+N = CONFIG.n_reactors
+PI = PIConfig((2.0, 2.0, 4.0, 4.0, 2.0, 2.0, 4.0, 4.0, 4.0, 4.0), (0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0))
+SMALL = PlannerSettings(horizon_min=10, population=16, iterations=2, replan_every_min=5)
+
+
+def test_barrier_is_the_seed_gaussian_inside_and_grows_outside():
+    margins = np.array([4.0, 2.0, 0.0, -2.0, -4.0])
+    values = barrier_penalty(margins, width=2.0)
+    assert values == pytest.approx([np.exp(-2.0), np.exp(-0.5), 1.0, 2.0, 5.0])
+
+
+def test_production_rate_is_outlet_flow_times_b():
+    model = NetworkModel(CONFIG)
+    cb = np.zeros(N)
+    cb[-1] = 1.0  # only the last reactor delivers product
+    rate = production_rate_kg_h(model, cb, np.array([100.0, 100.0]))
+    assert rate == pytest.approx(200.0 * 1.0 * 100.0 * 60.0 / 1000.0)
+
+
+def test_performance_metrics_on_a_constructed_record():
+    n = N
+    record = pd.DataFrame({"time_min": np.arange(4.0), "CAf": 1.0, "F_1": 100.0, "F_2": 100.0})
+    for i in range(n):
+        record[f"true_T_{i + 1}"] = [385.0, 385.0, 402.0 if i == 0 else 385.0, 385.0]
+        record[f"true_CA_{i + 1}"] = 0.1 if i < 2 else 0.0
+        record[f"true_CB_{i + 1}"] = 0.9
+        record[f"k0_factor_{i + 1}"] = 1.0
+    metrics = performance(CONFIG, record)
+    assert metrics["throughput_kg_h"] == pytest.approx(200 * 0.9 * 0.1 * 60)
+    assert metrics["capacity_pct"] == pytest.approx(100 * 1080 / 2400)
+    assert metrics["violations"] == 1 and metrics["max_temperature_K"] == 402.0
+    # reactors 1, 2 (in each train 1 and 5 are index 0 and 4) convert A; the rest hold none
+    active = np.array([[True, True] + [False] * (n - 2)] * 4)
+    active[2, 0] = False  # too hot in that minute
+    assert metrics["utilization_pct"] == pytest.approx(100 * active.mean())
+
+
+def test_true_model_optimiser_finds_a_better_plan_than_the_rule():
+    plant = Plant(CONFIG, PI, noise=SensorNoise(0.0, 0.0))
+    start_sp, start_feeds = rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min)
+    plant.reset(start_sp, start_feeds)
+    optimizer = EconomicOptimizer(CONFIG, TrueModelPredictor(plant), SMALL)
+    setpoints, feeds = optimizer.decide(start_sp, start_feeds)
+    rule_value = optimizer.objective(np.concatenate([start_sp, start_feeds])[None])[0]
+    assert optimizer.last_objective_ > rule_value
+    assert feeds.sum() > start_feeds.sum()  # more feed is the way to more product
+    assert (setpoints <= CONFIG.max_temperature_K - SMALL.setpoint_window_K[1]).all()
+
+
+def test_comparison_runs_every_controller_on_the_same_scenarios():
+    runs = compare_controllers(CONFIG, PI, None, hours=0.5, controllers=("pid", "oracle"), settings=SMALL)
+    assert [(r.controller, r.scenario) for r in runs][:2] == [("pid", "feed upset"), ("oracle", "feed upset")]
+    assert len(runs) == 6 and all(len(r.record) == 30 for r in runs)
+    table = summary_table(runs)
+    assert set(table) == {"pid", "oracle"}
+    assert {"throughput_kg_h", "utilization_pct", "stability_sd", "violations", "decision_time_ms"} <= set(table["pid"])
+    assert table["pid"]["decision_time_ms"] == 0.0 and table["oracle"]["decision_time_ms"] > 0.0
+    assert table["oracle"]["mean_feed_L_min"] > table["pid"]["mean_feed_L_min"]
+    with pytest.raises(ValueError, match="needs a trained dynamics model"):
+        compare_controllers(CONFIG, PI, None, hours=0.5, controllers=("learned",))
+    with pytest.raises(ValueError, match="Unknown controller"):
+        compare_controllers(CONFIG, PI, None, hours=0.5, controllers=("mpc",))
