@@ -4,7 +4,7 @@
 
     result = augment_fit(fit_result, ["D50"], AugmentSettings(random_state=0))
     predictor = result.predictor(fit_result)   # same interface as CQAPredictor
-    save_augment(result, "runs/first")         # augment.json + synthetic_<CQA>.csv
+    save_augment(result, "runs/first")         # augment.json, augment_settings.json, synthetic_<CQA>.csv
     fit, predictor = load_predictor("runs/first")
 
 Every synthetic row is a feasible thermocycle profile by construction (see

@@ -1,4 +1,5 @@
-"""Augmentation results in a run directory: ``augment.json`` plus ``synthetic_<CQA>.csv``.
+"""Augmentation results in a run directory: ``augment.json`` (one entry per CQA), ``augment_settings.json``
+(format, version and study settings) and ``synthetic_<CQA>.csv``.
 
 Nothing is pickled: loading reads the chosen (generator, m, α) and the saved
 synthetic rows and refits each augmented ensemble deterministically on the
@@ -22,6 +23,7 @@ from core.models.persistence import RunFormatError, load_run
 FORMAT = "processtwin-augment"
 VERSION = 1
 AUGMENT_FILE = "augment.json"
+SETTINGS_FILE = "augment_settings.json"
 
 
 def synthetic_file(cqa: str) -> str:
@@ -29,7 +31,11 @@ def synthetic_file(cqa: str) -> str:
 
 
 def augment_files(result: AugmentResult) -> dict[str, str]:
-    files = {AUGMENT_FILE: json.dumps({"format": FORMAT, "version": VERSION, **result.to_dict()}, indent=2)}
+    spec = result.to_dict()
+    files = {
+        AUGMENT_FILE: json.dumps(spec["cqas"], indent=2),
+        SETTINGS_FILE: json.dumps({"format": FORMAT, "version": VERSION, "settings": spec["settings"]}, indent=2),
+    }
     for cqa, rows in result.synthetic.items():
         files[synthetic_file(cqa)] = rows.to_csv(index=False, float_format="%.17g")
     return files
@@ -46,19 +52,15 @@ def save_augment(result: AugmentResult, directory: str | Path) -> Path:
 def load_augment(directory: str | Path, fit: FitResult, n_jobs: int | None = None) -> AugmentResult | None:
     """The saved augmentation of `fit`'s run, refitted; None when the run has none."""
     folder = Path(directory)
-    path = folder / AUGMENT_FILE
-    if not path.exists():
+    if not (folder / AUGMENT_FILE).exists():
         return None
-    try:
-        spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunFormatError(f"{AUGMENT_FILE} is not valid JSON (line {exc.lineno})") from None
+    spec, cqas = _json(folder, SETTINGS_FILE), _json(folder, AUGMENT_FILE)
     if not isinstance(spec, dict) or spec.get("format") != FORMAT or spec.get("version") != VERSION:
-        raise RunFormatError(f"{AUGMENT_FILE} does not describe a ProcessTwin augmentation (version {VERSION})")
+        raise RunFormatError(f"{SETTINGS_FILE} does not describe a ProcessTwin augmentation (version {VERSION})")
     try:
         result = AugmentResult(
             AugmentSettings.from_dict(spec["settings"]),
-            {c: CQAAugment.from_dict(a) for c, a in spec["cqas"].items()},
+            {c: CQAAugment.from_dict(a) for c, a in cqas.items()},
         )
         fit_settings = fit.settings.to_dict()
         for cqa, aug in result.cqas.items():
@@ -77,6 +79,16 @@ def load_augment(directory: str | Path, fit: FitResult, n_jobs: int | None = Non
     except (KeyError, TypeError, ValueError) as exc:
         raise RunFormatError(f"{AUGMENT_FILE} cannot be used: {exc}") from None
     return result
+
+
+def _json(folder: Path, name: str) -> Any:
+    path = folder / name
+    if not path.exists():
+        raise RunFormatError(f"the run is missing {name}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunFormatError(f"{name} is not valid JSON (line {exc.lineno})") from None
 
 
 def load_predictor(directory: str | Path, n_jobs: int | None = None) -> tuple[FitResult, CQAPredictor]:

@@ -1,7 +1,7 @@
 """Augmenting fitted CQA models: the study per CQA, the final refit and the augmented predictor.
 
 result = augment_fit(fit_result, ["D50"], AugmentSettings(random_state=0))
-result.to_dict()                       # what augment.json holds
+result.to_dict()                       # settings, and per CQA what augment.json holds
 predictor = result.predictor(fit_result)   # CQAPredictor; CQAs without augmentation keep their model
 """
 
