@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.reactors.learning import TrainingPoint
+from core.reactors.metrics import production_series
 from core.reactors.network import NetworkConfig, NetworkModel
 
 CONTROLLER_COLOURS = {"pid": "#7f7f7f", "learned": "#1f77b4", "oracle": "#2ca02c"}
@@ -163,8 +164,6 @@ def rollout_comparison(
 
 def closed_loop_trajectories(records: dict[str, pd.DataFrame], config: NetworkConfig, reactor: int = 0) -> go.Figure:
     """Production, one reactor's temperature and the total feed under each controller."""
-    from core.reactors.metrics import production_series
-
     fig = make_subplots(
         rows=3,
         cols=1,
