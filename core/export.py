@@ -46,6 +46,12 @@ class Recipe:
             row[f"{cqa}_mean"], row[f"{cqa}_std"] = mean, std
         return row
 
+    def feature_row(self, schema: Schema) -> dict[str, float]:
+        """The model inputs of this recipe (unused profile entries 0, Eq. 4)."""
+        row = dict.fromkeys(schema.input_names, 0.0)
+        row |= {"initial_concentration": self.initial_concentration, "seed_loading": self.seed_loading}
+        return row | self.other_inputs | self.profile.to_features(schema.max_cycles)
+
     def to_dict(self, resolution_min: float = 1.0) -> dict[str, Any]:
         setpoints = self.profile.setpoints(resolution_min)
         return {

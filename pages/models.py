@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.doe import DoEData, load_doe
+from core.export import Recipe
 from core.models.fitting import FitResult, FitSettings, fit_with_settings
 from core.models.inspection import partial_dependence_table, permutation_importance_table
 from core.models.search import SEARCH_MODES
@@ -180,8 +181,7 @@ def what_if_section(result: FitResult) -> None:
     st.subheader("What if?")
     schema = state.schema()
     profile, conc, seed = profile_inputs(schema, "whatif")
-    row = dict.fromkeys(result.input_names, 0.0) | {"initial_concentration": conc, "seed_loading": seed}
-    row |= {k: v for k, v in profile.to_features(schema.max_cycles).items() if k in row}
+    row = Recipe("what-if", profile, conc, seed).feature_row(schema)
     prediction = result.predictor().predict_frame(pd.DataFrame([row]))
     left, right = st.columns([2, 1])
     left.plotly_chart(profile_figure(profile), key="whatif_profile")

@@ -36,11 +36,7 @@ def chosen_recipe() -> Recipe:
 
 
 def features(recipe: Recipe) -> pd.DataFrame:
-    schema = state.schema()
-    row = dict.fromkeys(schema.input_names, 0.0)
-    row |= {"initial_concentration": recipe.initial_concentration, "seed_loading": recipe.seed_loading}
-    row |= recipe.other_inputs | recipe.profile.to_features(schema.max_cycles)
-    return pd.DataFrame([row])
+    return pd.DataFrame([recipe.feature_row(state.schema())])
 
 
 def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:

@@ -7,23 +7,10 @@ import json
 
 import pandas as pd
 import pytest
-from test_models_data import make_doe_frame
+from test_models_data import METRICS_JSON_FIELDS, make_doe_frame
 
 from core.cli import main
 
-CQA_FIELDS = {
-    "best_model",
-    "cv_mse",
-    "cv_mse_sd",
-    "test_r2",
-    "test_mse",
-    "test_mae",
-    "coverage_1sd",
-    "coverage_2sd",
-    "n_train",
-    "n_test",
-    "models",
-}
 # SVR alone keeps even the exhaustive paper grid small (20 configurations).
 QUICK = ["--families", "svr", "--members", "4", "--n-jobs", "1"]
 
@@ -51,7 +38,7 @@ def test_fit_writes_metrics_in_the_documented_schema(doe_csv, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"D50", "DoA", "crystallinity"}
     for m in metrics.values():
-        assert set(m) >= CQA_FIELDS
+        assert set(m) >= METRICS_JSON_FIELDS
         assert set(m["models"]) == {"svr"}
         assert m["best_model"] in m["models"]
         assert m["uq"] == "bootstrap"

@@ -125,3 +125,19 @@ def test_holdout_file_replaces_the_split(doe):
     assert ds.holdout_source == "file"
     assert ds.n_train == doe["DoA"].notna().sum()
     assert ds.n_test == holdout.cqas["DoA"].notna().sum()
+
+
+# The per-CQA fields of metrics.json as documented in the fit command's issue and README.
+METRICS_JSON_FIELDS = {
+    "best_model",
+    "cv_mse",
+    "cv_mse_sd",
+    "test_r2",
+    "test_mse",
+    "test_mae",
+    "coverage_1sd",
+    "coverage_2sd",
+    "n_train",
+    "n_test",
+    "models",
+}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from distributed import LocalCluster
-from test_models_data import make_doe_frame
+from test_models_data import METRICS_JSON_FIELDS, make_doe_frame
 
 from core.models import (
     DASK_ENV,
@@ -42,19 +42,6 @@ LOOPBACK_CLUSTER = {
     "host": "127.0.0.1",
     "dashboard_address": None,
 }
-FIELDS = {
-    "best_model",
-    "cv_mse",
-    "cv_mse_sd",
-    "test_r2",
-    "test_mse",
-    "test_mae",
-    "coverage_1sd",
-    "coverage_2sd",
-    "n_train",
-    "n_test",
-    "models",
-}
 
 
 def _fit(frame: pd.DataFrame, **kw) -> FitResult:
@@ -83,7 +70,7 @@ def test_metrics_per_cqa_have_the_documented_fields(result, doe):
     metrics = result.metrics_dict()
     assert list(metrics) == ["D50", "DoA", "crystallinity"]
     for cqa, m in metrics.items():
-        assert set(m) >= FIELDS
+        assert set(m) >= METRICS_JSON_FIELDS
         assert set(m["models"]) == {"rf", "gbt", "svr"}
         assert m["n_train"] + m["n_test"] == doe[cqa].notna().sum()
         assert 0 <= m["coverage_1sd"] <= m["coverage_2sd"] <= 1
