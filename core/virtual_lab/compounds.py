@@ -1,0 +1,33 @@
+"""Other compounds: the virtual lab with its kinetics and solubility perturbed.
+
+Accuracy figures measured against one parameter set say little about a
+user's own crystallizer. Benchmarks therefore also draw "other compounds":
+every rate constant and both solubility curves moved by a seeded log-normal
+factor, so that nothing is tuned to the default parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from core.virtual_lab.parameters import SCATTERED_RATES, ModelParameters
+
+KINETIC_CONSTANTS = (*SCATTERED_RATES, "dissolution_k")
+# The solubility curves are moved as a whole: a scale on a (the level) and on b (the temperature slope).
+SOLUBILITY_CONSTANTS = ("solubility_a", "solubility_b", "amorphous_solubility_a", "amorphous_solubility_b")
+
+
+def other_compound(random_state: int, spread: float = 0.25, base: ModelParameters | None = None) -> ModelParameters:
+    """A different compound: kinetic constants × lognormal(0, spread), solubility × lognormal(0, spread/3).
+
+    The solubility moves less because the Table 2 box (24.8-55.2 mg/g, 0-70 °C) must stay a sensible design
+    space for the compound.
+    """
+    base = base or ModelParameters()
+    rng = np.random.default_rng(random_state)
+    kinetic = {n: getattr(base, n) * rng.lognormal(0.0, spread) for n in KINETIC_CONSTANTS}
+    level, slope = rng.lognormal(0.0, spread / 3.0, 2)
+    solubility = {n: getattr(base, n) * (level if n.endswith("_a") else slope) for n in SOLUBILITY_CONSTANTS}
+    return replace(base, **kinetic, **solubility)
