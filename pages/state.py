@@ -9,7 +9,17 @@ from typing import Any
 
 import streamlit as st
 
-from core.doe import DoEData, LoadResult, RawTable, Schema, ValidationReport, load_doe, read_table
+from core.doe import (
+    DoEData,
+    LoadResult,
+    RawTable,
+    Schema,
+    ValidationReport,
+    first_doe_sheet,
+    header_test,
+    load_doe,
+    read_table,
+)
 from core.models.fitting import CQAPredictor
 
 SAMPLE_DOE = Path(__file__).resolve().parent.parent / "sample_data" / "doe.xlsx"
@@ -27,9 +37,15 @@ def cached_load(content: bytes, filename: str, sheet: str | None, schema_json: s
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_table(content: bytes, filename: str, sheet: str | None) -> RawTable:
-    """The raw cells of an upload (raises DoEReadError when unreadable)."""
-    return read_table(content, filename, sheet)
+def cached_table(content: bytes, filename: str, sheet: str | None, schema_json: str) -> RawTable:
+    """The raw cells of an upload, header found as validation finds it (raises DoEReadError when unreadable)."""
+    return read_table(content, filename, sheet, header_test(Schema.from_json(json.loads(schema_json))))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_doe_sheet(content: bytes, filename: str, schema_json: str) -> str | None:
+    """The first sheet of a workbook that names the required columns."""
+    return first_doe_sheet(content, filename, Schema.from_json(json.loads(schema_json)))
 
 
 def schema_key(spec: dict[str, Any]) -> str:
