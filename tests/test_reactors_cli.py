@@ -67,3 +67,22 @@ def test_register_adds_the_commands_under_python_m_core(tmp_path, capsys):
     args = parser.parse_args(["reactors", "compare", str(tmp_path)])
     assert args.func(args) == 2
     assert "No trained models" in capsys.readouterr().err
+
+
+def test_train_stops_at_its_wall_clock_budget_and_reports_time_left(tmp_path, capsys):
+    from core.reactors.cli import DEFAULT_TRAIN_SECONDS
+
+    data = tmp_path / "ops.csv"
+    assert main(["simulate", "--hours", "2", "--out", str(data), "--quiet"]) == 0
+    models = tmp_path / "models"
+    args = ["train", str(data), "--model", "node", "--out", str(models), "--rollout-steps", "2"]
+    assert main([*args, "--max-steps", "1000000", "--max-time", "0.2"]) == 0
+    meta = json.loads((models / "node.json").read_text())
+    assert meta["params"]["max_time_s"] == 0.2
+    last = meta["history"][-1]
+    assert last["step"] < 1_000_000 and last["time_s"] > 0.2  # the budget, not the step limit, ended training
+    assert "s left of 0.2 s" in capsys.readouterr().err
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    defaults = parser.parse_args(["reactors", "train", str(data), "--out", str(models)])
+    assert defaults.max_time == DEFAULT_TRAIN_SECONDS == 120.0

@@ -28,6 +28,7 @@ from core.reactors.planning import PlannerSettings
 from core.reactors.scenarios import default_pi, generate_operating_data
 
 PLANT_FILE = "plant.json"
+DEFAULT_TRAIN_SECONDS = 120.0  # `train` finishes in minutes on a laptop unless asked for more (--max-time)
 TABLE_COLUMNS = (
     ("throughput_kg_h", "throughput kg/h", "{:.0f}"),
     ("utilization_pct", "utilisation %", "{:.1f}"),
@@ -199,7 +200,12 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--out", required=True, help="directory for the trained model")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     train.add_argument("--max-steps", type=_positive(int), default=3000)
-    train.add_argument("--max-time", type=_positive(float), default=None, help="wall-clock budget in seconds")
+    train.add_argument(
+        "--max-time",
+        type=_positive(float),
+        default=DEFAULT_TRAIN_SECONDS,
+        help=f"wall-clock budget in seconds (default {DEFAULT_TRAIN_SECONDS:g}); training stops early on its own",
+    )
     train.add_argument("--rollout-steps", type=_positive(int), default=8)
     train.add_argument(
         "--barrier-weight",

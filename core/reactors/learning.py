@@ -235,7 +235,7 @@ class DynamicsLearner:
                 else:
                     waited += 1
                 if progress:
-                    progress(step / self.max_steps, f"{self.kind}: step {step}, validation loss {val_loss:.4f}")
+                    progress(*self._progress_report(step, elapsed, val_loss))
                 if waited >= self.patience or out_of_time:
                     break
         if best_state is not None:
@@ -244,6 +244,15 @@ class DynamicsLearner:
         self.train_time_s_ = time.perf_counter() - start_time
         self.net_.eval()
         return self
+
+    def _progress_report(self, step: int, elapsed: float, val_loss: float) -> tuple[float, str]:
+        """Fraction done (steps or budget, whichever is nearer its end) and step, loss and time left."""
+        fraction = step / self.max_steps
+        message = f"{self.kind}: step {step}/{self.max_steps}, validation loss {val_loss:.4f}"
+        if self.max_time_s is not None:
+            fraction = max(fraction, elapsed / self.max_time_s)
+            message += f", {max(self.max_time_s - elapsed, 0.0):.0f} s left of {self.max_time_s:g} s"
+        return min(fraction, 1.0), message
 
     def _make_optimizer(self):
         params = self.net_.parameters()
