@@ -46,7 +46,7 @@ def project_from_session() -> Project:
 def restore(project: Project) -> None:
     """Put an opened project in the session, re-fitting its models with the saved settings and seeds."""
     ss = st.session_state
-    for key in (state.FIT, state.DESIGN, state.BASKET, state.SELECTED_POINTS, state.AUGMENT):
+    for key in (state.FIT, state.DESIGN, state.DESIGN_MODELS, state.BASKET, state.SELECTED_POINTS, state.AUGMENT):
         ss.pop(key, None)
     state.set_doe(project.data, project.name, None, source=f"project:{project.name}")
     models = project.settings.get("models")
@@ -63,6 +63,7 @@ def restore(project: Project) -> None:
     if design and "design_points" in project.tables:
         points = project.tables["design_points"]
         ss[state.DESIGN] = DesignResult(points, DesignSpec.from_dict(design["spec"]), design["generations"], False, 0.0)
+        ss[state.DESIGN_MODELS] = state.models_in_use()  # saved with the models it was made with
     if "basket" in project.tables:
         ss[state.BASKET] = project.tables["basket"]
 
