@@ -89,7 +89,7 @@ def show_report(report: ValidationReport) -> None:
         problems = pd.DataFrame(
             [{"severity": p.severity, "row": p.row, "column": p.column, "problem": p.message} for p in report.problems]
         )
-        st.dataframe(problems, hide_index=True, width="stretch", key="report_table")
+        st.dataframe(blank_missing(problems), hide_index=True, width="stretch", key="report_table")
 
 
 def highlighted_cells(table: RawTable, report: ValidationReport) -> None:

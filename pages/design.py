@@ -225,7 +225,7 @@ def basket_panel() -> None:
         st.caption("Chosen profiles appear here, ready to export.")
         return
     st.dataframe(
-        basket[["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]],
+        blank_missing(basket[["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]]),
         hide_index=True,
         key="basket_table",
     )
@@ -264,10 +264,10 @@ if state.require_models():
             else (BATCH_TIME, result.spec.objectives[0].quantity)
         )
         colour = "crystallinity" if "crystallinity" in predictor.cqa_names else None
+        # Plotly marks the chosen points itself; redrawing the figure with them ringed made the browser drop
+        # the next box selection, so the chart stays the same while the engineer picks.
         event = st.plotly_chart(
-            pareto_figure(
-                shown, x=x_axis, y=y_axis, colour=colour, selected=st.session_state.get(state.SELECTED_POINTS, [])
-            ),
+            pareto_figure(shown, x=x_axis, y=y_axis, colour=colour),
             on_select="rerun",
             selection_mode=("points", "box", "lasso"),
             key="pareto_chart",
