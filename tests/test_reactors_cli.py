@@ -86,3 +86,18 @@ def test_train_stops_at_its_wall_clock_budget_and_reports_time_left(tmp_path, ca
     register(parser.add_subparsers())
     defaults = parser.parse_args(["reactors", "train", str(data), "--out", str(models)])
     assert defaults.max_time == DEFAULT_TRAIN_SECONDS == 120.0
+
+
+def test_a_budget_stop_while_still_improving_is_named():
+    from types import SimpleNamespace
+
+    from core.reactors.cli import _stopped_while_improving
+    from core.reactors.learning import TrainingPoint
+
+    def learner(losses, seconds):
+        points = [TrainingPoint(100 * (k + 1), 1.0 * k, v, v, 1e-3, 0.9) for k, v in enumerate(losses)]
+        return SimpleNamespace(history_=points, max_time_s=120.0, train_time_s_=seconds)
+
+    assert _stopped_while_improving(learner([3.0, 2.0, 1.5], 121.0))
+    assert not _stopped_while_improving(learner([3.0, 1.0, 1.5], 121.0))  # had passed its best
+    assert not _stopped_while_improving(learner([3.0, 2.0, 1.5], 60.0))  # stopped on its own

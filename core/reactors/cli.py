@@ -71,6 +71,12 @@ def _train(args: argparse.Namespace) -> int:
     learner.fit(parts["train"], parts["validation"], data.config, progress=None if args.quiet else _progress)
     if not args.quiet:
         print(file=sys.stderr)
+        if _stopped_while_improving(learner):
+            print(
+                f"stopped at its {args.max_time:g} s budget while the validation loss was still falling; "
+                "`--max-time` gives it longer",
+                file=sys.stderr,
+            )
     out = Path(args.out)
     learner.save(out)
     pi = data.metadata.get("pi") or default_pi(data.config).to_dict()
@@ -79,6 +85,12 @@ def _train(args: argparse.Namespace) -> int:
     (out / f"{args.model}_report.json").write_text(json.dumps(report, indent=1))
     print(_model_table({args.model: report}))
     return 0
+
+
+def _stopped_while_improving(learner: DynamicsLearner) -> bool:
+    history = learner.history_
+    out_of_time = learner.max_time_s is not None and learner.train_time_s_ >= learner.max_time_s
+    return out_of_time and history[-1].val_loss <= min(p.val_loss for p in history)
 
 
 def _load_reports(directory: Path) -> dict[str, dict]:
