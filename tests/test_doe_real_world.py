@@ -165,3 +165,12 @@ def xlsx_bytes(workbook: openpyxl.Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def test_a_header_below_titles_that_lacks_a_column_is_still_found_and_the_gap_named():
+    frame = doe_frame(1).drop(columns=["C1 (°C/min)"])
+    content = ("Campaign 7\nsolvent: ethanol\n" + csv_text(frame)).encode("utf-8")
+    result = load_doe(content, filename="runs.csv")
+    assert result.data is None and result.report.header_row == 3
+    missing = [p.message for p in result.report.errors]
+    assert len(missing) == 1 and missing[0].startswith('required column "C1"')

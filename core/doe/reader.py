@@ -27,7 +27,8 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 HEADER_SCAN_ROWS = 30
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
-HeaderTest = Callable[[Sequence[object]], bool]
+# How much a row looks like the header: 1 (or True) names every required column; a share in (0, 1) names some.
+HeaderTest = Callable[[Sequence[object]], float]
 
 
 class DoEReadError(Exception):
@@ -129,7 +130,8 @@ def read_table(
 
     Without `header_test` the first non-blank row is the header. With it, the header is the first of the top
     rows that passes the test (title rows above are skipped); when no row passes but a column does, the sheet
-    is read transposed (one experiment per column).
+    is read transposed (one experiment per column); when nothing passes, the top row naming the most columns
+    is the header, so the report can say which ones it lacks.
     """
     data, name = read_source(source, filename)
     if _kind_for(data, name) == "xlsx":
@@ -205,7 +207,7 @@ def _dialect(text: str, header_test: HeaderTest | None) -> type[csv.Dialect] | c
             rows = list(csv.reader(top, delimiter=delimiter))
         except csv.Error:
             continue
-        if any(header_test(row) for row in rows):
+        if any(header_test(row) >= 1 for row in rows):
             return sniffed if delimiter == sniffed.delimiter else _with_delimiter(delimiter)
     return sniffed
 
@@ -230,6 +232,8 @@ def _grid_to_table(
         if _first_passing(columns, filled, header_test) is not None:
             grid, numbers, nonblank, transposed = columns, list(range(1, width + 1)), filled, True
             k = _first_passing(grid, nonblank, header_test)
+        else:
+            k = _best_partial(grid, nonblank, header_test)
     h = nonblank[k or 0]
     skipped = [numbers[i] for i in nonblank[: k or 0]]
     header = ["" if c is None else str(c).strip() for c in grid[h]]
@@ -254,7 +258,14 @@ def _first_passing(grid: list[list[object]], nonblank: list[int], header_test: H
     """Position in `nonblank` of the first of the top rows that passes the header test."""
     if header_test is None:
         return None
-    return next((k for k, i in enumerate(nonblank[:HEADER_SCAN_ROWS]) if header_test(grid[i])), None)
+    return next((k for k, i in enumerate(nonblank[:HEADER_SCAN_ROWS]) if header_test(grid[i]) >= 1), None)
+
+
+def _best_partial(grid: list[list[object]], nonblank: list[int], header_test: HeaderTest) -> int | None:
+    """Position of the top row that names the most columns, None when none names any."""
+    scores = [header_test(grid[i]) for i in nonblank[:HEADER_SCAN_ROWS]]
+    best = max(scores, default=0)
+    return scores.index(best) if best > 0 else None
 
 
 # -- XLSX ------------------------------------------------------------------------

@@ -68,15 +68,23 @@ def load_doe(
     return validate_table(table, schema)
 
 
+MIN_PARTIAL_HEADER = 3  # a row naming fewer schema columns is not taken for a header that lacks some
+
+
 def header_test(schema: Schema) -> HeaderTest:
-    """A row is the header when it names every required input and at least one CQA."""
+    """1 for a row naming every required input and a CQA; else the share of those it names (0 below 3 columns)."""
     required = set(_required(schema))
 
-    def maps_required(cells: Sequence[object]) -> bool:
-        names = {schema.match(c) for c in cells if c is not None}
-        return required <= names and any(c in names for c in schema.cqa_names)
+    def score(cells: Sequence[object]) -> float:
+        names = {schema.match(c) for c in cells if c is not None} - {None}
+        has_cqa = any(c in names for c in schema.cqa_names)
+        if required <= names and has_cqa:
+            return 1.0
+        if len(names) < MIN_PARTIAL_HEADER:
+            return 0.0
+        return (len(required & names) + has_cqa) / (len(required) + 2)  # < 1 even with all but the CQA
 
-    return maps_required
+    return score
 
 
 def first_doe_sheet(
@@ -89,7 +97,7 @@ def first_doe_sheet(
             table = read_table(source, filename, sheet, test)
         except DoEReadError:
             continue
-        if test(table.header):
+        if test(table.header) >= 1:
             return sheet
     return None
 
