@@ -12,7 +12,6 @@ from core.doe import DoEData, DoEReadError, RawTable, Schema, SchemaError, Valid
 from core.doe.template import build_template
 from core.plots.doe import experiment_profiles_figure, profile_mix_figure
 from pages import state
-from pages.widgets import blank_missing
 
 NOT_MODELLED = "(not modelled)"
 HIGHLIGHT = {"error": "background-color: #f8d0d0", "warning": "background-color: #fbeec2"}
@@ -89,7 +88,7 @@ def show_report(report: ValidationReport) -> None:
         problems = pd.DataFrame(
             [{"severity": p.severity, "row": p.row, "column": p.column, "problem": p.message} for p in report.problems]
         )
-        st.dataframe(blank_missing(problems), hide_index=True, width="stretch", key="report_table")
+        st.dataframe(problems, hide_index=True, width="stretch", placeholder="", key="report_table")
 
 
 def highlighted_cells(table: RawTable, report: ValidationReport) -> None:
@@ -172,7 +171,7 @@ def data_section(data: DoEData) -> None:
         col.metric(f"{cqa} measured", n)
     table = data.frame.copy()
     table.insert(0, "profile type", data.profile_types())
-    st.dataframe(blank_missing(table), width="stretch", key="data_table")
+    st.dataframe(table, width="stretch", placeholder="", key="data_table")  # blank, not "None"
     left, right = st.columns([1, 2])
     left.plotly_chart(profile_mix_figure(data), key="profile_mix")
     labels = data.frame["run_id"].astype(str) if "run_id" in data.frame else None

@@ -14,7 +14,6 @@ from core.plots.design import crystallinity_front_figure, ground_truth_figure, p
 from core.plots.doe import profile_figure, profiles_overlay_figure
 from core.profiles import profile_type_name
 from pages import state
-from pages.widgets import blank_missing
 
 TYPE_CHOICES = {profile_type_name(n): n for n in (2, 3, 4, 6, 8, 10)}
 
@@ -171,7 +170,7 @@ def selected_point_panel(points: pd.DataFrame) -> None:
         return
     chosen = points.set_index("id").loc[ids].reset_index()
     if len(ids) > 1:
-        st.dataframe(blank_missing(chosen), hide_index=True, key="selected_table")
+        st.dataframe(chosen, hide_index=True, placeholder="", key="selected_table")
     recipes = {r["id"]: recipe_from_point(r, state.schema()) for r in chosen.to_dict("records")}
     shown = st.selectbox("Recipe of", ids, key="selected_recipe_id") if len(ids) > 1 else ids[0]
     recipe = recipes.get(shown, recipes[ids[0]])
@@ -225,8 +224,9 @@ def basket_panel() -> None:
         st.caption("Chosen profiles appear here, ready to export.")
         return
     st.dataframe(
-        blank_missing(basket[["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]]),
+        basket[["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]],
         hide_index=True,
+        placeholder="",
         key="basket_table",
     )
     recipes = [recipe_from_point(r, state.schema()) for r in basket.to_dict("records")]

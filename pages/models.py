@@ -119,10 +119,11 @@ def metrics_section(result: FitResult) -> FitResult:
         ["cqa", "family", "cv_mse", "cv_mse_sd", "train_r2", "test_r2", "test_mse", "test_mae", "fit_time_s", "chosen"]
     ]
     st.dataframe(
-        shown.style.format(precision=3, na_rep="").apply(
+        shown.style.format(precision=3).apply(
             lambda r: ["font-weight: bold; background-color: #e3f1e3" if r["chosen"] else "" for _ in r], axis=1
         ),
         hide_index=True,
+        placeholder="",
         key="metrics_table",
     )
     cols = st.columns(len(result.fits) or 1)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from core.doe.schema import Schema
 from core.profiles import ThermocycleProfile, profile_type_name
@@ -54,8 +52,3 @@ def profile_inputs(schema: Schema, prefix: str, default_type: int = 8) -> tuple[
             )
         )
     return ThermocycleProfile(tuple(temps), tuple(cool), tuple(heat)), conc, seed
-
-
-def blank_missing(frame: pd.DataFrame) -> Styler:
-    """A table whose blank cells show as blank (not "None"), numbers as written (no padding to six decimals)."""
-    return frame.style.format(lambda v: f"{v:.6g}" if isinstance(v, float) else str(v), na_rep="")
