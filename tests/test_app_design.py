@@ -119,3 +119,15 @@ def test_models_trained_on_other_data_are_marked():
     at.run()
     assert len(at.session_state["doe"]) != len(small_data())
     assert any("trained on other data" in w.value for w in at.warning)
+
+
+def test_after_a_run_no_progress_bar_stays_and_a_reopened_design_claims_no_time():
+    from dataclasses import replace
+
+    at = run_small_design()
+    assert not at.get("progress")
+    assert any(" in " in c.value and " s" in c.value for c in at.caption if "Pareto points" in c.value)
+    at.session_state["design"] = replace(at.session_state["design"], seconds=0.0)  # as a saved project reopens it
+    at.run()
+    caption = next(c.value for c in at.caption if "Pareto points" in c.value)
+    assert "0.0 s" not in caption and caption.endswith("generations")
