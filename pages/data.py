@@ -77,6 +77,7 @@ def show_report(report: ValidationReport) -> None:
     if not report.readable:
         return
     where = f"header in row {report.header_row}" + (f' of sheet "{report.sheet}"' if report.sheet else "")
+    where += f", {report.encoding} text" if report.encoding else ""
     summary = f"{report.n_rows} rows read ({where}), {report.n_usable} usable"
     if report.errors:
         st.error(f"{summary}: {len(report.errors)} errors (those rows cannot be used), {len(report.warnings)} warnings")

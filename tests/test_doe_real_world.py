@@ -18,10 +18,16 @@ def csv_text(frame: pd.DataFrame, sep: str = ",") -> str:
 
 
 @pytest.mark.parametrize(
-    ("encoding", "prefix"),
-    [("utf-8-sig", b""), ("utf-8", b""), ("utf-16", b""), ("utf-16-be", b"\xfe\xff"), ("cp1252", b"")],
+    ("encoding", "prefix", "detected"),
+    [
+        ("utf-8-sig", b"", "UTF-8 with BOM"),
+        ("utf-8", b"", "UTF-8"),
+        ("utf-16", b"", "UTF-16 LE"),
+        ("utf-16-be", b"\xfe\xff", "UTF-16 BE"),
+        ("cp1252", b"", "Windows-1252"),
+    ],
 )
-def test_csv_encodings_load_with_the_degree_and_micro_signs(encoding, prefix):
+def test_csv_encodings_load_with_the_degree_and_micro_signs(encoding, prefix, detected):
     frame = doe_frame(2)
     # Excel's "Unicode text" is UTF-16 LE with a BOM and tabs; Python's utf-16 writes exactly that BOM.
     sep = "\t" if encoding.startswith("utf-16") else ","
@@ -30,6 +36,7 @@ def test_csv_encodings_load_with_the_degree_and_micro_signs(encoding, prefix):
     assert result.report.ok, result.report.to_text()
     assert len(result.data) == len(frame)
     assert result.data.source_columns["D50"] == "D50 (µm)" and result.data.source_columns["T1"] == "T1 (°C)"
+    assert result.report.encoding == detected and f"({detected} text)" in result.report.to_text()
 
 
 def test_title_rows_above_the_header_of_a_workbook_are_skipped_and_named():

@@ -35,6 +35,7 @@ THOUSANDS = (
 # Below a detection or quantification limit: not a measured value.
 BELOW_LIMIT = re.compile(r"^(<\s*(lod|loq|dl|ql|\d.*)|bdl|bql|n\.?d\.?|below lod)$", re.IGNORECASE)
 REQUIRED_INPUTS = ("initial_concentration", "seed_loading", "T1", "T2", "C1")
+MIN_PARTIAL_HEADER = 3  # a row naming fewer schema columns is not taken for a header that lacks some
 
 
 @dataclass
@@ -66,9 +67,6 @@ def load_doe(
         report.error(str(exc))
         return LoadResult(None, report.finish())
     return validate_table(table, schema)
-
-
-MIN_PARTIAL_HEADER = 3  # a row naming fewer schema columns is not taken for a header that lacks some
 
 
 def header_test(schema: Schema) -> HeaderTest:
@@ -233,7 +231,9 @@ def _check_columns(
 
 # -- rows ------------------------------------------------------------------------------
 def validate_table(table: RawTable, schema: Schema) -> LoadResult:
-    report = ValidationReport(n_rows=len(table.rows), header_row=table.header_row, sheet=table.sheet)
+    report = ValidationReport(
+        n_rows=len(table.rows), header_row=table.header_row, sheet=table.sheet, encoding=table.encoding
+    )
     _report_layout(table, report)
     if not table.rows:
         report.error("the sheet has a header row but no data rows")
