@@ -27,6 +27,7 @@ run: $(RUNTIME_STAMP)
 test: $(DEV_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) tests/browser/chromium.py
 	$(PY) -m pytest -n 2 -q
 
 sample-data: $(RUNTIME_STAMP)

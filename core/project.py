@@ -1,7 +1,9 @@
 """Projects saved as a zip of CSV and JSON: data, schema, settings and seeds, tables and results.
 
 Nothing in a project is code or a pickle: models are re-fitted deterministically
-from the saved data, settings and seeds when a project is opened.
+from the saved data, settings and seeds when a project is opened. A project saved
+with its models holds each CQA's chosen configuration (family, hyper-parameters,
+training rows, seeds), so opening it re-fits exactly that, with no search.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ import pandas as pd
 from core.doe.dataset import DoEData
 from core.doe.schema import Schema, SchemaError
 from core.doe.validation import load_doe
+from core.models.fitting import FitResult
+from core.models.persistence import result_from_files, run_files
 
 FORMAT = "processtwin-project"
 VERSION = 1
 MAX_PROJECT_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MODEL_PREFIX = "models_"  # a model run's files (core.models.persistence) inside the project's files/
+MODEL_RUN_FILES = ("settings.json", "metrics.json", "data.csv", "holdout.csv")
 FILE_NAME = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,119}\.(csv|json)")  # no folders, CSV or JSON only
 
 
@@ -114,6 +120,20 @@ def open_project(content: bytes) -> Project:
             except UnicodeDecodeError as exc:
                 raise ProjectError(f"files/{name} is not UTF-8 text") from exc
     return Project(result.data, str(manifest.get("name", "project")), settings, results, tables, files)
+
+
+def model_files(result: FitResult) -> dict[str, str]:
+    """The files that rebuild `result` without a search, named for a project's `files`."""
+    return {MODEL_PREFIX + name: text for name, text in run_files(result).items() if name in MODEL_RUN_FILES}
+
+
+def saved_models(project: Project, n_jobs: int | None = None) -> FitResult | None:
+    """The project's models re-fitted from their saved configuration (None when it holds none).
+
+    Raises `core.models.persistence.RunFormatError` when the saved configuration cannot be rebuilt.
+    """
+    files = {name[len(MODEL_PREFIX) :]: text for name, text in project.files.items() if name.startswith(MODEL_PREFIX)}
+    return result_from_files(files, n_jobs=n_jobs) if files else None
 
 
 def _read(zf: zipfile.ZipFile, name: str) -> bytes:

@@ -76,7 +76,9 @@ def show_report(report: ValidationReport) -> None:
             st.error(p.message)
     if not report.readable:
         return
-    summary = f"{report.n_rows} rows read, {report.n_usable} usable"
+    where = f"header in row {report.header_row}" + (f' of sheet "{report.sheet}"' if report.sheet else "")
+    where += f", {report.encoding} text" if report.encoding else ""
+    summary = f"{report.n_rows} rows read ({where}), {report.n_usable} usable"
     if report.errors:
         st.error(f"{summary}: {len(report.errors)} errors (those rows cannot be used), {len(report.warnings)} warnings")
     elif report.warnings:
@@ -87,7 +89,7 @@ def show_report(report: ValidationReport) -> None:
         problems = pd.DataFrame(
             [{"severity": p.severity, "row": p.row, "column": p.column, "problem": p.message} for p in report.problems]
         )
-        st.dataframe(problems, hide_index=True, width="stretch", key="report_table")
+        st.dataframe(problems, hide_index=True, width="stretch", placeholder="", key="report_table")
 
 
 def highlighted_cells(table: RawTable, report: ValidationReport) -> None:
@@ -109,6 +111,20 @@ def highlighted_cells(table: RawTable, report: ValidationReport) -> None:
     st.dataframe(raw.style.apply(style, axis=None), width="stretch", key="highlighted_sheet")
 
 
+def pick_sheet(content: bytes, name: str, sheets: list[str], schema_json: str) -> str | None:
+    """Open the first sheet that names the required columns (a notes sheet often comes first) and say so."""
+    if len(sheets) <= 1:
+        return None
+    chosen = state.cached_doe_sheet(content, name, schema_json)
+    index = sheets.index(chosen) if chosen in sheets else 0
+    sheet = st.selectbox("Sheet", sheets, index=index, key="doe_sheet")
+    if chosen is None:
+        st.warning("No sheet of this workbook names the required columns; the first one is shown.")
+    elif chosen != sheets[0] and sheet == chosen:
+        st.info(f'Opened sheet "{chosen}": the first sheet with the required columns.')
+    return sheet
+
+
 def upload_section() -> None:
     spec = schema_spec()
     upload = st.file_uploader(
@@ -121,9 +137,9 @@ def upload_section() -> None:
         sheets = list_sheets(content, upload.name)
     except DoEReadError:
         sheets = []
-    sheet = st.selectbox("Sheet", sheets, key="doe_sheet") if len(sheets) > 1 else None
+    sheet = pick_sheet(content, upload.name, sheets, state.schema_key(spec))
     try:
-        table = state.cached_table(content, upload.name, sheet)
+        table = state.cached_table(content, upload.name, sheet, state.schema_key(spec))
     except DoEReadError:
         table = None  # the validation report below says why
     if table is not None:
@@ -156,7 +172,7 @@ def data_section(data: DoEData) -> None:
         col.metric(f"{cqa} measured", n)
     table = data.frame.copy()
     table.insert(0, "profile type", data.profile_types())
-    st.dataframe(table, width="stretch", key="data_table")
+    st.dataframe(table, width="stretch", placeholder="", key="data_table")  # blank, not "None"
     left, right = st.columns([1, 2])
     left.plotly_chart(profile_mix_figure(data), key="profile_mix")
     labels = data.frame["run_id"].astype(str) if "run_id" in data.frame else None

@@ -8,10 +8,10 @@ import streamlit as st
 from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, recipes_to_xlsx
 from core.optimize.ground_truth import coverage_summary, ground_truth_check
 from core.optimize.predictors import cqa_limits, predict_fn
-from core.optimize.run import optimize_profiles
+from core.optimize.run import DesignResult, optimize_profiles
 from core.optimize.spec import BATCH_TIME, Constraint, DesignSpec, Objective, data_temperature_ranges
 from core.plots.design import crystallinity_front_figure, ground_truth_figure, pareto_figure
-from core.plots.doe import profile_figure
+from core.plots.doe import profile_figure, profiles_overlay_figure
 from core.profiles import profile_type_name
 from pages import state
 
@@ -135,9 +135,22 @@ def run(spec: DesignSpec) -> None:
         except ValueError as exc:
             status.update(label=f"Design failed: {exc}", state="error")
             return
+        finally:
+            bar.empty()  # the status line below says how it ended
         status.update(label=f"{len(result.points)} Pareto points in {result.seconds:.1f} s", state="complete")
     st.session_state[state.DESIGN] = result
+    st.session_state[state.DESIGN_MODELS] = state.models_in_use()
     st.session_state[state.SELECTED_POINTS] = []
+
+
+def stale_note(result: DesignResult) -> None:
+    """Designs made with earlier models are marked, with the same design one click away."""
+    if not state.design_is_stale():
+        return
+    st.warning("These designs were made with earlier models: the data or the models have changed since.")
+    if st.button("Re-run this design with the current models", key="rerun_design"):
+        run(result.spec)
+        st.rerun()
 
 
 def selection_from_chart(event: object) -> None:
@@ -150,17 +163,23 @@ def selection_from_chart(event: object) -> None:
 def selected_point_panel(points: pd.DataFrame) -> None:
     ids = [i for i in st.session_state.get(state.SELECTED_POINTS, []) if i in set(points["id"])]
     if not ids:
-        st.info("Click a point (or box-select several) on the chart to see its profile and recipe.")
+        st.info(
+            "Click a point on the chart to see its profile and recipe; for several, choose Box Select or "
+            "Lasso Select in the chart's toolbar."
+        )
         return
     chosen = points.set_index("id").loc[ids].reset_index()
     if len(ids) > 1:
-        st.dataframe(chosen, hide_index=True, key="selected_table")
-    point = chosen.iloc[0]
-    recipe = recipe_from_point(point, state.schema())
+        st.dataframe(chosen, hide_index=True, placeholder="", key="selected_table")
+    recipes = {r["id"]: recipe_from_point(r, state.schema()) for r in chosen.to_dict("records")}
+    shown = st.selectbox("Recipe of", ids, key="selected_recipe_id") if len(ids) > 1 else ids[0]
+    recipe = recipes.get(shown, recipes[ids[0]])
     left, right = st.columns([3, 2])
-    left.plotly_chart(
-        profile_figure(recipe.profile, title=f"{recipe.id}: {recipe.profile.type_name}"), key="selected_profile"
-    )
+    if len(ids) > 1:
+        figure = profiles_overlay_figure({i: r.profile for i, r in recipes.items()})
+    else:
+        figure = profile_figure(recipe.profile, title=f"{recipe.id}: {recipe.profile.type_name}")
+    left.plotly_chart(figure, key="selected_profile")
     with right:
         st.markdown(
             f"**{recipe.id}** · C0 {recipe.initial_concentration:.1f} mg/g · seed {recipe.seed_loading:.3f} · "
@@ -207,6 +226,7 @@ def basket_panel() -> None:
     st.dataframe(
         basket[["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]],
         hide_index=True,
+        placeholder="",
         key="basket_table",
     )
     recipes = [recipe_from_point(r, state.schema()) for r in basket.to_dict("records")]
@@ -230,10 +250,12 @@ if state.require_models():
     result = st.session_state.get(state.DESIGN)
     if result is not None and not result.points.empty:
         points = result.points[result.points["feasible"]]
+        took = f" in {result.seconds:.1f} s" if result.seconds > 0 else ""  # a reopened project did not time it
         st.caption(
-            f"{len(points)} feasible Pareto points from {result.generations} generations "
-            f"({result.seconds:.1f} s){' — stopped early' if result.cancelled else ''}"
+            f"{len(points)} feasible Pareto points from {result.generations} generations"
+            f"{took}{' — stopped early' if result.cancelled else ''}"
         )
+        stale_note(result)
         only_merged = st.toggle("Only points that no other profile type beats", key="merged_only")
         shown = result.merged() if only_merged else points
         x_axis, y_axis = (
@@ -242,10 +264,10 @@ if state.require_models():
             else (BATCH_TIME, result.spec.objectives[0].quantity)
         )
         colour = "crystallinity" if "crystallinity" in predictor.cqa_names else None
+        # Plotly marks the chosen points itself; redrawing the figure with them ringed made the browser drop
+        # the next box selection, so the chart stays the same while the engineer picks.
         event = st.plotly_chart(
-            pareto_figure(
-                shown, x=x_axis, y=y_axis, colour=colour, selected=st.session_state.get(state.SELECTED_POINTS, [])
-            ),
+            pareto_figure(shown, x=x_axis, y=y_axis, colour=colour),
             on_select="rerun",
             selection_mode=("points", "box", "lasso"),
             key="pareto_chart",

@@ -12,6 +12,7 @@ from core.doe import DoEData, load_doe
 from core.export import Recipe
 from core.models.fitting import FitResult, FitSettings, fit_with_settings
 from core.models.inspection import partial_dependence_table, permutation_importance_table
+from core.models.metrics import holdout_caution
 from core.models.search import SEARCH_MODES
 from core.models.uncertainty import UQ_METHODS
 from core.models.zoo import FAMILIES
@@ -122,6 +123,7 @@ def metrics_section(result: FitResult) -> FitResult:
             lambda r: ["font-weight: bold; background-color: #e3f1e3" if r["chosen"] else "" for _ in r], axis=1
         ),
         hide_index=True,
+        placeholder="",
         key="metrics_table",
     )
     cols = st.columns(len(result.fits) or 1)
@@ -132,6 +134,8 @@ def metrics_section(result: FitResult) -> FitResult:
             f"test R² {m.test_r2:.2f}" if m.test_r2 is not None else "no test rows",
             help=f"CV MSE {m.cv_mse:.3g}; ±1σ coverage on hold-out: {m.coverage_1sd}",
         )
+        if caution := holdout_caution(m.n_test):
+            col.caption(f":warning: {caution}")
         families = list(m.models)
         choice = col.selectbox(
             f"Model for {cqa}",

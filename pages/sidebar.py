@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from core.augment.persistence import augment_files, augment_from_files
-from core.models.fitting import FitSettings, fit_with_settings
+from core.models.fitting import FitResult, FitSettings, fit_with_settings
 from core.models.persistence import RunFormatError
 from core.optimize.run import DesignResult
 from core.optimize.spec import DesignSpec
-from core.project import Project, ProjectError, open_project, save_project
+from core.project import MODEL_PREFIX, Project, ProjectError, model_files, open_project, save_project, saved_models
 from pages import state
 
 DONE, TODO = ":material/check_circle:", ":material/radio_button_unchecked:"
@@ -30,8 +30,9 @@ def project_from_session() -> Project:
         if fit.holdout is not None:
             tables["holdout"] = fit.holdout.to_frame()
         applied = ss.get(state.AUGMENT)
+        files = model_files(fit)
         if applied is not None and applied["fit"] is fit:
-            files = augment_files(applied["result"])
+            files |= augment_files(applied["result"])
     design = ss.get(state.DESIGN)
     if design is not None:
         settings["design"] = {"spec": design.spec.to_dict(), "generations": design.generations}
@@ -45,19 +46,13 @@ def project_from_session() -> Project:
 def restore(project: Project) -> None:
     """Put an opened project in the session, re-fitting its models with the saved settings and seeds."""
     ss = st.session_state
-    for key in (state.FIT, state.DESIGN, state.BASKET, state.SELECTED_POINTS, state.AUGMENT):
+    for key in (state.FIT, state.DESIGN, state.DESIGN_MODELS, state.BASKET, state.SELECTED_POINTS, state.AUGMENT):
         ss.pop(key, None)
     state.set_doe(project.data, project.name, None, source=f"project:{project.name}")
     models = project.settings.get("models")
     if models:
-        with st.spinner("Re-fitting the saved models"):
-            ss[state.FIT] = fit_with_settings(
-                project.data,
-                FitSettings.from_dict(models["settings"]),
-                models["cqas"],
-                holdout=project.tables.get("holdout"),
-            )
-        if project.files:
+        ss[state.FIT] = refit_models(project, models)
+        if any(not name.startswith(MODEL_PREFIX) for name in project.files):
             try:
                 with st.spinner("Re-fitting the applied synthetic-data augmentation"):
                     augment = augment_from_files(project.files, ss[state.FIT])
@@ -68,8 +63,27 @@ def restore(project: Project) -> None:
     if design and "design_points" in project.tables:
         points = project.tables["design_points"]
         ss[state.DESIGN] = DesignResult(points, DesignSpec.from_dict(design["spec"]), design["generations"], False, 0.0)
+        ss[state.DESIGN_MODELS] = state.models_in_use()  # saved with the models it was made with
     if "basket" in project.tables:
         ss[state.BASKET] = project.tables["basket"]
+
+
+def refit_models(project: Project, models: dict) -> FitResult:
+    """The saved configuration re-fitted (no search); a project saved without it repeats the search."""
+    try:
+        with st.spinner("Re-fitting the saved models (their saved configuration, no search)"):
+            fit = saved_models(project)
+        if fit is not None:
+            return fit
+    except RunFormatError as exc:
+        st.warning(f"The saved model configuration could not be used ({exc}); the models are searched again.")
+    with st.spinner("Re-fitting the saved models (searching hyper-parameters again)"):
+        return fit_with_settings(
+            project.data,
+            FitSettings.from_dict(models["settings"]),
+            models["cqas"],
+            holdout=project.tables.get("holdout"),
+        )
 
 
 def render_status() -> None:

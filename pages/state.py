@@ -7,9 +7,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
-from core.doe import DoEData, LoadResult, RawTable, Schema, ValidationReport, load_doe, read_table
+from core.doe import (
+    DoEData,
+    LoadResult,
+    RawTable,
+    Schema,
+    ValidationReport,
+    first_doe_sheet,
+    header_test,
+    load_doe,
+    read_table,
+)
+from core.models.datasets import ModelData
 from core.models.fitting import CQAPredictor
 
 SAMPLE_DOE = Path(__file__).resolve().parent.parent / "sample_data" / "doe.xlsx"
@@ -27,9 +39,15 @@ def cached_load(content: bytes, filename: str, sheet: str | None, schema_json: s
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_table(content: bytes, filename: str, sheet: str | None) -> RawTable:
-    """The raw cells of an upload (raises DoEReadError when unreadable)."""
-    return read_table(content, filename, sheet)
+def cached_table(content: bytes, filename: str, sheet: str | None, schema_json: str) -> RawTable:
+    """The raw cells of an upload, header found as validation finds it (raises DoEReadError when unreadable)."""
+    return read_table(content, filename, sheet, header_test(Schema.from_json(json.loads(schema_json))))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_doe_sheet(content: bytes, filename: str, schema_json: str) -> str | None:
+    """The first sheet of a workbook that names the required columns."""
+    return first_doe_sheet(content, filename, Schema.from_json(json.loads(schema_json)))
 
 
 def schema_key(spec: dict[str, Any]) -> str:
@@ -63,6 +81,38 @@ BASKET = "basket"  # DataFrame of Pareto points the engineer chose to export
 AUGMENT = "augment"  # {"fit": FitResult it was made for, "result": core.augment.AugmentResult} applied on Synthetic
 
 
+DESIGN_MODELS = "design_models"  # (fit, applied augmentation) the current design was made with
+
+
+def models_in_use() -> tuple[object, object]:
+    """The fitted models and the augmentation applied to them (None when none is)."""
+    fit = st.session_state.get(FIT)
+    applied = st.session_state.get(AUGMENT)
+    return fit, (applied["result"] if applied is not None and applied["fit"] is fit else None)
+
+
+def design_is_stale() -> bool:
+    """The design was made with other models than those in use now (data appended, retrained, augmented)."""
+    made_with = st.session_state.get(DESIGN_MODELS)
+    if st.session_state.get(DESIGN) is None or made_with is None:
+        return False
+    fit, augment = models_in_use()
+    return made_with[0] is not fit or made_with[1] is not augment
+
+
+def models_are_stale() -> bool:
+    """The models were trained on other rows than the data loaded now."""
+    data, fit = st.session_state.get(DOE), st.session_state.get(FIT)
+    if data is None or fit is None:
+        return False
+    current, trained = ModelData.from_doe(data), fit.data
+    if list(current.inputs.columns) != list(trained.inputs.columns):
+        return True
+    same_inputs = np.array_equal(current.inputs.to_numpy(float), trained.inputs.to_numpy(float), equal_nan=True)
+    cqas = trained.cqas.reindex(columns=current.cqas.columns).to_numpy(float)
+    return not (same_inputs and np.array_equal(current.cqas.to_numpy(float), cqas, equal_nan=True))
+
+
 def schema() -> Schema:
     data = st.session_state.get(DOE)
     return data.schema if data is not None else Schema.default()
@@ -78,6 +128,9 @@ def require_models() -> bool:
         st.info("Train the surrogate models first.")
         st.page_link("pages/models.py", label="Go to Models", icon=":material/model_training:")
         return False
+    if models_are_stale():
+        st.warning("The models were trained on other data than the data loaded now; retrain them.")
+        st.page_link("pages/models.py", label="Retrain on Models", icon=":material/model_training:")
     return True
 
 

@@ -13,6 +13,7 @@ from core.augment.generators import GENERATORS
 from core.augment.result import AugmentResult, augment_fit, augmented_ensemble, final_synthetic_rows, test_scores
 from core.augment.study import DEFAULT_M, AugmentSettings
 from core.models.fitting import FitResult
+from core.models.metrics import holdout_caution
 from core.plots.augment import loss_curves_figure, marginals_figure, pair_figure, parity_before_after_figure
 from pages import state
 
@@ -160,6 +161,8 @@ def show(fit: FitResult, cqa: str, result: AugmentResult, key: str) -> None:
             .T[["mse", "mae", "r2"]]
             .rename(columns={"mse": "hold-out MSE", "mae": "hold-out MAE", "r2": "hold-out R²"})
         )
+        if caution := holdout_caution(ds.n_test):
+            st.caption(f":warning: {caution}")
         st.plotly_chart(
             parity_before_after_figure(
                 ds.y_test,

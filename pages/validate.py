@@ -40,8 +40,10 @@ def features(recipe: Recipe) -> pd.DataFrame:
 
 
 def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:
-    c1, c2 = st.columns([3, 1])
-    if c2.button("Run the virtual lab", key="validate_run_lab", help="simulate this batch with measurement noise"):
+    # The lab controls get a row of their own: squeezed beside the inputs, the button label was cut off.
+    lab, lab_seed = st.columns([3, 2], vertical_alignment="bottom")
+    lab_seed.number_input("Lab seed", 0, 2**31 - 1, 0, key="validate_lab_seed")
+    if lab.button("Run the virtual lab", key="validate_run_lab", help="simulate this batch with measurement noise"):
         result = simulate_batch(
             recipe.profile,
             recipe.initial_concentration,
@@ -52,19 +54,16 @@ def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:
         for k, v in result.cqas().items():
             if k in cqas:
                 st.session_state[f"measured_{k}"] = round(v, 2)  # fills the inputs below
-    c2.number_input("Lab seed", 0, 2**31 - 1, 0, key="validate_lab_seed")
-    with c1:
-        cols = st.columns(len(cqas))
-        values = {}
-        for col, cqa in zip(cols, cqas, strict=True):
-            value = col.number_input(
-                f"measured {cqa} ({state.schema().variable(cqa).unit})",
-                value=None,
-                key=f"measured_{cqa}",
-                placeholder="not measured",
-            )
-            if value is not None:
-                values[cqa] = float(value)
+    values = {}
+    for col, cqa in zip(st.columns(len(cqas)), cqas, strict=True):
+        value = col.number_input(
+            f"measured {cqa} ({state.schema().variable(cqa).unit})",
+            value=None,
+            key=f"measured_{cqa}",
+            placeholder="not measured",
+        )
+        if value is not None:
+            values[cqa] = float(value)
     return values
 
 

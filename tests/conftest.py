@@ -9,6 +9,7 @@ import pytest
 
 from core.doe import Schema
 from core.doe.template import EXAMPLES, template_header
+from tests.browser import chromium
 
 
 def doe_frame(n_repeats: int = 2) -> pd.DataFrame:
@@ -42,3 +43,31 @@ def to_xlsx_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
 @pytest.fixture
 def valid_frame() -> pd.DataFrame:
     return doe_frame()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium the browser tests are skipped (the run still reports them), unless CI requires them."""
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    if not browser_items or chromium.find_chromium() or chromium.browser_required():
+        return
+    skip = pytest.mark.skip(reason=chromium.SKIP_REASON)
+    for item in browser_items:
+        item.add_marker(skip)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End a run that skipped the browser tests with one line that names them and how to enable them.
+
+    Written after pytest's own "N passed, M skipped" line, so it is the last thing a reader sees.
+    """
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    skipped = [
+        report.nodeid
+        for report in reporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and chromium.SKIP_REASON in str(report.longrepr[2])
+    ]
+    if skipped:
+        reporter.write_sep("!", "browser tests skipped", red=True, bold=True)
+        reporter.write_line(chromium.missing_browser_line(skipped), red=True, bold=True)

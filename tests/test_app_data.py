@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from core.doe.template import build_template
-from tests.conftest import doe_frame, to_csv_bytes
+from tests.conftest import doe_frame, to_csv_bytes, to_xlsx_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,14 +57,26 @@ def test_upload_with_bad_rows_asks_before_using_the_rest():
     assert len(at.session_state["doe"]) == 11
 
 
-def test_xlsx_upload_with_sheet_picker():
-    at = upload(start(), "template.xlsx", build_template(), XLSX)
-    assert at.selectbox(key="doe_sheet").options == ["DoE", "Columns"]
-    assert at.session_state["doe_name"] == "template.xlsx"
-    at.selectbox(key="doe_sheet").set_value("Columns")
+def test_workbook_opens_the_first_sheet_with_the_required_columns():
+    notes = pd.DataFrame({"Campaign": ["Batch cooling DoE", "operator: A. N. Other"]})
+    content = to_xlsx_bytes({"Notes": notes, "DoE": doe_frame(1), "Columns": notes})
+    at = upload(start(), "lab.xlsx", content, XLSX)
+    assert at.selectbox(key="doe_sheet").options == ["Notes", "DoE", "Columns"]
+    assert at.selectbox(key="doe_sheet").value == "DoE"
+    assert any('Opened sheet "DoE"' in i.value for i in at.info)
+    assert at.session_state["doe_name"] == "lab.xlsx"
+    assert any('header in row 1 of sheet "DoE"' in s.value for s in at.success)
+    at.selectbox(key="doe_sheet").set_value("Notes")
     at.run()
     assert any("missing" in e.value for e in at.error)
-    assert at.session_state["doe_name"] == "template.xlsx"
+    assert at.session_state["doe_name"] == "lab.xlsx"
+
+
+def test_data_tables_show_blank_cells_as_blank():
+    at = upload(start(), "runs.csv", to_csv_bytes(doe_frame(1)))
+    table = next(d for d in at.dataframe if "DoA" in d.value.columns)
+    assert table.value["DoA"].isna().any()  # the data stay missing; only the display is blank
+    assert table.proto.placeholder == ""
 
 
 def test_schema_file_maps_an_unknown_header():

@@ -63,3 +63,71 @@ def test_ground_truth_check_simulates_designs():
     check = at.session_state["ground_truth"]
     assert len(check) == 3
     assert check["D50_simulated"].notna().all() and (check["D50_simulated"] > 0).all()
+
+
+def chart_specs(at) -> list[dict]:
+    import json
+
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_a_multi_point_selection_overlays_every_chosen_profile():
+    at = run_small_design()
+    points = at.session_state["design"].points
+    chosen = points[points["feasible"]]["id"].tolist()[:3]
+    at.session_state["selected_point_ids"] = chosen
+    at.run()
+    assert not at.exception, at.exception
+    overlay = next(s for s in chart_specs(at) if s["layout"].get("legend", {}).get("title", {}).get("text") == "id")
+    assert [t["name"] for t in overlay["data"]] == chosen
+    assert at.selectbox(key="selected_recipe_id").options == chosen
+
+
+def test_the_pareto_chart_lets_a_click_select_a_point():
+    at = run_small_design()
+    pareto = next(
+        s for s in chart_specs(at) if s["layout"].get("legend", {}).get("title", {}).get("text") == "profile type"
+    )
+    # Streamlit turns click-selection off while the chart is in box or lasso mode.
+    assert pareto["layout"]["dragmode"] not in ("select", "lasso")
+
+
+def test_a_design_made_with_earlier_models_is_marked_stale_and_rerun_in_one_click():
+    from dataclasses import replace
+
+    at = run_small_design()
+    assert not at.warning
+    first = at.session_state["design"]
+    at.session_state["fit"] = replace(at.session_state["fit"])  # e.g. retrained after a validation run
+    at.run()
+    assert any("made with earlier models" in w.value for w in at.warning)
+    at.button(key="rerun_design").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["design"] is not first and at.session_state["design"].spec == first.spec
+    assert not any("made with earlier models" in w.value for w in at.warning)
+
+
+def test_models_trained_on_other_data_are_marked():
+    from core.doe import load_doe
+    from tests.apptest import small_data
+    from tests.conftest import doe_frame, to_csv_bytes
+
+    at = app_on("pages/design.py")
+    assert not any("trained on other data" in w.value for w in at.warning)
+    at.session_state["doe"] = load_doe(to_csv_bytes(doe_frame(2)), filename="other.csv").data
+    at.run()
+    assert len(at.session_state["doe"]) != len(small_data())
+    assert any("trained on other data" in w.value for w in at.warning)
+
+
+def test_after_a_run_no_progress_bar_stays_and_a_reopened_design_claims_no_time():
+    from dataclasses import replace
+
+    at = run_small_design()
+    assert not at.get("progress")
+    assert any(" in " in c.value and " s" in c.value for c in at.caption if "Pareto points" in c.value)
+    at.session_state["design"] = replace(at.session_state["design"], seconds=0.0)  # as a saved project reopens it
+    at.run()
+    caption = next(c.value for c in at.caption if "Pareto points" in c.value)
+    assert "0.0 s" not in caption and caption.endswith("generations")

@@ -1,14 +1,17 @@
 """AppTest of the sidebar's project panel: a saved project opens with its models re-fitted; a bad file changes
 nothing. (AppTest drops sidebar elements on reruns of a multipage app, so the panel runs on its own here.)"""
 
+import json
 from functools import cache
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.augment import AugmentResult, AugmentSettings, CQAAugment
 from core.augment.result import augmented_ensemble, final_synthetic_rows
-from core.project import Project, open_project, save_project
+from core.models import fitting
+from core.project import Project, model_files, open_project, save_project
 from tests.apptest import small_data, tiny_fit
 
 GC = {"gaussian_copula": {"default_distribution": "norm"}}
@@ -33,7 +36,7 @@ def start(with_models: bool = True) -> AppTest:
     return at
 
 
-def saved_project() -> bytes:
+def saved_project(with_configuration: bool = True) -> bytes:
     fit = tiny_fit()
     basket = pd.DataFrame({"id": ["L-abc"], "profile_type": ["linear cooling"]})
     return save_project(
@@ -42,11 +45,26 @@ def saved_project() -> bytes:
             "trial.csv",
             settings={"models": {"settings": fit.settings.to_dict(), "cqas": list(fit.fits)}},
             tables={"basket": basket},
+            files=model_files(fit) if with_configuration else {},
         )
     )
 
 
-def test_opening_a_project_refits_the_same_models():
+def test_the_saved_project_holds_each_cqas_chosen_configuration():
+    saver = AppTest.from_function(save_session, default_timeout=120)
+    saver.session_state["doe"] = small_data()
+    saver.session_state["fit"] = tiny_fit()
+    saver.run()
+    assert not saver.exception, saver.exception
+    settings = json.loads(open_project(saver.session_state["saved"]).files["models_settings.json"])
+    for cqa, fit in tiny_fit().fits.items():
+        assert settings["cqas"][cqa]["family"] == fit.chosen
+        assert settings["cqas"][cqa]["params"] == fit.metrics.models[fit.chosen].params
+    assert settings["settings"]["random_state"] == tiny_fit().settings.random_state
+
+
+def test_opening_a_project_refits_the_same_models_without_a_search(monkeypatch):
+    monkeypatch.setattr(fitting, "search_family", lambda *a, **k: pytest.fail("the hyper-parameters were searched"))
     at = start(with_models=False)
     at.file_uploader(key="project_upload").set_value(("p.zip", saved_project(), "application/zip"))
     at.run()
@@ -106,7 +124,12 @@ def test_an_applied_augmentation_is_saved_and_restored_with_the_project():
     saver.run()
     assert not saver.exception, saver.exception
     content = saver.session_state["saved"]
-    assert set(open_project(content).files) == {"augment.json", "augment_settings.json", "synthetic_D50.csv"}
+    files = set(open_project(content).files)
+    assert files - {f"models_{n}" for n in ("settings.json", "metrics.json", "data.csv")} == {
+        "augment.json",
+        "augment_settings.json",
+        "synthetic_D50.csv",
+    }
 
     at = start(with_models=False)
     at.file_uploader(key="project_upload").set_value(("p.zip", content, "application/zip"))

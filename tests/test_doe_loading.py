@@ -1,8 +1,10 @@
 """Reading DoE files: formats, sources, sheets, header aliases and schema files."""
 
+import io
 import json
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -141,8 +143,19 @@ def test_load_frame_validates_a_dataframe(valid_frame):
 def test_template_is_a_valid_doe_with_a_column_guide():
     content = build_template()
     assert list_sheets(content, "t.xlsx") == ["DoE", "Columns"]
-    result = load_doe(content, filename="t.xlsx")
-    assert result.report.ok
+    empty = load_doe(content, filename="t.xlsx")
+    assert [p.message for p in empty.report.problems] == [
+        "no CQA value is measured in any row (D50, DoA, crystallinity); nothing can be learned"
+    ]
+    workbook = openpyxl.load_workbook(io.BytesIO(content))
+    sheet = workbook["DoE"]
+    d50 = next(c.column for c in sheet[1] if c.value and str(c.value).startswith("D50"))
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row, d50, 100.0 + row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = load_doe(buffer.getvalue(), filename="t.xlsx")
+    assert result.report.ok, result.report.to_text()
     assert sorted(set(result.data.profile_types())) == sorted(
         ["linear cooling", "linear cool + heat", "1 cycle", "2 cycles", "3 cycles", "4 cycles"]
     )

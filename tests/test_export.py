@@ -64,3 +64,51 @@ def test_xlsx_has_a_summary_and_one_sheet_per_recipe():
     wb = openpyxl.load_workbook(io.BytesIO(recipes_to_xlsx([recipe_from_point(r, SCHEMA) for r in rows])))
     assert wb.sheetnames == ["summary", "P0", "P1"]
     assert wb["summary"]["A1"].value == "id" and wb["summary"]["A3"].value == "P1"
+
+
+def full_precision_point() -> dict:
+    profile = ThermocycleProfile((61.234567, 35.118, 47.9051, 12.3449), (0.1234567, 0.2987654), (0.7777777,))
+    return {
+        "id": "F1",
+        "initial_concentration": 55.18845829457249,
+        "seed_loading": 0.123456,
+        **profile.to_features(),
+        "D50_mean": 152.34567,
+        "D50_std": 3.14159,
+    }
+
+
+@pytest.mark.parametrize(
+    ("writer", "name"), [(recipes_to_json, "r.json"), (recipes_to_csv, "r.csv"), (recipes_to_xlsx, "r.xlsx")]
+)
+def test_recipes_are_written_rounded_and_read_back_exactly_as_written(writer, name):
+    recipe = recipe_from_point(full_precision_point(), SCHEMA)
+    content = writer([recipe])
+    (back,) = read_recipes(content, name)
+    assert back.profile.temperatures == (61.23, 35.12, 47.91, 12.34)
+    assert back.profile.cooling_rates == (0.123, 0.299) and back.profile.heating_rates == (0.778,)
+    assert back.initial_concentration == 55.2 and back.seed_loading == 0.123
+    assert back.predictions == {"D50": (152.35, 3.14)}
+    assert read_recipes(writer([back]), name) == [back]  # what was read writes the same recipe again
+    if not name.endswith("xlsx"):  # (a workbook also stores the time it was written)
+        assert writer([back]) == content
+    assert back == recipe.rounded()
+
+
+def test_recipe_headers_carry_units():
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    recipe = recipe_from_point(full_precision_point(), SCHEMA)
+    csv = pd.read_csv(io.BytesIO(recipes_to_csv([recipe])))
+    assert {"initial_concentration (mg/g solvent)", "start_T (°C)", "rate (°C/min)", "D50_mean (µm)"} <= set(csv)
+    assert "batch_time_min" in csv and "duration_min" in csv
+    wb = openpyxl.load_workbook(io.BytesIO(recipes_to_xlsx([recipe])))
+    summary = [c.value for c in wb["summary"][1]]
+    assert "initial_concentration (mg/g solvent)" in summary and "D50_std (µm)" in summary
+    assert wb["summary"].cell(2, summary.index("initial_concentration (mg/g solvent)") + 1).value == 55.2
+    sheet = [r for r in wb["F1"].iter_rows(values_only=True)]
+    assert ("step", "kind", "start_T (°C)", "end_T (°C)", "rate (°C/min)", "duration_min", "cumulative_min") in sheet
+    assert ("time_min", "T_setpoint (°C)") in [r[:2] for r in sheet]

@@ -94,3 +94,21 @@ def test_files_with_unsafe_names_are_not_saved(name):
     bad.files = {name: "{}"}
     with pytest.raises(ValueError, match=r"plain \.csv or \.json name"):
         save_project(bad)
+
+
+def test_saved_models_refit_their_configuration_without_a_search(monkeypatch):
+    from core.models import fitting
+    from core.project import model_files, saved_models
+    from tests.apptest import small_data, tiny_fit
+
+    fit = tiny_fit()
+    saved = save_project(Project(small_data(), "trial", files=model_files(fit)))
+    calls = []
+    monkeypatch.setattr(fitting, "search_family", lambda *a, **k: calls.append(1) or pytest.fail("searched"))
+    reopened = saved_models(open_project(saved))
+    assert calls == []
+    assert {c: f.chosen for c, f in reopened.fits.items()} == {c: f.chosen for c, f in fit.fits.items()}
+    X = small_data().inputs()
+    before, after = fit.predictor().predict(X), reopened.predictor().predict(X)
+    assert (before[0] == after[0]).all() and (before[1] == after[1]).all()
+    assert saved_models(Project(small_data(), "no models")) is None

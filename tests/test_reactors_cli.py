@@ -67,3 +67,37 @@ def test_register_adds_the_commands_under_python_m_core(tmp_path, capsys):
     args = parser.parse_args(["reactors", "compare", str(tmp_path)])
     assert args.func(args) == 2
     assert "No trained models" in capsys.readouterr().err
+
+
+def test_train_stops_at_its_wall_clock_budget_and_reports_time_left(tmp_path, capsys):
+    from core.reactors.cli import DEFAULT_TRAIN_SECONDS
+
+    data = tmp_path / "ops.csv"
+    assert main(["simulate", "--hours", "2", "--out", str(data), "--quiet"]) == 0
+    models = tmp_path / "models"
+    args = ["train", str(data), "--model", "node", "--out", str(models), "--rollout-steps", "2"]
+    assert main([*args, "--max-steps", "1000000", "--max-time", "0.2"]) == 0
+    meta = json.loads((models / "node.json").read_text())
+    assert meta["params"]["max_time_s"] == 0.2
+    last = meta["history"][-1]
+    assert last["step"] < 1_000_000 and last["time_s"] > 0.2  # the budget, not the step limit, ended training
+    assert "s left of 0.2 s" in capsys.readouterr().err
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    defaults = parser.parse_args(["reactors", "train", str(data), "--out", str(models)])
+    assert defaults.max_time == DEFAULT_TRAIN_SECONDS == 120.0
+
+
+def test_a_budget_stop_while_still_improving_is_named():
+    from types import SimpleNamespace
+
+    from core.reactors.cli import _stopped_while_improving
+    from core.reactors.learning import TrainingPoint
+
+    def learner(losses, seconds):
+        points = [TrainingPoint(100 * (k + 1), 1.0 * k, v, v, 1e-3, 0.9) for k, v in enumerate(losses)]
+        return SimpleNamespace(history_=points, max_time_s=120.0, train_time_s_=seconds)
+
+    assert _stopped_while_improving(learner([3.0, 2.0, 1.5], 121.0))
+    assert not _stopped_while_improving(learner([3.0, 1.0, 1.5], 121.0))  # had passed its best
+    assert not _stopped_while_improving(learner([3.0, 2.0, 1.5], 60.0))  # stopped on its own

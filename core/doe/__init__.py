@@ -4,7 +4,7 @@ from core.doe.dataset import DoEData
 from core.doe.reader import DoEReadError, RawTable, list_sheets, read_table
 from core.doe.report import Problem, ValidationReport
 from core.doe.schema import Schema, SchemaError, Variable
-from core.doe.validation import LoadResult, append_rows, load_doe, load_frame, read_rows
+from core.doe.validation import LoadResult, append_rows, first_doe_sheet, header_test, load_doe, load_frame, read_rows
 
 __all__ = [
     "DoEData",
@@ -17,6 +17,8 @@ __all__ = [
     "ValidationReport",
     "Variable",
     "append_rows",
+    "first_doe_sheet",
+    "header_test",
     "list_sheets",
     "load_doe",
     "load_frame",

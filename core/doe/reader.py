@@ -7,9 +7,11 @@ name; sizes and zip expansion are capped; workbooks are parsed for data only
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,12 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 100_000
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+# Title and notes rows above the header are skipped when a header test is given; this many rows are searched.
+HEADER_SCAN_ROWS = 30
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+# How much a row looks like the header: 1 (or True) names every required column; a share in (0, 1) names some.
+HeaderTest = Callable[[Sequence[object]], float]
 
 
 class DoEReadError(Exception):
@@ -33,7 +41,7 @@ class CellNote:
 
     row: int
     column: int  # 0-based column index
-    kind: str  # "formula" or "merged"
+    kind: str  # "formula", "merged" or "hidden" (a hidden row; column is -1)
     message: str
     usable: bool  # the cell still has a trustworthy value
 
@@ -48,6 +56,9 @@ class RawTable:
     header_row: int = 1
     sheet: str | None = None
     notes: list[CellNote] = field(default_factory=list)
+    skipped_above: list[int] = field(default_factory=list)  # non-blank rows above the header (titles, notes)
+    transposed: bool = False  # one experiment per column: rows and columns were swapped, row numbers are columns
+    encoding: str | None = None  # of a text file
 
 
 def file_kind(data: bytes) -> str:
@@ -68,6 +79,8 @@ def file_kind(data: bytes) -> str:
             return what
     if data.startswith((b"MZ", b"\x80\x04", b"\x80\x05")):
         return "a program or pickled Python object"
+    if data.startswith(UTF16_BOMS):
+        return "text"  # Excel's "Unicode text" export
     head = data[:65536]
     if b"\x00" in head:
         return "a binary file"
@@ -107,10 +120,24 @@ def list_sheets(source: str | Path | bytes, filename: str | None = None) -> list
     return _open_workbook(data, name, data_only=True).sheetnames
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None, sheet: str | None = None) -> RawTable:
-    """The header row and data rows of a CSV file or one workbook sheet."""
+def read_table(
+    source: str | Path | bytes,
+    filename: str | None = None,
+    sheet: str | None = None,
+    header_test: HeaderTest | None = None,
+) -> RawTable:
+    """The header row and data rows of a CSV file or one workbook sheet.
+
+    Without `header_test` the first non-blank row is the header. With it, the header is the first of the top
+    rows that passes the test (title rows above are skipped); when no row passes but a column does, the sheet
+    is read transposed (one experiment per column); when nothing passes, the top row naming the most columns
+    is the header, so the report can say which ones it lacks.
+    """
     data, name = read_source(source, filename)
-    table = _read_xlsx(data, name, sheet) if _kind_for(data, name) == "xlsx" else _read_csv(data)
+    if _kind_for(data, name) == "xlsx":
+        table = _read_xlsx(data, name, sheet, header_test)
+    else:
+        table = _read_csv(data, header_test)
     if len(table.rows) > MAX_ROWS:
         raise DoEReadError(f"the file has {len(table.rows):,} data rows; the limit is {MAX_ROWS:,}")
     return table
@@ -133,39 +160,86 @@ def _kind_for(data: bytes, name: str) -> str:
 
 
 # -- CSV -------------------------------------------------------------------------
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
+def _decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding it was read with: a BOM decides, else UTF-8, else Windows-1252 (Excel's "CSV")."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+    for bom, label in ((codecs.BOM_UTF16_LE, "UTF-16 LE"), (codecs.BOM_UTF16_BE, "UTF-16 BE")):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(label.replace(" ", "-").lower()), label
+            except UnicodeDecodeError as exc:
+                raise DoEReadError(f"the file starts like {label} text but is not valid {label}") from exc
+    for encoding, label in (("utf-8", "UTF-8"), ("cp1252", "Windows-1252")):
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), label
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1")
+    return data.decode("latin-1"), "Latin-1"
 
 
-def _read_csv(data: bytes) -> RawTable:
-    text = _decode(data)
-    sample = text[:20000]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
+def _read_csv(data: bytes, header_test: HeaderTest | None = None) -> RawTable:
+    text, encoding = _decode(data)
+    dialect = _dialect(text, header_test)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), dialect))
     except csv.Error as exc:
         raise DoEReadError(f"the CSV file is malformed: {exc}") from exc
-    return _grid_to_table([[c if c.strip() else None for c in r] for r in records], list(range(1, len(records) + 1)))
+    grid: list[list[object]] = [[c if c.strip() else None for c in r] for r in records]
+    table = _grid_to_table(grid, list(range(1, len(records) + 1)), None, header_test)
+    table.encoding = encoding
+    return table
 
 
-def _grid_to_table(grid: list[list[object]], numbers: list[int], sheet: str | None = None) -> RawTable:
-    """First non-blank row is the header; fully blank rows are dropped, numbering kept."""
+def _dialect(text: str, header_test: HeaderTest | None) -> type[csv.Dialect] | csv.Dialect:
+    """The sniffed dialect; title lines above the header can fool the sniffer, so with a header test the delimiter
+    whose top rows hold a header wins."""
+    sample = text[:20000]
+    try:
+        sniffed: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        sniffed = csv.excel
+    if header_test is None:
+        return sniffed
+    top = sample.splitlines()[:HEADER_SCAN_ROWS]
+    for delimiter in dict.fromkeys([sniffed.delimiter, ",", ";", "\t", "|"]):
+        try:
+            rows = list(csv.reader(top, delimiter=delimiter))
+        except csv.Error:
+            continue
+        if any(header_test(row) >= 1 for row in rows):
+            return sniffed if delimiter == sniffed.delimiter else _with_delimiter(delimiter)
+    return sniffed
+
+
+def _with_delimiter(delimiter: str) -> type[csv.Dialect]:
+    return type("Sniffed", (csv.excel,), {"delimiter": delimiter})
+
+
+def _grid_to_table(
+    grid: list[list[object]], numbers: list[int], sheet: str | None = None, header_test: HeaderTest | None = None
+) -> RawTable:
+    """Header row (see `read_table`) and the data rows below it; fully blank rows are dropped, numbering kept."""
     nonblank = [i for i, r in enumerate(grid) if any(c is not None for c in r)]
     if not nonblank:
         raise DoEReadError("the file holds no data")
-    h = nonblank[0]
+    transposed = False
+    k = _first_passing(grid, nonblank, header_test)
+    if k is None and header_test is not None:
+        width = max(len(r) for r in grid)
+        columns = [[r[j] if j < len(r) else None for r in grid] for j in range(width)]
+        filled = [j for j, c in enumerate(columns) if any(v is not None for v in c)]
+        if _first_passing(columns, filled, header_test) is not None:
+            grid, numbers, nonblank, transposed = columns, list(range(1, width + 1)), filled, True
+            k = _first_passing(grid, nonblank, header_test)
+        else:
+            k = _best_partial(grid, nonblank, header_test)
+    h = nonblank[k or 0]
+    skipped = [numbers[i] for i in nonblank[: k or 0]]
     header = ["" if c is None else str(c).strip() for c in grid[h]]
     width = len(header)
     rows, row_numbers = [], []
-    for i in nonblank[1:]:
+    for i in nonblank[(k or 0) + 1 :]:
         row = list(grid[i])
         if len(row) > width:
             if any(c is not None for c in row[width:]):
@@ -177,7 +251,21 @@ def _grid_to_table(grid: list[list[object]], numbers: list[int], sheet: str | No
                 row = row[:width]
         rows.append(row + [None] * (width - len(row)))
         row_numbers.append(numbers[i])
-    return RawTable(header, rows, row_numbers, numbers[h], sheet)
+    return RawTable(header, rows, row_numbers, numbers[h], sheet, skipped_above=skipped, transposed=transposed)
+
+
+def _first_passing(grid: list[list[object]], nonblank: list[int], header_test: HeaderTest | None) -> int | None:
+    """Position in `nonblank` of the first of the top rows that passes the header test."""
+    if header_test is None:
+        return None
+    return next((k for k, i in enumerate(nonblank[:HEADER_SCAN_ROWS]) if header_test(grid[i]) >= 1), None)
+
+
+def _best_partial(grid: list[list[object]], nonblank: list[int], header_test: HeaderTest) -> int | None:
+    """Position of the top row that names the most columns, None when none names any."""
+    scores = [header_test(grid[i]) for i in nonblank[:HEADER_SCAN_ROWS]]
+    best = max(scores, default=0)
+    return scores.index(best) if best > 0 else None
 
 
 # -- XLSX ------------------------------------------------------------------------
@@ -195,14 +283,14 @@ def _open_workbook(data: bytes, name: str, data_only: bool) -> openpyxl.Workbook
         raise DoEReadError(f"{name} is not a readable Excel workbook ({type(exc).__name__})") from exc
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | None) -> RawTable:
+def _read_xlsx(data: bytes, name: str, sheet: str | None, header_test: HeaderTest | None = None) -> RawTable:
     formulas = _open_workbook(data, name, data_only=False)
     sheet_name = sheet or formulas.sheetnames[0]
     if sheet_name not in formulas.sheetnames:
         raise DoEReadError(f'{name} has no sheet "{sheet_name}"; its sheets are: {", ".join(formulas.sheetnames)}')
     ws = formulas[sheet_name]
     grid = [list(r) for r in ws.iter_rows(values_only=True)]
-    notes = _merged_notes(ws)
+    notes = _merged_notes(ws) + _hidden_row_notes(ws)
     formula_cells = [
         (r, c) for r, row in enumerate(grid) for c, v in enumerate(row) if isinstance(v, str) and v.startswith("=")
     ]
@@ -218,9 +306,18 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> RawTable:
             notes.append(CellNote(r + 1, c, "formula", msg, value is not None))
             grid[r][c] = value
     grid = [[None if isinstance(v, str) and not v.strip() else v for v in row] for row in grid]
-    table = _grid_to_table(grid, list(range(1, len(grid) + 1)), sheet_name)
-    table.notes = notes
+    table = _grid_to_table(grid, list(range(1, len(grid) + 1)), sheet_name, header_test)
+    table.notes = [] if table.transposed else notes  # cell notes name sheet rows, which a transposed read renames
     return table
+
+
+def _hidden_row_notes(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[CellNote]:
+    """Hidden rows are read like any other, but said so: a hidden run is easy to forget."""
+    return [
+        CellNote(r, -1, "hidden", f"row {r} is hidden in the sheet; it is read like any other row", True)
+        for r, dim in ws.row_dimensions.items()
+        if dim.hidden
+    ]
 
 
 def _merged_notes(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[CellNote]:

@@ -33,6 +33,9 @@ class ValidationReport:
     cqa_counts: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     readable: bool = True
+    header_row: int | None = None  # sheet row (or column, when read transposed) taken as the header
+    sheet: str | None = None
+    encoding: str | None = None  # of a text file, as detected
     _per_rule: Counter[str] = field(default_factory=Counter, repr=False)
     _suppressed: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False)
 
@@ -79,6 +82,9 @@ class ValidationReport:
             "n_rows": self.n_rows,
             "n_usable": self.n_usable,
             "ignored_columns": list(self.ignored_columns),
+            "header_row": self.header_row,
+            "sheet": self.sheet,
+            "encoding": self.encoding,
         }
 
     def cells(self) -> dict[tuple[int, str], str]:
@@ -93,6 +99,9 @@ class ValidationReport:
         lines = [
             f"{self.n_rows} data rows, {self.n_usable} usable; {len(self.errors)} errors, {len(self.warnings)} warnings"
         ]
+        if self.header_row is not None:
+            where = f' of sheet "{self.sheet}"' if self.sheet else (f" ({self.encoding} text)" if self.encoding else "")
+            lines.append(f"header: row {self.header_row}{where}")
         if self.cqa_counts:
             lines.append("measured: " + ", ".join(f"{k} {v}" for k, v in self.cqa_counts.items()))
         if self.ignored_columns:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,23 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from core.doe.dataset import DoEData
-from core.doe.reader import DoEReadError, RawTable, read_table
+from core.doe.reader import DoEReadError, HeaderTest, RawTable, list_sheets, read_table
 from core.doe.report import ValidationReport
 from core.doe.schema import Schema
 from core.profiles import ThermocycleProfile, check_features
 
 MISSING_TOKENS = {"", "na", "n/a", "nan", "-", "--", "—", "–", "none", "null", "nm", "n.m.", "not measured", "?"}
 DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+# Unambiguous thousands separators: 1,234.5 / 1,234,567 / 1.234,5 / 1 234,5 / 1'234.5 (a lone "1,234" stays decimal)
+THOUSANDS = (
+    (re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d*$|^[+-]?\d{1,3}(,\d{3}){2,}$"), ",", "."),
+    (re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d*$|^[+-]?\d{1,3}(\.\d{3}){2,}$"), ".", ","),
+    (re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d*)?$"), " \u00a0\u202f'", ","),
+)
+# Below a detection or quantification limit: not a measured value.
+BELOW_LIMIT = re.compile(r"^(<\s*(lod|loq|dl|ql|\d.*)|bdl|bql|n\.?d\.?|below lod)$", re.IGNORECASE)
 REQUIRED_INPUTS = ("initial_concentration", "seed_loading", "T1", "T2", "C1")
+MIN_PARTIAL_HEADER = 3  # a row naming fewer schema columns is not taken for a header that lacks some
 
 
 @dataclass
@@ -50,13 +59,45 @@ def load_doe(
     schema: Schema | None = None,
 ) -> LoadResult:
     """Read and validate a DoE file; never raises on bad content."""
+    schema = schema or Schema.default()
     try:
-        table = read_table(source, filename, sheet)
+        table = read_table(source, filename, sheet, header_test(schema))
     except DoEReadError as exc:
         report = ValidationReport(readable=False)
         report.error(str(exc))
         return LoadResult(None, report.finish())
-    return validate_table(table, schema or Schema.default())
+    return validate_table(table, schema)
+
+
+def header_test(schema: Schema) -> HeaderTest:
+    """1 for a row naming every required input and a CQA; else the share of those it names (0 below 3 columns)."""
+    required = set(_required(schema))
+
+    def score(cells: Sequence[object]) -> float:
+        names = {schema.match(c) for c in cells if c is not None} - {None}
+        has_cqa = any(c in names for c in schema.cqa_names)
+        if required <= names and has_cqa:
+            return 1.0
+        if len(names) < MIN_PARTIAL_HEADER:
+            return 0.0
+        return (len(required & names) + has_cqa) / (len(required) + 2)  # < 1 even with all but the CQA
+
+    return score
+
+
+def first_doe_sheet(
+    source: str | Path | bytes, filename: str | None = None, schema: Schema | None = None
+) -> str | None:
+    """The first sheet of a workbook whose header names the required columns (None: no sheet does, or a CSV)."""
+    test = header_test(schema or Schema.default())
+    for sheet in list_sheets(source, filename):
+        try:
+            table = read_table(source, filename, sheet, test)
+        except DoEReadError:
+            continue
+        if test(table.header) >= 1:
+            return sheet
+    return None
 
 
 def load_frame(frame: pd.DataFrame, schema: Schema | None = None) -> LoadResult:
@@ -80,7 +121,7 @@ def read_rows(
 ) -> pd.DataFrame:
     """Every data row in canonical columns, NaN for blank or non-numbers; raises DoEReadError."""
     schema = schema or Schema.default()
-    table = read_table(source, filename, sheet)
+    table = read_table(source, filename, sheet, header_test(schema))
     columns = _map_columns(table.header, schema)
     out = {
         name: [_parse(row[idx[0]]).value for row in table.rows]
@@ -107,9 +148,16 @@ def _parse(value: object) -> _Cell:
     text = str(value).strip()
     if text.lower() in MISSING_TOKENS:
         return _Cell(math.nan)
+    if BELOW_LIMIT.match(text):
+        return _Cell(math.nan, note=f'"{text}" (below a detection limit) read as not measured')
     if DECIMAL_COMMA.match(text):
         v = float(text.replace(",", "."))
         return _Cell(v, note=f'"{text}" read as {v:g} (decimal comma)')
+    for pattern, group, decimal in THOUSANDS:
+        if pattern.match(text):
+            digits = "".join(ch for ch in text if ch not in group).replace(decimal, ".")
+            v = float(digits)
+            return _Cell(v, note=f'"{text}" read as {v:g} (thousands separator)')
     try:
         v = float(text)
     except ValueError:
@@ -153,8 +201,7 @@ def _check_columns(
             shown = " and ".join(f'"{_label(table.header, j)}"' for j in idx)
             report.error(f"columns {shown} both hold {name}; keep one of them")
             fatal = True
-    required = [*REQUIRED_INPUTS, *(n for n in schema.input_names if n not in schema.profile_names)]
-    for name in dict.fromkeys(required):
+    for name in _required(schema):
         if name not in columns:
             v = schema.variable(name)
             unit = f" ({v.unit})" if v.unit else ""
@@ -177,13 +224,17 @@ def _check_columns(
         seen.setdefault(h, j)
     report.ignored_columns = [_label(table.header, j) for j in kept if table.header[j]]
     if fatal:
+        _transposed_hint(table, schema, report)
         return None
     return {n: idx[0] for n, idx in columns.items() if n is not None}, kept
 
 
 # -- rows ------------------------------------------------------------------------------
 def validate_table(table: RawTable, schema: Schema) -> LoadResult:
-    report = ValidationReport(n_rows=len(table.rows))
+    report = ValidationReport(
+        n_rows=len(table.rows), header_row=table.header_row, sheet=table.sheet, encoding=table.encoding
+    )
+    _report_layout(table, report)
     if not table.rows:
         report.error("the sheet has a header row but no data rows")
         return LoadResult(None, report.finish())
@@ -191,6 +242,8 @@ def validate_table(table: RawTable, schema: Schema) -> LoadResult:
     if mapped is None:
         return LoadResult(None, report.finish())
     modelled, kept = mapped
+    table = _drop_units_row(table, modelled, report)
+    report.n_rows = len(table.rows)
     header = table.header
     bad: set[int] = set()
     invalid: set[tuple[int, str]] = set()  # (row position, variable) cells already reported as unusable
@@ -208,6 +261,10 @@ def validate_table(table: RawTable, schema: Schema) -> LoadResult:
     frame = pd.DataFrame(values, index=pd.Index(table.row_numbers, name="row"))
     frame = frame.reindex(columns=schema.input_names + schema.cqa_names)
     source = {n: _label(header, j) for n, j in modelled.items()}
+    present = [c for c in schema.cqa_names if c in source]
+    if not frame[present].notna().any().any():
+        report.error("no CQA value is measured in any row (" + ", ".join(present) + "); nothing can be learned")
+        return LoadResult(None, report.finish())
     _check_scalars(frame, schema, source, report, bad, invalid)
     _check_profiles(frame, schema, source, report, bad, invalid)
     _check_cqas(frame, schema, source, report, bad)
@@ -224,6 +281,47 @@ def validate_table(table: RawTable, schema: Schema) -> LoadResult:
     return LoadResult(data, report.finish())
 
 
+def _required(schema: Schema) -> list[str]:
+    return list(dict.fromkeys([*REQUIRED_INPUTS, *(n for n in schema.input_names if n not in schema.profile_names)]))
+
+
+def _report_layout(table: RawTable, report: ValidationReport) -> None:
+    """Say how the sheet was read when it was not the plain layout (header in its first row)."""
+    if table.transposed:
+        report.warning(
+            f"the sheet holds one experiment per column (variable names in column {table.header_row}); it is read "
+            "with rows and columns swapped, so a row number in this report is a column number of the sheet"
+        )
+    elif table.skipped_above:
+        above = table.skipped_above
+        span = f"row {above[0]}" if len(above) == 1 else f"rows {above[0]}-{above[-1]}"
+        report.warning(f"row {table.header_row} is taken as the header; {span} above it (titles, notes) are not read")
+
+
+def _transposed_hint(table: RawTable, schema: Schema, report: ValidationReport) -> None:
+    """A sheet with variable names down its first column, but not all of them, is named as such."""
+    first_column = [table.header[0] if table.header else None, *(row[0] for row in table.rows if row)]
+    named = {schema.match(c) for c in first_column if c is not None} - {None}
+    if len(named) >= 3 and not table.transposed:
+        report.error(
+            "the first column names variables (" + ", ".join(sorted(named)) + "), as a sheet with one experiment "
+            "per column would; such a sheet is read only when that column names every required variable and a CQA"
+        )
+
+
+def _drop_units_row(table: RawTable, modelled: dict[str, int], report: ValidationReport) -> RawTable:
+    """A row of units right under the header (mg/g, °C, µm …) is skipped, not reported as non-numbers."""
+    if not table.rows:
+        return table
+    first = table.rows[0]
+    cells = [_parse(first[j]) for j in modelled.values()]
+    texts = [c for c in cells if c.problem is not None]
+    if len(texts) < 2 or any(c.problem is None and not math.isnan(c.value) for c in cells):
+        return table
+    report.warning(f"row {table.row_numbers[0]} is read as a row of units under the header and skipped")
+    return replace(table, rows=table.rows[1:], row_numbers=table.row_numbers[1:])
+
+
 def _unique(existing: pd.Index, name: str) -> str:
     out, k = name, 2
     while out in existing:
@@ -237,6 +335,10 @@ def _check_notes(
     position = {n: i for i, n in enumerate(table.row_numbers)}
     name_of = {j: n for n, j in modelled.items()}
     for note in table.notes:
+        if note.kind == "hidden":
+            if note.row in position:
+                report.warning(note.message, note.row, rule="hidden row")
+            continue
         column = _label(table.header, note.column) if note.column < len(table.header) else None
         if note.row == table.header_row and note.kind == "merged":
             report.warning(note.message, note.row, column, rule="merged header")

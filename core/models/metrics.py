@@ -95,3 +95,14 @@ class CQAMetrics:
     def from_dict(cls, d: dict[str, Any]) -> CQAMetrics:
         models = {k: FamilyMetrics.from_dict(v) for k, v in d.get("models", {}).items()}
         return cls(**{**d, "models": models})
+
+
+MIN_HOLDOUT_ROWS = 5  # below this a hold-out R² swings with a single run
+
+
+def holdout_caution(n_test: int) -> str | None:
+    """Plain words on a hold-out score from too few rows to mean much (None when there are enough, or none)."""
+    if n_test == 0 or n_test >= MIN_HOLDOUT_ROWS:
+        return None
+    rows = "row" if n_test == 1 else "rows"
+    return f"Hold-out scores come from {n_test} {rows} only: one odd run moves them a lot. Read them as a rough sign."

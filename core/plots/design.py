@@ -96,7 +96,7 @@ def pareto_figure(
         yaxis_title=f"predicted {axis_label(y)}",
         legend={"title": "profile type", "orientation": "h", "y": -0.2},
         height=520,
-        dragmode="select",
+        dragmode="zoom",  # Streamlit selects a clicked point only outside box/lasso mode; those stay in the modebar
         margin={"t": 30},
     )
     return fig

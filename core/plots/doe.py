@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from core.doe.dataset import DoEData
 from core.profiles import ThermocycleProfile
@@ -74,6 +75,34 @@ def profile_figure(profile: ThermocycleProfile, title: str = "") -> go.Figure:
         title=title or f"{profile.type_name}, batch time {profile.batch_time_min / 60:.1f} h",
         xaxis_title="time (h)",
         yaxis_title="temperature (°C)",
+        height=350,
+        margin={"t": 50},
+    )
+    return fig
+
+
+def profiles_overlay_figure(profiles: Mapping[str, ThermocycleProfile], title: str = "") -> go.Figure:
+    """Several chosen profiles on one time axis, one colour and dash per id, so near-identical ones stay apart."""
+    palette = qualitative.Plotly
+    dashes = ("solid", "dash", "dot", "dashdot")
+    fig = go.Figure()
+    for k, (label, profile) in enumerate(profiles.items()):
+        t, temp = _profile_xy(profile)
+        fig.add_trace(
+            go.Scatter(
+                x=[x / 60 for x in t],
+                y=temp,
+                mode="lines+markers",
+                name=label,
+                line={"color": palette[k % len(palette)], "dash": dashes[(k // len(palette)) % len(dashes)]},
+                hovertemplate=f"{label} ({profile.type_name})<br>%{{x:.2f}} h, %{{y:.2f}} °C<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=title or f"{len(profiles)} chosen profiles",
+        xaxis_title="time (h)",
+        yaxis_title="temperature (°C)",
+        legend_title="id",
         height=350,
         margin={"t": 50},
     )

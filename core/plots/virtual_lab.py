@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -21,11 +23,37 @@ def size_distribution_figure(result: BatchResult) -> go.Figure:
                     x=table["size_um"], y=table[name], name=name, mode="lines", line={"color": colour}, fill="tozeroy"
                 )
             )
-    fig.add_vline(x=result.D50, line_dash="dash", annotation_text=f"D50 {result.D50:.1f} µm")
+    # A line trace, not add_vline: on a log axis a shape's x is read in decades, so D50 = 15 µm landed at 1e15 µm.
+    peak = float(table[[n for n in POPULATION_COLOURS if n in table]].to_numpy().max())
+    fig.add_trace(
+        go.Scatter(
+            x=[result.D50, result.D50],
+            y=[0.0, peak],
+            mode="lines",
+            name=f"D50 {result.D50:.1f} µm",
+            line={"color": "black", "dash": "dash"},
+        )
+    )
+    lo, hi = populated_range(table, [n for n in POPULATION_COLOURS if n in table], result.D50)
     fig.update_layout(
         xaxis_title="size (µm)", yaxis_title="volume density (% per µm)", xaxis_type="log", height=380, margin={"t": 30}
     )
+    fig.update_xaxes(range=[np.log10(lo), np.log10(hi)])  # a log axis takes its range in decades
     return fig
+
+
+def populated_range(
+    table: pd.DataFrame, populations: list[str], d50: float, fraction: float = 1e-3, pad: float = 1.5
+) -> tuple[float, float]:
+    """Sizes (µm) where the volume density is above `fraction` of its peak, widened by `pad` and holding D50.
+
+    The simulator's size grid spans many decades beyond any particle; the axis shows where the particles are.
+    """
+    density = table[populations].sum(axis=1).to_numpy(float)
+    sizes = table["size_um"].to_numpy(float)
+    populated = sizes[(density > fraction * density.max()) & (sizes > 0)] if density.max() > 0 else sizes[sizes > 0]
+    lo, hi = min(populated.min(), d50), max(populated.max(), d50)
+    return lo / pad, hi * pad
 
 
 def trajectory_figure(result: BatchResult) -> go.Figure:

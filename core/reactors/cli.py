@@ -28,6 +28,7 @@ from core.reactors.planning import PlannerSettings
 from core.reactors.scenarios import default_pi, generate_operating_data
 
 PLANT_FILE = "plant.json"
+DEFAULT_TRAIN_SECONDS = 120.0  # `train` finishes in minutes on a laptop unless asked for more (--max-time)
 TABLE_COLUMNS = (
     ("throughput_kg_h", "throughput kg/h", "{:.0f}"),
     ("utilization_pct", "utilisation %", "{:.1f}"),
@@ -70,6 +71,12 @@ def _train(args: argparse.Namespace) -> int:
     learner.fit(parts["train"], parts["validation"], data.config, progress=None if args.quiet else _progress)
     if not args.quiet:
         print(file=sys.stderr)
+        if _stopped_while_improving(learner):
+            print(
+                f"stopped at its {args.max_time:g} s budget while the validation loss was still falling; "
+                "`--max-time` gives it longer",
+                file=sys.stderr,
+            )
     out = Path(args.out)
     learner.save(out)
     pi = data.metadata.get("pi") or default_pi(data.config).to_dict()
@@ -78,6 +85,12 @@ def _train(args: argparse.Namespace) -> int:
     (out / f"{args.model}_report.json").write_text(json.dumps(report, indent=1))
     print(_model_table({args.model: report}))
     return 0
+
+
+def _stopped_while_improving(learner: DynamicsLearner) -> bool:
+    history = learner.history_
+    out_of_time = learner.max_time_s is not None and learner.train_time_s_ >= learner.max_time_s
+    return out_of_time and history[-1].val_loss <= min(p.val_loss for p in history)
 
 
 def _load_reports(directory: Path) -> dict[str, dict]:
@@ -199,7 +212,12 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--out", required=True, help="directory for the trained model")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     train.add_argument("--max-steps", type=_positive(int), default=3000)
-    train.add_argument("--max-time", type=_positive(float), default=None, help="wall-clock budget in seconds")
+    train.add_argument(
+        "--max-time",
+        type=_positive(float),
+        default=DEFAULT_TRAIN_SECONDS,
+        help=f"wall-clock budget in seconds (default {DEFAULT_TRAIN_SECONDS:g}); training stops early on its own",
+    )
     train.add_argument("--rollout-steps", type=_positive(int), default=8)
     train.add_argument(
         "--barrier-weight",

@@ -42,6 +42,7 @@ from core.reactors.optimizers import HypergradientAdam, PolicyGradientController
 from core.reactors.plant import input_columns, state_columns
 
 OPTIMIZERS = ("adam", "hypergradient", "policy-gradient")
+PROGRESS_EVERY_S = 2.0  # at most this long between progress reports while training
 BARRIER_WIDTH_K = 2.0  # width of the training barrier, as the planner's default
 ProgressCallback = Callable[[float, str], None]
 
@@ -207,6 +208,7 @@ class DynamicsLearner:
         self.history_: list[TrainingPoint] = []
         running: list[float] = []
         start_time = time.perf_counter()
+        last_report = 0.0
         for step in range(1, self.max_steps + 1):
             index = torch.as_tensor(starts)[torch.randint(len(starts), (self.batch_size,), generator=generator)]
             fit, barrier = self._sequence_loss(xs_t, us_t, index)
@@ -221,6 +223,10 @@ class DynamicsLearner:
                 controller.observe(running[-1])
             elapsed = time.perf_counter() - start_time
             out_of_time = self.max_time_s is not None and elapsed > self.max_time_s
+            if progress and elapsed - last_report >= PROGRESS_EVERY_S and step % self.eval_every:
+                # slow models take minutes between validation checks; the running training loss shows life
+                progress(*self._progress_report(step, elapsed, float(np.mean(running)), "training"))
+                last_report = elapsed
             if step % self.eval_every == 0 or step == self.max_steps or out_of_time:
                 val_loss, val_barrier = self._validation_loss(val_x, val_u, val_starts)
                 group = optimizer.param_groups[0]
@@ -235,7 +241,8 @@ class DynamicsLearner:
                 else:
                     waited += 1
                 if progress:
-                    progress(step / self.max_steps, f"{self.kind}: step {step}, validation loss {val_loss:.4f}")
+                    progress(*self._progress_report(step, elapsed, val_loss, "validation"))
+                    last_report = elapsed
                 if waited >= self.patience or out_of_time:
                     break
         if best_state is not None:
@@ -244,6 +251,15 @@ class DynamicsLearner:
         self.train_time_s_ = time.perf_counter() - start_time
         self.net_.eval()
         return self
+
+    def _progress_report(self, step: int, elapsed: float, loss: float, which: str) -> tuple[float, str]:
+        """Fraction done (steps or budget, whichever is nearer its end) and step, loss and time left."""
+        fraction = step / self.max_steps
+        message = f"{self.kind}: step {step}/{self.max_steps}, {which} loss {loss:.4f}"
+        if self.max_time_s is not None:
+            fraction = max(fraction, elapsed / self.max_time_s)
+            message += f", {max(self.max_time_s - elapsed, 0.0):.0f} s left of {self.max_time_s:g} s"
+        return min(fraction, 1.0), message
 
     def _make_optimizer(self):
         params = self.net_.parameters()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.browser.chromium import ENABLE_COMMAND, REQUIRE_ENV, find_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -31,9 +31,9 @@ CHROMIUM_FLAGS = [
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = find_chromium()
     if not path:
-        raise RuntimeError("Chromium is not installed; `.ci/run` installs Debian's chromium package")
+        pytest.fail(f"{REQUIRE_ENV}=1 but Chromium is not installed; install it with: {ENABLE_COMMAND}")
     return path
 
 

@@ -24,9 +24,44 @@ def upload(page: Page, path: Path) -> None:
     wait_idle(page)
 
 
+def lab_workbook(path: Path) -> Path:
+    """The sample DoE as labs keep it: a notes sheet first, a title and a units row around the header."""
+    sample = openpyxl.load_workbook(SAMPLE_XLSX)[openpyxl.load_workbook(SAMPLE_XLSX).sheetnames[0]]
+    rows = [list(r) for r in sample.iter_rows(values_only=True)]
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    notes.append(["Crystallization campaign, cooling and thermocycles"])
+    notes.append(["Operator", "R. Lab"])
+    doe = wb.create_sheet("DoE")
+    doe.append(["DoE results (end of batch)"])
+    doe.merge_cells("A1:F1")
+    doe.append([])
+    doe.append(rows[0])
+    doe.append([None if v is None else (str(v).split("(")[-1].rstrip(")") if "(" in str(v) else "") for v in rows[0]])
+    for row in rows[1:]:
+        doe.append(row)
+    wb.save(path)
+    return path
+
+
+def click_first_point(page: Page, chart_key: str) -> None:
+    """One plain click on a marker, as a user picks a single design."""
+    point = page.locator(f".st-key-{chart_key} .scatterlayer .trace path.point").first
+    point.wait_for()
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_idle(page)
+
+
 def box_select_all(page: Page, chart_key: str) -> None:
-    """Drag a selection box over the whole plotting area of a plotly chart."""
-    area = page.locator(f".st-key-{chart_key} .nsewdrag").first
+    """Choose Box Select in the chart's toolbar, then drag it over the whole plotting area."""
+    chart = page.locator(f".st-key-{chart_key}")
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    chart.locator('.modebar-btn[data-val="select"]').first.click(force=True)
+    area = chart.locator(".nsewdrag").first
     area.wait_for()
     box = area.bounding_box()
     page.mouse.move(box["x"] + 2, box["y"] + 2)
@@ -40,8 +75,10 @@ def box_select_all(page: Page, chart_key: str) -> None:
 def test_upload_train_design_select_export(page, app_url, tmp_path):
     page.goto(app_url)
     wait_idle(page)
-    upload(page, SAMPLE_XLSX)
-    page.get_by_text("Experiments: doe.xlsx").wait_for()
+    upload(page, lab_workbook(tmp_path / "lab.xlsx"))
+    page.get_by_text('Opened sheet "DoE"').wait_for()  # not the notes sheet in front of it
+    page.get_by_text("Experiments: lab.xlsx").wait_for()
+    page.get_by_text('31 rows read (header in row 3 of sheet "DoE")').wait_for()
     screenshot(page, "1-data")
 
     go_to(page, "Models")
@@ -61,7 +98,11 @@ def test_upload_train_design_select_export(page, app_url, tmp_path):
     page.get_by_role("button", name="Run design").click()
     wait_idle(page)
     page.locator(".st-key-pareto_chart").wait_for(timeout=300_000)
+    click_first_point(page, "pareto_chart")
+    page.get_by_role("button", name="Add 1 to basket").wait_for()
     box_select_all(page, "pareto_chart")
+    page.get_by_text("Recipe of").wait_for()  # several points chosen: their profiles overlaid, a recipe picker
+    assert not page.get_by_role("button", name="Add 1 to basket").is_visible()
     page.get_by_role("button", name="to basket").click()
     wait_idle(page)
     screenshot(page, "4-design")
@@ -73,6 +114,8 @@ def test_upload_train_design_select_export(page, app_url, tmp_path):
     assert wb.sheetnames[0] == "summary" and len(wb.sheetnames) >= 2
     summary = list(wb["summary"].iter_rows(values_only=True))
     assert summary[0][0] == "id" and len(summary) == len(wb.sheetnames)
+    conc = summary[0].index("initial_concentration (mg/g solvent)")
+    assert all(round(r[conc], 1) == r[conc] for r in summary[1:])
     assert any(r and r[0] == "segments" for r in wb[wb.sheetnames[1]].iter_rows(values_only=True))
 
     go_to(page, "Validate")
