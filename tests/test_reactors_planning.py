@@ -18,7 +18,7 @@ from core.reactors.planning import (
     production_rate_kg_h,
 )
 from core.reactors.plant import Plant, SensorNoise
-from core.reactors.scenarios import rule_based_setpoints
+from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
 
 CONFIG = series_parallel()
 N = CONFIG.n_reactors
@@ -83,3 +83,17 @@ def test_comparison_runs_every_controller_on_the_same_scenarios():
         compare_controllers(CONFIG, PI, None, hours=0.5, controllers=("learned",))
     with pytest.raises(ValueError, match="Unknown controller"):
         compare_controllers(CONFIG, PI, None, hours=0.5, controllers=("mpc",))
+
+
+def test_steadiness_weight_lowers_temperature_spread_on_a_short_scenario():
+    scenario = {"feed upset": evaluation_scenarios(CONFIG, 1.0)["feed upset"]}
+    spread = {}
+    for weight in (0.0, 20.0):
+        settings = PlannerSettings(
+            horizon_min=10, population=16, iterations=2, replan_every_min=5, steadiness_weight_kg_h_K2=weight
+        )
+        runs = compare_controllers(
+            CONFIG, PI, None, hours=1.0, scenarios=scenario, controllers=("oracle_cem",), settings=settings
+        )
+        spread[weight] = runs[0].metrics["stability_sd"]
+    assert spread[20.0] < 0.75 * spread[0.0]

@@ -6,7 +6,10 @@ next ``horizon_min`` minutes, to maximise predicted production of B. The
 temperature limit enters as a barrier on the predicted temperatures (the
 seed's Gaussian barrier inside the limit, growing quadratically beyond it,
 placed ``temperature_margin_K`` below the limit), and large moves from the
-current plan are charged lightly. The search is the cross-entropy method:
+current plan are charged lightly. A steadiness term (off by default) charges
+the predicted variance of every reactor temperature over the horizon plus the
+squared change of its setpoint, in kg/h per K²: the metric a steady plant is
+judged by. The search is the cross-entropy method:
 sample candidate plans around the current belief, keep the best fraction,
 refit, repeat; it needs only forward predictions, so the same optimiser runs
 on a learned model (`LearnedModelPredictor`) and on the true simulator
@@ -46,6 +49,7 @@ class PlannerSettings:
     barrier_weight_kg_h: float = 400.0
     coolant_weight_kg_h: float = 100.0
     move_weight_kg_h: float = 20.0
+    steadiness_weight_kg_h_K2: float = 0.0  # charge on predicted temperature variance and setpoint changes
     setpoint_window_K: tuple[float, float] = (35.0, 1.0)  # setpoints between T_max - 35 and T_max - 1
     random_state: int = 0
 
@@ -171,11 +175,13 @@ class EconomicOptimizer:
         cold = barrier_penalty(coolant - self.config.coolant_bounds_K[0] - s.coolant_headroom_K, s.barrier_width_K)
         span = self.upper - self.lower
         move = (((plans - self.plan_) / span) ** 2).sum(axis=1)
+        unsteady = temps.var(axis=1).mean(axis=1) + ((setpoints - plant.setpoints_) ** 2).mean(axis=1)
         return (
             production
             - s.barrier_weight_kg_h * hot.sum(axis=2).mean(axis=1)
             - s.coolant_weight_kg_h * cold.sum(axis=2).mean(axis=1)
             - s.move_weight_kg_h * move
+            - s.steadiness_weight_kg_h_K2 * unsteady
         )
 
     def decide(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
