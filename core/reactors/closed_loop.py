@@ -11,8 +11,9 @@ seed) faces the same disturbance scenarios under three supervisors:
   for the disturbances in force, solved as a nonlinear program at every
   decision with a back-off from the limits
   (`core.reactors.optimum.SteadyStateTracker`);
-- ``oracle_cem`` (on request): the learned model's optimiser predicting with
-  the true simulator, its true state and the disturbances in force.
+- on request, ``oracle_cem``: the learned model's optimiser predicting with
+  the true simulator, its true state and the disturbances in force; and
+  ``learned_shooting``: gradient-based shooting MPC on the learned model.
 
 Every run also carries the scenario's throughput bound, ``optimum_kg_h``: the
 steady-state optimum at the hard limits averaged over the scenario's
@@ -34,12 +35,18 @@ from core.reactors.learning import DynamicsLearner
 from core.reactors.metrics import performance
 from core.reactors.network import NetworkConfig
 from core.reactors.optimum import SteadyStateProgram, SteadyStateTracker, scenario_optimum
-from core.reactors.planning import EconomicOptimizer, LearnedModelPredictor, PlannerSettings, TrueModelPredictor
+from core.reactors.planning import (
+    EconomicOptimizer,
+    LearnedModelPredictor,
+    PlannerSettings,
+    ShootingPlanner,
+    TrueModelPredictor,
+)
 from core.reactors.plant import Plant, SensorNoise
 from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
 
 CONTROLLERS = ("pid", "learned", "oracle")
-OPTIONAL_CONTROLLERS = ("oracle_cem",)
+OPTIONAL_CONTROLLERS = ("oracle_cem", "learned_shooting")
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -93,7 +100,7 @@ def compare_controllers(
     unknown = set(controllers) - set(known)
     if unknown:
         raise ValueError(f"Unknown controller(s) {', '.join(sorted(unknown))}; choose from {', '.join(known)}.")
-    if "learned" in controllers and learner is None:
+    if {"learned", "learned_shooting"} & set(controllers) and learner is None:
         raise ValueError("The learned-model optimiser needs a trained dynamics model.")
     if hours <= 0:
         raise ValueError("The closed-loop horizon must be positive.")
@@ -130,6 +137,9 @@ def _supervisor(
         return None
     if controller == "oracle":
         return SteadyStateTracker(plant, program).decide
+    if controller == "learned_shooting":
+        shooting = ShootingPlanner(plant.config, LearnedModelPredictor(plant, learner), settings)
+        return lambda: shooting.decide(plant.setpoints_, plant.feed_requests_)
     predictor = TrueModelPredictor(plant) if controller == "oracle_cem" else LearnedModelPredictor(plant, learner)
     optimizer = EconomicOptimizer(plant.config, predictor, settings)
     return lambda: optimizer.decide(plant.setpoints_, plant.feed_requests_)
