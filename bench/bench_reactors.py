@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_reactors.py --barrier  # only the training-barrier study (reuses the record)
     .venv/bin/python bench/bench_reactors.py --control --hours 200 --closed-loop-hours 6 --out runs/reactors_control
         # only the control studies: true optimum, closed loop, search size, steadiness, cooling failure
+        # (on a neural ODE trained for 3,000 steps unless --out holds one)
 
 Prints measured figures and writes them (and the trained models, in the
 layout `python -m core.reactors compare` reads) under --out.
@@ -51,7 +52,12 @@ from core.reactors.planning import (  # noqa: E402
     TrueModelPredictor,
 )
 from core.reactors.plant import Plant  # noqa: E402
-from core.reactors.scenarios import evaluation_scenarios, generate_operating_data, rule_based_setpoints  # noqa: E402
+from core.reactors.scenarios import (  # noqa: E402
+    evaluation_scenarios,
+    generate_operating_data,
+    random_schedule,
+    rule_based_setpoints,
+)
 from core.reactors.steady_state import best_steady_state, single_reactor_steady_states  # noqa: E402
 from core.reactors.tuning import tune_pi  # noqa: E402
 
@@ -274,7 +280,7 @@ def closed_loop(config, pi, learner, hours: float, settings: PlannerSettings, un
         f"oracle {oracle['decision_time_ms']:.0f} ms, "
         f"oracle_cem {table['oracle_cem']['decision_time_ms']:.0f} ms (target <= 1000 ms)"
     )
-    result = {**table, "by_scenario": by_scenario}
+    result = {**table, "by_scenario": by_scenario, "held_out": held_out(config, pi, learner, hours, settings)}
     if unprotected:
         off = summary_table(
             compare_controllers(
@@ -329,6 +335,24 @@ def shooting_vs_search(config, pi, learner, settings: PlannerSettings, steps: tu
         results[label] = {"objective": float(np.mean(values)), "seconds": float(np.mean(seconds))}
         print(f"{label:<34}{results[label]['objective']:>11.1f}{results[label]['seconds']:>12.2f}")
     return results
+
+
+def held_out(config, pi, learner, hours: float, settings: PlannerSettings, seeds=(101,)) -> dict:
+    """The comparison on random disturbance schedules the oracle's back-off was not chosen on."""
+    scenarios = {f"random schedule {seed}": random_schedule(config, hours, seed) for seed in seeds}
+    controllers = (*CONTROLLERS, "oracle_cem")
+    runs = compare_controllers(
+        config, pi, learner, hours=hours, settings=settings, controllers=controllers, scenarios=scenarios
+    )
+    result = {}
+    for scenario in scenarios:
+        mine = {r.controller: r.metrics for r in runs if r.scenario == scenario}
+        events = ", ".join(f"{e.kind} {e.start_min:.0f}-{e.end_min:.0f} min" for e in scenarios[scenario].events)
+        print(f"\n{scenario} ({events}): optimum {mine['pid']['optimum_kg_h']:.0f} kg/h\n{ROW}")
+        for name in controllers:
+            print(metric_row(name, mine[name]))
+        result[scenario] = mine
+    return result
 
 
 def cem_candidates(config, pi, populations: tuple[int, ...], seeds: int, settings: PlannerSettings) -> dict:
@@ -581,6 +605,8 @@ def main() -> None:
         "simulates --hours and trains an LSTM for --train-budget s unless --out holds them",
     )
     parser.add_argument("--steadiness-weights", default="0,20,80", help="planner steadiness weights, kg/h per K^2")
+    parser.add_argument("--control-model", choices=MODEL_KINDS, default="node", help="learned model of --control")
+    parser.add_argument("--control-steps", type=int, default=3000, help="training steps of that model")
     parser.add_argument("--curve-hours", type=float, default=3.0, help="scenario length of the steadiness curve")
     parser.add_argument("--cem-populations", default="12,24,48,96,192", help="search sizes to measure")
     parser.add_argument("--out", default="runs/reactors")
@@ -647,7 +673,9 @@ def control_studies(args, config, pi, learner, unprotected: bool = True) -> dict
         "closed_loop": closed_loop(config, pi, learner, hours, settings, unprotected),
         "cem_candidates": cem_candidates(config, pi, populations, 2, settings),
         "shooting": shooting_vs_search(config, pi, learner, settings, (5, 15)),
-        "steadiness": steadiness_curve(config, pi, learner, args.curve_hours, settings, weights, (8.0, 15.0, 25.0)),
+        "steadiness": steadiness_curve(
+            config, pi, learner, args.curve_hours, settings, weights, (8.0, 10.0, 15.0, 25.0)
+        ),
         "cooling_failure": cooling_failure(config, pi, hours, (0, 5, 15)),
     }
 
@@ -664,15 +692,19 @@ def control_only(args, out: Path, config) -> None:
         frame, metadata = generate_operating_data(config, args.hours, random_state=0, pi=pi)
         save_operating_data(frame, metadata, path)
         print(f"simulated {args.hours:g} h of operating data -> {path}")
-    models = out / "models"
-    if not (models / "lstm.json").exists():
-        section(f"LSTM, {args.train_budget:.0f} s")
+    models, kind = out / "models", args.control_model
+    if not (models / f"{kind}.json").exists():
+        section(f"{kind}, at most {args.control_steps} steps and {args.train_budget:.0f} s")
         parts = split_chronological(frame)
-        learner = DynamicsLearner(kind="lstm", max_steps=100_000, rollout_steps=8, max_time_s=args.train_budget)
+        learner = DynamicsLearner(
+            kind=kind, max_steps=args.control_steps, rollout_steps=8, max_time_s=args.train_budget
+        )
         learner.fit(parts["train"], parts["validation"], config)
         learner.save(models)
         print(f"{learner.history_[-1].step} steps, best validation loss {learner.best_val_loss_:.4f}")
-    learner = DynamicsLearner.load(models, "lstm")
+    learner = DynamicsLearner.load(models, kind)
+    report = model_report(learner, split_chronological(frame)["test"])
+    print(f"learned model {kind}: 1 h rollout temperature error {report['model']['rollout_1h']['temperature_K']:.2f} K")
     result = control_studies(args, config, pi, learner, unprotected=False)
     (out / "control_summary.json").write_text(json.dumps(result, indent=1, default=float))
     print(f"\nsummary written to {out / 'control_summary.json'}")

@@ -224,7 +224,7 @@ class SteadyStateTracker:
         plant,
         program: SteadyStateProgram | None = None,
         temperature_margin_K: float = 8.0,
-        coolant_headroom_K: float = 15.0,
+        coolant_headroom_K: float = 10.0,
         foresight_min: int = 0,
         max_move_K: float = 5.0,
         max_feed_move_L_min: float = 25.0,
