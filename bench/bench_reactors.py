@@ -439,6 +439,22 @@ def tracker_table(config, pi, hours: float, **tracker) -> dict:
     return summary_table(runs)
 
 
+class ReadyTracker(SteadyStateTracker):
+    """The steady-state oracle planning as if every reactor had already lost heat transfer down to ``ua_floor``.
+
+    What a controller that cannot see a cooling failure coming would have to
+    do to ride one out.
+    """
+
+    def __init__(self, plant, ua_floor: float, **kwargs):
+        super().__init__(plant, **kwargs)
+        self.ua_floor = ua_floor
+
+    def conditions(self):
+        now = super().conditions()
+        return replace(now, ua_factor=np.minimum(now.ua_factor, self.ua_floor))
+
+
 def cooling_failure(config, pi, hours: float, foresights: tuple[int, ...]) -> dict:
     """Could any controller avoid the violation of the cooling-failure scenario? The oracle told it in advance."""
     section(f"Cooling failure: the steady-state oracle with foresight of the heat-transfer loss ({hours:g} h)")
@@ -457,6 +473,19 @@ def cooling_failure(config, pi, hours: float, foresights: tuple[int, ...]) -> di
         print(
             f"{foresight:>3} min{'':<19}{m['throughput_kg_h']:>8.0f}{m['violations']:>6}{m['max_temperature_K']:>9.1f}"
             f"  at minutes {results[foresight]['violating_minutes']}"
+        )
+    for ready in (0.5, 0.7):  # the scenario's two failures
+        plant = Plant(config, pi, schedule=schedule)
+        oracle = ReadyTracker(plant, ua_floor=ready)
+        start = (rule_based_setpoints(config), np.asarray(config.nominal_feed_L_min, dtype=float))
+        record, _ = run_closed_loop(plant, oracle.decide, round(hours * 60), 10, start)
+        m = performance(config, record)
+        nominal = oracle.program.solve(replace(schedule.at(0.0), ua_factor=np.full(config.n_reactors, ready)))
+        results[f"ready_for_{ready:g}"] = {**m, "steady_optimum_kg_h": nominal.production_kg_h}
+        print(
+            f"always ready for UA x {ready:g} in any reactor: {m['throughput_kg_h']:.0f} kg/h, "
+            f"{m['violations']} violations, max T {m['max_temperature_K']:.1f} K "
+            f"(steady-state optimum at the hard limits with every UA x {ready:g}: {nominal.production_kg_h:.0f} kg/h)"
         )
     first = min(e.start_min for e in schedule.events)
     plant = Plant(config, pi, schedule=schedule)

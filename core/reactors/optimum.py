@@ -10,7 +10,8 @@ catalyst factors, feed concentration and temperature, supply factors) are
 parameters, so one compiled solver serves every disturbance state. The
 problem is nonconvex (Arrhenius kinetics, several steady states per
 reactor), so it is solved from several starts, each a consistent steady
-state (`network_steady_state`) at a uniform temperature level and feed.
+state (`network_steady_state`) at a uniform temperature level (three near
+the limit and the feed temperature) and feed.
 
 `scenario_optimum` integrates the optimum over a disturbance schedule: the
 throughput bound of a scenario. `SteadyStateTracker` is the closed-loop
@@ -152,7 +153,9 @@ class SteadyStateProgram:
         config, n = self.config, self.n
         t_lo, t_hi, f_lo, f_hi = lower[2 * n : 3 * n], upper[2 * n : 3 * n], lower[4 * n :], upper[4 * n :]
         feeds = [f_hi, np.clip(np.asarray(config.nominal_feed_L_min, dtype=float), f_lo, f_hi)]
-        levels = [(np.maximum(t_hi - margin, t_lo), f) for margin in self.start_margins_K for f in feeds]
+        temps = [np.maximum(t_hi - margin, t_lo) for margin in self.start_margins_K]
+        temps.append(np.clip(np.full(n, conditions.feed_temp), t_lo, t_hi))  # the low-conversion branch
+        levels = [(t, f) for t in temps for f in feeds]
         if initial is not None:
             levels.insert(0, (np.clip(initial.temperatures_K, t_lo, t_hi), np.clip(initial.feeds_L_min, f_lo, f_hi)))
         starts = []
@@ -249,17 +252,28 @@ class SteadyStateTracker:
         return Conditions(worst_ua, now.k0_factor, now.feed_conc, now.feed_temp, np.ones_like(now.supply_factor))
 
     def decide(self) -> tuple[np.ndarray, np.ndarray]:
-        """The optimum near the present setpoints and feeds (anywhere, if none is feasible there)."""
+        """The optimum near the present point; relaxed step by step when nothing there is feasible.
+
+        Relaxations, in order: anywhere in the window with the back-off, then
+        anywhere at the hard limits; if even that fails (a heat-transfer loss
+        no steady state survives), hold the setpoints at the least feed.
+        """
         plant, config = self.plant, self.plant.config
-        limits = (
+        backed_off = (
             config.max_temperature_K - self.temperature_margin_K,
             config.coolant_bounds_K[0] + self.coolant_headroom_K,
         )
         conditions = self.conditions()
         floor = config.max_temperature_K - self.temperature_window_K
         near = (plant.setpoints_, plant.feed_requests_, self.max_move_K, self.max_feed_move_L_min)
-        try:
-            self.optimum_ = self.program.solve(conditions, *limits, self.optimum_, near, floor)
-        except ValueError:
-            self.optimum_ = self.program.solve(conditions, *limits, self.optimum_, None, floor)
-        return self.optimum_.temperatures_K.copy(), self.optimum_.feeds_L_min.copy()
+        for limits, region, lowest in (
+            (backed_off, near, floor),
+            (backed_off, None, floor),
+            ((None, None), None, 250.0),
+        ):
+            try:
+                self.optimum_ = self.program.solve(conditions, *limits, self.optimum_, region, lowest)
+            except ValueError:
+                continue
+            return self.optimum_.temperatures_K.copy(), self.optimum_.feeds_L_min.copy()
+        return plant.setpoints_.copy(), np.full(config.n_feeds, config.feed_bounds_L_min[0])
