@@ -406,7 +406,9 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
             f"{label:<34}{m['throughput_kg_h']:>8.0f}{m['stability_sd']:>7.2f}{m['violations']:>6}{m['decision_time_ms']:>8.0f}"
         )
 
-    add("pid", "pid", summary_table(compare_controllers(config, pi, None, hours=hours, controllers=("pid",))))
+    reference = summary_table(compare_controllers(config, pi, None, hours=hours, controllers=("pid", "oracle")))
+    add("pid", "pid", reference)
+    add("oracle (verified back-offs, foresight)", "oracle", reference)
     for weight in weights:
         tuned = replace(settings, steadiness_weight_kg_h_K2=weight)
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned",))

@@ -23,7 +23,13 @@ from core.reactors.metrics import performance
 from core.reactors.model_evaluation import model_report, one_step_errors, rollout_errors
 from core.reactors.network import NetworkConfig, NetworkModel, series_parallel, single_reactor
 from core.reactors.optimizers import HypergradientAdam, PolicyGradientController
-from core.reactors.optimum import NetworkOptimum, SteadyStateProgram, SteadyStateTracker, scenario_optimum
+from core.reactors.optimum import (
+    NetworkOptimum,
+    SteadyStateProgram,
+    SteadyStateTracker,
+    VerifiedTracker,
+    scenario_optimum,
+)
 from core.reactors.planning import EconomicOptimizer, PlannerSettings, barrier_penalty
 from core.reactors.plant import Plant, SensorNoise
 from core.reactors.scenarios import default_pi, evaluation_scenarios, generate_operating_data, rule_based_setpoints
@@ -55,6 +61,7 @@ __all__ = [
     "SteadyStateProgram",
     "SteadyStateTracker",
     "StiffIntegrator",
+    "VerifiedTracker",
     "barrier_penalty",
     "best_steady_state",
     "compare_controllers",

@@ -8,9 +8,10 @@ seed) faces the same disturbance scenarios under three supervisors:
 - ``learned``: the economic optimiser predicting with a learned model from
   measured data only;
 - ``oracle``: the PI loops holding the steady-state optimum of the true model
-  for the disturbances in force, solved as a nonlinear program at every
-  decision with a back-off from the limits
-  (`core.reactors.optimum.SteadyStateTracker`);
+  (a nonlinear program solved at every decision at several back-offs from
+  the limits, each checked on the true closed loop before use:
+  `core.reactors.optimum.VerifiedTracker`), knowing the true state and the
+  disturbances of the next 15 minutes;
 - on request, ``oracle_cem``: the learned model's optimiser predicting with
   the true simulator, its true state and the disturbances in force; and
   ``learned_shooting``: gradient-based shooting MPC on the learned model.
@@ -34,7 +35,7 @@ from core.reactors.disturbances import DisturbanceSchedule
 from core.reactors.learning import DynamicsLearner
 from core.reactors.metrics import performance
 from core.reactors.network import NetworkConfig
-from core.reactors.optimum import SteadyStateProgram, SteadyStateTracker, scenario_optimum
+from core.reactors.optimum import SteadyStateProgram, VerifiedTracker, scenario_optimum
 from core.reactors.planning import (
     EconomicOptimizer,
     LearnedModelPredictor,
@@ -47,6 +48,7 @@ from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
 
 CONTROLLERS = ("pid", "learned", "oracle")
 OPTIONAL_CONTROLLERS = ("oracle_cem", "learned_shooting")
+ORACLE_FORESIGHT_MIN = 15  # the oracle sees the disturbances of the next decision interval and a half
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -136,7 +138,7 @@ def _supervisor(
     if controller == "pid":
         return None
     if controller == "oracle":
-        return SteadyStateTracker(plant, program).decide
+        return VerifiedTracker(plant, program, foresight_min=ORACLE_FORESIGHT_MIN).decide
     if controller == "learned_shooting":
         shooting = ShootingPlanner(plant.config, LearnedModelPredictor(plant, learner), settings)
         return lambda: shooting.decide(plant.setpoints_, plant.feed_requests_)

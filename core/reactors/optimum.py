@@ -14,11 +14,13 @@ state (`network_steady_state`) at a uniform temperature level (three near
 the limit and the feed temperature) and feed.
 
 `scenario_optimum` integrates the optimum over a disturbance schedule: the
-throughput bound of a scenario. `SteadyStateTracker` is the closed-loop
-oracle: at every decision it solves the program for the disturbances in force
-(optionally the worst heat transfer of the next minutes: foresight) with a
-back-off from the limits, and hands the optimal temperatures and feeds to the
-PI loops as setpoints.
+throughput bound of a scenario. `SteadyStateTracker` holds the optimum in
+closed loop: at every decision it solves the program for the disturbances in
+force (optionally the worst heat transfer of the next minutes: foresight)
+with a back-off from the limits, and hands the optimal temperatures and feeds
+to the PI loops as setpoints. `VerifiedTracker`, the comparison's oracle,
+does so at several back-offs and keeps the most productive one that a
+simulation of the true closed loop finds safe.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import numpy as np
 
 from core.reactors.disturbances import Conditions, DisturbanceSchedule
 from core.reactors.network import NetworkConfig, NetworkModel
+from core.reactors.planning import TrueModelPredictor, production_rate_kg_h
+from core.reactors.plant import ramp_profile
 from core.reactors.steady_state import network_steady_state
 
 TEMPERATURE_SCALE = 100.0  # K/min residuals are ~100x the mol/(L min) ones
@@ -215,9 +219,10 @@ class SteadyStateTracker:
     reactors on the way), and ``temperature_window_K`` keeps setpoints in the
     learned planner's window (T_max - 35 K and up), which excludes the
     high-production but fragile points with a first reactor on its middle
-    branch. The back-off is measured in `bench/bench_reactors.py`. ``foresight_min`` > 0 lets the oracle see the
-    heat-transfer factors of the coming minutes and plan for the worst of
-    them: what knowing a cooling failure in advance is worth.
+    branch. The back-off is measured in `bench/bench_reactors.py`.
+    ``foresight_min`` > 0 lets the oracle see the heat-transfer factors of the
+    coming minutes and plan for the worst of them: what knowing a cooling
+    failure in advance is worth.
     """
 
     name = "oracle"
@@ -277,3 +282,47 @@ class SteadyStateTracker:
                 continue
             return self.optimum_.temperatures_K.copy(), self.optimum_.feeds_L_min.copy()
         return plant.setpoints_.copy(), np.full(config.n_feeds, config.feed_bounds_L_min[0])
+
+
+class VerifiedTracker(SteadyStateTracker):
+    """The tracker at several back-offs, each checked on the true closed-loop model before it is used.
+
+    Every decision solves the program at each (temperature margin, coolant
+    headroom) of ``backoffs``, simulates the true closed loop (ramps, loops,
+    coolant safety filter) over ``horizon_min`` from the true state for each
+    solution and for holding the present plan, and takes the most productive
+    one whose predicted temperatures stay below the feed interlock's threshold;
+    if none does, the most cautious. The oracle thereby finds how close to the
+    limits it can run from where the plant is, instead of one fixed back-off.
+    """
+
+    def __init__(
+        self,
+        plant,
+        program: SteadyStateProgram | None = None,
+        backoffs: tuple[tuple[float, float], ...] = ((4.0, 6.0), (6.0, 8.0), (8.0, 10.0), (10.0, 15.0)),
+        horizon_min: int = 30,
+        **kwargs,
+    ):
+        super().__init__(plant, program, **kwargs)
+        self.backoffs = backoffs
+        self.horizon_min = horizon_min
+        self.predictor = TrueModelPredictor(plant, foresight=self.foresight_min > 0)
+        self.cap_K = plant.config.max_temperature_K - plant.safety.feed_cut_margin_K
+
+    def decide(self) -> tuple[np.ndarray, np.ndarray]:
+        plant, n = self.plant, self.plant.n
+        plans = []
+        for margin, headroom in self.backoffs:
+            self.temperature_margin_K, self.coolant_headroom_K = margin, headroom
+            plans.append(np.concatenate(super().decide()))
+        plans.append(np.concatenate([plant.setpoints_, plant.feed_requests_]))
+        plans = np.array(plans)
+        temps, cbs, _ = self.predictor.predict(plans[:, :n], plans[:, n:], self.horizon_min)
+        ramp = plant.feed_ramp_L_min2 * plant.sample_min
+        delivered = ramp_profile(plant.feed_requests_, plans[:, n:], ramp, self.horizon_min)
+        delivered = delivered * plant.conditions().supply_factor
+        production = production_rate_kg_h(self.program.model, cbs, delivered).mean(axis=1)
+        safe = temps.max(axis=(1, 2)) <= self.cap_K
+        choice = int(np.argmax(np.where(safe, production, -np.inf))) if safe.any() else len(self.backoffs) - 1
+        return plans[choice, :n].copy(), plans[choice, n:].copy()

@@ -66,6 +66,7 @@ def production_rate_kg_h(model: NetworkModel, cb: np.ndarray, feeds: np.ndarray)
 class TrueModelPredictor:
     """Predicts with the true closed-loop simulator from the plant's true state and disturbances.
 
+    With ``foresight`` it also knows the disturbances to come over the horizon.
     A candidate whose predicted temperature passes ``T_max + runaway_K`` is
     stopped there (its remaining temperatures stay at that level): the barrier
     already rules it out, and following an ignition in detail would force tiny
@@ -74,8 +75,9 @@ class TrueModelPredictor:
 
     name = "oracle"
 
-    def __init__(self, plant: Plant, runaway_K: float = 25.0):
+    def __init__(self, plant: Plant, runaway_K: float = 25.0, foresight: bool = False):
         self.plant = plant
+        self.foresight = foresight  # follow the disturbance schedule over the horizon, not just what is in force
         self.loop: ClosedLoopModel = plant.loop
         self.cap = plant.config.max_temperature_K + runaway_K
         self.integrator = StiffIntegrator(plant.loop, rtol=1e-2, atol_concentration=5e-3, atol_temperature=0.5)
@@ -92,6 +94,8 @@ class TrueModelPredictor:
         coolant = np.full((len(setpoints), horizon, n), plant.config.coolant_bounds_K[0])
         active = np.arange(len(setpoints))
         for k in range(horizon):
+            if self.foresight:
+                conditions = plant.schedule.at(plant.t_min + k * plant.sample_min)
             inputs = {
                 "setpoints": sp_path[active, k],
                 "feeds": feed_path[active, k] * conditions.supply_factor,
