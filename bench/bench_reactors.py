@@ -217,7 +217,7 @@ def metric_row(name: str, m: dict) -> str:
 
 def true_optimum(config, hours: float) -> dict:
     """The steady-state NLP: solve time, multi-start agreement, the scenario bounds, and SLSQP's old answer."""
-    section("True optimum: steady-state NLP on the network's equations (CasADi + IPOPT, 6 starts)")
+    section("True optimum: steady-state NLP on the network's equations (CasADi + IPOPT, 8 starts)")
     program = SteadyStateProgram(config)
     program.solve()  # builds the solver
     rows = {}
@@ -231,7 +231,7 @@ def true_optimum(config, hours: float) -> dict:
         local = best_steady_state(config, t_cap, c_floor)
         print(
             f"{label} (T <= {t_cap:.0f} K, Tc >= {c_floor:.0f} K): NLP {optimum.production_kg_h:.0f} kg/h in "
-            f"{seconds:.2f} s ({optimum.starts_converged}/6 starts feasible), feeds {optimum.feeds_L_min.round(1)}, "
+            f"{seconds:.2f} s ({optimum.starts_converged}/8 starts feasible), feeds {optimum.feeds_L_min.round(1)}, "
             f"T {optimum.temperatures_K.round(1)}; SLSQP within T_max - 40 K: {local.production_kg_h:.0f} kg/h"
         )
         rows[label] = {"nlp_kg_h": optimum.production_kg_h, "seconds": seconds, "slsqp_kg_h": local.production_kg_h}
