@@ -62,7 +62,7 @@ def test_optimum_follows_the_disturbances_and_refuses_impossible_limits():
         program.solve(min_coolant_K=400.0)
 
 
-def test_no_controller_beats_the_optimum_and_the_oracle_beats_pi_in_a_seeded_comparison():
+def test_nothing_beats_the_optimum_and_the_oracle_beats_pi_and_the_true_model_search_in_a_seeded_comparison():
     settings = PlannerSettings(horizon_min=10, population=16, iterations=2, replan_every_min=10, random_state=3)
     scenarios = evaluation_scenarios(CONFIG, 1.0)
     runs = compare_controllers(
@@ -74,5 +74,6 @@ def test_no_controller_beats_the_optimum_and_the_oracle_beats_pi_in_a_seeded_com
         for controller, metrics in mine.items():
             assert metrics["throughput_kg_h"] <= bound, (scenario, controller)
             assert metrics["share_of_optimum"] == pytest.approx(metrics["throughput_kg_h"] / bound)
-        assert mine["oracle"]["throughput_kg_h"] >= mine["pid"]["throughput_kg_h"], scenario
+        best_other = max(m["throughput_kg_h"] for c, m in mine.items() if c != "oracle")
+        assert mine["oracle"]["throughput_kg_h"] >= best_other, scenario
         assert mine["oracle"]["violations"] <= mine["pid"]["violations"], scenario
