@@ -413,6 +413,10 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
         tuned = replace(settings, steadiness_weight_kg_h_K2=weight)
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned",))
         add(f"learned, steadiness weight {weight:g}", "learned", summary_table(runs))
+    for weight in (0.0, weights[1]):
+        tuned = replace(settings, steadiness_weight_kg_h_K2=weight)
+        runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned_shooting",))
+        add(f"learned shooting MPC, weight {weight:g}", "learned_shooting", summary_table(runs))
     for weight in (0.0, weights[-1]):
         tuned = replace(settings, steadiness_weight_kg_h_K2=weight)
         runs = compare_controllers(config, pi, None, hours=hours, settings=tuned, controllers=("oracle_cem",))
