@@ -9,9 +9,10 @@ from core.reactors.closed_loop import compare_controllers
 from core.reactors.control import PIConfig
 from core.reactors.disturbances import Disturbance, DisturbanceSchedule
 from core.reactors.network import series_parallel
-from core.reactors.optimum import SteadyStateProgram, condition_segments, scenario_optimum
+from core.reactors.optimum import SteadyStateProgram, SteadyStateTracker, condition_segments, scenario_optimum
 from core.reactors.planning import PlannerSettings
-from core.reactors.scenarios import evaluation_scenarios
+from core.reactors.plant import Plant
+from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
 
 TWO = series_parallel(n_trains=1, train_length=2, tail_length=0, nominal_total_feed_L_min=100.0)
 CONFIG = series_parallel()
@@ -77,3 +78,18 @@ def test_nothing_beats_the_optimum_and_the_oracle_beats_pi_and_the_true_model_se
         best_other = max(m["throughput_kg_h"] for c, m in mine.items() if c != "oracle")
         assert mine["oracle"]["throughput_kg_h"] >= best_other, scenario
         assert mine["oracle"]["violations"] <= mine["pid"]["violations"], scenario
+
+
+def test_tracker_relaxes_and_finally_holds_at_least_feed_when_no_steady_state_survives():
+    schedule = DisturbanceSchedule(CONFIG, [Disturbance("cooling_failure", 0.0, 60.0, 0.3, 0)])
+    plant = Plant(CONFIG, PI, schedule=DisturbanceSchedule(CONFIG))
+    plant.reset(rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min))
+    tracker = SteadyStateTracker(plant)
+    setpoints, feeds = tracker.decide()
+    # nominal: within the trust region around the rule's point, and below the back-off
+    assert np.abs(setpoints - plant.setpoints_).max() <= tracker.max_move_K + 1e-6
+    assert setpoints.max() <= CONFIG.max_temperature_K - tracker.temperature_margin_K + 1e-6
+    plant.schedule = schedule  # R1 keeps 30 % of its heat transfer: no operation holds it below the limit
+    setpoints, feeds = tracker.decide()
+    assert np.array_equal(setpoints, plant.setpoints_)
+    assert np.array_equal(feeds, np.full(CONFIG.n_feeds, CONFIG.feed_bounds_L_min[0]))

@@ -263,10 +263,13 @@ class SteadyStateTracker:
         anywhere at the hard limits; if even that fails (a heat-transfer loss
         no steady state survives), hold the setpoints at the least feed.
         """
+        return self._decide(self.temperature_margin_K, self.coolant_headroom_K)
+
+    def _decide(self, temperature_margin_K: float, coolant_headroom_K: float) -> tuple[np.ndarray, np.ndarray]:
         plant, config = self.plant, self.plant.config
         backed_off = (
-            config.max_temperature_K - self.temperature_margin_K,
-            config.coolant_bounds_K[0] + self.coolant_headroom_K,
+            config.max_temperature_K - temperature_margin_K,
+            config.coolant_bounds_K[0] + coolant_headroom_K,
         )
         conditions = self.conditions()
         floor = config.max_temperature_K - self.temperature_window_K
@@ -314,8 +317,7 @@ class VerifiedTracker(SteadyStateTracker):
         plant, n = self.plant, self.plant.n
         plans = []
         for margin, headroom in self.backoffs:
-            self.temperature_margin_K, self.coolant_headroom_K = margin, headroom
-            plans.append(np.concatenate(super().decide()))
+            plans.append(np.concatenate(self._decide(margin, headroom)))
         plans.append(np.concatenate([plant.setpoints_, plant.feed_requests_]))
         plans = np.array(plans)
         temps, cbs, _ = self.predictor.predict(plans[:, :n], plans[:, n:], self.horizon_min)
