@@ -694,7 +694,7 @@ def main() -> None:
         "barrier": barrier,
         "pi": tuning.pi.to_dict(),
     }
-    (out / "bench_summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "bench_summary.json").write_text(json.dumps(summary, indent=1, default=float))
     print(f"\nsummary written to {out / 'bench_summary.json'}")
 
 
