@@ -296,6 +296,8 @@ if st.session_state.get("reactor_cl") == (model_key, cl_hours, scenario):
             "violations (reactor-min)": table[name]["violations"],
             "max T (K)": table[name]["max_temperature_K"],
             "time per decision (ms)": table[name]["decision_time_ms"],
+            "steady-state optimum (kg/h)": table[name]["optimum_kg_h"],
+            "share of optimum (%)": 100 * table[name]["share_of_optimum"],
         }
         for name in CONTROLLERS
         if name in table

@@ -15,7 +15,7 @@ from core.reactors.cli import main, register
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
-METRICS = {"throughput_kg_h", "utilization_pct", "stability_sd", "violations"}
+METRICS = {"throughput_kg_h", "utilization_pct", "stability_sd", "violations", "decision_time_ms"}
 
 
 def test_simulate_train_compare_pipeline(tmp_path, capsys):
@@ -38,10 +38,17 @@ def test_simulate_train_compare_pipeline(tmp_path, capsys):
     assert main(["compare", str(models), "--json", "--hours", "0.2", "--replan", "6"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["model"] == "node"
+    assert result["optimum_kg_h"] > 0
     for controller in ("pid", "learned", "oracle"):
-        assert set(result[controller]) >= METRICS
+        assert set(result[controller]) >= METRICS | {"optimum_kg_h", "share_of_optimum"}
         assert isinstance(result[controller]["violations"], int)
-        assert result[controller]["throughput_kg_h"] > 0
+        assert 0 < result[controller]["throughput_kg_h"] <= result["optimum_kg_h"]
+        share = result[controller]["throughput_kg_h"] / result["optimum_kg_h"]
+        assert result[controller]["share_of_optimum"] == pytest.approx(share)
+
+    assert main(["compare", str(models), "--hours", "0.2", "--replan", "6", "--cem-oracle", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "steady-state optimum" in text and "oracle_cem" in text and "% of optimum" in text
 
 
 def test_bad_input_gives_a_plain_message_and_exit_code(tmp_path, capsys):

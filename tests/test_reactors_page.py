@@ -58,6 +58,8 @@ def test_full_workflow_with_tiny_settings():
     table = at.dataframe[2].value
     assert list(table["supervisor"]) == ["pid", "learned", "oracle"]
     assert (table["throughput (kg/h)"] > 0).all()
+    assert (table["throughput (kg/h)"] <= table["steady-state optimum (kg/h)"]).all()
+    assert ((table["share of optimum (%)"] > 0) & (table["share of optimum (%)"] <= 100)).all()
 
     at.selectbox(key="reactor_cl_reactor").set_value(4)
     at.run()

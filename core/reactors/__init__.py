@@ -2,7 +2,7 @@
 
 Data flow: `generate_operating_data` (true `Plant`) -> `split_chronological`
 -> `DynamicsLearner.fit` (lstm | lagrangian | node) -> `model_report` ->
-`compare_controllers` (pid | learned | oracle) -> `summary_table`.
+`compare_controllers` (pid | learned | oracle, against `scenario_optimum`) -> `summary_table`.
 """
 
 from core.reactors.closed_loop import CONTROLLERS, ClosedLoopRun, compare_controllers, summary_table
@@ -23,6 +23,13 @@ from core.reactors.metrics import performance
 from core.reactors.model_evaluation import model_report, one_step_errors, rollout_errors
 from core.reactors.network import NetworkConfig, NetworkModel, series_parallel, single_reactor
 from core.reactors.optimizers import HypergradientAdam, PolicyGradientController
+from core.reactors.optimum import (
+    NetworkOptimum,
+    SteadyStateProgram,
+    SteadyStateTracker,
+    VerifiedTracker,
+    scenario_optimum,
+)
 from core.reactors.planning import EconomicOptimizer, PlannerSettings, barrier_penalty
 from core.reactors.plant import Plant, SensorNoise
 from core.reactors.scenarios import default_pi, evaluation_scenarios, generate_operating_data, rule_based_setpoints
@@ -42,6 +49,7 @@ __all__ = [
     "HypergradientAdam",
     "NetworkConfig",
     "NetworkModel",
+    "NetworkOptimum",
     "OperatingData",
     "PIConfig",
     "PlannerSettings",
@@ -50,7 +58,10 @@ __all__ = [
     "ReactorDataError",
     "SafetyFilter",
     "SensorNoise",
+    "SteadyStateProgram",
+    "SteadyStateTracker",
     "StiffIntegrator",
+    "VerifiedTracker",
     "barrier_penalty",
     "best_steady_state",
     "compare_controllers",
@@ -67,6 +78,7 @@ __all__ = [
     "rollout_errors",
     "rule_based_setpoints",
     "save_operating_data",
+    "scenario_optimum",
     "series_parallel",
     "single_reactor",
     "single_reactor_steady_states",

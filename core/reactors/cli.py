@@ -3,7 +3,7 @@
     python -m core.reactors simulate --hours 1000 --out data.csv
     python -m core.reactors train data.csv --model lstm --out models/ [--barrier-weight 1]
     python -m core.reactors models models/ [--json]
-    python -m core.reactors compare models/ [--json]
+    python -m core.reactors compare models/ [--json] [--steadiness 20] [--cem-oracle]
 
 `register` adds the same commands under ``python -m core reactors``.
 """
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.reactors.closed_loop import CONTROLLERS, compare_controllers, summary_table
+from core.reactors.closed_loop import CONTROLLERS, OPTIONAL_CONTROLLERS, compare_controllers, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.dataset import ReactorDataError, load_operating_data, save_operating_data, split_chronological
 from core.reactors.dynamics_models import MODEL_KINDS
@@ -37,6 +37,7 @@ TABLE_COLUMNS = (
     ("violations", "violations", "{:d}"),
     ("max_temperature_K", "max T K", "{:.1f}"),
     ("decision_time_ms", "ms/decision", "{:.0f}"),
+    ("share_of_optimum", "% of optimum", "{:.1%}"),
 )
 
 
@@ -145,23 +146,28 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         config = learner.config_
         pi = default_pi(config)
-    settings = PlannerSettings(replan_every_min=args.replan, random_state=args.seed)
+    settings = PlannerSettings(
+        replan_every_min=args.replan, steadiness_weight_kg_h_K2=args.steadiness, random_state=args.seed
+    )
     runs = compare_controllers(
         config,
         pi,
         learner,
         hours=args.hours,
+        controllers=CONTROLLERS + (OPTIONAL_CONTROLLERS if args.cem_oracle else ()),
         settings=settings,
         random_state=args.seed,
         progress=None if args.quiet or args.json else _progress,
     )
     table = summary_table(runs)
+    optimum = table["pid"]["optimum_kg_h"]
     if args.json:
-        print(json.dumps({"model": kind, **table}, indent=1))
+        print(json.dumps({"model": kind, "optimum_kg_h": optimum, **table}, indent=1))
         return 0
     if not args.quiet:
         print(file=sys.stderr)
     print(f"learned model: {kind}; {len({r.scenario for r in runs})} scenarios x {args.hours:g} h")
+    print(f"steady-state optimum at the hard limits (true model, mean over scenarios): {optimum:.0f} kg/h")
     print(_metrics_table(table))
     return 0
 
@@ -169,7 +175,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _metrics_table(table: dict[str, dict]) -> str:
     header = f"{'':<10}" + "".join(f"{label:>17}" for _, label, _ in TABLE_COLUMNS)
     lines = [header]
-    for controller in CONTROLLERS:
+    for controller in CONTROLLERS + OPTIONAL_CONTROLLERS:
         if controller in table:
             row = table[controller]
             cells = [fmt.format(int(row[key]) if fmt == "{:d}" else row[key]) for key, _, fmt in TABLE_COLUMNS]
@@ -239,6 +245,13 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     compare.add_argument("--model", choices=MODEL_KINDS, default=None, help="default: best 1 h rollout")
     compare.add_argument("--hours", type=_positive(float), default=12.0, help="length of each scenario")
     compare.add_argument("--replan", type=_positive(int), default=10, help="minutes between optimiser decisions")
+    compare.add_argument(
+        "--steadiness",
+        type=_non_negative,
+        default=0.0,
+        help="planner weight (kg/h per K^2) on predicted temperature variance and setpoint changes",
+    )
+    compare.add_argument("--cem-oracle", action="store_true", help="also run the search on the true model")
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--quiet", action="store_true")

@@ -7,8 +7,18 @@ seed) faces the same disturbance scenarios under three supervisors:
   nominal feeds;
 - ``learned``: the economic optimiser predicting with a learned model from
   measured data only;
-- ``oracle``: the same optimiser predicting with the true simulator, its
-  true state and the disturbances in force (the best this optimiser can do).
+- ``oracle``: the PI loops holding the steady-state optimum of the true model
+  (a nonlinear program solved at every decision at several back-offs from
+  the limits, each checked on the true closed loop before use:
+  `core.reactors.optimum.VerifiedTracker`), knowing the true state and the
+  disturbances of the next 15 minutes;
+- on request, ``oracle_cem``: the learned model's optimiser predicting with
+  the true simulator, its true state and the disturbances in force; and
+  ``learned_shooting``: gradient-based shooting MPC on the learned model.
+
+Every run also carries the scenario's throughput bound, ``optimum_kg_h``: the
+steady-state optimum at the hard limits averaged over the scenario's
+disturbance states, and ``share_of_optimum`` = throughput / that bound.
 """
 
 from __future__ import annotations
@@ -25,11 +35,20 @@ from core.reactors.disturbances import DisturbanceSchedule
 from core.reactors.learning import DynamicsLearner
 from core.reactors.metrics import performance
 from core.reactors.network import NetworkConfig
-from core.reactors.planning import EconomicOptimizer, LearnedModelPredictor, PlannerSettings, TrueModelPredictor
+from core.reactors.optimum import SteadyStateProgram, VerifiedTracker, scenario_optimum
+from core.reactors.planning import (
+    EconomicOptimizer,
+    LearnedModelPredictor,
+    PlannerSettings,
+    ShootingPlanner,
+    TrueModelPredictor,
+)
 from core.reactors.plant import Plant, SensorNoise
 from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
 
 CONTROLLERS = ("pid", "learned", "oracle")
+OPTIONAL_CONTROLLERS = ("oracle_cem", "learned_shooting")
+ORACLE_FORESIGHT_MIN = 15  # the oracle sees the disturbances of the next decision interval and a half
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -79,10 +98,11 @@ def compare_controllers(
     progress: ProgressCallback | None = None,
 ) -> list[ClosedLoopRun]:
     """Every controller on every scenario; runs share the plant, noise seed and starting point."""
-    unknown = set(controllers) - set(CONTROLLERS)
+    known = CONTROLLERS + OPTIONAL_CONTROLLERS
+    unknown = set(controllers) - set(known)
     if unknown:
-        raise ValueError(f"Unknown controller(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTROLLERS)}.")
-    if "learned" in controllers and learner is None:
+        raise ValueError(f"Unknown controller(s) {', '.join(sorted(unknown))}; choose from {', '.join(known)}.")
+    if {"learned", "learned_shooting"} & set(controllers) and learner is None:
         raise ValueError("The learned-model optimiser needs a trained dynamics model.")
     if hours <= 0:
         raise ValueError("The closed-loop horizon must be positive.")
@@ -90,17 +110,13 @@ def compare_controllers(
     scenarios = scenarios or evaluation_scenarios(config, hours)
     minutes = round(hours * 60)
     start = (rule_based_setpoints(config), np.asarray(config.nominal_feed_L_min, dtype=float))
+    program = SteadyStateProgram(config)
+    optimum = {name: scenario_optimum(program, schedule, minutes) for name, schedule in scenarios.items()}
     runs = []
     jobs = [(c, s) for s in scenarios for c in controllers]
     for index, (controller, scenario) in enumerate(jobs):
         plant = Plant(config, pi, safety, scenarios[scenario], noise, random_state=random_state)
-        decide = None
-        if controller != "pid":
-            predictor = TrueModelPredictor(plant) if controller == "oracle" else LearnedModelPredictor(plant, learner)
-            optimizer = EconomicOptimizer(config, predictor, settings)
-
-            def decide(optimizer=optimizer, plant=plant):
-                return optimizer.decide(plant.setpoints_, plant.feed_requests_)
+        decide = _supervisor(controller, plant, learner, settings, program)
 
         def report(fraction, message, index=index, controller=controller, scenario=scenario):
             if progress:
@@ -109,17 +125,36 @@ def compare_controllers(
         record, times = run_closed_loop(plant, decide, minutes, settings.replan_every_min, start, report)
         run = ClosedLoopRun(controller, scenario, record, times)
         run.metrics = {**performance(config, record), "decision_time_ms": 1e3 * float(np.mean(times)) if times else 0.0}
+        run.metrics["optimum_kg_h"] = optimum[scenario]
+        run.metrics["share_of_optimum"] = run.metrics["throughput_kg_h"] / optimum[scenario]
         runs.append(run)
     return runs
 
 
+def _supervisor(
+    controller: str, plant: Plant, learner: DynamicsLearner | None, settings: PlannerSettings, program
+) -> Callable[[], tuple[np.ndarray, np.ndarray]] | None:
+    """The decision function of one supervisor on one plant (None: keep the rule's setpoints)."""
+    if controller == "pid":
+        return None
+    if controller == "oracle":
+        return VerifiedTracker(plant, program, foresight_min=ORACLE_FORESIGHT_MIN).decide
+    if controller == "learned_shooting":
+        shooting = ShootingPlanner(plant.config, LearnedModelPredictor(plant, learner), settings)
+        return lambda: shooting.decide(plant.setpoints_, plant.feed_requests_)
+    predictor = TrueModelPredictor(plant) if controller == "oracle_cem" else LearnedModelPredictor(plant, learner)
+    optimizer = EconomicOptimizer(plant.config, predictor, settings)
+    return lambda: optimizer.decide(plant.setpoints_, plant.feed_requests_)
+
+
 def summary_table(runs: list[ClosedLoopRun]) -> dict[str, dict]:
-    """Metrics per controller: means over scenarios, violations summed."""
+    """Metrics per controller: means over scenarios, violations summed, share of the mean optimum."""
     table = {}
     for controller in dict.fromkeys(run.controller for run in runs):
         mine = [run.metrics for run in runs if run.controller == controller]
         row = {key: float(np.mean([m[key] for m in mine])) for key in mine[0]}
         row["violations"] = int(sum(m["violations"] for m in mine))
         row["max_temperature_K"] = float(max(m["max_temperature_K"] for m in mine))
+        row["share_of_optimum"] = row["throughput_kg_h"] / row["optimum_kg_h"]
         table[controller] = row
     return table

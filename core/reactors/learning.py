@@ -360,20 +360,29 @@ class DynamicsLearner:
         ``inputs``: ``(B, W + horizon - 1, n_inputs)`` from the start of the
         history to the last applied input. Physical units in and out.
         """
+        with torch.no_grad():
+            predicted = self.rollout_tensor(states, torch.as_tensor(inputs, dtype=torch.float32), horizon)
+        return predicted.numpy().astype(float)
+
+    def rollout_tensor(self, states: np.ndarray, inputs: torch.Tensor, horizon: int) -> torch.Tensor:
+        """`rollout` that keeps the autograd graph: gradients of the prediction reach ``inputs``."""
         s = self.scaler_
         w = self.window_
         x = torch.as_tensor((states[:, -w:] - s.state_mean) / s.state_scale, dtype=torch.float32)
         u_all = inputs[:, inputs.shape[1] - (w + horizon - 1) :]
-        u = torch.as_tensor((u_all - s.input_mean) / s.input_scale, dtype=torch.float32)
+        u = (u_all - torch.as_tensor(s.input_mean, dtype=torch.float32)) / torch.as_tensor(
+            s.input_scale, dtype=torch.float32
+        )
         gain = self._step_gain
         out = []
-        with torch.no_grad():
-            for k in range(horizon):
-                nxt = x[:, -1] + gain * self.net_(x, u[:, k : k + w])
-                out.append(nxt)
-                x = torch.cat([x[:, 1:], nxt.unsqueeze(1)], dim=1)
-        predicted = torch.stack(out, dim=1).numpy()
-        return predicted * s.state_scale + s.state_mean
+        for k in range(horizon):
+            nxt = x[:, -1] + gain * self.net_(x, u[:, k : k + w])
+            out.append(nxt)
+            x = torch.cat([x[:, 1:], nxt.unsqueeze(1)], dim=1)
+        predicted = torch.stack(out, dim=1)
+        return predicted * torch.as_tensor(s.state_scale, dtype=torch.float32) + torch.as_tensor(
+            s.state_mean, dtype=torch.float32
+        )
 
     def attention(self, frame: pd.DataFrame, max_windows: int = 2000) -> tuple[pd.Series, pd.Series]:
         """Mean variable-attention weight per variable and time weight per lag (LSTM only)."""

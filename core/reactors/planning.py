@@ -6,7 +6,10 @@ next ``horizon_min`` minutes, to maximise predicted production of B. The
 temperature limit enters as a barrier on the predicted temperatures (the
 seed's Gaussian barrier inside the limit, growing quadratically beyond it,
 placed ``temperature_margin_K`` below the limit), and large moves from the
-current plan are charged lightly. The search is the cross-entropy method:
+current plan are charged lightly. A steadiness term (off by default) charges
+the predicted variance of every reactor temperature over the horizon plus the
+squared change of its setpoint, in kg/h per K²: the metric a steady plant is
+judged by. The search is the cross-entropy method:
 sample candidate plans around the current belief, keep the best fraction,
 refit, repeat; it needs only forward predictions, so the same optimiser runs
 on a learned model (`LearnedModelPredictor`) and on the true simulator
@@ -46,6 +49,7 @@ class PlannerSettings:
     barrier_weight_kg_h: float = 400.0
     coolant_weight_kg_h: float = 100.0
     move_weight_kg_h: float = 20.0
+    steadiness_weight_kg_h_K2: float = 0.0  # charge on predicted temperature variance and setpoint changes
     setpoint_window_K: tuple[float, float] = (35.0, 1.0)  # setpoints between T_max - 35 and T_max - 1
     random_state: int = 0
 
@@ -62,6 +66,7 @@ def production_rate_kg_h(model: NetworkModel, cb: np.ndarray, feeds: np.ndarray)
 class TrueModelPredictor:
     """Predicts with the true closed-loop simulator from the plant's true state and disturbances.
 
+    With ``foresight`` it also knows the disturbances to come over the horizon.
     A candidate whose predicted temperature passes ``T_max + runaway_K`` is
     stopped there (its remaining temperatures stay at that level): the barrier
     already rules it out, and following an ignition in detail would force tiny
@@ -70,8 +75,9 @@ class TrueModelPredictor:
 
     name = "oracle"
 
-    def __init__(self, plant: Plant, runaway_K: float = 25.0):
+    def __init__(self, plant: Plant, runaway_K: float = 25.0, foresight: bool = False):
         self.plant = plant
+        self.foresight = foresight  # follow the disturbance schedule over the horizon, not just what is in force
         self.loop: ClosedLoopModel = plant.loop
         self.cap = plant.config.max_temperature_K + runaway_K
         self.integrator = StiffIntegrator(plant.loop, rtol=1e-2, atol_concentration=5e-3, atol_temperature=0.5)
@@ -88,6 +94,8 @@ class TrueModelPredictor:
         coolant = np.full((len(setpoints), horizon, n), plant.config.coolant_bounds_K[0])
         active = np.arange(len(setpoints))
         for k in range(horizon):
+            if self.foresight:
+                conditions = plant.schedule.at(plant.t_min + k * plant.sample_min)
             inputs = {
                 "setpoints": sp_path[active, k],
                 "feeds": feed_path[active, k] * conditions.supply_factor,
@@ -114,8 +122,9 @@ class LearnedModelPredictor:
         self.state_names = state_columns(plant.config)
         self.input_names = input_columns(plant.config)
 
-    def predict(self, setpoints: np.ndarray, feeds: np.ndarray, horizon: int) -> tuple[np.ndarray, ...]:
-        plant, n, w = self.plant, self.plant.n, self.learner.window_
+    def context(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Measured history ``(w, states)``, applied inputs ``(w - 1, inputs)`` and the feed conditions now."""
+        plant, w = self.plant, self.learner.window_
         # the coolant command now follows from the loop state, as the control system reports it
         current = np.concatenate([plant.observe(), plant.loop.coolant(plant.state_, plant.setpoints_)])
         past_states = plant.history(self.state_names, w - 1)
@@ -128,12 +137,17 @@ class LearnedModelPredictor:
             pad = w - 1 - len(past_states)
             past_states = np.vstack([np.tile(current, (pad, 1)), past_states])
             past_inputs = np.vstack([np.tile(applied_now, (pad, 1)), past_inputs])
+        return np.vstack([past_states, current]), past_inputs, feed_conditions[-1]
+
+    def predict(self, setpoints: np.ndarray, feeds: np.ndarray, horizon: int) -> tuple[np.ndarray, ...]:
+        plant, n, w = self.plant, self.plant.n, self.learner.window_
+        history, past_inputs, feed_now = self.context()
         p = len(setpoints)
         sp_path = ramp_profile(plant.setpoints_, setpoints, plant.setpoint_ramp_K_min * plant.sample_min, horizon)
         feed_path = ramp_profile(plant.feed_requests_, feeds, plant.feed_ramp_L_min2 * plant.sample_min, horizon)
-        future = np.concatenate([sp_path, feed_path, np.broadcast_to(feed_conditions[-1], (p, horizon, 2))], axis=2)
+        future = np.concatenate([sp_path, feed_path, np.broadcast_to(feed_now, (p, horizon, 2))], axis=2)
         inputs = np.concatenate([np.broadcast_to(past_inputs, (p, w - 1, past_inputs.shape[1])), future], axis=1)
-        states = np.broadcast_to(np.vstack([past_states, current]), (p, w, len(current)))
+        states = np.broadcast_to(history, (p, *history.shape))
         predicted = self.learner.rollout(states, inputs, horizon)
         return predicted[..., 2 * n : 3 * n], predicted[..., n : 2 * n], predicted[..., 3 * n :]
 
@@ -166,16 +180,34 @@ class EconomicOptimizer:
         temps, cbs, coolant = self.predictor.predict(setpoints, feeds, s.horizon_min)
         plant = self.predictor.plant
         feed_path = ramp_profile(plant.feed_requests_, feeds, plant.feed_ramp_L_min2 * plant.sample_min, s.horizon_min)
-        production = production_rate_kg_h(self.model, cbs, feed_path).mean(axis=1)
-        hot = barrier_penalty(self.config.max_temperature_K - s.temperature_margin_K - temps, s.barrier_width_K)
-        cold = barrier_penalty(coolant - self.config.coolant_bounds_K[0] - s.coolant_headroom_K, s.barrier_width_K)
-        span = self.upper - self.lower
-        move = (((plans - self.plan_) / span) ** 2).sum(axis=1)
+        tensors = (torch.as_tensor(np.asarray(a, dtype=float)) for a in (plans, temps, cbs, coolant, feed_path))
+        return self.plan_value(*tensors).numpy()
+
+    def plan_value(self, plans, temps, cbs, coolant, feed_path) -> torch.Tensor:
+        """The objective of plans ``(P, n + n_feeds)`` from their predicted paths ``(P, horizon, ·)``, in torch.
+
+        Written once for both searches: the cross-entropy method evaluates it,
+        the shooting planner differentiates it.
+        """
+        s, n, model = self.settings, self.config.n_reactors, self.model
+        like = {"dtype": plans.dtype}
+        outflow = (
+            feed_path @ torch.as_tensor(model.flow_gain.T, **like) * torch.as_tensor(model.product_fraction, **like)
+        )
+        kg_h = self.config.product_molar_mass_g_mol * 60.0 / 1000.0
+        production = (outflow * cbs).sum(dim=-1).mean(dim=1) * kg_h
+        hot = limit_barrier(self.config.max_temperature_K - s.temperature_margin_K - temps, s.barrier_width_K)
+        cold = limit_barrier(coolant - self.config.coolant_bounds_K[0] - s.coolant_headroom_K, s.barrier_width_K)
+        span = torch.as_tensor(self.upper - self.lower, **like)
+        move = (((plans - torch.as_tensor(self.plan_, **like)) / span) ** 2).sum(dim=1)
+        change = plans[:, :n] - torch.as_tensor(self.predictor.plant.setpoints_, **like)
+        unsteady = temps.var(dim=1, correction=0).mean(dim=1) + (change**2).mean(dim=1)
         return (
             production
-            - s.barrier_weight_kg_h * hot.sum(axis=2).mean(axis=1)
-            - s.coolant_weight_kg_h * cold.sum(axis=2).mean(axis=1)
+            - s.barrier_weight_kg_h * hot.sum(dim=2).mean(dim=1)
+            - s.coolant_weight_kg_h * cold.sum(dim=2).mean(dim=1)
             - s.move_weight_kg_h * move
+            - s.steadiness_weight_kg_h_K2 * unsteady
         )
 
     def decide(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,3 +230,79 @@ class EconomicOptimizer:
         self.plan_ = best_plan
         self.last_objective_ = best_value
         return best_plan[:n], best_plan[n:]
+
+
+def ramp_tensor(current: np.ndarray, target: torch.Tensor, max_change: float, steps: int) -> torch.Tensor:
+    """`ramp_profile` in torch, differentiable in ``target`` ``(P, d)``."""
+    k = torch.arange(1, steps + 1, dtype=target.dtype)[:, None]
+    start = torch.as_tensor(current, dtype=target.dtype)
+    delta = (target - start)[:, None, :]
+    return start + torch.maximum(torch.minimum(delta, max_change * k), -max_change * k)
+
+
+class ShootingPlanner(EconomicOptimizer):
+    """Gradient-based single-shooting MPC on a differentiable learned model.
+
+    The plan (target setpoints and feeds, bounded through a sigmoid) is
+    rolled out through the plant's ramps and the learned network with
+    autograd, and Adam climbs the same objective as the cross-entropy search
+    (production, temperature and coolant barriers, move and steadiness
+    terms) from the current plan and ``starts - 1`` random plans in one
+    batch; the best plan seen wins.
+    """
+
+    def __init__(
+        self,
+        config: NetworkConfig,
+        predictor: LearnedModelPredictor,
+        settings: PlannerSettings | None = None,
+        steps: int = 15,
+        starts: int = 4,
+        learning_rate: float = 0.3,
+    ):
+        super().__init__(config, predictor, settings)
+        self.name = "learned_shooting"
+        self.steps, self.starts, self.learning_rate = steps, starts, learning_rate
+
+    def decide(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s, n = self.settings, self.config.n_reactors
+        if self.plan_ is None:
+            self.plan_ = np.clip(np.concatenate([current_setpoints, current_feeds]), self.lower, self.upper)
+        plant, learner = self.predictor.plant, self.predictor.learner
+        history, past_inputs, feed_now = self.predictor.context()
+        span = self.upper - self.lower
+        fraction = np.vstack(
+            [(self.plan_ - self.lower) / span, self.rng.uniform(0.1, 0.9, (self.starts - 1, len(span)))]
+        )
+        theta = torch.logit(torch.as_tensor(np.clip(fraction, 0.02, 0.98), dtype=torch.float32)).requires_grad_(True)
+        optimizer = torch.optim.Adam([theta], lr=self.learning_rate)
+        lower, width = (torch.as_tensor(v, dtype=torch.float32) for v in (self.lower, span))
+        states = np.broadcast_to(history, (self.starts, *history.shape))
+        past = torch.as_tensor(past_inputs, dtype=torch.float32).expand(self.starts, *past_inputs.shape)
+        conditions = torch.as_tensor(feed_now, dtype=torch.float32).expand(self.starts, s.horizon_min, 2)
+        best_value, best_plan = -np.inf, self.plan_.copy()
+        for step in range(self.steps + 1):
+            plans = lower + width * torch.sigmoid(theta)
+            sp_path = ramp_tensor(
+                plant.setpoints_, plans[:, :n], plant.setpoint_ramp_K_min * plant.sample_min, s.horizon_min
+            )
+            feed_path = ramp_tensor(
+                plant.feed_requests_, plans[:, n:], plant.feed_ramp_L_min2 * plant.sample_min, s.horizon_min
+            )
+            inputs = torch.cat([past, torch.cat([sp_path, feed_path, conditions], dim=2)], dim=1)
+            predicted = learner.rollout_tensor(states, inputs, s.horizon_min)
+            values = self.plan_value(
+                plans, predicted[..., 2 * n : 3 * n], predicted[..., n : 2 * n], predicted[..., 3 * n :], feed_path
+            )
+            scores = values.detach().numpy()
+            top = int(np.argmax(scores))
+            if scores[top] > best_value:
+                best_value, best_plan = float(scores[top]), plans[top].detach().numpy().astype(float)
+            if step == self.steps:
+                break
+            optimizer.zero_grad()
+            (-values.sum()).backward()
+            optimizer.step()
+        self.plan_ = np.clip(best_plan, self.lower, self.upper)
+        self.last_objective_ = best_value
+        return self.plan_[:n], self.plan_[n:]
