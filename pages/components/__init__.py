@@ -1,0 +1,1 @@
+"""Helpers shared by the screens; not screens themselves."""
