@@ -259,7 +259,7 @@ def closed_loop(config, pi, learner, hours: float, settings: PlannerSettings, un
     print(f"\nall scenarios: optimum {table['pid']['optimum_kg_h']:.0f} kg/h\n{ROW}")
     for name in controllers:
         print(metric_row(name, table[name]))
-    pid, learned, oracle = (table[c] for c in CONTROLLERS)
+    baseline, learned, oracle = (table[c] for c in CONTROLLERS)
     beaten = [
         f"{name} on {scenario}"
         for scenario, mine in by_scenario.items()
@@ -271,10 +271,10 @@ def closed_loop(config, pi, learner, hours: float, settings: PlannerSettings, un
     print(f"  oracle >= every controller in every scenario: {verdict}")
     print(f"  learned / oracle = {learned['throughput_kg_h'] / oracle['throughput_kg_h']:.3f} (target >= 0.95)")
     print(
-        f"  learned / pid = {learned['throughput_kg_h'] / pid['throughput_kg_h']:.2f}; T sd learned / pid = "
-        f"{learned['stability_sd'] / pid['stability_sd']:.1f} (target <= 2 at >= 1.3 x pid)"
+        f"  learned / PI = {learned['throughput_kg_h'] / baseline['throughput_kg_h']:.2f}; T sd learned / PI = "
+        f"{learned['stability_sd'] / baseline['stability_sd']:.1f} (target <= 2 at >= 1.3 x PI)"
     )
-    print(f"  violations: learned {learned['violations']}, oracle {oracle['violations']}, pid {pid['violations']}")
+    print(f"  violations: learned {learned['violations']}, oracle {oracle['violations']}, PI {baseline['violations']}")
     print(
         f"  time per decision: learned {learned['decision_time_ms']:.0f} ms, "
         f"oracle {oracle['decision_time_ms']:.0f} ms, "
@@ -407,7 +407,7 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
         )
 
     reference = summary_table(compare_controllers(config, pi, None, hours=hours, controllers=("pid", "oracle")))
-    add("pid", "pid", reference)
+    add("PI", "pid", reference)
     add("oracle (verified back-offs, foresight)", "oracle", reference)
     for weight in weights:
         tuned = replace(settings, steadiness_weight_kg_h_K2=weight)
@@ -499,8 +499,8 @@ def cooling_failure(config, pi, hours: float, foresights: tuple[int, ...]) -> di
     record, _ = run_closed_loop(plant, None, round(hours * 60), 10, start)
     temps = record[[f"true_T_{i + 1}" for i in range(config.n_reactors)]].to_numpy()
     hot = record["time_min"].to_numpy()[(temps > config.max_temperature_K).any(axis=1)].tolist()
-    print(f"pid at the rule: violating minutes {hot}; the first failure starts at minute {first:.0f}")
-    return {"oracle_by_foresight_min": results, "pid_violating_minutes": hot, "first_failure_min": first}
+    print(f"PI at the rule: violating minutes {hot}; the first failure starts at minute {first:.0f}")
+    return {"oracle_by_foresight_min": results, "pi_violating_minutes": hot, "first_failure_min": first}
 
 
 NEAR_LIMIT_K = 5.0  # "near the limit" for the barrier study's bias figure

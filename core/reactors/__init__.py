@@ -1,8 +1,8 @@
-"""Reactor-network workflow: a 10-CSTR simulator, learned dynamics, and economic optimisation against PID.
+"""Reactor-network workflow: a 10-CSTR simulator, learned dynamics, and economic optimisation against PI control.
 
 Data flow: `generate_operating_data` (true `Plant`) -> `split_chronological`
 -> `DynamicsLearner.fit` (lstm | lagrangian | node) -> `model_report` ->
-`compare_controllers` (pid | learned | oracle, against `scenario_optimum`) -> `summary_table`.
+`compare_controllers` (pid, the PI baseline | learned | oracle, against `scenario_optimum`) -> `summary_table`.
 """
 
 from core.reactors.closed_loop import CONTROLLERS, ClosedLoopRun, compare_controllers, summary_table

@@ -240,7 +240,7 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     models.add_argument("--json", action="store_true")
     models.set_defaults(handler=_models)
 
-    compare = sub.add_parser("compare", help="PID vs learned-model optimiser vs true-model optimiser")
+    compare = sub.add_parser("compare", help="PI vs learned-model optimiser vs true-model optimiser")
     compare.add_argument("directory")
     compare.add_argument("--model", choices=MODEL_KINDS, default=None, help="default: best 1 h rollout")
     compare.add_argument("--hours", type=_positive(float), default=12.0, help="length of each scenario")

@@ -1,6 +1,6 @@
 """Tuning of the PI temperature loops on the true simulator.
 
-A fair PID baseline needs well-tuned loops. Candidate (gain, integral time)
+A fair PI baseline needs well-tuned loops. Candidate (gain, integral time)
 pairs that make the linearised closed loop unstable at a test feed level are
 dropped (levels where no candidate is stable are not judged); the rest are
 simulated side by side (one batch) through a setpoint step followed by a
