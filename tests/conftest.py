@@ -1,8 +1,11 @@
-"""Shared fixtures: small valid DoE sheets built from the template's example profiles."""
+"""Shared fixtures: small valid DoE sheets built from the template's example profiles, and a small reactor network."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -10,6 +13,10 @@ import pytest
 from core.doe import Schema
 from core.doe.template import EXAMPLES, template_header
 from tests.browser import chromium
+
+if TYPE_CHECKING:
+    from core.reactors.control import PIConfig
+    from core.reactors.network import NetworkConfig
 
 
 def doe_frame(n_repeats: int = 2) -> pd.DataFrame:
@@ -43,6 +50,42 @@ def to_xlsx_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
 @pytest.fixture
 def valid_frame() -> pd.DataFrame:
     return doe_frame()
+
+
+@pytest.fixture(scope="session")
+def reactor_config() -> NetworkConfig:
+    """The default ten-reactor network."""
+    from core.reactors.network import series_parallel  # imported here: the reactor package loads torch
+
+    return series_parallel()
+
+
+@pytest.fixture(scope="session")
+def reactor_pi() -> PIConfig:
+    """Fixed PI gains and integral times (min) per reactor, so tests need not tune the loops."""
+    from core.reactors.control import PIConfig
+
+    return PIConfig(
+        (2.0, 2.0, 4.0, 4.0, 2.0, 2.0, 4.0, 4.0, 4.0, 4.0), (0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0)
+    )
+
+
+@pytest.fixture(scope="session")
+def operating_record(reactor_config, reactor_pi) -> Callable[[float, int], pd.DataFrame]:
+    """Simulated operating data of the default network under the fixed PI loops, each length and seed run once."""
+    from core.reactors.scenarios import generate_operating_data
+
+    @cache
+    def simulate(hours: float, seed: int) -> pd.DataFrame:
+        return generate_operating_data(reactor_config, hours, random_state=seed, pi=reactor_pi)[0]
+
+    return simulate
+
+
+@pytest.fixture(scope="session")
+def tiny_learner() -> dict:
+    """DynamicsLearner settings that train in a second or two on a few hours of data."""
+    return {"hidden": 16, "window": 4, "batch_size": 64, "eval_every": 10, "rollout_steps": 2, "lr": 1e-2}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -20,35 +21,36 @@ from core.reactors.analysis import (
     rollouts,
     train_learner,
 )
-from core.reactors.control import PIConfig
 from core.reactors.dataset import split_chronological
-from core.reactors.network import series_parallel
-from core.reactors.scenarios import generate_operating_data
+from core.reactors.learning import DynamicsLearner
 
 torch.set_num_threads(1)
-CONFIG = series_parallel()
-PI = PIConfig((2.0,) * 2 + (4.0,) * 2 + (2.0,) * 2 + (4.0,) * 4, (0.5,) * 2 + (1.0,) * 2 + (0.5,) * 2 + (1.0,) * 4)
 
 
-@cache
-def parts() -> dict[str, pd.DataFrame]:
-    frame, _ = generate_operating_data(CONFIG, 4.0, random_state=3, pi=PI)
-    return split_chronological(frame)
+@pytest.fixture(scope="module")
+def parts(operating_record) -> dict[str, pd.DataFrame]:
+    return split_chronological(operating_record(4.0, 3))
 
 
-@cache
-def learner(kind: str, optimizer: str = "adam", seed: int = 0):
-    return train_learner(parts(), CONFIG, kind, steps=20, optimizer=optimizer, rollout=2, seed=seed)
+@pytest.fixture(scope="module")
+def learner(parts, reactor_config) -> Callable[..., DynamicsLearner]:
+    """Learners trained with the screen's settings at 20 steps, one per kind and optimiser, each trained once."""
+
+    @cache
+    def fit(kind: str, optimizer: str = "adam") -> DynamicsLearner:
+        return train_learner(parts, reactor_config, kind, steps=20, optimizer=optimizer, rollout=2, seed=0)
+
+    return fit
 
 
-def test_training_follows_the_screen_settings_and_its_seed():
+def test_training_follows_the_screen_settings_and_its_seed(learner, parts, reactor_config):
     node = learner("node")
     assert node.eval_every == 10 and node.patience == 1000 and node.rollout_steps == 2
-    again = train_learner(parts(), CONFIG, "node", steps=20, optimizer="adam", rollout=2, seed=0)
+    again = train_learner(parts, reactor_config, "node", steps=20, optimizer="adam", rollout=2, seed=0)
     assert [p.val_loss for p in again.history_] == [p.val_loss for p in node.history_]
 
 
-def test_rollout_range_leaves_room_for_the_history_window():
+def test_rollout_range_leaves_room_for_the_history_window(learner):
     span = RolloutRange(n_rows=24, window=4)
     assert (span.first_start, span.longest) == (3, 19)
     assert span.last_start(5) == 18  # the last predicted row is row 23, the last of the split
@@ -57,8 +59,8 @@ def test_rollout_range_leaves_room_for_the_history_window():
     assert rollout_range(24, learners).window == learners["lstm"].window_ > learners["node"].window_ == 1
 
 
-def test_rollouts_read_only_the_history_window_and_the_applied_inputs():
-    test = parts()["test"].reset_index(drop=True)
+def test_rollouts_read_only_the_history_window_and_the_applied_inputs(learner, parts):
+    test = parts["test"].reset_index(drop=True)
     learners = {"node": learner("node"), "lstm": learner("lstm")}
     span, horizon = rollout_range(len(test), learners), 5
     start = span.first_start + 2
@@ -80,7 +82,7 @@ def test_rollouts_read_only_the_history_window_and_the_applied_inputs():
         assert np.allclose(again[label], series)
 
 
-def test_accuracy_table_shows_the_rollouts_the_report_has_beside_persistence():
+def test_accuracy_table_shows_the_rollouts_the_report_has_beside_persistence(learner):
     node = learner("node")
     report = {
         "model": {"one_step": {"temperature_K": 0.4}, "rollout_1h": {"temperature_K": 2.5}},
@@ -93,7 +95,7 @@ def test_accuracy_table_shows_the_rollouts_the_report_has_beside_persistence():
     assert not any(column.startswith("10 h") for column in row.index)
 
 
-def test_optimizer_table_times_every_optimiser_to_the_loss_all_of_them_reached():
+def test_optimizer_table_times_every_optimiser_to_the_loss_all_of_them_reached(learner):
     runs = {name: learner("node", name) for name in ("adam", "hypergradient")}
     table = optimizer_table(runs).set_index("optimiser")
     target = max(run.best_val_loss_ for run in runs.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -14,30 +15,39 @@ import torch
 from core.reactors.cli import main
 from core.reactors.dataset import save_operating_data, split_chronological
 from core.reactors.learning import BARRIER_WIDTH_K, DynamicsLearner, limit_barrier
+from core.reactors.network import NetworkConfig
 from core.reactors.planning import barrier_penalty
-from core.reactors.scenarios import generate_operating_data
-from tests.test_reactors_models import CONFIG, PI, TINY
 
 torch.set_num_threads(1)
-TEMPERATURES = [f"T_{i + 1}" for i in range(CONFIG.n_reactors)]
 
 
-@cache
-def record() -> pd.DataFrame:
-    frame, _ = generate_operating_data(CONFIG, 6.0, random_state=2, pi=PI)
-    return frame
+def temperature_columns(config: NetworkConfig) -> list[str]:
+    return [f"T_{i + 1}" for i in range(config.n_reactors)]
 
 
-@cache
-def trained(barrier_weight: float, limit_K: float = CONFIG.max_temperature_K, steps: int = 60) -> DynamicsLearner:
-    parts = split_chronological(record())
-    config = dataclasses.replace(CONFIG, max_temperature_K=limit_K)
-    learner = DynamicsLearner(kind="node", max_steps=steps, patience=100, barrier_weight=barrier_weight, **TINY)
-    return learner.fit(parts["train"], parts["validation"], config)
+@pytest.fixture(scope="module")
+def record(operating_record) -> pd.DataFrame:
+    return operating_record(6.0, 2)
 
 
-def scaled_tensors(learner: DynamicsLearner) -> tuple[torch.Tensor, torch.Tensor]:
-    x, u = learner._scaled(*learner._arrays(split_chronological(record())["validation"]))
+@pytest.fixture(scope="module")
+def trained(record, reactor_config, tiny_learner) -> Callable[..., DynamicsLearner]:
+    """Node learners on the record, one per barrier weight and temperature limit, each trained once."""
+    parts = split_chronological(record)
+
+    @cache
+    def fit(barrier_weight: float, limit_K: float = reactor_config.max_temperature_K) -> DynamicsLearner:
+        config = dataclasses.replace(reactor_config, max_temperature_K=limit_K)
+        learner = DynamicsLearner(
+            kind="node", max_steps=60, patience=100, barrier_weight=barrier_weight, **tiny_learner
+        )
+        return learner.fit(parts["train"], parts["validation"], config)
+
+    return fit
+
+
+def scaled_tensors(learner: DynamicsLearner, record: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
+    x, u = learner._scaled(*learner._arrays(split_chronological(record)["validation"]))
     return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(u, dtype=torch.float32)
 
 
@@ -69,9 +79,9 @@ def test_barrier_shape_by_hand_and_its_gradient():
     assert barrier_penalty(margin.detach().numpy(), 2.0) == pytest.approx(expected, rel=1e-12)
 
 
-def test_zero_weight_gives_exactly_the_plain_loss_and_a_weight_adds_the_barrier():
+def test_zero_weight_gives_exactly_the_plain_loss_and_a_weight_adds_the_barrier(trained, record):
     learner = trained(0.0)
-    xs, us = scaled_tensors(learner)
+    xs, us = scaled_tensors(learner, record)
     index = torch.arange(0, 24, 3)
     plain, predictions = plain_rollout_loss(learner, xs, us, index)
     with torch.no_grad():
@@ -87,10 +97,10 @@ def test_zero_weight_gives_exactly_the_plain_loss_and_a_weight_adds_the_barrier(
     assert weighted_barrier.item() == pytest.approx(expected.item(), rel=1e-6) and expected.item() > 0
 
 
-def test_temperature_barrier_is_zero_far_inside_and_grows_past_the_limit():
+def test_temperature_barrier_is_zero_far_inside_and_grows_past_the_limit(trained, reactor_config):
     learner = trained(0.0)
-    s, limit = learner.scaler_, CONFIG.max_temperature_K
-    columns = [learner.state_names_.index(name) for name in TEMPERATURES]
+    s, limit = learner.scaler_, reactor_config.max_temperature_K
+    columns = [learner.state_names_.index(name) for name in temperature_columns(reactor_config)]
     # charge of a one-width temperature error in the fit term, per reactor
     unit = (BARRIER_WIDTH_K / (learner.dt_ * s.derivative_scale[columns])) ** 2
     n_states = len(learner.state_names_)
@@ -108,19 +118,19 @@ def test_temperature_barrier_is_zero_far_inside_and_grows_past_the_limit():
     assert barrier_at(limit + 8.0) > barrier_at(limit + 4.0)
 
 
-def test_barrier_gradient_pushes_hot_predictions_down_through_the_network():
+def test_barrier_gradient_pushes_hot_predictions_down_through_the_network(trained, record, reactor_config):
     learner = trained(0.0)
     s = learner.scaler_
     physical = np.tile(s.state_mean, (3, 1))
-    columns = [learner.state_names_.index(name) for name in TEMPERATURES]
-    physical[:, columns] = CONFIG.max_temperature_K + 3.0
+    columns = [learner.state_names_.index(name) for name in temperature_columns(reactor_config)]
+    physical[:, columns] = reactor_config.max_temperature_K + 3.0
     scaled = torch.as_tensor((physical - s.state_mean) / s.state_scale, dtype=torch.float32).requires_grad_()
     learner.temperature_barrier(scaled).backward()
     assert (scaled.grad[:, columns] > 0).all()  # lower temperatures lower the barrier
     others = [i for i in range(len(learner.state_names_)) if i not in columns]
     assert (scaled.grad[:, others] == 0).all()
 
-    xs, us = scaled_tensors(learner)
+    xs, us = scaled_tensors(learner, record)
     learner.barrier_weight = 1.0
     try:
         learner.net_.zero_grad()
@@ -135,11 +145,11 @@ def test_barrier_gradient_pushes_hot_predictions_down_through_the_network():
     assert any(not torch.equal(a, p.grad) for a, p in zip(with_barrier, learner.net_.parameters(), strict=True))
 
 
-def test_training_with_a_barrier_lowers_predictions_past_a_limit_the_data_cross():
+def test_training_with_a_barrier_lowers_predictions_past_a_limit_the_data_cross(trained, record, reactor_config):
     # a plant limit of 385 K: the recorded temperatures pass it, so an unpenalised fit predicts past it too
     limit = 385.0
-    test = split_chronological(record())["test"]
-    assert (test[TEMPERATURES].to_numpy() > limit).mean() > 0.15
+    test = split_chronological(record)["test"]
+    assert (test[temperature_columns(reactor_config)].to_numpy() > limit).mean() > 0.15
 
     def overshoot(learner: DynamicsLearner) -> float:
         states = test[learner.state_names_].to_numpy()
@@ -149,7 +159,7 @@ def test_training_with_a_barrier_lowers_predictions_past_a_limit_the_data_cross(
         history = np.stack([states[i - w + 1 : i + 1] for i in starts])
         applied = np.stack([inputs[i - w + 1 : i + horizon] for i in starts])
         temperatures = learner.rollout(history, applied, horizon)[
-            ..., [learner.state_names_.index(t) for t in TEMPERATURES]
+            ..., [learner.state_names_.index(t) for t in temperature_columns(reactor_config)]
         ]
         return float(np.maximum(temperatures - limit, 0.0).mean())
 
@@ -159,7 +169,7 @@ def test_training_with_a_barrier_lowers_predictions_past_a_limit_the_data_cross(
     assert overshoot(barrier) < 0.5 * overshoot(plain)
 
 
-def test_barrier_weight_is_saved_loaded_and_checked(tmp_path):
+def test_barrier_weight_is_saved_loaded_and_checked(tmp_path, trained, record, reactor_config):
     learner = trained(1.0)
     assert learner.get_params()["barrier_weight"] == 1.0
     learner.save(tmp_path)
@@ -171,13 +181,13 @@ def test_barrier_weight_is_saved_loaded_and_checked(tmp_path):
     (tmp_path / "node.json").write_text(json.dumps(meta))
     assert DynamicsLearner.load(tmp_path, "node").barrier_weight == 0.0
 
-    parts = split_chronological(record())
+    parts = split_chronological(record)
     with pytest.raises(ValueError, match="barrier weight must be zero or a positive number"):
-        DynamicsLearner(kind="node", barrier_weight=-1.0).fit(parts["train"], parts["validation"], CONFIG)
+        DynamicsLearner(kind="node", barrier_weight=-1.0).fit(parts["train"], parts["validation"], reactor_config)
 
 
-def test_cli_trains_with_a_barrier_weight(tmp_path, capsys):
-    data = save_operating_data(record(), {"config": CONFIG.to_dict()}, tmp_path / "ops.csv")
+def test_cli_trains_with_a_barrier_weight(tmp_path, capsys, record, reactor_config):
+    data = save_operating_data(record, {"config": reactor_config.to_dict()}, tmp_path / "ops.csv")
     models = tmp_path / "models"
     args = ["train", str(data), "--model", "node", "--out", str(models), "--max-steps", "10", "--rollout-steps", "2"]
     assert main([*args, "--barrier-weight", "0.5", "--quiet"]) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -9,33 +10,30 @@ import pandas as pd
 import pytest
 import torch
 
-from core.reactors.control import PIConfig
 from core.reactors.dataset import split_chronological
 from core.reactors.dynamics_models import MODEL_KINDS
 from core.reactors.lagrangian import LagrangianDynamicsNet, euler_lagrange_acceleration
 from core.reactors.learning import DynamicsLearner
 from core.reactors.model_evaluation import model_report, persistence_rollout, rollout_errors
-from core.reactors.network import series_parallel
-from core.reactors.scenarios import generate_operating_data
 
 torch.set_num_threads(1)
-CONFIG = series_parallel()
-PI = PIConfig((2.0, 2.0, 4.0, 4.0, 2.0, 2.0, 4.0, 4.0, 4.0, 4.0), (0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0))
-TINY = {"hidden": 16, "window": 4, "batch_size": 64, "eval_every": 10, "rollout_steps": 2, "lr": 1e-2}
 
 
-@cache
-def splits() -> dict[str, pd.DataFrame]:
-    frame, _ = generate_operating_data(CONFIG, 8.0, random_state=1, pi=PI)
-    return split_chronological(frame)
+@pytest.fixture(scope="module")
+def splits(operating_record) -> dict[str, pd.DataFrame]:
+    return split_chronological(operating_record(8.0, 1))
 
 
-@cache
-def trained(kind: str, steps: int = 80) -> DynamicsLearner:
-    parts = splits()
-    return DynamicsLearner(kind=kind, max_steps=steps, patience=100, random_state=0, **TINY).fit(
-        parts["train"], parts["validation"], CONFIG
-    )
+@pytest.fixture(scope="module")
+def trained(splits, reactor_config, tiny_learner) -> Callable[..., DynamicsLearner]:
+    """Learners trained on the small record, one per kind and step count, each trained once."""
+
+    @cache
+    def fit(kind: str, steps: int = 80) -> DynamicsLearner:
+        learner = DynamicsLearner(kind=kind, max_steps=steps, patience=100, random_state=0, **tiny_learner)
+        return learner.fit(splits["train"], splits["validation"], reactor_config)
+
+    return fit
 
 
 def test_euler_lagrange_reproduces_a_damped_oscillator():
@@ -75,7 +73,7 @@ def test_lagrangian_mass_matrix_is_positive_definite():
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
-def test_each_model_trains_and_reduces_its_loss(kind):
+def test_each_model_trains_and_reduces_its_loss(kind, trained):
     learner = trained(kind)
     history = learner.history_
     assert [point.step for point in history] == list(range(10, 90, 10))
@@ -85,9 +83,9 @@ def test_each_model_trains_and_reduces_its_loss(kind):
     assert learner.best_val_loss_ == pytest.approx(min(losses))
 
 
-def test_rollout_shapes_and_physical_units():
+def test_rollout_shapes_and_physical_units(trained, splits):
     learner = trained("node")
-    test = splits()["test"]
+    test = splits["test"]
     states = test[learner.state_names_].to_numpy()[None, :1]
     inputs = test[learner.input_names_].to_numpy()[None, :10]
     predicted = learner.rollout(states, inputs, 10)
@@ -96,9 +94,9 @@ def test_rollout_shapes_and_physical_units():
     assert (temps > 330).all() and (temps < 430).all()
 
 
-def test_rollout_errors_are_zero_for_a_perfect_predictor():
+def test_rollout_errors_are_zero_for_a_perfect_predictor(trained, splits):
     learner = trained("node")
-    test = splits()["test"]
+    test = splits["test"]
     states = test[learner.state_names_].to_numpy()
 
     def oracle(history, inputs, horizon):
@@ -109,21 +107,21 @@ def test_rollout_errors_are_zero_for_a_perfect_predictor():
     assert rollout_errors(learner, test, 10, n_starts=4, predictor=persistence_rollout).temperature_K > 0.0
 
 
-def test_lstm_attention_weights_are_distributions_over_variables_and_lags():
+def test_lstm_attention_weights_are_distributions_over_variables_and_lags(trained, splits):
     learner = trained("lstm")
-    variables, lags = learner.attention(splits()["test"])
+    variables, lags = learner.attention(splits["test"])
     assert len(variables) == 40 + 14 and variables.sum() == pytest.approx(1.0, abs=1e-5)
     assert list(lags.index) == ["t-3", "t-2", "t-1", "t-0"] and lags.sum() == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ValueError, match="Only the LSTM"):
-        trained("node").attention(splits()["test"])
+        trained("node").attention(splits["test"])
 
 
 @pytest.mark.parametrize("kind", ["lstm", "lagrangian"])
-def test_saved_model_predicts_the_same_after_loading(tmp_path, kind):
+def test_saved_model_predicts_the_same_after_loading(tmp_path, kind, trained, splits):
     learner = trained(kind)
     learner.save(tmp_path)
     loaded = DynamicsLearner.load(tmp_path, kind)
-    test = splits()["test"]
+    test = splits["test"]
     w = learner.window_
     states = test[learner.state_names_].to_numpy()[None, :w]
     inputs = test[learner.input_names_].to_numpy()[None, : w + 4]
@@ -131,8 +129,8 @@ def test_saved_model_predicts_the_same_after_loading(tmp_path, kind):
     assert loaded.history_ == learner.history_
 
 
-def test_model_report_compares_with_persistence():
-    report = model_report(trained("node"), splits()["test"])
+def test_model_report_compares_with_persistence(trained, splits):
+    report = model_report(trained("node"), splits["test"])
     assert set(report["model"]["one_step"]) == {
         "temperature_K",
         "concentration_mol_L",
@@ -143,13 +141,12 @@ def test_model_report_compares_with_persistence():
     assert "rollout_1h" not in report["model"]  # the tiny test split is shorter than an hour
 
 
-def test_bad_settings_and_data_are_refused_in_plain_words():
-    parts = splits()
+def test_bad_settings_and_data_are_refused_in_plain_words(splits, reactor_config):
     with pytest.raises(ValueError, match="Unknown model"):
-        DynamicsLearner(kind="transformer").fit(parts["train"], parts["validation"], CONFIG)
+        DynamicsLearner(kind="transformer").fit(splits["train"], splits["validation"], reactor_config)
     with pytest.raises(ValueError, match="Unknown optimiser"):
-        DynamicsLearner(optimizer="sgd").fit(parts["train"], parts["validation"], CONFIG)
+        DynamicsLearner(optimizer="sgd").fit(splits["train"], splits["validation"], reactor_config)
     with pytest.raises(ValueError, match="rows; at least"):
-        DynamicsLearner(window=8, rollout_steps=8).fit(parts["train"], parts["validation"].iloc[:10], CONFIG)
+        DynamicsLearner(window=8, rollout_steps=8).fit(splits["train"], splits["validation"].iloc[:10], reactor_config)
     with pytest.raises(ValueError, match="lack 1 required columns"):
-        DynamicsLearner(kind="node").fit(parts["train"].drop(columns="T_4"), parts["validation"], CONFIG)
+        DynamicsLearner(kind="node").fit(splits["train"].drop(columns="T_4"), splits["validation"], reactor_config)
