@@ -110,8 +110,8 @@ if learners:
         st.info("The test split is too short for a rollout; generate more hours.")
     else:
         horizon = int(c2.number_input("Horizon (min)", 1, span.longest, min(60, span.longest), key="reactor_horizon"))
-        first, last = span.first_start, span.last_start(horizon)
-        start = int(c3.slider("Start (min into the test split)", first, last, first, key="reactor_rollout_start"))
+        low, high = span.first_start, span.last_start(horizon)
+        start = int(c3.slider("Start (min into the test split)", low, high, low, key="reactor_rollout_start"))
         axis, measured, predicted = analysis.rollouts(test, learners, variable, start, horizon)
         st.plotly_chart(plots.rollout_comparison(axis, measured, predicted, variable), key="reactor_rollout_plot")
 
@@ -134,8 +134,8 @@ if st.button("Run closed loop", key="reactor_run", type="primary"):
 if st.session_state.get("reactor_cl") == (model_key, cl_hours, scenario):
     table, records, events = closed_loop(config_json, data_key, model_key, cl_hours, scenario)
     st.dataframe(analysis.closed_loop_table(table).round(2), hide_index=True, key="reactor_cl_table")
-    label = config.reactor_names.__getitem__
-    reactor = int(st.selectbox("Reactor", range(config.n_reactors), format_func=label, key="reactor_cl_reactor"))
+    reactor_names = dict(enumerate(config.reactor_names))
+    reactor = int(st.selectbox("Reactor", list(reactor_names), format_func=reactor_names.get, key="reactor_cl_reactor"))
     st.plotly_chart(plots.closed_loop_trajectories(records, config, reactor), key="reactor_cl_plot")
     with st.expander("Disturbances in this scenario"):
         st.dataframe(analysis.disturbance_table(events), hide_index=True, key="reactor_cl_events")
