@@ -52,6 +52,7 @@ NOT_PERTURBED = {
     "amorphous_solubility_b",
     "reference_temperature",
 }
+PARAMS = ModelParameters()  # the saturation temperature that splits the box (solubility is never perturbed)
 CRYSTALLINITY_TIE = 0.05  # percentage points: "does not fall" when both batches are (nearly) fully crystalline
 
 
@@ -200,12 +201,16 @@ def trend_columns(scored: pd.DataFrame) -> list[str]:
 
 
 def print_trends(scored: pd.DataFrame, label: str) -> None:
+    """Share of pairs per trend, overall and split by whether the start is at/below or above saturation."""
+    seeded = scored["t_start"] <= [PARAMS.saturation_temperature(c) for c in scored["c0"]]
     print(f"== share of pairs that follow each trend ({label})")
+    print(f"  {'':42s} {'all':>13s}  {'T1 <= Tsat':>10s} {'T1 > Tsat':>10s}")
     for name in trend_columns(scored):
         column = scored[name].dropna()
         target = TARGETS.get(name)
         mark = "" if target is None else f"  (target >= {target:.0%}: {'met' if column.mean() >= target else 'MISSED'})"
-        print(f"  {name:42s} {column.mean():6.1%} of {len(column):3d}{mark}")
+        split = f"{column[seeded].mean():10.1%} {column[~seeded].mean():10.1%}"
+        print(f"  {name:42s} {column.mean():6.1%} of {len(column):3d}  {split}{mark}")
     cycles = scored[scored["factor"].str.startswith("cycles")]
     print("  by number of cycles (DoA lower / D50 larger / crystallinity not lower; median ΔDoA, ΔD50):")
     for factor, group in cycles.groupby("factor"):
