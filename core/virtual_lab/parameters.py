@@ -80,7 +80,7 @@ class ModelParameters:
     # De-agglomeration while undersaturated: bridges dissolve at the speed of a fine, kd σ, and an agglomerate
     # falls apart into its crystals (of `single_crystal_size`, or two halves) after 1/kdag of it: a share
     # 1 - exp(-kdag kd ∫|σ| dt) of the agglomerates breaks in a heat-up, whatever their size
-    deagglomeration_k: float = 0.05  # 1/µm
+    deagglomeration_k: float = 0.02  # 1/µm
     single_crystal_size: float = 8.0  # µm: agglomerates are mostly clusters of grown nuclei
     reference_temperature: float = 25.0  # °C
 
