@@ -5,7 +5,7 @@ The values describe a fictitious API with the difficulties of seed 000's
 high supersaturation. Functional forms and orders of magnitude follow the
 literature cited in MODEL.md; the numbers were chosen so that designs in the
 Table 2 box that start at or below saturation give D50 ≈ 10-60 µm, DoA ≈ 20-85 % and crystallinity ≈ 50-100 %,
-and so that the method paper's trends hold across the box (`bench/bench_trends.py` measures both).
+and so that the method paper's trends hold in most of the box (`bench/bench_trends.py` measures both).
 """
 
 from __future__ import annotations
