@@ -12,7 +12,7 @@ def test_virtual_lab_measurement_then_append_and_retrain():
     at.run()
     assert not at.exception, at.exception
     measured = {c: at.number_input(key=f"measured_{c}").value for c in ("D50", "DoA", "crystallinity")}
-    assert all(v is not None and v > 0 for v in measured.values())
+    assert all(v is not None and v >= 0 for v in measured.values())  # deep cycles can break every agglomerate
     table = next(d.value for d in at.dataframe if "predicted ± 1σ" in d.value.columns)
     assert table["measured"].tolist() == list(measured.values())
     at.button(key="validate_append").click()

@@ -21,7 +21,7 @@ from core.virtual_lab import (
     simulate_batch,
     simulate_rows,
 )
-from core.virtual_lab.discretisation import AgglomerationMap, PivotMap, SizeGrid, erosion_matrices, face_values
+from core.virtual_lab.discretisation import AgglomerationMap, PivotMap, SizeGrid, face_values, fragmentation_matrix
 from core.virtual_lab.parameters import SCATTERED_RATES
 
 LINEAR = ThermocycleProfile((50, 5), (0.15,))
@@ -88,7 +88,7 @@ def test_agglomeration_births_keep_the_volume_that_collisions_remove() -> None:
     assert births.sum() == pytest.approx(0.5 * losses.sum(), rel=1e-12)
 
 
-def test_pivot_map_and_erosion_keep_number_and_volume() -> None:
+def test_pivot_map_and_fragmentation_keep_number_and_volume() -> None:
     pivots = SizeGrid.linear(50, 100.0).pivots
     volume = pivots**3
     targets = np.array([3.0, 700.0, 12345.6, 2.0 * volume[-1]])
@@ -96,21 +96,29 @@ def test_pivot_map_and_erosion_keep_number_and_volume() -> None:
     placed_volume = pmap.weight_lo * volume[pmap.lo] + pmap.weight_hi * volume[pmap.lo + 1]
     np.testing.assert_allclose(placed_volume, targets, rtol=1e-12)
     np.testing.assert_allclose((pmap.weight_lo + pmap.weight_hi)[:3], 1.0)
-    singles, rest = erosion_matrices(volume, 20.0**3)
-    np.testing.assert_allclose(volume @ (singles + rest), volume, rtol=1e-12)
-    assert singles[:, 5].sum() == pytest.approx(2.0)  # a small agglomerate splits into two single crystals
-    assert rest[:, 40].sum() == pytest.approx(1.0)  # a large one sheds one crystal and stays an agglomerate
+    crystal = 20.0**3
+    fragments = fragmentation_matrix(volume, crystal)
+    np.testing.assert_allclose(volume @ fragments, volume, rtol=1e-12)  # every agglomerate's volume is kept
+    assert fragments[:, 5].sum() == pytest.approx(2.0)  # a small agglomerate splits into two halves
+    assert fragments[:, 40].sum() == pytest.approx(volume[40] / crystal)  # a large one into its crystals
 
 
 # -- conservation ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "profile, c0",
-    [(LINEAR, 40.0), (FOUR_CYCLES, 40.0), (ThermocycleProfile((70, 5), (0.3,)), 24.8)],
-    ids=["linear", "four cycles", "seeds dissolve first"],
-)
+PROFILE_TYPES = {
+    "linear cooling": (LINEAR, 40.0),
+    "linear cool + heat": (ThermocycleProfile((50, 8, 30), (0.2,), (0.8,)), 40.0),
+    "1 cycle": (ThermocycleProfile((50, 25, 45, 5), (0.15, 0.1), (0.7,)), 40.0),
+    "2 cycles": (TWO_CYCLES, 40.0),
+    "3 cycles": (ThermocycleProfile((60, 40, 55, 25, 40, 15, 25, 4), (0.3,) * 4, (1.0,) * 3), 55.0),
+    "4 cycles": (FOUR_CYCLES, 40.0),
+    "seeds dissolve first": (ThermocycleProfile((70, 5), (0.3,)), 24.8),
+}
+
+
+@pytest.mark.parametrize("profile, c0", PROFILE_TYPES.values(), ids=PROFILE_TYPES.keys())
 def test_solute_mass_balance_closes(profile: ThermocycleProfile, c0: float) -> None:
     result = batch(profile, c0)
-    assert result.mass_balance_error() < 0.005
+    assert result.mass_balance_error() < 1e-12  # the solution takes exactly what the solids gain: round-off only
     final = result.trajectory.iloc[-1]
     assert final["concentration"] + final["crystalline_mass"] + final["amorphous_mass"] == pytest.approx(1.1 * c0)
     # the reported distributions hold exactly the solid mass of the trajectory
@@ -143,34 +151,86 @@ def test_trajectory_follows_the_profile() -> None:
 
 
 # -- the paper's trends on controlled pairs --------------------------------------------------------------------
-def test_more_thermocycles_give_larger_d50_lower_doa_higher_crystallinity() -> None:
+def cycled(base: dict[str, float], n_cycles: int, cool: float | None = None) -> ThermocycleProfile:
+    """Lows evenly spaced from start to end; each heat-up climbs `lift` of the way back to the last top."""
+    t_start, t_end, lift = base["t_start"], base["t_end"], base["lift"]
+    temps, top = [t_start], t_start
+    for k in range(1, n_cycles + 1):
+        low = t_start - (t_start - t_end) * k / (n_cycles + 1)
+        temps += [low, low + lift * (top - low)]
+        top = temps[-1]
+    temps.append(t_end)
+    return ThermocycleProfile(tuple(temps), (cool or base["cool"],) * (n_cycles + 1), (base["heat"],) * n_cycles)
+
+
+# Designs spread over the Table 2 box: start just below, at, and 8 and 12 °C above the saturation temperature.
+BOX = {
+    "dilute, fast, little seed": dict(c0=30.0, seed=0.06, t_start=42.0, t_end=4.0, cool=0.25, heat=0.6, lift=0.5),
+    "concentrated, slow, much seed": dict(c0=52.0, seed=0.14, t_start=62.0, t_end=12.0, cool=0.1, heat=0.9, lift=0.7),
+    "seeds dissolve": dict(c0=45.0, seed=0.1, t_start=66.0, t_end=8.0, cool=0.2, heat=0.75, lift=0.6),
+    "seeds dissolve, dilute, slow": dict(c0=28.0, seed=0.12, t_start=55.0, t_end=3.0, cool=0.08, heat=0.5, lift=0.8),
+}
+
+
+@pytest.mark.parametrize("base", BOX.values(), ids=BOX.keys())
+def test_thermocycles_lower_doa_and_raise_d50_across_the_box(base: dict[str, float]) -> None:
+    linear_result = batch(cycled(base, 0), base["c0"], base["seed"])
+    for n_cycles in (2, 4):
+        result = batch(cycled(base, n_cycles), base["c0"], base["seed"])
+        assert result.DoA < linear_result.DoA
+        assert result.D50 > linear_result.D50
+        assert result.crystallinity >= linear_result.crystallinity
+
+
+@pytest.mark.parametrize("base", BOX.values(), ids=BOX.keys())
+def test_faster_cooling_gives_smaller_d50_across_the_box(base: dict[str, float]) -> None:
+    slow = batch(cycled(base, 0, cool=0.06), base["c0"], base["seed"])
+    fast = batch(cycled(base, 0, cool=0.3), base["c0"], base["seed"])
+    assert fast.D50 < slow.D50
+
+
+def test_more_thermocycles_give_larger_d50_and_lower_doa() -> None:
     results = [batch(p) for p in (LINEAR, TWO_CYCLES, FOUR_CYCLES)]
     d50 = [r.D50 for r in results]
     doa = [r.DoA for r in results]
     crystallinity = [r.crystallinity for r in results]
-    assert d50[0] < d50[1] < d50[2]
-    assert doa[0] > doa[1] > doa[2]
-    assert crystallinity[0] < crystallinity[1] < crystallinity[2]
-    assert d50[2] - d50[0] > 3.0 and doa[0] - doa[2] > 10.0 and crystallinity[2] - crystallinity[0] > 10.0
+    assert d50[0] < d50[1] < d50[2] and d50[2] - d50[0] > 5.0
+    assert doa[0] > doa[1] > doa[2] and doa[0] - doa[2] > 20.0
+    assert crystallinity[0] <= crystallinity[1] <= crystallinity[2]
 
 
-def test_faster_cooling_gives_smaller_d50_and_lower_crystallinity() -> None:
+def test_a_deeper_heat_up_breaks_more_agglomerates() -> None:
+    """De-agglomeration grows with how far and how long a heat-up goes above saturation."""
+    results = [batch(ThermocycleProfile((50, 25, top, 5), (0.15, 0.15), (0.7,))) for top in (30, 38, 46)]
+    assert results[0].DoA > results[1].DoA > results[2].DoA
+    assert results[0].D50 < results[1].D50 < results[2].D50
+
+
+def test_heat_ups_convert_the_amorphous_solid() -> None:
+    base = {**BOX["seeds dissolve, dilute, slow"], "cool": 0.3}  # unseeded and fast: amorphous solid forms
+    crystallinity = [batch(cycled(base, n), base["c0"], base["seed"]).crystallinity for n in (0, 1, 2, 4)]
+    assert crystallinity[0] < 90.0
+    assert crystallinity == sorted(crystallinity) and crystallinity[-1] > crystallinity[0] + 10.0
+
+
+def test_faster_cooling_gives_smaller_d50_and_more_agglomeration() -> None:
     slow, fast = batch(linear(0.1)), batch(linear(0.25))
-    assert fast.D50 < slow.D50 - 5.0
-    assert fast.crystallinity < slow.crystallinity - 10.0
+    assert fast.D50 < slow.D50 - 1.0
+    assert fast.DoA > slow.DoA
 
 
-def test_higher_initial_concentration_gives_smaller_d50_and_lower_crystallinity() -> None:
+def test_higher_initial_concentration_gives_smaller_d50_and_more_agglomeration() -> None:
     low, high = batch(linear(0.2), c0=40.0), batch(linear(0.2), c0=54.0)
     assert high.D50 < low.D50 - 3.0
-    assert high.crystallinity < low.crystallinity - 3.0
-    assert high.DoA > low.DoA
+    assert high.DoA > low.DoA + 10.0
+    assert high.crystallinity <= low.crystallinity
 
 
-def test_more_seed_suppresses_fines_and_amorphous_solid() -> None:
+def test_more_seed_suppresses_fines_and_agglomeration() -> None:
     little, much = batch(linear(0.25), seed_loading=0.05), batch(linear(0.25), seed_loading=0.15)
-    assert much.crystallinity > little.crystallinity + 10.0
+    assert much.crystallinity >= little.crystallinity
     assert much.D50 > little.D50
+    assert much.DoA < little.DoA
 
 
 def test_dissolution_removes_fines_first() -> None:
@@ -180,16 +240,17 @@ def test_dissolution_removes_fines_first() -> None:
     fines = cooled.size_grid < 5.0
     crystals = [r.primary + r.agglomerates for r in (cooled, reheated)]
     assert crystals[0][fines].sum() > 0.5 * crystals[0].sum()  # most particles are nuclei
-    assert crystals[1][fines].sum() < 0.01 * crystals[0][fines].sum()  # ... and they are gone
+    # ... and nearly all are gone (what is left are crystals freed from agglomerates late in the heat-up)
+    assert crystals[1][fines].sum() < 0.02 * crystals[0][fines].sum()
     mass = [r.trajectory["crystalline_mass"].iloc[-1] for r in (cooled, reheated)]
-    assert mass[1] > 0.85 * mass[0]  # while most of the crystal mass survives in the larger crystals
+    assert mass[1] > 0.5 * mass[0]  # while most of the crystal mass survives in the larger crystals
 
 
 def test_cqas_land_in_realistic_ranges_for_sensible_designs() -> None:
-    for result in (batch(LINEAR), batch(FOUR_CYCLES), batch(linear(0.25)), batch(linear(0.1))):
+    for result in (batch(LINEAR), batch(TWO_CYCLES), batch(linear(0.25)), batch(linear(0.1))):
         assert 10.0 <= result.D50 <= 60.0
-        assert 30.0 <= result.DoA <= 90.0
-        assert 40.0 <= result.crystallinity <= 100.0
+        assert 15.0 <= result.DoA <= 85.0
+        assert 50.0 <= result.crystallinity <= 100.0
 
 
 # -- noise and determinism ---------------------------------------------------------------------------------------

@@ -123,23 +123,21 @@ class AgglomerationMap:
         return np.bincount(lo, dest.weight_lo[:m] * rates, n) + np.bincount(lo + 1, dest.weight_hi[:m] * rates, n)
 
 
-def erosion_matrices(pivot_volumes: np.ndarray, crystal_volume: float) -> tuple[np.ndarray, np.ndarray]:
-    """Where the pieces go when one agglomerate of each cell loses a bridge.
+def fragmentation_matrix(pivot_volumes: np.ndarray, crystal_volume: float) -> np.ndarray:
+    """Where the single crystals go when an agglomerate of each cell falls apart.
 
-    An agglomerate of volume v sheds one single crystal of volume
-    min(v/2, `crystal_volume`); the rest stays an agglomerate unless it is
-    no larger than a single crystal itself. Returns (singles, agglomerates),
-    each [k, i] = pieces landing in cell k per agglomerate broken in cell i.
+    An agglomerate of volume v holds v / `crystal_volume` crystals of that
+    volume, or two halves when it is smaller than two crystals. Returns
+    [k, i] = single crystals landing in cell k per agglomerate of cell i,
+    placed by the fixed-pivot rule (number and volume kept).
     """
     n = len(pivot_volumes)
-    shed = np.minimum(pivot_volumes / 2.0, crystal_volume)
-    rest = pivot_volumes - shed
-    rest_is_single = rest <= crystal_volume * (1.0 + 1e-12)
-    singles, agglomerates = np.zeros((n, n)), np.zeros((n, n))
+    halves = pivot_volumes < 2.0 * crystal_volume
+    piece = np.where(halves, pivot_volumes / 2.0, crystal_volume)
+    pmap = PivotMap.for_volumes(piece, pivot_volumes)
+    count = pivot_volumes / piece
+    fragments = np.zeros((n, n))
     cols = np.arange(n)
-    for volumes, is_single in ((shed, np.ones(n, bool)), (rest, rest_is_single)):
-        pmap = PivotMap.for_volumes(volumes, pivot_volumes)
-        for target, mask in ((singles, is_single), (agglomerates, ~is_single)):
-            np.add.at(target, (pmap.lo[mask], cols[mask]), pmap.weight_lo[mask])
-            np.add.at(target, (pmap.lo[mask] + 1, cols[mask]), pmap.weight_hi[mask])
-    return singles, agglomerates
+    np.add.at(fragments, (pmap.lo, cols), count * pmap.weight_lo)
+    np.add.at(fragments, (pmap.lo + 1, cols), count * pmap.weight_hi)
+    return fragments

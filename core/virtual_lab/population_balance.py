@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from core.profiles import ThermocycleProfile
-from core.virtual_lab.discretisation import AgglomerationMap, SizeGrid, erosion_matrices, face_values
+from core.virtual_lab.discretisation import AgglomerationMap, SizeGrid, face_values, fragmentation_matrix
 from core.virtual_lab.parameters import ModelParameters, NumericalSettings
 
 TRAJECTORY_COLUMNS = [
@@ -41,12 +41,10 @@ class Operators:
     particle_mass: np.ndarray  # mg per particle at each pivot
     growth_factor: np.ndarray  # (1 + γL)^p at the faces; 0 at the closed top face
     dissolution_factor: np.ndarray  # 1 / (1 + L/Ld) at the faces; 0 at the closed top face
-    bridge_factor: np.ndarray  # 1 / (1 + L/Ld) at the pivots: dissolution speed of an agglomerate's bridges
     open_faces: np.ndarray  # 1 at every face except the closed top one
     agglomeration: AgglomerationMap  # pairs of cells, their efficiency and where their agglomerate goes
     efficiency: np.ndarray  # size efficiency E_ij of the agglomeration kernel
-    shed_singles: np.ndarray  # erosion_matrices: single crystals released per broken agglomerate
-    shed_agglomerates: np.ndarray  # and the agglomerate that remains
+    fragments: np.ndarray  # fragmentation_matrix: single crystals released per disintegrated agglomerate
 
     @classmethod
     def build(cls, params: ModelParameters, numerics: NumericalSettings) -> Operators:
@@ -59,7 +57,6 @@ class Operators:
         small, large = np.minimum.outer(grid.pivots, grid.pivots), np.maximum.outer(grid.pivots, grid.pivots)
         x = ((small + large) / 2.0 / params.agglomeration_peak_size) ** 3
         efficiency = (small / large) ** params.agglomeration_size_ratio_power * 2.0 * x / (1.0 + x**2)
-        shed_singles, shed_agglomerates = erosion_matrices(volume, params.shape_factor * params.single_crystal_size**3)
         return cls(
             params=params,
             numerics=numerics,
@@ -67,12 +64,10 @@ class Operators:
             particle_mass=params.crystal_density * 1e-9 * volume,  # g/cm3 = 1e-9 mg/µm3
             growth_factor=growth,
             dissolution_factor=dissolution,
-            bridge_factor=1.0 / (1.0 + grid.pivots / params.dissolution_diffusion_size),
             open_faces=open_faces,
             agglomeration=AgglomerationMap.build(volume, efficiency),
             efficiency=efficiency,
-            shed_singles=shed_singles,
-            shed_agglomerates=shed_agglomerates,
+            fragments=fragmentation_matrix(volume, params.shape_factor * params.single_crystal_size**3),
         )
 
     def seed_counts(self, seed_mass: float) -> np.ndarray:
@@ -101,6 +96,7 @@ class _Rates:
     agglomerates: np.ndarray
     amorphous: np.ndarray
     dt_limit: float
+    breakage: float = 0.0  # share of the agglomerates that fall apart per minute
 
 
 def _negligible_to_zero(counts: np.ndarray) -> np.ndarray:
@@ -160,7 +156,7 @@ def _rates(ops: Operators, state: BatchState, T: float) -> _Rates:
         if state.amorphous.any() or sigma_am > 0.0:
             max_speed = max(max_speed, abs(g_am))
 
-    sink = 0.0
+    sink, breakage = 0.0, 0.0
     if sigma > 0.0:
         # Nucleation of crystals into the smallest cell.
         d_primary[0] += p.primary_nucleation_k * math.exp(-p.primary_nucleation_b / math.log1p(sigma) ** 2)
@@ -184,12 +180,10 @@ def _rates(ops: Operators, state: BatchState, T: float) -> _Rates:
             d_agglomerates[:n] -= loss * state.agglomerates[:n]
             sink = float(loss.max())
     elif sigma < 0.0 and state.agglomerates.any():
-        # De-agglomeration: bridges dissolve with the surface and each releases a single crystal.
-        rate = p.deagglomeration_k * abs(g0) * ops.bridge_factor
-        broken = rate * state.agglomerates
-        d_primary += ops.shed_singles @ broken
-        d_agglomerates += ops.shed_agglomerates @ broken - broken
-        sink = float(rate.max())
+        # De-agglomeration: a bridge is a thin neck, so it dissolves at the speed of a fine (no film resistance
+        # of the whole particle); once a bridge thickness (1 / k_dag) has gone the agglomerate falls apart,
+        # whatever its size.
+        breakage = p.deagglomeration_k * dissolution_speed * -sigma
 
     dt = num.max_step
     if max_speed > 0.0:
@@ -198,7 +192,18 @@ def _rates(ops: Operators, state: BatchState, T: float) -> _Rates:
         dt = min(dt, num.max_relative_change / relaxation)
     if sink > 0.0:
         dt = min(dt, num.max_sink_fraction / sink)
-    return _Rates(d_primary, d_agglomerates, d_amorphous, dt)
+    return _Rates(d_primary, d_agglomerates, d_amorphous, dt, breakage)
+
+
+def _break_agglomerates(ops: Operators, state: BatchState, breakage: float, dt: float) -> None:
+    """De-agglomeration over `dt`, integrated exactly in time (first-order decay) so that it never limits the step.
+
+    Each agglomerate that falls apart releases its single crystals (fragmentation_matrix); number and volume
+    are kept.
+    """
+    broken = state.agglomerates * -math.expm1(-breakage * dt)
+    state.primary = state.primary + ops.fragments @ broken
+    state.agglomerates = state.agglomerates - broken
 
 
 def _ramps(profile: ThermocycleProfile) -> list[tuple[float, float, float]]:
@@ -237,6 +242,8 @@ def run_batch(
             state.primary = _negligible_to_zero(state.primary + dt * rates.primary)
             state.agglomerates = _negligible_to_zero(state.agglomerates + dt * rates.agglomerates)
             state.amorphous = _negligible_to_zero(state.amorphous + dt * rates.amorphous)
+            if rates.breakage > 0.0:
+                _break_agglomerates(ops, state, rates.breakage, dt)
             solids_after = float(mass @ (state.primary + state.agglomerates + state.amorphous))
             state.concentration -= solids_after - solids_before
             elapsed += dt

@@ -172,8 +172,9 @@ def _end_of_batch_cqas(ops: Operators, state: BatchState) -> dict[str, float]:
     crystals = primary + agglomerates
     return {
         "D50": d50,
-        "DoA": 100.0 * agglomerates / crystals if crystals > 0 else 0.0,
-        "crystallinity": 100.0 * crystals / (crystals + amorphous) if crystals + amorphous > 0 else 0.0,
+        # ratio first, then percent: a share of 1 stays exactly 100 %
+        "DoA": 100.0 * (agglomerates / crystals) if crystals > 0 else 0.0,
+        "crystallinity": 100.0 * (crystals / (crystals + amorphous)) if crystals + amorphous > 0 else 0.0,
     }
 
 
