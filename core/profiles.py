@@ -441,7 +441,10 @@ def descriptor_matrix(
             heat_amp,
             cool_time,
             heat_time,
-            np.where(cool_time > 0, cool_amp / cool_time, np.nan),
+            # time-weighted mean rate; the plain mean when every cooling ramp has zero length
+            np.where(
+                cool_time > 0, cool_amp / cool_time, np.nanmean(np.where(has_cool[:, None], cool_rates, 0.0), axis=1)
+            ),
             np.where(has_cool, np.fmin.reduce(cool_rates, axis=1), np.nan),
             np.where(has_cool, np.fmax.reduce(cool_rates, axis=1), np.nan),
             np.where(heat_time > 0, heat_amp / heat_time, 0.0),

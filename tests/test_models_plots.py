@@ -35,7 +35,7 @@ def test_importance_finds_the_only_input_that_matters(result):
     table = permutation_importance_table(result.fits["D50"], n_repeats=3)
     assert table["feature"].iloc[0] == "initial_concentration"
     assert table["importance"].iloc[0] > 100 * max(table["importance"].iloc[1], 1e-9)
-    assert len(table) == 21
+    assert sorted(table["feature"]) == sorted(result.fits["D50"].ensemble.feature_map_.names)
 
 
 def test_partial_dependence_follows_the_model(result):
