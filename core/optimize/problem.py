@@ -3,7 +3,10 @@
 Decision variables are the inputs the profile type uses: initial
 concentration, seed loading, extra schema inputs, T1..Tk and the rates of its
 ramps; every other profile entry is fixed at 0 ("unused", Eq. 4 by
-construction). Eqs. 2-3 are inequality constraints, as in the method paper.
+construction). Eqs. 2-3 are inequality constraints, as in the method paper;
+with `DesignSpec.domain == "strict"` so is staying within the models'
+applicability domain (`core.models.domain`), because a surrogate's optimum
+far from every experiment is usually the surrogate's error, not the process's.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pymoo.core.sampling import Sampling
 from core.doe.schema import Schema
 from core.optimize.spec import BATCH_TIME, DesignSpec
 
-# mean and std of every CQA for each row of a feature table
+# mean and std of every CQA for each row of a feature table; under DOMAIN (when the models have an
+# applicability domain) the distance-to-data score and its excess over the in-domain threshold
 Predictions = dict[str, tuple[np.ndarray, np.ndarray]]
+DOMAIN = "domain_score"
 PredictFn = Callable[[pd.DataFrame], Predictions]
 
 # 0 means "unused" in the DoE encoding, so a used set point must stay clear of it.
@@ -51,7 +56,7 @@ class ProfileProblem(Problem):
         super().__init__(
             n_var=len(self.names),
             n_obj=len(spec.objectives),
-            n_ieq_constr=(n_temperatures - 1) + len(spec.constraints),
+            n_ieq_constr=(n_temperatures - 1) + len(spec.constraints) + (spec.domain == "strict"),
             xl=np.array(lower),
             xu=np.array(upper),
         )
@@ -120,6 +125,10 @@ class ProfileProblem(Problem):
             for c in self.spec.constraints
             for q in [self.quantity(c.quantity, features, predictions, c.op)]
         ]
+        if self.spec.domain == "strict":
+            if DOMAIN not in predictions:
+                raise ValueError("the models have no applicability domain; design with the domain constraint off")
+            user.append(predictions[DOMAIN][1])  # score - threshold <= 0: within the domain
         G = np.column_stack([order, *user]) if user else order
         # A model can return NaN or inf (e.g. an uncalibrated spread); rank such designs last, never crash.
         return np.nan_to_num(F, nan=BAD, posinf=BAD, neginf=-BAD), np.nan_to_num(G, nan=BAD, posinf=BAD, neginf=-BAD)

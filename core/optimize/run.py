@@ -13,7 +13,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from core.doe.schema import Schema
 from core.optimize.nsga2 import ArrayNSGA2
-from core.optimize.problem import PredictFn, ProfileProblem
+from core.optimize.problem import DOMAIN, PredictFn, ProfileProblem
 from core.optimize.spec import BATCH_TIME, DesignSpec
 from core.profiles import ThermocycleProfile, profile_type_name
 
@@ -128,7 +128,10 @@ def _pareto_points(
     points = pd.concat(tables, ignore_index=True).drop_duplicates("id")
     predictions = predict(points[schema.input_names])
     for cqa, (mean, std) in predictions.items():
-        points[f"{cqa}_mean"], points[f"{cqa}_std"] = mean, std
+        if cqa == DOMAIN:
+            points[DOMAIN], points["in_domain"] = mean, std <= 0
+        else:
+            points[f"{cqa}_mean"], points[f"{cqa}_std"] = mean, std
     bounds = schema.profile_bounds
     profiles_ok = [
         ThermocycleProfile.from_features(r, schema.max_cycles).is_feasible(bounds)
