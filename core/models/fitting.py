@@ -37,6 +37,7 @@ from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
 from core.models.zoo import FAMILIES, build_pipeline, family
 
 Progress = Callable[[float, str], None]
+VALIDATIONS = ("types", "kfold")
 DataSource = ModelData | DoELike | pd.DataFrame
 
 
@@ -55,8 +56,12 @@ class FitSettings:
     grids: dict[str, dict[str, list]] = field(default_factory=dict)  # per-family grid overrides
     choice: dict[str, str] = field(default_factory=dict)  # CQA -> family chosen by the user
     features: str = "auto"  # raw, descriptors, both, or auto: chosen per family by the selection score
+    # "types": select and calibrate with leave-one-profile-type-out CV beside K-fold; "kfold": K-fold only
+    validation: str = "types"
 
     def __post_init__(self) -> None:
+        if self.validation not in VALIDATIONS:
+            raise ValueError(f"unknown validation {self.validation!r}; choose {' or '.join(VALIDATIONS)}")
         object.__setattr__(self, "families", tuple(self.families))
         if self.features not in ("auto", *FEATURE_SETS):
             raise ValueError(f"unknown feature set {self.features!r}; choose auto or one of {', '.join(FEATURE_SETS)}")
@@ -263,6 +268,7 @@ def fit_cqa_models(
     grids: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
     choice: Mapping[str, str] | None = None,
     features: str = "auto",
+    validation: str = "types",
     random_state: int = 0,
     n_jobs: int | None = None,
     progress: Progress | None = None,
@@ -275,6 +281,7 @@ def fit_cqa_models(
     grids: per-family grids replacing the paper's (e.g. small ones for quick looks).
     choice: CQA -> family to use instead of the one with the lowest selection score.
     features: "raw", "descriptors", "both", or "auto" to let validation choose per family.
+    validation: "types" adds leave-one-profile-type-out CV to selection and calibration; "kfold" does not.
     n_jobs: parallel fits; None follows `joblib.parallel_config` (see `scaleout`).
     progress: called with (fraction done, message) after every family search.
     """
@@ -290,6 +297,7 @@ def fit_cqa_models(
         grids={k: {p: list(v) for p, v in g.items()} for k, g in (grids or {}).items()},
         choice=dict(choice or {}),
         features=features,
+        validation=validation,
     )
     return fit_with_settings(data, settings, cqas, holdout=holdout, n_jobs=n_jobs, progress=progress)
 
@@ -333,7 +341,7 @@ def fit_with_settings(
             continue
         X, y = ds.X_train.to_numpy(float), ds.y_train.to_numpy(float)
         folds = cv_folds(len(y), settings.folds, settings.random_state)
-        by_type = group_folds(ds.types_train.to_numpy())
+        by_type = group_folds(ds.types_train.to_numpy()) if settings.validation == "types" else []
         feature_sets = _candidate_feature_sets(settings.features, list(ds.X_train.columns))
         maps = {f: FeatureMap(list(ds.X_train.columns), f) for f in feature_sets}
         matrices = {f: m.transform(X) for f, m in maps.items()}
@@ -508,7 +516,11 @@ def _finish_cqa(
         n_jobs=n_jobs,
         features=family_metrics[chosen].features,
         input_names=list(ds.X_train.columns),
-    ).fit(ds.X_train.to_numpy(float), ds.y_train.to_numpy(float), groups=ds.types_train.to_numpy())
+    ).fit(
+        ds.X_train.to_numpy(float),
+        ds.y_train.to_numpy(float),
+        groups=ds.types_train.to_numpy() if settings.validation == "types" else None,
+    )
     by_type: dict[str, dict[str, float | None]] = {}
     if ds.n_test:
         X_test, y_test = ds.X_test.to_numpy(float), ds.y_test.to_numpy(float)

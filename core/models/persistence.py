@@ -198,7 +198,8 @@ def _refit(
     ).fit(
         ds.X_train.to_numpy(float),
         ds.y_train.to_numpy(float),
-        groups=ds.types_train.to_numpy() if "features" in spec else None,  # older runs calibrated without them
+        # runs saved before feature sets existed were calibrated without profile types
+        groups=ds.types_train.to_numpy() if "features" in spec and settings.validation == "types" else None,
     )
     check = ds.X_train.iloc[:N_CHECK_ROWS].to_numpy(float)
     mean, std = ensemble.predict(check, return_std=True)

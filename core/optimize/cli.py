@@ -96,6 +96,7 @@ def run_optimize(args: argparse.Namespace) -> int:
             schema,
             spec,
             progress=lambda f, m: print(f"\r{m}", end="", file=sys.stderr, flush=True),
+            experiments=result.data.inputs,
         )
     except (ValueError, RunFormatError) as exc:
         return _fail(f"cannot optimise: {exc}")

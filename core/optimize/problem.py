@@ -47,7 +47,14 @@ def decision_names(schema: Schema, n_temperatures: int) -> list[str]:
 class ProfileProblem(Problem):
     """Objectives and constraints of one profile type, for a whole population at once."""
 
-    def __init__(self, schema: Schema, spec: DesignSpec, n_temperatures: int, predict: PredictFn) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        spec: DesignSpec,
+        n_temperatures: int,
+        predict: PredictFn,
+        experiments: pd.DataFrame | None = None,
+    ) -> None:
         if n_temperatures > 2 * schema.max_cycles + 2:
             raise ValueError(f"{n_temperatures} set points exceed the schema's {schema.max_cycles} cycles")
         self.schema, self.spec, self.n_temperatures, self.predict = schema, spec, n_temperatures, predict
@@ -60,6 +67,16 @@ class ProfileProblem(Problem):
             xl=np.array(lower),
             xu=np.array(upper),
         )
+        self.starts = self._starts(experiments)
+
+    def _starts(self, experiments: pd.DataFrame | None) -> np.ndarray:
+        """Decision vectors of the experiments of this profile type, clipped onto the bounds."""
+        if experiments is None or experiments.empty:
+            return np.empty((0, self.n_var))
+        temps = experiments[[c for c in self.schema.profile_names if c[:1] == "T"]].fillna(0.0).to_numpy(float)
+        n_used = np.cumprod(temps != 0, axis=1).sum(axis=1)
+        rows = experiments.loc[n_used == self.n_temperatures, self.names].to_numpy(float)
+        return np.clip(rows, self.xl, self.xu)
 
     def _bounds(self, name: str) -> tuple[float, float]:
         if name == "T1" and self.spec.start_T is not None:
@@ -142,6 +159,9 @@ class ProfileProblem(Problem):
 
         Uniform sampling almost never orders ten temperatures correctly, so the
         search would otherwise spend its first generations finding feasibility.
+        The experiments of this type, when given, take up to half of the
+        samples: they lie in the applicability domain by construction, so a
+        search kept there starts from feasible points.
         """
         X = self.xl + (self.xu - self.xl) * rng.random((n_samples, self.n_var))
         idx = self.temperature_index
@@ -150,6 +170,9 @@ class ProfileProblem(Problem):
             u = rng.random(n_samples)
             lo, hi = self.xl[j], self.xu[j]
             X[:, j] = lo + u * (prev - lo) if s % 2 == 1 else prev + u * (hi - prev)
+        n_start = min(len(self.starts), n_samples // 2)
+        if n_start:
+            X[:n_start] = self.starts[rng.choice(len(self.starts), n_start, replace=False)]
         return np.clip(X, self.xl, self.xu)
 
     def repair(self, X: np.ndarray) -> np.ndarray:

@@ -81,10 +81,14 @@ def optimize_profiles(
     *,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    experiments: pd.DataFrame | None = None,
 ) -> DesignResult:
-    """Run NSGA-II per profile type in lockstep; stops early (keeping what it found) when `should_stop()`."""
+    """Run NSGA-II per profile type in lockstep; stops early (keeping what it found) when `should_stop()`.
+
+    experiments: input rows of the DoE; those of each profile type seed its first population.
+    """
     start = time.perf_counter()
-    problems = [ProfileProblem(schema, spec, k, predict) for k in spec.n_temperatures]
+    problems = [ProfileProblem(schema, spec, k, predict, experiments) for k in spec.n_temperatures]
     algorithms = [
         ArrayNSGA2(p.xl, p.xu, spec.pop_size, p.sample, p.repair, seed=spec.random_state + i)
         for i, p in enumerate(problems)
