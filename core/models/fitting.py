@@ -345,12 +345,13 @@ def fit_with_settings(
         feature_sets = _candidate_feature_sets(settings.features, list(ds.X_train.columns))
         maps = {f: FeatureMap(list(ds.X_train.columns), f) for f in feature_sets}
         matrices = {f: m.transform(X) for f, m in maps.items()}
-        search_on = "both" if "both" in feature_sets else feature_sets[0]
         searches, pipelines, family_metrics = {}, {}, {}
         for name in settings.families:
+            own = _family_feature_sets(name, matrices, settings.features)
+            search_on = "both" if "both" in own else next(iter(own))
             outcome = search_family(
                 name,
-                matrices[search_on],
+                own[search_on],
                 y,
                 folds,
                 mode=settings.search,
@@ -360,7 +361,7 @@ def fit_with_settings(
             )
             validation_start = time.perf_counter()
             scores = _validate_feature_sets(
-                name, outcome, search_on, matrices, y, folds, by_type, settings.random_state, n_jobs
+                name, outcome, search_on, own, y, folds, by_type, settings.random_state, n_jobs
             )
             chosen_set = min(scores, key=lambda f: scores[f][3])
             with one_thread_per_fit():
@@ -397,6 +398,15 @@ def _candidate_feature_sets(setting: str, input_names: list[str]) -> list[str]:
     if setting not in available:
         raise ValueError(f"the {setting!r} feature set needs the profile columns T1.., C1.., H1..")
     return [setting]
+
+
+def _family_feature_sets(name: str, matrices: dict[str, np.ndarray], setting: str) -> dict[str, np.ndarray]:
+    """The candidate feature sets a family is tried on: its own preference under "auto", else the user's."""
+    preferred = family(name).feature_sets
+    if setting != "auto" or preferred is None:
+        return matrices
+    own = {f: Z for f, Z in matrices.items() if f in preferred}
+    return own or matrices
 
 
 def selection_score(cv_mse: float, cv_mse_by_type: Mapping[str, float]) -> float:

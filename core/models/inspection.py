@@ -1,4 +1,5 @@
-"""What a fitted CQA model depends on: permutation importance and partial dependence tables."""
+"""What a fitted CQA model depends on and where it is reliable: permutation importance, partial
+dependence and errors per profile type."""
 
 from __future__ import annotations
 
@@ -78,3 +79,28 @@ def partial_dependence_table(
     table = pd.DataFrame(grid, columns=names)
     table["prediction"] = pred
     return table
+
+
+def error_by_type_table(fit: CQAFit) -> pd.DataFrame:
+    """One row per profile type: training runs, the MSE when the type is left out of training
+    (leave-one-type-out CV, types with >= 2 runs), and hold-out runs with their MSE and ±2σ coverage.
+
+    A type with a large left-out MSE is one the model only knows from its own few runs.
+    """
+    ds, m = fit.dataset, fit.metrics
+    types = list(dict.fromkeys([*ds.types_train, *ds.types_test]))
+    counts = ds.types_train.value_counts()
+    rows = []
+    for t in types:
+        held = m.coverage_by_type.get(t, {})
+        rows.append(
+            {
+                "profile_type": t,
+                "training runs": int(counts.get(t, 0)),
+                "left-out MSE": m.cv_mse_by_type.get(t),
+                "hold-out runs": int(held.get("n", 0) or 0),
+                "hold-out MSE": held.get("mse"),
+                "hold-out ±2σ coverage": held.get("coverage_2sd"),
+            }
+        )
+    return pd.DataFrame(rows)
