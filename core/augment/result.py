@@ -160,6 +160,7 @@ def augment_fit(
             scalar_bounds,
             n_jobs,
             sub,
+            features=fit.ensemble.feature_map_,
         )
         before = test_scores(fit, fit.ensemble)
         after = before
