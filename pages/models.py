@@ -94,6 +94,7 @@ def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
         random_state=int(seed),
         families=tuple(families or FAMILIES),
         features=features,
+        solubility=data.schema.solubility,
     )
     return settings, cqas, holdout
 

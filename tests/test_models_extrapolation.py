@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from test_models_data import make_doe_frame
 
+from core.doe import Schema, load_doe
+from core.doe.schema import SchemaError
 from core.models import EnsembleRegressor, ModelData, fit_cqa_models, load_run, save_run
 from core.models.features import FeatureMap
 from core.models.fitting import selection_score
@@ -114,3 +116,24 @@ def test_auto_picks_each_familys_feature_set_by_its_selection_score(frame):
     assert all(m.features in ("raw", "descriptors", "both") for m in metrics.models.values())
     with pytest.raises(ValueError, match="unknown feature set"):
         fit_cqa_models(frame, ["D50"], families=("svr",), features="pca")
+
+
+def test_a_schema_solubility_curve_adds_supersaturation_descriptors_and_survives_the_run(frame, tmp_path):
+    schema = Schema.from_json({"solubility": [[10, 20], [40, 40], [70, 80]]})
+    assert schema.solubility == ((10.0, 20.0), (40.0, 40.0), (70.0, 80.0))
+    assert Schema.from_json(schema.to_spec()).solubility == schema.solubility
+    with pytest.raises(SchemaError, match="solubility"):
+        Schema.from_json({"solubility": [[10, 20]]})
+    data = load_doe(frame.to_csv(index=False).encode(), filename="doe.csv", schema=schema).data
+    result = fit_cqa_models(data, ["D50"], families=("svr",), grids=QUICK, n_members=4, features="both", n_jobs=1)
+    fit = result.fits["D50"]
+    assert fit.ensemble.feature_map_.names[-3:] == [
+        "supersaturation_initial",
+        "time_above_saturation_min",
+        "redissolved_mass",
+    ]
+    save_run(result, tmp_path)
+    loaded = load_run(tmp_path)
+    assert loaded.settings.solubility == schema.solubility
+    X = data.inputs()
+    np.testing.assert_allclose(loaded.predictor().predict(X)[0], result.predictor().predict(X)[0])

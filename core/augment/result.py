@@ -116,6 +116,7 @@ def augmented_ensemble(
         n_jobs=n_jobs,
         features=fit.ensemble.features,
         input_names=list(ds.X_train.columns),
+        solubility=fit.ensemble.solubility,
     ).fit(X, y, sample_weight=w)
 
 

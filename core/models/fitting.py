@@ -35,6 +35,7 @@ from core.models.scaleout import one_thread_per_fit
 from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, group_folds, search_family, split_mse
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
 from core.models.zoo import FAMILIES, build_pipeline, family
+from core.profiles import SolubilityCurve
 
 Progress = Callable[[float, str], None]
 VALIDATIONS = ("types", "kfold")
@@ -58,11 +59,15 @@ class FitSettings:
     features: str = "auto"  # raw, descriptors, both, or auto: chosen per family by the selection score
     # "types": select and calibrate with leave-one-profile-type-out CV beside K-fold; "kfold": K-fold only
     validation: str = "types"
+    # (T, c*) points of the schema's solubility curve: adds supersaturation descriptors
+    solubility: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.validation not in VALIDATIONS:
             raise ValueError(f"unknown validation {self.validation!r}; choose {' or '.join(VALIDATIONS)}")
         object.__setattr__(self, "families", tuple(self.families))
+        if self.solubility is not None:
+            object.__setattr__(self, "solubility", SolubilityCurve(tuple(map(tuple, self.solubility))).points)
         if self.features not in ("auto", *FEATURE_SETS):
             raise ValueError(f"unknown feature set {self.features!r}; choose auto or one of {', '.join(FEATURE_SETS)}")
         if self.search not in SEARCH_MODES:
@@ -85,7 +90,12 @@ class FitSettings:
         return 2 * self.folds
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "families": list(self.families)}
+        out = {**asdict(self), "families": list(self.families)}
+        out["solubility"] = [list(p) for p in self.solubility] if self.solubility else None
+        return out
+
+    def curve(self) -> SolubilityCurve | None:
+        return SolubilityCurve(self.solubility) if self.solubility else None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FitSettings:
@@ -224,7 +234,8 @@ class FitResult:
     def domain(self) -> ApplicabilityDomain:
         """Applicability domain of every run in the data (in descriptor space when the inputs hold profiles)."""
         space = "descriptors" if "descriptors" in available_feature_sets(self.input_names) else "as_given"
-        return ApplicabilityDomain(space=space).fit(self.data.inputs[self.input_names])
+        curve = self.settings.curve() if space == "descriptors" else None
+        return ApplicabilityDomain(space=space, solubility=curve).fit(self.data.inputs[self.input_names])
 
     def metrics(self) -> dict[str, CQAMetrics]:
         return {c: f.metrics for c, f in self.fits.items()}
@@ -269,6 +280,7 @@ def fit_cqa_models(
     choice: Mapping[str, str] | None = None,
     features: str = "auto",
     validation: str = "types",
+    solubility: Sequence[Sequence[float]] | None = None,
     random_state: int = 0,
     n_jobs: int | None = None,
     progress: Progress | None = None,
@@ -282,6 +294,7 @@ def fit_cqa_models(
     choice: CQA -> family to use instead of the one with the lowest selection score.
     features: "raw", "descriptors", "both", or "auto" to let validation choose per family.
     validation: "types" adds leave-one-profile-type-out CV to selection and calibration; "kfold" does not.
+    solubility: (T, c*) points; default: the data's schema's `solubility`, if any.
     n_jobs: parallel fits; None follows `joblib.parallel_config` (see `scaleout`).
     progress: called with (fraction done, message) after every family search.
     """
@@ -298,8 +311,16 @@ def fit_cqa_models(
         choice=dict(choice or {}),
         features=features,
         validation=validation,
+        solubility=_solubility(data, solubility),
     )
     return fit_with_settings(data, settings, cqas, holdout=holdout, n_jobs=n_jobs, progress=progress)
+
+
+def _solubility(data: DataSource, given: Sequence[Sequence[float]] | None) -> tuple[tuple[float, float], ...] | None:
+    if given is not None:
+        return tuple((float(t), float(c)) for t, c in given)
+    schema = getattr(data, "schema", None)
+    return getattr(schema, "solubility", None)
 
 
 def fit_with_settings(
@@ -343,7 +364,9 @@ def fit_with_settings(
         folds = cv_folds(len(y), settings.folds, settings.random_state)
         by_type = group_folds(ds.types_train.to_numpy()) if settings.validation == "types" else []
         feature_sets = _candidate_feature_sets(settings.features, list(ds.X_train.columns))
-        maps = {f: FeatureMap(list(ds.X_train.columns), f) for f in feature_sets}
+        maps = {
+            f: FeatureMap(list(ds.X_train.columns), f, settings.curve() if f != "raw" else None) for f in feature_sets
+        }
         matrices = {f: m.transform(X) for f, m in maps.items()}
         searches, pipelines, family_metrics = {}, {}, {}
         for name in settings.families:
@@ -526,6 +549,7 @@ def _finish_cqa(
         n_jobs=n_jobs,
         features=family_metrics[chosen].features,
         input_names=list(ds.X_train.columns),
+        solubility=settings.solubility,
     ).fit(
         ds.X_train.to_numpy(float),
         ds.y_train.to_numpy(float),

@@ -195,6 +195,7 @@ def _refit(
         n_jobs=n_jobs,
         features=spec.get("features", "raw"),  # runs saved before feature sets existed used the raw columns
         input_names=list(ds.X_train.columns),
+        solubility=settings.solubility,
     ).fit(
         ds.X_train.to_numpy(float),
         ds.y_train.to_numpy(float),

@@ -47,6 +47,7 @@ from core.models.fast_predict import forest_tree_predictions, predict_pipelines
 from core.models.features import FeatureMap
 from core.models.scaleout import one_thread_per_fit
 from core.models.zoo import build_pipeline, family
+from core.profiles import SolubilityCurve
 
 UQ_METHODS = ("mccv", "bootstrap", "oob")
 CALIBRATIONS = ("conformal", "none")
@@ -101,6 +102,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         n_jobs: int | None = None,
         features: str = "raw",
         input_names: list[str] | None = None,
+        solubility: tuple[tuple[float, float], ...] | None = None,
     ) -> None:
         self.family = family
         self.params = params
@@ -112,6 +114,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.features = features
         self.input_names = input_names
+        self.solubility = solubility
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> EnsembleRegressor:
         """Fit on raw input rows; `groups` (e.g. profile types) adds leave-one-group-out calibration scores."""
@@ -123,7 +126,11 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("an uncertainty ensemble needs at least 2 members")
         X, y = np.asarray(X, float), np.asarray(y, float)
         n_inputs = X.shape[1] if X.ndim == 2 else 1
-        self.feature_map_ = FeatureMap(self.input_names or [f"x{i}" for i in range(n_inputs)], self.features)
+        self.feature_map_ = FeatureMap(
+            self.input_names or [f"x{i}" for i in range(n_inputs)],
+            self.features,
+            SolubilityCurve(self.solubility) if self.solubility and self.features != "raw" else None,
+        )
         X = self._features(X)
         w = None if sample_weight is None else np.asarray(sample_weight, float)
         n = len(y)
