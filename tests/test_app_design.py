@@ -63,3 +63,22 @@ def test_ground_truth_check_simulates_designs():
     check = at.session_state["ground_truth"]
     assert len(check) == 3
     assert check["D50_simulated"].notna().all() and (check["D50_simulated"] > 0).all()
+
+
+def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_them():
+    at = run_small_design()  # the constraint is on by default
+    result = at.session_state["design"]
+    assert result.spec.domain == "strict"
+    feasible = result.points[result.points["feasible"]]
+    assert {"domain_score", "in_domain"} <= set(result.points.columns)
+    assert feasible["in_domain"].all()
+    table = next(d.value for d in at.dataframe if "domain_score" in d.value.columns)
+    assert table["in_domain"].all()
+    at.checkbox(key="design_domain").uncheck()
+    at.button(key="run_design").click()
+    at.run()
+    assert not at.exception, at.exception
+    result = at.session_state["design"]
+    assert result.spec.domain == "off"
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "in_domain" in result.points.columns and '"symbol"' in chart
