@@ -106,6 +106,8 @@ def test_same_seed_same_batch_other_seed_other_batch(plans, sample):
     pd.testing.assert_frame_equal(again.runs[cols], plans["ehvi"].runs[cols])
     other = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("random", start_T, end_T, random_state=4))
     assert set(other.runs["id"]) != set(plans["random"].runs["id"])
+    # without a scorer, the applicability domain of the data's runs scores each run
+    assert np.isfinite(other.runs["domain_score"]).all() and (other.runs["domain_score"] > 0).all()
 
 
 def test_unit_box_decodes_to_feasible_profiles_only():

@@ -21,8 +21,9 @@ Strategies (`STRATEGIES`):
   from every run so far (maximin).
 
 Every proposed run carries its predicted outcomes ± σ, its expected
-hypervolume improvement on its own, and (when a scorer is given) its
-applicability-domain score.
+hypervolume improvement on its own, and its applicability-domain score
+(`core.models.domain`, fitted on the data's runs unless another scorer is given:
+above 1 the run lies farther from the data than a typical run from its neighbours).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from scipy.stats import qmc
 
 from core.doe.schema import Schema
+from core.models.domain import ApplicabilityDomain
 from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
@@ -413,8 +415,9 @@ def _plan(
     runs.insert(1, "strategy", spec.strategy)
     runs.insert(3, "n_cycles", runs["n_temperatures"] // 2 - 1)
     runs["id"] = [f"N{i + 1}-{rid}" for i, rid in enumerate(runs["id"])]
-    if domain is not None:
-        runs["domain_score"] = domain(runs[schema.input_names])
+    if domain is None:
+        domain = ApplicabilityDomain().fit(inputs[schema.input_names]).score
+    runs["domain_score"] = domain(runs[schema.input_names])
     runs = runs.drop(columns=["feasible"], errors="ignore")
     notes = [f"{n}: GP on {c} runs" for n, c in models.counts_.items()]
     return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes)
