@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from core.doe import DoEData, LoadResult, append_rows, load_doe
+from core.doe import DoEData, LoadResult, Schema, append_rows, load_doe
 from core.plan.propose import Plan, PlanSpec, hypervolume, merged_front, objective_matrix
+from core.virtual_lab.simulator import simulate_rows
 
 
 def append_filled_workbook(data: DoEData, content: bytes, filename: str) -> LoadResult:
@@ -33,11 +34,10 @@ def append_filled_workbook(data: DoEData, content: bytes, filename: str) -> Load
     return append_rows(data, frame[measured].reset_index(drop=True))
 
 
-def lab_results(runs: pd.DataFrame, simulated: pd.DataFrame, cqa_names: list[str]) -> pd.DataFrame:
-    """Rows to append: the runs' inputs and run ids with the (virtual) lab's CQAs."""
-    rows = runs.drop(columns=[c for c in runs.columns if c.endswith(("_mean", "_std"))]).copy()
-    rows = rows.rename(columns={"id": "run_id"})
-    for cqa in cqa_names:
+def lab_results(runs: pd.DataFrame, simulated: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Rows to append: run id and inputs of the runs with the (virtual) lab's CQAs."""
+    rows = runs[["id", *schema.input_names]].rename(columns={"id": "run_id"}).reset_index(drop=True)
+    for cqa in schema.cqa_names:
         rows[cqa] = simulated[cqa].to_numpy(float)
     return rows
 
@@ -76,3 +76,17 @@ def history_frame(rounds: list[RoundSummary]) -> pd.DataFrame:
     """One row per round; runs per profile type as columns."""
     rows = [{k: v for k, v in r.to_dict().items() if k != "runs_per_type"} | r.runs_per_type for r in rounds]
     return pd.DataFrame(rows).fillna(0)
+
+
+def run_in_virtual_lab(data: DoEData, runs: pd.DataFrame, random_state: int = 0) -> LoadResult:
+    """The data with the runs "measured" by the virtual lab (with its batch and measurement noise) appended."""
+    simulated = simulate_rows(
+        runs[data.schema.input_names].reset_index(drop=True),
+        noise=True,
+        random_state=random_state,
+        max_cycles=data.schema.max_cycles,
+    )
+    failed = simulated["error"].dropna()
+    if len(failed):
+        raise ValueError(f"the virtual lab cannot run {runs['id'].iloc[failed.index[0]]}: {failed.iloc[0]}")
+    return append_rows(data, lab_results(runs, simulated, data.schema))
