@@ -14,6 +14,7 @@ import pytest
 from core.cli import main
 from core.doe import load_doe
 from core.models.datasets import ModelData
+from core.plan.cli import load_data
 from core.plan.gp import PlanningModels
 from core.plan.loop import append_filled_workbook, history_frame, summarise_round
 from core.plan.propose import PlanSpec, plan_experiments
@@ -108,3 +109,13 @@ def test_round_summary_counts_runs_per_type(planned):
     assert summary.hypervolume > 0 and summary.mean_sigma > 0
     table = history_frame([summary, summary])
     assert list(table["round"]) == [0, 0] and "2 cycles" in table
+
+
+def test_a_fit_run_directory_gives_the_rows_it_was_fitted_on(tmp_path):
+    data = load_doe(SAMPLE).data
+    md = ModelData.from_doe(data)
+    (tmp_path / "data.csv").write_text(md.to_frame().to_csv(index=False))
+    (tmp_path / "settings.json").write_text(json.dumps({"input_names": md.input_names}))
+    rows, schema = load_data(str(tmp_path))
+    assert rows.inputs.shape == (31, len(schema.input_names))
+    assert rows.cqas.count().to_dict() == {"D50": 31, "DoA": 21, "crystallinity": 15}
