@@ -111,7 +111,10 @@ def show_plan(plan: Plan, data: DoEData) -> None:
     table["expected HV improvement"] = plan.runs["expected_improvement"].round(3)
     table["domain score"] = plan.runs["domain_score"].round(2)
     st.dataframe(table, hide_index=True, key="plan_table")
-    st.caption("Domain score above 1: the run lies farther from the data than a typical run from its neighbours.")
+    st.caption(
+        "Domain score above 1: the run lies farther from the data than a typical run from its neighbours. "
+        f"Planner models: {'; '.join(plan.notes)}; planned in {plan.seconds:.0f} s."
+    )
     st.download_button(
         "Download the workbook (DoE sheet with blank CQAs + recipes)",
         plan_workbook(plan.runs, data.schema),

@@ -96,5 +96,6 @@ def run_plan(args: argparse.Namespace) -> int:
         "expected_improvement",
     ]
     print(plan.runs[[c for c in cols if c in plan.runs]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print("; ".join(plan.notes), file=sys.stderr)
     print(f"wrote {len(plan.runs)} runs ({spec.strategy}, {plan.seconds:.1f} s) to {out}", file=sys.stderr)
     return EXIT_OK

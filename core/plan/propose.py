@@ -32,8 +32,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -94,9 +93,6 @@ class PlanSpec:
     @property
     def outcomes_needed(self) -> list[str]:
         return list(dict.fromkeys([o.quantity for o in self.objectives] + [c.quantity for c in self.constraints]))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from openpyxl.styles import Font
 
 from core.doe.schema import Schema
 from core.doe.template import HEADER_FILL, template_header
-from core.export import recipe_from_point, recipes_to_xlsx
+from core.export import Recipe, recipe_from_point, recipes_to_xlsx
 
 DOE_SHEET, PLAN_SHEET = "DoE", "plan"
 
@@ -48,7 +48,7 @@ def plan_workbook(runs: pd.DataFrame, schema: Schema, resolution_min: float = 1.
     return buffer.getvalue()
 
 
-def _recipes(runs: pd.DataFrame, schema: Schema) -> list:
+def _recipes(runs: pd.DataFrame, schema: Schema) -> list[Recipe]:
     return [recipe_from_point(r, schema) for r in runs.to_dict("records")]
 
 
