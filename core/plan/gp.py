@@ -11,7 +11,8 @@ outputs are standardised.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,17 @@ def input_bounds(schema: Schema) -> torch.Tensor:
     return torch.tensor([lower, upper], dtype=torch.double)
 
 
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """The matrices here are tiny (tens of runs): thread start-up and contention cost more than they save."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class PlanningModels:
     """GPs of the CQAs with a frame-in, mean/std-out view for reports."""
 
@@ -48,7 +60,7 @@ class PlanningModels:
     def fit(self, inputs: pd.DataFrame, cqas: pd.DataFrame, random_state: int = 0) -> PlanningModels:
         bounds = input_bounds(self.schema)
         gps, counts = [], {}
-        with torch.random.fork_rng():
+        with one_torch_thread(), torch.random.fork_rng():
             torch.manual_seed(random_state)
             for name in self.outcomes:
                 if name == BATCH_TIME:
@@ -80,7 +92,7 @@ class PlanningModels:
 
     def predict_tensor(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and std (..., n, n_outcomes) of the latent function (observation noise left out)."""
-        with torch.no_grad():
+        with torch.no_grad(), one_torch_thread():
             posterior = self.model_.posterior(X)
             return posterior.mean, posterior.variance.clamp_min(0.0).sqrt()
 

@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -53,7 +52,7 @@ from core.models.domain import ApplicabilityDomain
 from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
-from core.plan.gp import PlanningModels, input_bounds
+from core.plan.gp import PlanningModels, input_bounds, one_torch_thread
 from core.plan.space import ProfileSpace, spaces_for
 from core.profiles import profile_type_name
 
@@ -369,17 +368,6 @@ def plan_experiments(
     with one_torch_thread(), torch.random.fork_rng():
         torch.manual_seed(spec.random_state)  # e.g. the baseline pruning draws from torch's generator
         return _plan(inputs, cqas, schema, spec, domain, reference)
-
-
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """The matrices here are tiny (tens of runs): thread start-up and contention cost more than they save."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _plan(
