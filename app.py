@@ -16,6 +16,7 @@ navigation = st.navigation(
             st.Page("pages/synthetic.py", title="Synthetic data & α", icon=":material/auto_awesome:"),
             st.Page("pages/design.py", title="Design (Pareto)", icon=":material/scatter_plot:"),
             st.Page("pages/validate.py", title="Validate", icon=":material/fact_check:"),
+            st.Page("pages/next_experiments.py", title="Next experiments", icon=":material/playlist_add:"),
             st.Page("pages/virtual_lab.py", title="Virtual lab", icon=":material/science:"),
         ],
         "Reactor network": [

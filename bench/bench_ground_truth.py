@@ -7,9 +7,11 @@ running NSGA-II directly on the simulator (expensive; kept small). Both use
 the same decision space, including the start/final temperature ranges of the
 experiments. Reference point: D50 = 0 µm, DoA = 100 %. With several `--risk`
 values the surrogate designs are found once per κ (mean ∓ κσ), to see whether
-keeping away from what the models do not know pays off in truth.
+keeping away from what the models do not know pays off in truth; `--domain`
+keeps the designs within the models' applicability domain or not, and
+`--old` fits the models as before (raw columns, K-fold selection only).
 
-    python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1]
+    python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
 """
 
 from __future__ import annotations
@@ -60,12 +62,21 @@ def main() -> None:
     parser.add_argument("--gen", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--risk", type=float, nargs="+", default=[0.0], help="risk settings κ of the surrogate designs")
+    parser.add_argument(
+        "--domain",
+        choices=("strict", "off"),
+        default="strict",
+        help="keep surrogate designs within the models' applicability domain (default) or not",
+    )
+    parser.add_argument("--old", action="store_true", help="models as before: raw columns, K-fold selection only")
     args = parser.parse_args()
     data = load_doe(SAMPLE).data
-    fit = fit_cqa_models(data, search="fast", random_state=0)
+    old = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"} if args.old else {}
+    fit = fit_cqa_models(data, search="fast", random_state=0, **old)
     start_T, end_T = data_temperature_ranges(data.profiles())
     print(
-        f"models: {', '.join(f'{c} {f.chosen}' for c, f in fit.fits.items())}; "
+        f"models: {', '.join(f'{c} {f.chosen}/{f.metrics.features}' for c, f in fit.fits.items())}; "
+        f"domain {args.domain}; "
         f"start T {start_T[0]:g}-{start_T[1]:g} °C, final T {end_T[0]:g}-{end_T[1]:g} °C"
     )
     surrogate = predict_fn(fit.predictor(), cqa_limits(data.schema))
@@ -76,9 +87,15 @@ def main() -> None:
         hv_data = []
         for kappa in args.risk:
             spec = DesignSpec(
-                n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=100, n_gen=100, risk_kappa=kappa
+                n_temperatures=(n_temps,),
+                start_T=start_T,
+                end_T=end_T,
+                pop_size=100,
+                n_gen=100,
+                risk_kappa=kappa,
+                domain=args.domain,
             )
-            designs = optimize_profiles(surrogate, data.schema, spec).points
+            designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs()).points
             designs = designs[designs["feasible"]]
             true = simulate_rows(designs[data.schema.input_names], n_jobs=args.jobs, bounds=None)
             hv_data.append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))

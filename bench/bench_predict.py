@@ -49,6 +49,10 @@ def population(inputs: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def plain_predict(ensemble: EnsembleRegressor, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and calibrated std with one `predict` per pipeline (per tree for a forest's own trees)."""
+    X = ensemble.feature_map_.transform(X)  # what the model sees: raw columns and/or profile descriptors
+    if ensemble.native_std_:
+        mean, std = ensemble.model_.predict(X, return_std=True)
+        return mean, ensemble.scale_ * std
     mean = ensemble.model_.predict(X)
     if ensemble.uses_forest_:
         X32 = np.ascontiguousarray(ensemble.model_[:-1].transform(X), dtype=np.float32)
@@ -121,7 +125,14 @@ def main() -> None:
     print(f"\n{'D50, every family':<24}{header}")
     for name, metrics in fit.metrics.models.items():
         for method in ("mccv", "oob") if name == "rf" else ("mccv",):
-            ensemble = EnsembleRegressor(name, metrics.params, method=method, random_state=0).fit(X_train, y_train)
+            ensemble = EnsembleRegressor(
+                name,
+                metrics.params,
+                method=method,
+                random_state=0,
+                features=metrics.features,
+                input_names=list(fit.dataset.X_train.columns),
+            ).fit(X_train, y_train)
             compare(f"{name} {method}", ensemble, X, args.repeats)
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 

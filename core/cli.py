@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "core.models.cli",
     "core.augment.cli",
     "core.optimize.cli",
+    "core.plan.cli",
     "core.reactors.cli",
     "core.virtual_lab.cli",
 ]

@@ -131,6 +131,20 @@ class ThermocycleProfile:
     def batch_time_min(self) -> float:
         return float(sum(s.duration_min for s in self.segments()))
 
+    def descriptors(
+        self,
+        max_cycles: int = DEFAULT_MAX_CYCLES,
+        initial_concentration: float | None = None,
+        solubility: SolubilityCurve | None = None,
+    ) -> dict[str, float]:
+        """The shared descriptors (`descriptor_names`) of this profile, computed by `descriptor_matrix`."""
+        row = self.to_features(max(max_cycles, self.n_cycles))
+        n = max(max_cycles, self.n_cycles)
+        pick = [[row[c] for c in cols] for cols in (temperature_columns(n), cooling_columns(n), heating_columns(n))]
+        c0 = None if initial_concentration is None else np.array([initial_concentration], float)
+        values = descriptor_matrix(*(np.array([p]) for p in pick), c0, solubility)[0]
+        return dict(zip(descriptor_names(n, solubility is not None), values.tolist(), strict=True))
+
     # -- segments ----------------------------------------------------------
     def segments(self) -> list[Segment]:
         temps, out = self.temperatures, []
@@ -311,3 +325,192 @@ def check_features(row: Mapping[str, object], max_cycles: int = DEFAULT_MAX_CYCL
             if i >= n_needed and used:
                 problems.append((c, f"{c} is given but the profile has no {kind} ramp {i + 1}; leave it blank or 0"))
     return problems
+
+
+# -- shared descriptors --------------------------------------------------------
+# Every profile type fills the raw columns differently (unused segments are 0),
+# so a 4-cycle run and a linear one share almost no raw coordinates. These
+# descriptors mean the same thing for every type, which lets a model carry what
+# it learned on one type over to another.
+BASE_DESCRIPTORS = (
+    "n_cycles",
+    "batch_time_min",
+    "T_start",
+    "T_min",
+    "T_end",
+    "cooling_amplitude",
+    "heating_amplitude",
+    "cooling_time_min",
+    "heating_time_min",
+    "cooling_rate_mean",
+    "cooling_rate_min",
+    "cooling_rate_max",
+    "heating_rate_mean",
+)
+SOLUBILITY_DESCRIPTORS = ("supersaturation_initial", "time_above_saturation_min", "redissolved_mass")
+CONCENTRATION_COLUMN = "initial_concentration"
+
+
+def redissolution_columns(max_cycles: int = DEFAULT_MAX_CYCLES) -> list[str]:
+    """Depth (heat-up amplitude, degC) of each re-dissolution, in heating-ramp order."""
+    return [f"redissolution_{j}" for j in range(1, max_cycles + 1)]
+
+
+@dataclass(frozen=True)
+class SolubilityCurve:
+    """c*(T) from a few measured (T, c*) points: log c* is interpolated linearly in T.
+
+    The log makes the usual van 't Hoff shape exact between points; outside the
+    measured range the end values are held (no extrapolation).
+    """
+
+    points: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        pts = tuple(sorted((float(t), float(c)) for t, c in self.points))
+        if len(pts) < 2:
+            raise ValueError("a solubility curve needs at least two (T, c*) points")
+        if any(c <= 0 for _, c in pts):
+            raise ValueError("solubilities must be positive")
+        if any(a[0] == b[0] for a, b in itertools.pairwise(pts)):
+            raise ValueError("solubility points need distinct temperatures")
+        if any(b[1] < a[1] for a, b in itertools.pairwise(pts)):
+            raise ValueError("solubility must not fall with temperature")
+        object.__setattr__(self, "points", pts)
+
+    def __call__(self, T: np.ndarray | float) -> np.ndarray:
+        t, c = np.array(self.points).T
+        return np.exp(np.interp(T, t, np.log(c)))
+
+    def saturation_temperature(self, c: np.ndarray | float) -> np.ndarray:
+        """Temperature at which `c` is saturated (clamped to the measured range)."""
+        t, cs = np.array(self.points).T
+        return np.interp(np.log(np.asarray(c, float)), np.log(cs), t)
+
+
+def descriptor_names(max_cycles: int = DEFAULT_MAX_CYCLES, solubility: bool = False) -> list[str]:
+    return [*BASE_DESCRIPTORS, *redissolution_columns(max_cycles), *(SOLUBILITY_DESCRIPTORS if solubility else ())]
+
+
+def descriptor_matrix(
+    T: np.ndarray,
+    C: np.ndarray,
+    H: np.ndarray,
+    initial_concentration: np.ndarray | None = None,
+    solubility: SolubilityCurve | None = None,
+) -> np.ndarray:
+    """Descriptors of many profiles at once from their raw DoE columns.
+
+    T (rows, 2N+2), C (rows, N+1), H (rows, N) in the Eq. 4 encoding: a profile
+    ends at its first 0 or NaN set point. Columns follow `descriptor_names(N,
+    solubility is not None)`. Rows that are not profiles (fewer than two set
+    points, a used ramp without a rate) give NaN; vectorised so the optimiser
+    can describe whole populations per generation.
+    """
+    T, C, H = (np.atleast_2d(np.asarray(a, float)) for a in (T, C, H))
+    n, n_temps = T.shape
+    max_cycles = (n_temps - 2) // 2
+    if C.shape != (n, max_cycles + 1) or H.shape != (n, max_cycles):
+        raise ValueError(f"{n_temps} set-point columns need {max_cycles + 1} cooling and {max_cycles} heating columns")
+    used_T = np.cumprod(np.nan_to_num(T) != 0, axis=1).astype(bool)
+    n_used = used_T.sum(axis=1)
+    seg_used = used_T[:, 1:]  # segment k runs from T(k+1) to T(k+2)
+    rates = np.empty((n, n_temps - 1))
+    rates[:, 0::2], rates[:, 1::2] = C, H
+    dT = np.where(seg_used, np.diff(np.nan_to_num(T), axis=1), 0.0)
+    valid = (n_used >= 2) & ~np.any(seg_used & ~(np.nan_to_num(rates) > 0), axis=1)
+    safe_rates = np.where(seg_used & (np.nan_to_num(rates) > 0), rates, 1.0)
+    duration = np.where(seg_used, np.abs(dT) / safe_rates, 0.0)
+    cool = np.zeros(n_temps - 1, bool)
+    cool[0::2] = True
+    cool_used, heat_used = seg_used & cool, seg_used & ~cool
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cool_amp = np.where(cool_used, np.abs(dT), 0.0).sum(axis=1)
+        heat_amp = np.where(heat_used, np.abs(dT), 0.0).sum(axis=1)
+        cool_time = np.where(cool_used, duration, 0.0).sum(axis=1)
+        heat_time = np.where(heat_used, duration, 0.0).sum(axis=1)
+        cool_rates = np.where(cool_used, rates, np.nan)[:, 0::2]
+        has_cool = cool_used.any(axis=1)
+        columns = [
+            np.maximum(0, (n_used - 2) // 2),
+            cool_time + heat_time,
+            T[:, 0],
+            np.where(used_T, T, np.inf).min(axis=1),
+            np.take_along_axis(T, np.maximum(n_used - 1, 0)[:, None], axis=1)[:, 0],
+            cool_amp,
+            heat_amp,
+            cool_time,
+            heat_time,
+            # time-weighted mean rate; the plain mean when every cooling ramp has zero length
+            np.where(
+                cool_time > 0, cool_amp / cool_time, np.nanmean(np.where(has_cool[:, None], cool_rates, 0.0), axis=1)
+            ),
+            np.where(has_cool, np.fmin.reduce(cool_rates, axis=1), np.nan),
+            np.where(has_cool, np.fmax.reduce(cool_rates, axis=1), np.nan),
+            np.where(heat_time > 0, heat_amp / heat_time, 0.0),
+            *(np.where(heat_used[:, k], dT[:, k], 0.0) for k in range(1, n_temps - 1, 2)),
+        ]
+        if solubility is not None:
+            if initial_concentration is None:
+                raise ValueError("supersaturation descriptors need the initial concentration")
+            columns += _solubility_columns(T, dT, safe_rates, seg_used, heat_used, initial_concentration, solubility)
+    out = np.column_stack(columns).astype(float)
+    out[~valid] = np.nan
+    return out
+
+
+def _solubility_columns(
+    T: np.ndarray,
+    dT: np.ndarray,
+    rates: np.ndarray,
+    seg_used: np.ndarray,
+    heat_used: np.ndarray,
+    c0: np.ndarray,
+    curve: SolubilityCurve,
+) -> list[np.ndarray]:
+    """Initial supersaturation c0/c*(T1); minutes above the saturation temperature of c0 (the
+    solution could hold everything); solute the heat-ups can re-dissolve, assuming the liquor is
+    saturated at each valley: c*(peak) - c*(valley), capped at what has crystallised, c0 - c*(valley)."""
+    c0 = np.asarray(c0, float).reshape(-1)
+    T = np.nan_to_num(T)
+    t_sat = curve.saturation_temperature(c0)[:, None]
+    lo, hi = np.minimum(T[:, :-1], T[:, 1:]), np.maximum(T[:, :-1], T[:, 1:])
+    above = np.where(seg_used, np.clip(hi - np.maximum(lo, t_sat), 0.0, None) / rates, 0.0).sum(axis=1)
+    valley, peak = curve(T[:, :-1]), curve(T[:, 1:])
+    dissolved = np.minimum(peak - valley, np.clip(c0[:, None] - valley, 0.0, None))
+    redissolved = np.where(heat_used, dissolved, 0.0).sum(axis=1)
+    return [c0 / curve(T[:, 0]), above, redissolved]
+
+
+def descriptor_frame(
+    X: pd.DataFrame, max_cycles: int | None = None, solubility: SolubilityCurve | None = None
+) -> pd.DataFrame:
+    """A DoE input frame in canonical columns turned into the shared descriptors.
+
+    Non-profile inputs (initial concentration, seed loading, extra inputs) are
+    kept in front, in their order; the raw T/C/H columns are replaced by
+    `descriptor_names(max_cycles)`. `max_cycles` defaults to what the T columns hold.
+    """
+    if max_cycles is None:
+        max_cycles = max(0, (sum(1 for c in X.columns if _is_column(c, "T")) - 2) // 2)
+    t_cols, c_cols, h_cols = temperature_columns(max_cycles), cooling_columns(max_cycles), heating_columns(max_cycles)
+    raw = [*t_cols, *c_cols, *h_cols]
+    missing = [c for c in raw if c not in X.columns]
+    if missing:
+        raise ValueError(f"the rows have no profile column {', '.join(missing)}")
+    c0 = None
+    if solubility is not None:
+        if CONCENTRATION_COLUMN not in X.columns:
+            raise ValueError(f"supersaturation descriptors need the {CONCENTRATION_COLUMN} column")
+        c0 = X[CONCENTRATION_COLUMN].to_numpy(float)
+    values = descriptor_matrix(
+        X[t_cols].to_numpy(float), X[c_cols].to_numpy(float), X[h_cols].to_numpy(float), c0, solubility
+    )
+    keep = [c for c in X.columns if c not in set(raw)]
+    desc = pd.DataFrame(values, index=X.index, columns=descriptor_names(max_cycles, solubility is not None))
+    return pd.concat([X[keep].astype(float), desc], axis=1)
+
+
+def _is_column(name: object, letter: str) -> bool:
+    text = str(name)
+    return text.startswith(letter) and text[1:].isdigit()

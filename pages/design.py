@@ -100,6 +100,13 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
     with right:
         st.markdown("Constraints (e.g. crystallinity ≥ 80, batch_time_min ≤ 900)")
         constraints = constraints_ui(cqas)
+        stay = st.checkbox(
+            "Stay within the applicability domain",
+            value=True,
+            key="design_domain",
+            help="Designs must lie as close to the experiments as the experiments lie to each other (in shared "
+            "profile descriptors); far from the data a surrogate's optimum is mostly its own error.",
+        )
         c1, c2, c3 = st.columns(3)
         pop = c1.number_input("Population", 8, 500, 100, 4, key="design_pop")
         gen = c2.number_input("Generations", 1, 1000, 200, 10, key="design_gen")
@@ -120,6 +127,7 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             pop_size=int(pop),
             n_gen=int(gen),
             random_state=int(seed),
+            domain="strict" if stay else "off",
         )
     except ValueError as exc:
         st.error(str(exc))
@@ -131,7 +139,13 @@ def run(spec: DesignSpec) -> None:
     bar = st.progress(0.0, text="starting")
     with st.status("Optimising profiles", expanded=False) as status:
         try:
-            result = optimize_profiles(predict, state.schema(), spec, progress=lambda f, m: bar.progress(f, text=m))
+            result = optimize_profiles(
+                predict,
+                state.schema(),
+                spec,
+                progress=lambda f, m: bar.progress(f, text=m),
+                experiments=st.session_state[state.DOE].inputs(),
+            )
         except ValueError as exc:
             status.update(label=f"Design failed: {exc}", state="error")
             return
@@ -185,6 +199,11 @@ def selected_point_panel(points: pd.DataFrame) -> None:
             f"**{recipe.id}** · C0 {recipe.initial_concentration:.1f} mg/g · seed {recipe.seed_loading:.3f} · "
             f"batch {recipe.profile.batch_time_min / 60:.1f} h"
         )
+        if "in_domain" in point and not point["in_domain"]:
+            st.warning(
+                f"Outside the applicability domain (score {point['domain_score']:.2f} > 1): the models "
+                "extrapolate here; treat the prediction as a guess and test it before relying on it."
+            )
         st.dataframe(
             pd.DataFrame([{"CQA": c, "predicted": m, "± 1σ": s} for c, (m, s) in recipe.predictions.items()]).round(2),
             hide_index=True,
@@ -223,8 +242,9 @@ def basket_panel() -> None:
     if basket is None or basket.empty:
         st.caption("Chosen profiles appear here, ready to export.")
         return
+    columns = ["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]
     st.dataframe(
-        basket[["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]],
+        basket[columns + [c for c in ("in_domain",) if c in basket]],
         hide_index=True,
         placeholder="",
         key="basket_table",
@@ -248,7 +268,12 @@ if state.require_models():
     if st.button("Run design", type="primary", disabled=spec is None, key="run_design") and spec is not None:
         run(spec)
     result = st.session_state.get(state.DESIGN)
-    if result is not None and not result.points.empty:
+    if result is not None and not result.points["feasible"].any():
+        st.warning(
+            "The design found no feasible points; relax the constraints or bounds, run more generations, "
+            "or let designs leave the applicability domain."
+        )
+    elif result is not None:
         points = result.points[result.points["feasible"]]
         took = f" in {result.seconds:.1f} s" if result.seconds > 0 else ""  # a reopened project did not time it
         st.caption(
@@ -276,8 +301,10 @@ if state.require_models():
         if colour and "D50" in predictor.cqa_names:
             with st.expander("Predicted crystallinity along the fronts"):
                 st.plotly_chart(crystallinity_front_figure(shown), key="crystallinity_front")
+        with st.expander("All Pareto points"):
+            columns = ["id", "profile_type", *[c for c in shown.columns if c.endswith(("_mean", "_std"))]]
+            columns += [c for c in (BATCH_TIME, "domain_score", "in_domain") if c in shown]
+            st.dataframe(shown[columns].round(3), hide_index=True, key="pareto_table")
         selected_point_panel(points)
         ground_truth_panel(points)
-    elif result is not None:
-        st.warning("The design found no points; relax the constraints or bounds.")
     basket_panel()

@@ -10,8 +10,9 @@ import streamlit as st
 
 from core.doe import DoEData, load_doe
 from core.export import Recipe
+from core.models.features import FEATURE_SETS
 from core.models.fitting import FitResult, FitSettings, fit_with_settings
-from core.models.inspection import partial_dependence_table, permutation_importance_table
+from core.models.inspection import error_by_type_table, partial_dependence_table, permutation_importance_table
 from core.models.metrics import holdout_caution
 from core.models.search import SEARCH_MODES
 from core.models.uncertainty import UQ_METHODS
@@ -22,6 +23,7 @@ from core.plots.models import (
     model_comparison_figure,
     parity_figure,
     partial_dependence_figure,
+    type_parity_figure,
     uncertainty_figure,
 )
 from pages import state
@@ -31,8 +33,11 @@ FIT_CACHE = "fit_cache"
 
 st.title("Surrogate models")
 st.caption(
-    "Each CQA is modelled on the runs where it was measured. Hyper-parameters are searched by K-fold CV; "
-    "the family with the lowest CV MSE is chosen, and an ensemble gives each prediction its uncertainty."
+    "Each CQA is modelled on the runs where it was measured. Hyper-parameters are searched by K-fold CV. "
+    "Each family also sees the runs as raw columns, as profile descriptors every type shares, or both; the family "
+    "and feature set chosen are those with the lowest selection score, the geometric mean of the K-fold CV MSE "
+    "and the MSEs when each profile type is left out of training. An ensemble (or the Gaussian process's own σ) "
+    "gives each prediction its uncertainty."
 )
 
 
@@ -55,13 +60,20 @@ def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
         key="model_uq",
         help="mccv: Monte Carlo cross-validation; bootstrap; oob: the forest's own trees",
     )
-    c5, c6, c7 = st.columns([2, 1, 1])
+    c5, c8, c6, c7 = st.columns([2, 1, 1, 1])
     families = c5.multiselect(
         "Model families",
         list(FAMILIES),
         default=list(FAMILIES),
         format_func=lambda n: FAMILIES[n].label,
         key="model_families",
+    )
+    features = c8.selectbox(
+        "Model inputs",
+        ["auto", *FEATURE_SETS],
+        key="model_features",
+        help="raw: the sheet's columns; descriptors: batch time, amplitudes, rates, re-dissolution depths shared "
+        "by every profile type; both; auto: chosen per family by validation",
     )
     members = c6.number_input("Ensemble members", 2, 100, 25, key="model_members")
     seed = c7.number_input("Seed", 0, 2**31 - 1, 0, key="model_seed")
@@ -82,6 +94,8 @@ def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
         n_members=int(members),
         random_state=int(seed),
         families=tuple(families or FAMILIES),
+        features=features,
+        solubility=data.schema.solubility,
     )
     return settings, cqas, holdout
 
@@ -116,7 +130,20 @@ def metrics_section(result: FitResult) -> FitResult:
         st.warning(f"{cqa} not modelled: {why}")
     table = result.metrics_table()
     shown = table[
-        ["cqa", "family", "cv_mse", "cv_mse_sd", "train_r2", "test_r2", "test_mse", "test_mae", "fit_time_s", "chosen"]
+        [
+            "cqa",
+            "family",
+            "features",
+            "cv_mse",
+            "cv_mse_sd",
+            "selection_score",
+            "train_r2",
+            "test_r2",
+            "test_mse",
+            "test_mae",
+            "fit_time_s",
+            "chosen",
+        ]
     ]
     st.dataframe(
         shown.style.format(precision=3).apply(
@@ -130,7 +157,7 @@ def metrics_section(result: FitResult) -> FitResult:
     for col, (cqa, fit) in zip(cols, result.fits.items(), strict=False):
         m = fit.metrics
         col.metric(
-            f"{cqa}: {FAMILIES[m.best_model].label}",
+            f"{cqa}: {FAMILIES[m.best_model].label} on {m.features}",
             f"test R² {m.test_r2:.2f}" if m.test_r2 is not None else "no test rows",
             help=f"CV MSE {m.cv_mse:.3g}; ±1σ coverage on hold-out: {m.coverage_1sd}",
         )
@@ -160,6 +187,10 @@ def diagnostics_section(result: FitResult) -> None:
             left, right = st.columns(2)
             left.plotly_chart(parity_figure(table, cqa, unit), key=f"parity_{cqa}")
             right.plotly_chart(uncertainty_figure(table, cqa, unit), key=f"uncertainty_{cqa}")
+            left, right = st.columns(2)
+            left.plotly_chart(type_parity_figure(table, cqa, unit), key=f"type_parity_{cqa}")
+            right.markdown("**Errors per profile type**")
+            right.dataframe(error_by_type_table(fit).round(3), hide_index=True, key=f"type_errors_{cqa}")
             m = fit.metrics
             if m.coverage_1sd is not None:
                 st.caption(
@@ -186,7 +217,10 @@ def what_if_section(result: FitResult) -> None:
     schema = state.schema()
     profile, conc, seed = profile_inputs(schema, "whatif")
     row = Recipe("what-if", profile, conc, seed).feature_row(schema)
-    prediction = result.predictor().predict_frame(pd.DataFrame([row]))
+    predictor = result.predictor()
+    rows = pd.DataFrame([row])
+    prediction = predictor.predict_frame(rows)
+    score, inside = predictor.domain_scores(rows)
     left, right = st.columns([2, 1])
     left.plotly_chart(profile_figure(profile), key="whatif_profile")
     table = pd.DataFrame(
@@ -196,6 +230,8 @@ def what_if_section(result: FitResult) -> None:
         ]
     )
     right.dataframe(table.round(2), hide_index=True, key="whatif_predictions")
+    where = "within" if inside[0] else "outside"
+    right.caption(f"{where} the applicability domain (distance-to-data score {score[0]:.2f}; in domain up to 1)")
 
 
 data = st.session_state.get(state.DOE)

@@ -10,6 +10,7 @@ import streamlit as st
 from core.doe import append_rows
 from core.export import Recipe, recipe_from_point
 from core.models.fitting import fit_with_settings
+from core.plan.verdict import fit_for_purpose, parse_replicates
 from core.plots.design import predicted_vs_measured_figure
 from core.plots.doe import profile_figure
 from core.virtual_lab.simulator import simulate_batch
@@ -99,6 +100,25 @@ def append_and_retrain(recipe: Recipe, measured: dict[str, float]) -> None:
     st.success(f"Appended; the data now has {len(result.data)} experiments and the models were retrained.")
 
 
+def replicate_check(prediction: pd.DataFrame, cqas: list[str]) -> None:
+    """Table 3 / Step 8: replicate measurements against prediction ± σ, and whether to plan more experiments."""
+    st.subheader("Fit for purpose?")
+    st.caption("Enter the replicate measurements of this run (mean ± sd is taken from them).")
+    replicates, cols = {}, st.columns(len(cqas))
+    for col, cqa in zip(cols, cqas, strict=True):
+        text = col.text_input(f"{cqa} replicates", key=f"replicates_{cqa}", placeholder="e.g. 41.2, 39.8, 40.5")
+        try:
+            replicates[cqa] = parse_replicates(text)
+        except ValueError as exc:
+            col.error(str(exc))
+    predictions = {c: (float(prediction[f"{c}_mean"].iloc[0]), float(prediction[f"{c}_std"].iloc[0])) for c in cqas}
+    verdict = fit_for_purpose(predictions, replicates)
+    st.dataframe(verdict.table.round(3), hide_index=True, key="validate_verdict_table")
+    (st.success if verdict.fit_for_purpose else st.warning)(verdict.message)
+    if not verdict.fit_for_purpose:
+        st.page_link("pages/next_experiments.py", label="Plan the next experiments", icon=":material/playlist_add:")
+
+
 if state.require_models():
     predictor = state.current_predictor()
     recipe = chosen_recipe()
@@ -128,3 +148,4 @@ if state.require_models():
     st.plotly_chart(predicted_vs_measured_figure(table), key="validate_figure")
     if st.button("Append this run to the data and retrain", disabled=not measured, key="validate_append"):
         append_and_retrain(recipe, measured)
+    replicate_check(prediction, predictor.cqa_names)

@@ -131,3 +131,20 @@ def test_after_a_run_no_progress_bar_stays_and_a_reopened_design_claims_no_time(
     at.run()
     caption = next(c.value for c in at.caption if "Pareto points" in c.value)
     assert "0.0 s" not in caption and caption.endswith("generations")
+def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_them():
+    at = run_small_design()  # the constraint is on by default
+    result = at.session_state["design"]
+    assert result.spec.domain == "strict"
+    feasible = result.points[result.points["feasible"]]
+    assert {"domain_score", "in_domain"} <= set(result.points.columns)
+    assert feasible["in_domain"].all()
+    table = next(d.value for d in at.dataframe if "domain_score" in d.value.columns)
+    assert table["in_domain"].all()
+    at.checkbox(key="design_domain").uncheck()
+    at.button(key="run_design").click()
+    at.run()
+    assert not at.exception, at.exception
+    result = at.session_state["design"]
+    assert result.spec.domain == "off"
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "in_domain" in result.points.columns and '"symbol"' in chart

@@ -20,7 +20,7 @@ def test_training_fills_the_metrics_table_and_marks_the_choice():
     table = result.metrics_table()
     assert set(table["family"]) == {"rf", "svr"}
     for _, part in table.groupby("cqa"):
-        assert part.loc[part["chosen"], "cv_mse"].item() == part["cv_mse"].min()
+        assert part.loc[part["chosen"], "selection_score"].item() == part["selection_score"].min()
     assert at.session_state["fit"].settings.n_members == 3
 
 
@@ -52,3 +52,26 @@ def test_partial_dependence_and_importance_render():
     at.run()
     assert not at.exception
     assert any(c.key == "pd_D50" for c in at.get("plotly_chart"))
+
+
+def test_per_type_parity_and_error_table_show_every_profile_type():
+    at = app_on("pages/models.py")
+    fit = at.session_state["fit"].fits["D50"]
+    table = next(d.value for d in at.dataframe if "left-out MSE" in d.value.columns)
+    assert set(table["profile_type"]) == set(fit.dataset.types_train) | set(fit.dataset.types_test)
+    assert table["training runs"].sum() == fit.dataset.n_train
+    assert any(c.key == "type_parity_D50" for c in at.get("plotly_chart"))
+    assert any("applicability domain" in c.value for c in at.caption)
+
+
+def test_feature_set_setting_reaches_the_fit():
+    at = app_on("pages/models.py", with_models=False)
+    at.multiselect(key="model_families").set_value(["svr"])
+    at.selectbox(key="model_features").set_value("descriptors")
+    at.number_input(key="model_members").set_value(3)
+    at.button(key="train_models").click()
+    at.run()
+    assert not at.exception, at.exception
+    result = at.session_state["fit"]
+    assert result.settings.features == "descriptors"
+    assert {f.metrics.features for f in result.fits.values()} == {"descriptors"}

@@ -61,14 +61,33 @@ def test_predict_prints_mean_and_std_for_every_row(run_dir, doe_csv, capsys):
         "DoA_std",
         "crystallinity_mean",
         "crystallinity_std",
+        "domain_score",
+        "in_domain",
     ]
     assert len(table) == len(frame)
     assert (table["D50_std"] > 0).all()
+    assert table["in_domain"].all()  # the training runs themselves
     assert main(["predict", run_dir, path, "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert len(records) == len(frame)
     assert records[0]["row"] == table["row"][0]
     assert records[0]["D50"]["mean"] == pytest.approx(table["D50_mean"][0])
+
+
+def test_predict_json_rows_carry_the_domain_score(run_dir, doe_csv, tmp_path, capsys):
+    frame = doe_csv[1]
+    far = frame.head(3).copy()
+    far.loc[far.index[2], "initial_concentration"] = 10 * frame["initial_concentration"].max()
+    far_path = tmp_path / "far.csv"
+    far.to_csv(far_path, index=False)
+    assert main(["predict", run_dir, str(far_path), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    for r in records:
+        assert set(r) == {"row", "D50", "DoA", "crystallinity", "domain_score", "in_domain"}
+        assert set(r["D50"]) == {"mean", "std"} and isinstance(r["in_domain"], bool)
+        assert r["domain_score"] >= 0
+    assert [r["in_domain"] for r in records] == [True, True, False]
+    assert records[2]["domain_score"] > 1 > records[0]["domain_score"]
 
 
 def test_predict_needs_every_input(run_dir, doe_csv, tmp_path, capsys):

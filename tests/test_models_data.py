@@ -140,4 +140,8 @@ METRICS_JSON_FIELDS = {
     "n_train",
     "n_test",
     "models",
+    "features",
+    "cv_mse_by_type",
+    "selection_score",
+    "coverage_by_type",
 }

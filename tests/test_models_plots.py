@@ -13,6 +13,7 @@ from core.plots.models import (
     model_comparison_figure,
     parity_figure,
     partial_dependence_figure,
+    type_parity_figure,
     uncertainty_figure,
 )
 
@@ -35,7 +36,7 @@ def test_importance_finds_the_only_input_that_matters(result):
     table = permutation_importance_table(result.fits["D50"], n_repeats=3)
     assert table["feature"].iloc[0] == "initial_concentration"
     assert table["importance"].iloc[0] > 100 * max(table["importance"].iloc[1], 1e-9)
-    assert len(table) == 21
+    assert sorted(table["feature"]) == sorted(result.fits["D50"].ensemble.feature_map_.names)
 
 
 def test_partial_dependence_follows_the_model(result):
@@ -93,3 +94,12 @@ def test_importance_and_partial_dependence_figures(result):
     two = partial_dependence_table(fit, ("initial_concentration", "seed_loading"), grid_points=4)
     contour = partial_dependence_figure(two, "D50", "µm")
     assert contour.data[0].type == "contour" and np.asarray(contour.data[0].z).shape == (4, 4)
+
+
+def test_type_parity_figure_has_one_colour_per_profile_type(result):
+    table = result.fits["DoA"].prediction_table()
+    fig = type_parity_figure(table, "DoA", "%")
+    points = [t for t in fig.data if t.name != "y = x"]
+    assert sum(len(t.x) for t in points) == len(table)
+    colours = {t.legendgroup: t.marker.color for t in points}
+    assert set(colours) == set(table["profile_type"]) and len(set(colours.values())) == len(colours)

@@ -30,7 +30,8 @@ SMALL = {
 
 
 def test_registry_holds_the_paper_spaces():
-    assert set(FAMILIES) == {"rf", "gbt", "svr", "xgb"}
+    assert set(FAMILIES) == {"rf", "gbt", "svr", "xgb", "gp"}
+    assert FAMILIES["gp"].native_std and not FAMILIES["rf"].native_std
     assert FAMILIES["rf"].grid["max_depth"] == (None, 10, 20, 30)
     assert FAMILIES["gbt"].grid["alpha"] == (0.1, 0.5, 0.9)
     assert FAMILIES["xgb"].grid["colsample_bytree"] == (0.3, 0.7, 1.0)

@@ -152,3 +152,23 @@ def test_start_and_end_temperature_ranges_hold():
     for row in feasible.to_dict("records"):
         temps = ThermocycleProfile.from_features(row).temperatures
         assert 55.0 <= temps[0] <= 65.0 and 5.0 <= temps[-1] <= 15.0
+
+
+def test_strict_domain_needs_a_domain_and_experiments_seed_the_first_population():
+    with pytest.raises(ValueError, match="no applicability domain"):
+        optimize_profiles(surrogate, SCHEMA, DesignSpec(n_temperatures=(4,), domain="strict", **SMALL))
+    experiments = pd.DataFrame(
+        [
+            {"initial_concentration": 40.0, "seed_loading": 0.1, **p.to_features()}
+            for p in (
+                ThermocycleProfile((60, 30, 45, 10), (0.2, 0.1), (0.7,)),
+                ThermocycleProfile((55, 25, 40, 12), (0.1, 0.1), (0.9,)),
+                ThermocycleProfile((60, 10), (0.1,)),  # another type: not a seed of the 1-cycle search
+            )
+        ]
+    )
+    problem = ProfileProblem(SCHEMA, DesignSpec(), 4, surrogate, experiments)
+    assert problem.starts.shape == (2, problem.n_var)
+    first = problem.sample(10, np.random.default_rng(0))
+    seeded = {tuple(np.round(r, 9)) for r in first[:2]}
+    assert seeded == {tuple(np.round(r, 9)) for r in problem.starts}

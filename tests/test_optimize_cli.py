@@ -77,3 +77,15 @@ def test_bad_requests_exit_2_with_a_message(run_dir, tmp_path, capsys):
         main(["export", str(run_dir), "--pareto", str(pareto), "--ids", "zzz", "--out", str(tmp_path / "r.json")]) == 2
     )
     assert main(["export", str(run_dir), "--pareto", str(pareto), "--ids", "a", "--out", str(tmp_path / "r.pdf")]) == 2
+
+
+@pytest.mark.parametrize("domain", ["strict", "off"])
+def test_pareto_points_carry_the_domain_and_strict_keeps_designs_in_it(run_dir, tmp_path, domain):
+    out = tmp_path / "pareto.csv"
+    args = ["optimize", str(run_dir), "--cycles", "0", "1", "--pop", "12", "--gen", "6", "--domain", domain]
+    assert main([*args, "--out", str(out)]) == 0
+    points = pd.read_csv(out)
+    assert {"domain_score", "in_domain"} <= set(points.columns)
+    assert (points["in_domain"] == (points["domain_score"] <= 1.0)).all()
+    if domain == "strict":  # out-of-domain designs violate a constraint, so no feasible one is outside
+        assert points.loc[points["feasible"], "in_domain"].all()

@@ -82,7 +82,7 @@ class AugmentResult:
         """The fitted models with every augmented CQA's ensemble swapped in."""
         ensembles = {c: f.ensemble for c, f in fit.fits.items()}
         ensembles.update({c: e for c, e in self.ensembles.items() if c in ensembles})
-        return CQAPredictor(fit.input_names, ensembles)
+        return CQAPredictor(fit.input_names, ensembles, fit.domain())
 
 
 def final_synthetic_rows(
@@ -114,6 +114,9 @@ def augmented_ensemble(
         calibration=fit_settings["calibration"],
         random_state=fit_settings["random_state"],
         n_jobs=n_jobs,
+        features=fit.ensemble.features,
+        input_names=list(ds.X_train.columns),
+        solubility=fit.ensemble.solubility,
     ).fit(X, y, sample_weight=w)
 
 
@@ -158,6 +161,7 @@ def augment_fit(
             scalar_bounds,
             n_jobs,
             sub,
+            features=fit.ensemble.feature_map_,
         )
         before = test_scores(fit, fit.ensemble)
         after = before

@@ -28,6 +28,7 @@ from joblib import Parallel, delayed
 from core.augment.generators import GENERATORS, SyntheticGenerator, generator_kind, tune_generator
 from core.augment.theory import learning_curve, theoretical_alpha
 from core.augment.weights import fit_weighted
+from core.models.features import FeatureMap
 from core.models.search import cv_folds
 
 Progress = Callable[[float, str], None]
@@ -173,8 +174,14 @@ def run_study(
     scalar_bounds: Mapping[str, tuple[float, float]] | None = None,
     n_jobs: int | None = None,
     progress: Progress | None = None,
+    features: FeatureMap | None = None,
 ) -> StudyOutcome:
-    """The CV study for one CQA on its training rows (X, y) with the model `family` and `params`."""
+    """The CV study for one CQA on its training rows (X, y) with the model `family` and `params`.
+
+    Generators learn the raw rows; `features` (the CQA model's feature set) maps real and synthetic
+    rows alike before each weighted model is fitted, so the study scores the model that will be used.
+    """
+    to_model = features.transform if features is not None else np.asarray
     report = progress or (lambda fraction, message: None)
     seed, params = settings.random_state, dict(params)
     seconds = {"tuning": 0.0, "generators": 0.0, "models": 0.0}
@@ -198,7 +205,7 @@ def run_study(
             report(step / n_steps, f"{generator_kind(name).label}: quality {outcome.score:.3f} (tuned)")
     seconds["tuning"] = time.perf_counter() - start
 
-    Xv_all, yv_all = X.to_numpy(float), y.to_numpy(float)
+    Xv_all, yv_all = to_model(X.to_numpy(float)), y.to_numpy(float)
     folds = cv_folds(len(y), settings.folds, seed)
     m_max = settings.m_values[-1]
     start = time.perf_counter()
@@ -238,6 +245,7 @@ def run_study(
         curve_errors += base
         for name in settings.generators:
             Xs, ys = samples[k, name]
+            Xs = to_model(Xs) if len(Xs) else np.empty((0, Xr.shape[1]))
             jobs = [(m, a) for m in settings.m_values for a in alphas]
             scores = parallel(
                 delayed(_fold_mse)(family, params, Xr, yr, Xs[:m], ys[:m], a, Xv, yv, seed) for m, a in jobs

@@ -22,6 +22,7 @@ from core.profiles import (
     T_BOUNDS,
     TABLE2_BOUNDS,
     Bounds,
+    SolubilityCurve,
     cooling_columns,
     heating_columns,
     profile_columns,
@@ -150,6 +151,8 @@ class Schema:
     variables: tuple[Variable, ...]
     max_cycles: int = DEFAULT_MAX_CYCLES
     column_map: dict[str, str | None] = field(default_factory=dict)  # normalised header -> name (None: not modelled)
+    # optional (T degC, c* in initial-concentration units) points: adds supersaturation descriptors
+    solubility: tuple[tuple[float, float], ...] | None = None
 
     @classmethod
     def default(cls, max_cycles: int = DEFAULT_MAX_CYCLES, bounds: Bounds = TABLE2_BOUNDS) -> Schema:
@@ -209,19 +212,22 @@ class Schema:
                 item["limits"] = list(v.limits)
             return item
 
-        return {
+        spec: dict[str, Any] = {
             "max_cycles": self.max_cycles,
             "bounds": {v.name: list(v.bounds) for v in self.variables if v.name in default and v.bounds},
             "inputs": [describe(v) for v in extra if v.role == "input"],
             "cqas": [describe(v) for v in extra if v.role == "cqa"],
         }
+        if self.solubility:
+            spec["solubility"] = [list(p) for p in self.solubility]
+        return spec
 
     # -- schema files ----------------------------------------------------------
     @classmethod
     def from_json(cls, source: str | Path | dict[str, Any]) -> Schema:
         """Build a schema from a JSON file (path), JSON text or an already parsed dict."""
         spec = _load_spec(source)
-        unknown = set(spec) - {"max_cycles", "columns", "bounds", "inputs", "cqas"}
+        unknown = set(spec) - {"max_cycles", "columns", "bounds", "inputs", "cqas", "solubility"}
         if unknown:
             raise SchemaError(f"unknown schema keys: {', '.join(sorted(unknown))}")
         max_cycles = spec.get("max_cycles", DEFAULT_MAX_CYCLES)
@@ -261,7 +267,7 @@ class Schema:
             if target is not None and target not in names:
                 raise SchemaError(f'"columns" maps "{header}" to "{target}", which is not a known column')
             column_map[normalise_header(header)] = target
-        return cls(tuple(variables), max_cycles, column_map)
+        return cls(tuple(variables), max_cycles, column_map, _solubility(spec.get("solubility")))
 
 
 def _load_spec(source: str | Path | dict[str, Any]) -> dict[str, Any]:
@@ -310,3 +316,17 @@ def _extra_variable(item: object, role: str) -> Variable:
     limits = _pair(item["limits"], name) if "limits" in item else (-INF, INF)
     aliases = tuple(normalise_header(a) for a in item.get("aliases", []))
     return Variable(name, role, str(item.get("unit", "")), str(item.get("description", "")), bounds, limits, aliases)
+
+
+def _solubility(value: object) -> tuple[tuple[float, float], ...] | None:
+    """Optional solubility points [[T, c*], ...], checked by `SolubilityCurve`."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(x, int | float) for x in p) for p in value
+    ):
+        raise SchemaError('"solubility" must be a list of [temperature, solubility] pairs, e.g. [[10, 20], [50, 45]]')
+    try:
+        return SolubilityCurve(tuple((float(t), float(c)) for t, c in value)).points
+    except ValueError as exc:
+        raise SchemaError(f"solubility: {exc}") from None

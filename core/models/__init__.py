@@ -13,6 +13,7 @@ The family pipelines (`build_pipeline`) accept `model__sample_weight` in fit.
 """
 
 from core.models.datasets import CQADataset, ModelData, cqa_dataset, stratified_holdout
+from core.models.domain import ApplicabilityDomain
 from core.models.fitting import (
     CQAFit,
     CQAPredictor,
@@ -36,6 +37,7 @@ __all__ = [
     "FAMILIES",
     "SEARCH_MODES",
     "UQ_METHODS",
+    "ApplicabilityDomain",
     "CQADataset",
     "CQAFit",
     "CQAMetrics",

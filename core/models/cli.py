@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from core.augment.persistence import load_predictor
 from core.doe import DoEData, DoEReadError, load_doe, read_rows
 from core.doe.cli import load_schema
 from core.models.datasets import ModelData
+from core.models.features import FEATURE_SETS
 from core.models.fitting import FitResult, fit_cqa_models
 from core.models.persistence import RunFormatError, save_run
 from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
@@ -34,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--calibration", choices=CALIBRATIONS, default="conformal", help="interval calibration (default: conformal)"
     )
+    fit.add_argument(
+        "--features",
+        choices=("auto", *FEATURE_SETS),
+        default="auto",
+        help="model inputs: raw columns, shared profile descriptors, both, or auto (chosen by validation; default)",
+    )
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument("--cqa", action="append", help="fit only this CQA (repeatable)")
     fit.add_argument(
@@ -46,7 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--n-jobs", type=int, default=-1, help="local parallel processes (default: all cores)")
     fit.set_defaults(func=run_fit)
 
-    predict = subparsers.add_parser("predict", help="predict every CQA (mean and std) for the rows of a file")
+    predict = subparsers.add_parser(
+        "predict",
+        help="predict every CQA (mean and std) for the rows of a file, with each row's applicability-domain score",
+    )
     predict.add_argument("run", help="run directory written by `fit`")
     predict.add_argument("file", help="CSV or XLSX with the input columns")
     predict.add_argument("--schema", help="JSON schema file mapping columns to roles")
@@ -99,6 +110,7 @@ def run_fit(args: argparse.Namespace) -> int:
                 calibration=args.calibration,
                 families=[f.strip() for f in args.families.split(",") if f.strip()],
                 choice=choice,
+                features=args.features,
                 random_state=args.seed,
                 progress=lambda fraction, message: _err(f"[{fraction:4.0%}] {message}"),
             )
@@ -139,15 +151,26 @@ def run_predict(args: argparse.Namespace) -> int:
         _err(f"{args.file}: {exc}")
         return EXIT_BAD_DATA
     table = predictor.predict_frame(inputs)
+    table["domain_score"], table["in_domain"] = predictor.domain_scores(inputs)
     if args.json:
         records = [
-            {"row": _plain(row), **{c: {"mean": r[f"{c}_mean"], "std": r[f"{c}_std"]} for c in result.fits}}
+            {
+                "row": _plain(row),
+                **{c: {"mean": _number(r[f"{c}_mean"]), "std": _number(r[f"{c}_std"])} for c in result.fits},
+                "domain_score": _number(r["domain_score"]),
+                "in_domain": bool(r["in_domain"]),
+            }
             for row, r in table.iterrows()
         ]
         print(json.dumps(records, indent=2))
     else:
         print(table.to_csv(index_label="row"), end="")
     return EXIT_OK
+
+
+def _number(value: float) -> float | None:
+    """JSON has no NaN or infinity: a row the model cannot score (not a valid profile) gives null."""
+    return float(value) if math.isfinite(value) else None
 
 
 def _plain(value: object) -> object:

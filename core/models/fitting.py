@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.pipeline import Pipeline
 
 from core.models.datasets import (
@@ -27,13 +28,17 @@ from core.models.datasets import (
     as_model_data,
     cqa_dataset,
 )
+from core.models.domain import ApplicabilityDomain
+from core.models.features import FEATURE_SETS, FeatureMap, available_feature_sets
 from core.models.metrics import CQAMetrics, FamilyMetrics, coverage, regression_scores
 from core.models.scaleout import one_thread_per_fit
-from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, search_family
+from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, group_folds, search_family, split_mse
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
 from core.models.zoo import FAMILIES, build_pipeline, family
+from core.profiles import SolubilityCurve
 
 Progress = Callable[[float, str], None]
+VALIDATIONS = ("types", "kfold")
 DataSource = ModelData | DoELike | pd.DataFrame
 
 
@@ -51,9 +56,20 @@ class FitSettings:
     families: tuple[str, ...] = tuple(FAMILIES)
     grids: dict[str, dict[str, list]] = field(default_factory=dict)  # per-family grid overrides
     choice: dict[str, str] = field(default_factory=dict)  # CQA -> family chosen by the user
+    features: str = "auto"  # raw, descriptors, both, or auto: chosen per family by the selection score
+    # "types": select and calibrate with leave-one-profile-type-out CV beside K-fold; "kfold": K-fold only
+    validation: str = "types"
+    # (T, c*) points of the schema's solubility curve: adds supersaturation descriptors
+    solubility: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.validation not in VALIDATIONS:
+            raise ValueError(f"unknown validation {self.validation!r}; choose {' or '.join(VALIDATIONS)}")
         object.__setattr__(self, "families", tuple(self.families))
+        if self.solubility is not None:
+            object.__setattr__(self, "solubility", SolubilityCurve(tuple(map(tuple, self.solubility))).points)
+        if self.features not in ("auto", *FEATURE_SETS):
+            raise ValueError(f"unknown feature set {self.features!r}; choose auto or one of {', '.join(FEATURE_SETS)}")
         if self.search not in SEARCH_MODES:
             raise ValueError(f"unknown search mode {self.search!r}; choose {' or '.join(SEARCH_MODES)}")
         if self.uq not in UQ_METHODS:
@@ -74,7 +90,12 @@ class FitSettings:
         return 2 * self.folds
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "families": list(self.families)}
+        out = {**asdict(self), "families": list(self.families)}
+        out["solubility"] = [list(p) for p in self.solubility] if self.solubility else None
+        return out
+
+    def curve(self) -> SolubilityCurve | None:
+        return SolubilityCurve(self.solubility) if self.solubility else None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FitSettings:
@@ -152,10 +173,24 @@ class CQAPredictor:
     in `input_names` order.
     """
 
-    def __init__(self, input_names: Sequence[str], ensembles: Mapping[str, EnsembleRegressor]) -> None:
+    def __init__(
+        self,
+        input_names: Sequence[str],
+        ensembles: Mapping[str, EnsembleRegressor],
+        domain: ApplicabilityDomain | None = None,
+    ) -> None:
         self.input_names = list(input_names)
         self.ensembles = dict(ensembles)
         self.cqa_names = list(self.ensembles)
+        self.domain = domain
+
+    def domain_scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Distance-to-data score of every row and whether it is in the applicability domain."""
+        if self.domain is None:
+            raise ValueError("this predictor has no applicability domain")
+        frame = pd.DataFrame(_matrix(X, self.input_names), columns=self.input_names)
+        score = self.domain.score(frame)
+        return score, score <= self.domain.threshold
 
     def predict(self, X: Any, return_std: bool = True) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         X = _matrix(X, self.input_names)
@@ -194,7 +229,13 @@ class FitResult:
     seconds: float = 0.0
 
     def predictor(self) -> CQAPredictor:
-        return CQAPredictor(self.input_names, {c: f.ensemble for c, f in self.fits.items()})
+        return CQAPredictor(self.input_names, {c: f.ensemble for c, f in self.fits.items()}, self.domain())
+
+    def domain(self) -> ApplicabilityDomain:
+        """Applicability domain of every run in the data (in descriptor space when the inputs hold profiles)."""
+        space = "descriptors" if "descriptors" in available_feature_sets(self.input_names) else "as_given"
+        curve = self.settings.curve() if space == "descriptors" else None
+        return ApplicabilityDomain(space=space, solubility=curve).fit(self.data.inputs[self.input_names])
 
     def metrics(self) -> dict[str, CQAMetrics]:
         return {c: f.metrics for c, f in self.fits.items()}
@@ -237,6 +278,9 @@ def fit_cqa_models(
     families: Sequence[str] | None = None,
     grids: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
     choice: Mapping[str, str] | None = None,
+    features: str = "auto",
+    validation: str = "types",
+    solubility: Sequence[Sequence[float]] | None = None,
     random_state: int = 0,
     n_jobs: int | None = None,
     progress: Progress | None = None,
@@ -247,7 +291,10 @@ def fit_cqa_models(
     cqas: which CQAs (default: all in the data). CQAs with too few measured
     rows are listed in `FitResult.skipped` instead of failing the run.
     grids: per-family grids replacing the paper's (e.g. small ones for quick looks).
-    choice: CQA -> family to use instead of the lowest-CV-MSE one.
+    choice: CQA -> family to use instead of the one with the lowest selection score.
+    features: "raw", "descriptors", "both", or "auto" to let validation choose per family.
+    validation: "types" adds leave-one-profile-type-out CV to selection and calibration; "kfold" does not.
+    solubility: (T, c*) points; default: the data's schema's `solubility`, if any.
     n_jobs: parallel fits; None follows `joblib.parallel_config` (see `scaleout`).
     progress: called with (fraction done, message) after every family search.
     """
@@ -262,8 +309,18 @@ def fit_cqa_models(
         families=tuple(families or FAMILIES),
         grids={k: {p: list(v) for p, v in g.items()} for k, g in (grids or {}).items()},
         choice=dict(choice or {}),
+        features=features,
+        validation=validation,
+        solubility=_solubility(data, solubility),
     )
     return fit_with_settings(data, settings, cqas, holdout=holdout, n_jobs=n_jobs, progress=progress)
+
+
+def _solubility(data: DataSource, given: Sequence[Sequence[float]] | None) -> tuple[tuple[float, float], ...] | None:
+    if given is not None:
+        return tuple((float(t), float(c)) for t, c in given)
+    schema = getattr(data, "schema", None)
+    return getattr(schema, "solubility", None)
 
 
 def fit_with_settings(
@@ -305,11 +362,19 @@ def fit_with_settings(
             continue
         X, y = ds.X_train.to_numpy(float), ds.y_train.to_numpy(float)
         folds = cv_folds(len(y), settings.folds, settings.random_state)
+        by_type = group_folds(ds.types_train.to_numpy()) if settings.validation == "types" else []
+        feature_sets = _candidate_feature_sets(settings.features, list(ds.X_train.columns))
+        maps = {
+            f: FeatureMap(list(ds.X_train.columns), f, settings.curve() if f != "raw" else None) for f in feature_sets
+        }
+        matrices = {f: m.transform(X) for f, m in maps.items()}
         searches, pipelines, family_metrics = {}, {}, {}
         for name in settings.families:
+            own = _family_feature_sets(name, matrices, settings.features)
+            search_on = "both" if "both" in own else next(iter(own))
             outcome = search_family(
                 name,
-                X,
+                own[search_on],
                 y,
                 folds,
                 mode=settings.search,
@@ -317,17 +382,25 @@ def fit_with_settings(
                 random_state=settings.random_state,
                 n_jobs=n_jobs,
             )
-            refit_start = time.perf_counter()
+            validation_start = time.perf_counter()
+            scores = _validate_feature_sets(
+                name, outcome, search_on, own, y, folds, by_type, settings.random_state, n_jobs
+            )
+            chosen_set = min(scores, key=lambda f: scores[f][3])
             with one_thread_per_fit():
-                pipe = build_pipeline(name, outcome.best_params, settings.random_state).fit(X, y)
-            refit_seconds = time.perf_counter() - refit_start
+                pipe = build_pipeline(name, outcome.best_params, settings.random_state).fit(matrices[chosen_set], y)
+            seconds = outcome.seconds + time.perf_counter() - validation_start
             searches[name], pipelines[name] = outcome, pipe
-            family_metrics[name] = _family_metrics(name, outcome, pipe, ds, outcome.seconds + refit_seconds)
+            family_metrics[name] = _family_metrics(
+                name, outcome, pipe, maps[chosen_set], ds, seconds, scores[chosen_set]
+            )
             step += 1
+            m = family_metrics[name]
             report(
                 step / n_steps,
-                f"{cqa}: {FAMILIES[name].label} CV MSE {outcome.cv_mse:.4g} "
-                f"({outcome.n_fits} fits, {outcome.seconds:.1f} s, {settings.search})",
+                f"{cqa}: {FAMILIES[name].label} CV MSE {m.cv_mse:.4g} on {chosen_set}, "
+                f"selection score {m.selection_score:.4g} ({outcome.n_fits} search fits, {seconds:.1f} s, "
+                f"{settings.search})",
             )
         fits[cqa] = _finish_cqa(ds, searches, pipelines, family_metrics, settings, n_jobs)
         step += 1
@@ -338,17 +411,101 @@ def fit_with_settings(
     )
 
 
-def _family_metrics(name: str, outcome: SearchOutcome, pipe: Pipeline, ds: CQADataset, seconds: float) -> FamilyMetrics:
-    train = regression_scores(ds.y_train.to_numpy(float), pipe.predict(ds.X_train.to_numpy(float)))
+Scores = tuple[float, float, dict[str, float], float]  # K-fold MSE, its sd, MSE per left-out type, selection score
+
+
+def _candidate_feature_sets(setting: str, input_names: list[str]) -> list[str]:
+    available = available_feature_sets(input_names)
+    if setting == "auto":
+        return list(available)
+    if setting not in available:
+        raise ValueError(f"the {setting!r} feature set needs the profile columns T1.., C1.., H1..")
+    return [setting]
+
+
+def _family_feature_sets(name: str, matrices: dict[str, np.ndarray], setting: str) -> dict[str, np.ndarray]:
+    """The candidate feature sets a family is tried on: its own preference under "auto", else the user's."""
+    preferred = family(name).feature_sets
+    if setting != "auto" or preferred is None:
+        return matrices
+    own = {f: Z for f, Z in matrices.items() if f in preferred}
+    return own or matrices
+
+
+def selection_score(cv_mse: float, cv_mse_by_type: Mapping[str, float]) -> float:
+    """What selects a family and its feature set: the geometric mean of the K-fold CV MSE and the
+    leave-one-profile-type-out MSEs, the K-fold term weighing 1/2 and each left-out type 1/(2·types).
+
+    K-fold CV over a mostly-linear DoE rewards interpolating among linear runs;
+    the grouped term rewards carrying knowledge to profile types a model has
+    (almost) not seen, which is where the optimiser's designs go. Geometric
+    weighting makes a 20 % gain count the same on either side, whatever the
+    scale, and keeps one badly predicted type from drowning the rest. Without
+    any type to leave out the score is the CV MSE.
+    """
+    if not cv_mse_by_type:
+        return float(cv_mse)
+    grouped = np.exp(np.mean(np.log(np.maximum(list(cv_mse_by_type.values()), 1e-300))))
+    return float(np.sqrt(max(cv_mse, 1e-300) * grouped))
+
+
+def _validate_feature_sets(
+    name: str,
+    outcome: SearchOutcome,
+    searched_on: str,
+    matrices: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    by_type: list[tuple[str, np.ndarray, np.ndarray]],
+    random_state: int,
+    n_jobs: int | None,
+) -> dict[str, Scores]:
+    """K-fold and leave-one-type-out MSE of the family's best configuration on every feature set, in one batch."""
+    tasks = [(f, "kfold", i, tr, te) for f in matrices if f != searched_on for i, (tr, te) in enumerate(folds)]
+    tasks += [(f, "type", g, tr, te) for f in matrices for g, tr, te in by_type]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(split_mse)(name, outcome.best_params, matrices[f], y, tr, te, random_state) for f, _, _, tr, te in tasks
+    )
+    out = {}
+    for f in matrices:
+        found = [(kind, key, r) for (ff, kind, key, _, _), r in zip(tasks, results, strict=True) if ff == f]
+        if f == searched_on:
+            cv, sd = outcome.cv_mse, outcome.cv_mse_sd
+        else:
+            kfold = np.array([r for kind, _, r in found if kind == "kfold"])
+            cv, sd = float(kfold.mean()), float(kfold.std())
+        per_type = {str(key): float(r) for kind, key, r in found if kind == "type"}
+        out[f] = (cv, sd, per_type, selection_score(cv, per_type))
+    return out
+
+
+def _family_metrics(
+    name: str,
+    outcome: SearchOutcome,
+    pipe: Pipeline,
+    feature_map: FeatureMap,
+    ds: CQADataset,
+    seconds: float,
+    scores: Scores,
+) -> FamilyMetrics:
+    cv, sd, per_type, score = scores
+    train = regression_scores(
+        ds.y_train.to_numpy(float), pipe.predict(feature_map.transform(ds.X_train.to_numpy(float)))
+    )
     if ds.n_test:
-        test = regression_scores(ds.y_test.to_numpy(float), pipe.predict(ds.X_test.to_numpy(float)))
+        test = regression_scores(
+            ds.y_test.to_numpy(float), pipe.predict(feature_map.transform(ds.X_test.to_numpy(float)))
+        )
     else:
         test = regression_scores(np.empty(0), np.empty(0))
     return FamilyMetrics(
         family=name,
+        features=feature_map.feature_set,
+        cv_mse_by_type=per_type,
+        selection_score=score,
         params=outcome.best_params,
-        cv_mse=outcome.cv_mse,
-        cv_mse_sd=outcome.cv_mse_sd,
+        cv_mse=cv,
+        cv_mse_sd=sd,
         train_r2=train["r2"],
         train_mse=train["mse"],
         train_mae=train["mae"],
@@ -361,8 +518,13 @@ def _family_metrics(name: str, outcome: SearchOutcome, pipe: Pipeline, ds: CQADa
 
 
 def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
-    """The family with the lowest mean CV MSE (the first listed among equals)."""
-    return min(family_metrics, key=lambda name: family_metrics[name].cv_mse)
+    """The family with the lowest selection score (`selection_score`; the first listed among equals)."""
+
+    def key(name: str) -> float:
+        m = family_metrics[name]
+        return m.selection_score if m.selection_score is not None else m.cv_mse
+
+    return min(family_metrics, key=key)
 
 
 def _finish_cqa(
@@ -385,17 +547,38 @@ def _finish_cqa(
         calibration=settings.calibration,
         random_state=settings.random_state,
         n_jobs=n_jobs,
-    ).fit(ds.X_train.to_numpy(float), ds.y_train.to_numpy(float))
+        features=family_metrics[chosen].features,
+        input_names=list(ds.X_train.columns),
+        solubility=settings.solubility,
+    ).fit(
+        ds.X_train.to_numpy(float),
+        ds.y_train.to_numpy(float),
+        groups=ds.types_train.to_numpy() if settings.validation == "types" else None,
+    )
+    by_type: dict[str, dict[str, float | None]] = {}
     if ds.n_test:
         X_test, y_test = ds.X_test.to_numpy(float), ds.y_test.to_numpy(float)
         mean, std = ensemble.predict(X_test, return_std=True)
         test = regression_scores(y_test, mean)
         cov1, cov2 = coverage(y_test, mean, std, 1.0), coverage(y_test, mean, std, 2.0)
+        types = ds.types_test.to_numpy()
+        for t in pd.unique(types):
+            k = types == t
+            by_type[str(t)] = {
+                "n": int(k.sum()),
+                "mse": regression_scores(y_test[k], mean[k])["mse"],
+                "coverage_1sd": coverage(y_test[k], mean[k], std[k], 1.0),
+                "coverage_2sd": coverage(y_test[k], mean[k], std[k], 2.0),
+            }
     else:
         test, cov1, cov2 = regression_scores(np.empty(0), np.empty(0)), None, None
     fm = family_metrics[chosen]
     metrics = CQAMetrics(
         best_model=chosen,
+        features=fm.features,
+        cv_mse_by_type=dict(fm.cv_mse_by_type),
+        selection_score=fm.selection_score,
+        coverage_by_type=by_type,
         selected_by="cv" if chosen == best else "user",
         cv_mse=fm.cv_mse,
         cv_mse_sd=fm.cv_mse_sd,

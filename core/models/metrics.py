@@ -52,6 +52,9 @@ class FamilyMetrics:
     test_mae: float | None
     fit_time_s: float
     n_fits: int
+    features: str = "raw"
+    cv_mse_by_type: dict[str, float] = field(default_factory=dict)  # leave-one-profile-type-out MSE
+    selection_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,9 +68,12 @@ class FamilyMetrics:
 class CQAMetrics:
     """What was chosen for a CQA and how well it does, with every family's metrics beside it.
 
-    `best_model` is the family in use: the lowest CV MSE unless the user chose
-    another (`selected_by` = "user"). Coverage is the share of hold-out points
-    inside the ±1σ and ±2σ intervals of the uncertainty ensemble.
+    `best_model` is the family in use: the lowest selection score (see
+    `fitting.selection_score`) unless the user chose another (`selected_by` =
+    "user"); `features` is the input feature set it sees. `cv_mse` is K-fold
+    CV, `cv_mse_by_type` the MSE on each profile type when that type is left
+    out of training. Coverage is the share of hold-out points inside the ±1σ
+    and ±2σ intervals, overall and per profile type.
     """
 
     best_model: str
@@ -85,6 +91,10 @@ class CQAMetrics:
     calibration: str
     calibration_scale: float
     models: dict[str, FamilyMetrics] = field(default_factory=dict)
+    features: str = "raw"
+    cv_mse_by_type: dict[str, float] = field(default_factory=dict)
+    selection_score: float | None = None
+    coverage_by_type: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

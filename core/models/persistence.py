@@ -3,7 +3,8 @@
 Files of a run:
 
 * ``settings.json``: fit settings and seed, input names, per CQA the chosen
-  family, every family's best hyper-parameters and the training/hold-out row
+  family and the feature set it sees (raw, descriptors or both), every
+  family's best hyper-parameters and the training/hold-out row
   ids, plus a few saved predictions that loading checks the re-fit against;
 * ``metrics.json``: `FitResult.metrics_dict()`;
 * ``data.csv`` (and ``holdout.csv``): the rows the models were fitted on;
@@ -51,6 +52,7 @@ def run_files(result: FitResult) -> dict[str, str]:
         mean, std = fit.ensemble.predict(check, return_std=True)
         cqas[cqa] = {
             "family": fit.chosen,
+            "features": fit.ensemble.features,
             "params": fit.metrics.models[fit.chosen].params,
             "train_rows": ds.y_train.index.tolist(),
             "test_rows": ds.y_test.index.tolist(),
@@ -191,7 +193,15 @@ def _refit(
         calibration=settings.calibration,
         random_state=settings.random_state,
         n_jobs=n_jobs,
-    ).fit(ds.X_train.to_numpy(float), ds.y_train.to_numpy(float))
+        features=spec.get("features", "raw"),  # runs saved before feature sets existed used the raw columns
+        input_names=list(ds.X_train.columns),
+        solubility=settings.solubility,
+    ).fit(
+        ds.X_train.to_numpy(float),
+        ds.y_train.to_numpy(float),
+        # runs saved before feature sets existed were calibrated without profile types
+        groups=ds.types_train.to_numpy() if "features" in spec and settings.validation == "types" else None,
+    )
     check = ds.X_train.iloc[:N_CHECK_ROWS].to_numpy(float)
     mean, std = ensemble.predict(check, return_std=True)
     saved = spec["check"]

@@ -61,6 +61,48 @@ def cv_folds(n_rows: int, folds: int, random_state: int) -> Folds:
     return [(train, test) for train, test in splitter.split(np.zeros((n_rows, 1)))]
 
 
+GroupFolds = list[tuple[str, np.ndarray, np.ndarray]]  # (group name, training rows, validation rows)
+
+
+def group_folds(groups: Sequence[Any], min_rows: int = 2) -> GroupFolds:
+    """Leave-one-group-out splits (e.g. one profile type at a time) for groups with at least `min_rows` rows.
+
+    A type seen once cannot be scored as a group of its own and stays in every
+    training side; so does everything when fewer than two rows would remain.
+    """
+    groups = np.asarray(groups)
+    out = []
+    for g in pd.unique(groups):
+        held = groups == g
+        if held.sum() >= min_rows and (~held).sum() >= 2:
+            out.append((str(g), np.flatnonzero(~held), np.flatnonzero(held)))
+    return out
+
+
+def fold_mse(
+    name: str,
+    params: Params,
+    X: np.ndarray,
+    y: np.ndarray,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    random_state: int = 0,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Validation MSE of one configuration on each (training rows, validation rows) split."""
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(split_mse)(name, params, X, y, train, test, random_state) for train, test in splits
+    )
+    return np.asarray(results, float)
+
+
+def split_mse(
+    name: str, params: Params, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, random_state: int
+) -> float:
+    with one_thread_per_fit():
+        pipe = build_pipeline(name, params, random_state).fit(X[train], y[train])
+    return float(np.mean((y[test] - pipe.predict(X[test])) ** 2))
+
+
 @dataclass
 class SearchOutcome:
     """Best configuration of one family and every configuration that was scored."""

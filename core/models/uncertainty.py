@@ -9,11 +9,26 @@ on resampled rows:
 * ``oob``: a random forest's own trees are the ensemble (each was grown on a
   bootstrap resample); families without their own bagging use bootstrap members.
 
+A family with its own predictive standard deviation (the Gaussian process)
+needs no ensemble: its native σ is the spread, and its closed-form
+leave-one-out predictions are the out-of-sample ones.
+
 Every method leaves rows out of each member, which gives an out-of-sample
 prediction for most training rows. Conformal calibration uses those residuals,
-scaled by the ensemble spread, to stretch or shrink the intervals so that the
-share of points inside ±1σ matches a normal's 68.3 % (and `predict_interval`
-matches any level asked for) instead of trusting the raw spread.
+scaled by the spread, to stretch or shrink the intervals so that the share of
+points inside ±1σ matches a normal's 68.3 % (and `predict_interval` matches any
+level asked for) instead of trusting the raw spread.
+
+Given the profile type of every training row (`fit(..., groups=types)`), the
+calibration also scores each type with at least two runs as a model fitted
+without that type predicts it (leave-one-type-out): these residuals are what
+an unfamiliar profile type costs, so the intervals stop assuming every design
+is as well covered as the linear runs. A Gaussian process held out this way
+keeps its kernel and reports its own, wider σ there, so its intervals widen
+where the data are thin rather than everywhere.
+
+The model sees the rows through a `FeatureMap` (raw columns, shared profile
+descriptors, or both); rows are passed in the raw input order either way.
 """
 
 from __future__ import annotations
@@ -22,14 +37,17 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from joblib import Parallel, delayed
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
 
 from core.models.fast_predict import forest_tree_predictions, predict_pipelines
+from core.models.features import FeatureMap
 from core.models.scaleout import one_thread_per_fit
-from core.models.zoo import build_pipeline
+from core.models.zoo import build_pipeline, family
+from core.profiles import SolubilityCurve
 
 UQ_METHODS = ("mccv", "bootstrap", "oob")
 CALIBRATIONS = ("conformal", "none")
@@ -42,6 +60,13 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     s = np.sort(np.asarray(scores, float))
     k = math.ceil((len(s) + 1) * level)
     return float(s[k - 1]) if 1 <= k <= len(s) else math.inf
+
+
+def _scores(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """|residual| / spread; a zero spread scores 0 for a zero residual and infinity otherwise."""
+    resid = np.abs(residuals)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(spread > 0, resid / spread, np.where(resid > 0, np.inf, 0.0))
 
 
 def _weights(sample_weight: np.ndarray | None) -> dict[str, Any]:
@@ -75,6 +100,9 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         calibration: str = "conformal",
         random_state: int = 0,
         n_jobs: int | None = None,
+        features: str = "raw",
+        input_names: list[str] | None = None,
+        solubility: tuple[tuple[float, float], ...] | None = None,
     ) -> None:
         self.family = family
         self.params = params
@@ -84,8 +112,12 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         self.calibration = calibration
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.features = features
+        self.input_names = input_names
+        self.solubility = solubility
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> EnsembleRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> EnsembleRegressor:
+        """Fit on raw input rows; `groups` (e.g. profile types) adds leave-one-group-out calibration scores."""
         if self.method not in UQ_METHODS:
             raise ValueError(f"unknown uncertainty method {self.method!r}; choose one of {', '.join(UQ_METHODS)}")
         if self.calibration not in CALIBRATIONS:
@@ -93,18 +125,28 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if self.n_members < 2:
             raise ValueError("an uncertainty ensemble needs at least 2 members")
         X, y = np.asarray(X, float), np.asarray(y, float)
+        n_inputs = X.shape[1] if X.ndim == 2 else 1
+        self.feature_map_ = FeatureMap(
+            self.input_names or [f"x{i}" for i in range(n_inputs)],
+            self.features,
+            SolubilityCurve(self.solubility) if self.solubility and self.features != "raw" else None,
+        )
+        X = self._features(X)
         w = None if sample_weight is None else np.asarray(sample_weight, float)
         n = len(y)
         params = dict(self.params or {})
         rng = np.random.default_rng(self.random_state)
         self.model_ = build_pipeline(self.family, params, self.random_state)
-        self.uses_forest_ = self.method == "oob" and _uses_own_bagging(self.model_)
+        self.native_std_ = family(self.family).native_std
+        self.uses_forest_ = not self.native_std_ and self.method == "oob" and _uses_own_bagging(self.model_)
         if self.uses_forest_:
             self.model_.set_params(model__oob_score=True)
         with one_thread_per_fit():
             self.model_.fit(X, y, **_weights(w))
-        if self.uses_forest_:
-            self.members_: list[Pipeline] = []
+        self.members_: list[Pipeline] = []
+        if self.native_std_:
+            oos, oos_spread = self.model_[-1].loo()
+        elif self.uses_forest_:
             oos = np.asarray(self.model_[-1].oob_prediction_, float)  # NaN where a row was never left out
         else:
             draws = self._draws(n, rng)
@@ -115,16 +157,50 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             )
             oos = self._out_of_sample(X, draws)
         self.oos_prediction_ = oos
-        spread = self._spread(X)
+        spread = oos_spread if self.native_std_ else self._spread(X)
         seen = ~np.isnan(oos)
         if not seen.any():
             raise ValueError("no training row was left out of any ensemble member; use more members")
-        resid = np.abs(y[seen] - oos[seen])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores = np.where(spread[seen] > 0, resid / spread[seen], np.where(resid > 0, np.inf, 0.0))
+        scores = _scores(y[seen] - oos[seen], spread[seen])
+        self.grouped_scores_ = self._grouped_scores(X, y, w, groups) if groups is not None else np.empty(0)
+        scores = np.concatenate([scores, self.grouped_scores_])
         self.calibration_scores_ = np.sort(scores)
         self.scale_ = conformal_quantile(scores, ONE_SIGMA) if self.calibration == "conformal" else 1.0
         return self
+
+    def _features(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, float)
+        if X.ndim == 1:
+            X = X.reshape(-1, 1) if self.feature_map_.feature_set == "raw" else X.reshape(1, -1)
+        return self.feature_map_.transform(X)
+
+    def _grouped_scores(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, groups: Any) -> np.ndarray:
+        """|residual| / spread of each row of every group with >= 2 rows, predicted without its group.
+
+        The held-out GP keeps the full fit's kernel and gives its own σ; other
+        families are refitted without the group and scaled by the full spread.
+        """
+        groups = np.asarray(groups)
+        out = []
+        for g in pd.unique(groups):
+            held = groups == g
+            if held.sum() < 2 or (~held).sum() < 2:
+                continue
+            if self.native_std_:
+                scale = self.model_[0].transform
+                mean, spread = self.model_[-1].conditioned_predict(scale(X[~held]), y[~held], scale(X[held]))
+            else:
+                pipe = _fit_member(
+                    self.family,
+                    dict(self.params or {}),
+                    self.random_state,
+                    X[~held],
+                    y[~held],
+                    None if w is None else w[~held],
+                )
+                mean, spread = pipe.predict(X[held]), self._spread(X[held])
+            out.append(_scores(y[held] - mean, spread))
+        return np.concatenate(out) if out else np.empty(0)
 
     def _draws(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
         if self.method == "mccv":
@@ -144,24 +220,39 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
 
     def member_predictions(self, X: Any) -> np.ndarray:
         """(members, rows) predictions: the forest's trees for `oob`, otherwise the refitted members."""
-        X = np.asarray(X, float)
+        if self.native_std_:
+            raise ValueError(f"{self.family} gives its own standard deviation and has no ensemble members")
+        return self._member_predictions(self._features(X))
+
+    def _member_predictions(self, Z: np.ndarray) -> np.ndarray:
         if self.uses_forest_:
-            return forest_tree_predictions(self.model_, X)
-        return predict_pipelines(self.members_, X)
+            return forest_tree_predictions(self.model_, Z)
+        return predict_pipelines(self.members_, Z)
 
     def _spread(self, X: np.ndarray, factor: float = 1.0) -> np.ndarray:
-        """`factor` times the members' standard deviation; an infinite factor (too few calibration rows)
-        makes every spread infinite, including where the members agree (inf · 0 would give NaN)."""
+        """On model-feature rows: `factor` times the members' (or the GP's) standard deviation.
+
+        An infinite factor (too few calibration rows) makes every spread infinite, including where the
+        members agree (inf · 0 would give NaN)."""
         if math.isinf(factor):
             return np.full(len(X), np.inf)
-        return factor * self.member_predictions(X).std(axis=0, ddof=1)
+        if self.native_std_:
+            return factor * self.model_.predict(X, return_std=True)[1]
+        return factor * self._member_predictions(X).std(axis=0, ddof=1)
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        X = np.asarray(X, float)
-        mean = predict_pipelines([self.model_], X)[0]
-        if not return_std:
-            return mean
-        return mean, self._spread(X, self.scale_)
+        """Mean (and calibrated std) of every row; NaN for rows that are not valid profiles."""
+        Z = self._features(X)
+        ok = np.isfinite(Z).all(axis=1)
+        if ok.all():  # the common case, returned as the model computes it (XGBoost: float32)
+            mean = predict_pipelines([self.model_], Z)[0]
+            return (mean, self._spread(Z, self.scale_)) if return_std else mean
+        mean, std = np.full(len(Z), np.nan), np.full(len(Z), np.nan)
+        if ok.any():
+            mean[ok] = predict_pipelines([self.model_], Z[ok])[0]
+            if return_std:
+                std[ok] = self._spread(Z[ok], self.scale_)
+        return (mean, std) if return_std else mean
 
     def predict_interval(self, X: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds that hold a new measurement with probability `level`.
@@ -172,7 +263,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         """
         if not 0 < level < 1:
             raise ValueError("the interval level must be between 0 and 1")
-        X = np.asarray(X, float)
+        X = self._features(X)
         mean = predict_pipelines([self.model_], X)[0]
         if self.calibration == "conformal":
             factor = conformal_quantile(self.calibration_scores_, level)

@@ -2,7 +2,10 @@
 
 The search spaces are the paper's (seed 000, section 2.4) written as discrete
 grids; where the paper gives a range (n_estimators 10-200, learning_rate
-0.01-0.2, C 0.1-20) the grid spans it with a few values. Adding a family is
+0.01-0.2, C 0.1-20) the grid spans it with a few values. The Gaussian process
+(`gaussian_process`) is not in the paper: it is here for its standard
+deviation, which grows away from the data; its length scales are fitted by
+marginal likelihood, so its grid only fixes the Matérn smoothness. Adding a family is
 one `ModelFamily` entry in `FAMILIES`.
 
 Every pipeline is `StandardScaler` followed by the model, so scaling is learned
@@ -23,6 +26,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from xgboost import XGBRegressor
+
+from core.models.gaussian_process import ARDGaussianProcess
 
 Params = dict[str, Any]
 StagedPredict = Callable[[Any, np.ndarray, Sequence[int]], dict[int, np.ndarray]]
@@ -94,6 +99,9 @@ class ModelFamily:
     canonical: Canonical | None = None
     warm_start: bool = False
     budget_coupled: tuple[str, ...] = ()
+    native_std: bool = False  # the model gives its own predictive std (used instead of an ensemble)
+    # feature sets tried when the fit chooses them ("auto"); None: every one available
+    feature_sets: tuple[str, ...] | None = None
 
 
 FAMILIES: dict[str, ModelFamily] = {
@@ -152,6 +160,16 @@ FAMILIES: dict[str, ModelFamily] = {
             resource="n_estimators",
             staged_predict=_xgboost_stages,
             budget_coupled=("learning_rate",),
+        ),
+        ModelFamily(
+            name="gp",
+            label="Gaussian process",
+            make=lambda seed: ARDGaussianProcess(random_state=seed),
+            grid={"nu": (2.5,)},
+            native_std=True,
+            # A stationary kernel needs inputs in which nearby means similar: the shared descriptors. In the raw
+            # columns every profile type sits in its own zero-padded corner (and 40 length scales cost time).
+            feature_sets=("descriptors",),
         ),
     )
 }

@@ -15,7 +15,14 @@ from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, reci
 from core.models.persistence import RunFormatError, load_run
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import optimize_profiles
-from core.optimize.spec import Constraint, DesignSpec, Objective, data_temperature_ranges, n_temperatures_for_cycles
+from core.optimize.spec import (
+    DOMAIN_MODES,
+    Constraint,
+    DesignSpec,
+    Objective,
+    data_temperature_ranges,
+    n_temperatures_for_cycles,
+)
 from core.profiles import ThermocycleProfile
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -32,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pop", type=int, default=100, help="population size (default: 100)")
     p.add_argument("--gen", type=int, default=200, help="generations (default: 200)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--domain",
+        choices=DOMAIN_MODES,
+        default="strict",
+        help="strict: keep designs within the models' applicability domain (default); off: only report it",
+    )
     p.add_argument("--out", required=True, help="CSV of the Pareto points")
     p.set_defaults(func=run_optimize)
 
@@ -69,6 +82,7 @@ def run_optimize(args: argparse.Namespace) -> int:
             pop_size=args.pop,
             n_gen=args.gen,
             random_state=args.seed,
+            domain=args.domain,
         )
         result, predictor = load_predictor(args.run)
         schema = schema_for(result.input_names)
@@ -82,13 +96,14 @@ def run_optimize(args: argparse.Namespace) -> int:
             schema,
             spec,
             progress=lambda f, m: print(f"\r{m}", end="", file=sys.stderr, flush=True),
+            experiments=result.data.inputs,
         )
     except (ValueError, RunFormatError) as exc:
         return _fail(f"cannot optimise: {exc}")
     print(file=sys.stderr)
     columns = ["id", "n_cycles", "profile_type", *schema.input_names]
     columns += [c for cqa in predictor.cqa_names for c in (f"{cqa}_mean", f"{cqa}_std")]
-    columns += ["batch_time_min", "feasible"]
+    columns += ["batch_time_min", "feasible", *[c for c in ("domain_score", "in_domain") if c in design.points]]
     design.points[columns].to_csv(args.out, index=False)
     for n, front in design.points.groupby("n_cycles"):
         print(f"{n} cycles: {len(front)} Pareto points", file=sys.stderr)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.doe.schema import Schema
-from core.optimize.problem import PredictFn, Predictions
+from core.optimize.problem import DOMAIN, PredictFn, Predictions
 
 
 class MeanStdPredictor(Protocol):
@@ -27,19 +27,26 @@ def cqa_limits(schema: Schema) -> dict[str, tuple[float, float]]:
 
 
 def predict_fn(predictor: MeanStdPredictor, limits: Mapping[str, tuple[float, float]] | None = None) -> PredictFn:
-    """One prediction call per population, split into per-CQA (mean, std).
+    """One prediction call per population, split into per-CQA (mean, std), plus the domain score
+    (`DOMAIN`) when the predictor has an applicability domain.
 
     Means are clipped to `limits`: a regression model extrapolating to a
     negative DoA would otherwise pull the search to designs it cannot have.
     """
     limits = dict(limits or {})
 
+    domain = getattr(predictor, "domain", None)
+
     def predict(features: pd.DataFrame) -> Predictions:
-        mean, std = predictor.predict(features[predictor.input_names], return_std=True)
+        rows = features[predictor.input_names]
+        mean, std = predictor.predict(rows, return_std=True)
         out = {}
         for j, name in enumerate(predictor.cqa_names):
             lo, hi = limits.get(name, (-np.inf, np.inf))
             out[name] = (np.clip(mean[:, j], lo, hi), std[:, j])
+        if domain is not None:
+            score = domain.score(rows)
+            out[DOMAIN] = (score, score - domain.threshold)
         return out
 
     return predict

@@ -3,7 +3,10 @@
 Decision variables are the inputs the profile type uses: initial
 concentration, seed loading, extra schema inputs, T1..Tk and the rates of its
 ramps; every other profile entry is fixed at 0 ("unused", Eq. 4 by
-construction). Eqs. 2-3 are inequality constraints, as in the method paper.
+construction). Eqs. 2-3 are inequality constraints, as in the method paper;
+with `DesignSpec.domain == "strict"` so is staying within the models'
+applicability domain (`core.models.domain`), because a surrogate's optimum
+far from every experiment is usually the surrogate's error, not the process's.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pymoo.core.sampling import Sampling
 from core.doe.schema import Schema
 from core.optimize.spec import BATCH_TIME, DesignSpec
 
-# mean and std of every CQA for each row of a feature table
+# mean and std of every CQA for each row of a feature table; under DOMAIN (when the models have an
+# applicability domain) the distance-to-data score and its excess over the in-domain threshold
 Predictions = dict[str, tuple[np.ndarray, np.ndarray]]
+DOMAIN = "domain_score"
 PredictFn = Callable[[pd.DataFrame], Predictions]
 
 # 0 means "unused" in the DoE encoding, so a used set point must stay clear of it.
@@ -42,7 +47,14 @@ def decision_names(schema: Schema, n_temperatures: int) -> list[str]:
 class ProfileProblem(Problem):
     """Objectives and constraints of one profile type, for a whole population at once."""
 
-    def __init__(self, schema: Schema, spec: DesignSpec, n_temperatures: int, predict: PredictFn) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        spec: DesignSpec,
+        n_temperatures: int,
+        predict: PredictFn,
+        experiments: pd.DataFrame | None = None,
+    ) -> None:
         if n_temperatures > 2 * schema.max_cycles + 2:
             raise ValueError(f"{n_temperatures} set points exceed the schema's {schema.max_cycles} cycles")
         self.schema, self.spec, self.n_temperatures, self.predict = schema, spec, n_temperatures, predict
@@ -51,10 +63,20 @@ class ProfileProblem(Problem):
         super().__init__(
             n_var=len(self.names),
             n_obj=len(spec.objectives),
-            n_ieq_constr=(n_temperatures - 1) + len(spec.constraints),
+            n_ieq_constr=(n_temperatures - 1) + len(spec.constraints) + (spec.domain == "strict"),
             xl=np.array(lower),
             xu=np.array(upper),
         )
+        self.starts = self._starts(experiments)
+
+    def _starts(self, experiments: pd.DataFrame | None) -> np.ndarray:
+        """Decision vectors of the experiments of this profile type, clipped onto the bounds."""
+        if experiments is None or experiments.empty:
+            return np.empty((0, self.n_var))
+        temps = experiments[[c for c in self.schema.profile_names if c[:1] == "T"]].fillna(0.0).to_numpy(float)
+        n_used = np.cumprod(temps != 0, axis=1).sum(axis=1)
+        rows = experiments.loc[n_used == self.n_temperatures, self.names].to_numpy(float)
+        return np.clip(rows, self.xl, self.xu)
 
     def _bounds(self, name: str) -> tuple[float, float]:
         if name == "T1" and self.spec.start_T is not None:
@@ -120,6 +142,10 @@ class ProfileProblem(Problem):
             for c in self.spec.constraints
             for q in [self.quantity(c.quantity, features, predictions, c.op)]
         ]
+        if self.spec.domain == "strict":
+            if DOMAIN not in predictions:
+                raise ValueError("the models have no applicability domain; design with the domain constraint off")
+            user.append(predictions[DOMAIN][1])  # score - threshold <= 0: within the domain
         G = np.column_stack([order, *user]) if user else order
         # A model can return NaN or inf (e.g. an uncalibrated spread); rank such designs last, never crash.
         return np.nan_to_num(F, nan=BAD, posinf=BAD, neginf=-BAD), np.nan_to_num(G, nan=BAD, posinf=BAD, neginf=-BAD)
@@ -133,6 +159,9 @@ class ProfileProblem(Problem):
 
         Uniform sampling almost never orders ten temperatures correctly, so the
         search would otherwise spend its first generations finding feasibility.
+        The experiments of this type, when given, take up to half of the
+        samples: they lie in the applicability domain by construction, so a
+        search kept there starts from feasible points.
         """
         X = self.xl + (self.xu - self.xl) * rng.random((n_samples, self.n_var))
         idx = self.temperature_index
@@ -141,6 +170,9 @@ class ProfileProblem(Problem):
             u = rng.random(n_samples)
             lo, hi = self.xl[j], self.xu[j]
             X[:, j] = lo + u * (prev - lo) if s % 2 == 1 else prev + u * (hi - prev)
+        n_start = min(len(self.starts), n_samples // 2)
+        if n_start:
+            X[:n_start] = self.starts[rng.choice(len(self.starts), n_start, replace=False)]
         return np.clip(X, self.xl, self.xu)
 
     def repair(self, X: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from core.doe.schema import Schema
 from core.optimize.nsga2 import ArrayNSGA2
-from core.optimize.problem import PredictFn, ProfileProblem
+from core.optimize.problem import DOMAIN, PredictFn, ProfileProblem
 from core.optimize.spec import BATCH_TIME, DesignSpec
 from core.profiles import ThermocycleProfile, profile_type_name
 
@@ -81,10 +81,14 @@ def optimize_profiles(
     *,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    experiments: pd.DataFrame | None = None,
 ) -> DesignResult:
-    """Run NSGA-II per profile type in lockstep; stops early (keeping what it found) when `should_stop()`."""
+    """Run NSGA-II per profile type in lockstep; stops early (keeping what it found) when `should_stop()`.
+
+    experiments: input rows of the DoE; those of each profile type seed its first population.
+    """
     start = time.perf_counter()
-    problems = [ProfileProblem(schema, spec, k, predict) for k in spec.n_temperatures]
+    problems = [ProfileProblem(schema, spec, k, predict, experiments) for k in spec.n_temperatures]
     algorithms = [
         ArrayNSGA2(p.xl, p.xu, spec.pop_size, p.sample, p.repair, seed=spec.random_state + i)
         for i, p in enumerate(problems)
@@ -128,7 +132,10 @@ def _pareto_points(
     points = pd.concat(tables, ignore_index=True).drop_duplicates("id")
     predictions = predict(points[schema.input_names])
     for cqa, (mean, std) in predictions.items():
-        points[f"{cqa}_mean"], points[f"{cqa}_std"] = mean, std
+        if cqa == DOMAIN:
+            points[DOMAIN], points["in_domain"] = mean, std <= 0
+        else:
+            points[f"{cqa}_mean"], points[f"{cqa}_std"] = mean, std
     bounds = schema.profile_bounds
     profiles_ok = [
         ThermocycleProfile.from_features(r, schema.max_cycles).is_feasible(bounds)

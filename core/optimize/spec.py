@@ -9,6 +9,7 @@ from typing import Any
 from core.profiles import ThermocycleProfile
 
 BATCH_TIME = "batch_time_min"
+DOMAIN_MODES = ("strict", "off")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -60,8 +61,13 @@ class DesignSpec:
     pop_size: int = 100
     n_gen: int = 200
     random_state: int = 0
+    # "strict": designs must lie in the models' applicability domain (a constraint; the predict function
+    # must then report DOMAIN); "off": only reported. The app and `optimize` default to strict.
+    domain: str = "off"
 
     def __post_init__(self) -> None:
+        if self.domain not in DOMAIN_MODES:
+            raise ValueError(f"unknown domain setting {self.domain!r}; choose {' or '.join(DOMAIN_MODES)}")
         if len(self.objectives) < 1:
             raise ValueError("choose at least one objective")
         if self.risk_kappa < 0:
@@ -98,6 +104,7 @@ class DesignSpec:
             pop_size=int(d.get("pop_size", 100)),
             n_gen=int(d.get("n_gen", 200)),
             random_state=int(d.get("random_state", 0)),
+            domain=str(d.get("domain", "off")),
         )
 
 

@@ -29,11 +29,22 @@ def _hover(points: pd.DataFrame) -> list[str]:
     out = []
     for _, r in points.iterrows():
         setpoints = " → ".join(f"{r[c]:.1f}" for c in temps if r[c] > 0)
+        domain = ""
+        if "in_domain" in r:
+            where = "within" if r["in_domain"] else "outside"
+            domain = f"<br>{where} the applicability domain (score {r['domain_score']:.2f})"
         out.append(
             f"{r['id']} ({r['profile_type']})<br>C0 {r['initial_concentration']:.1f} mg/g, "
-            f"seed {r['seed_loading']:.3f}<br>T: {setpoints} °C<br>batch {r['batch_time_min'] / 60:.1f} h"
+            f"seed {r['seed_loading']:.3f}<br>T: {setpoints} °C<br>batch {r['batch_time_min'] / 60:.1f} h{domain}"
         )
     return out
+
+
+def _symbols(part: pd.DataFrame, symbol: str) -> str | list[str]:
+    """The type's symbol, hollow for points outside the models' applicability domain."""
+    if "in_domain" not in part:
+        return symbol
+    return [symbol if inside else f"{symbol}-open" for inside in part["in_domain"]]
 
 
 def pareto_figure(
@@ -43,7 +54,10 @@ def pareto_figure(
     colour: str | None = "crystallinity",
     selected: Iterable[str] = (),
 ) -> go.Figure:
-    """Pareto points, one symbol per profile type, coloured by a predicted CQA; ids ride in customdata."""
+    """Pareto points, one symbol per profile type, coloured by a predicted CQA; ids ride in customdata.
+
+    Points outside the applicability domain (column `in_domain`, when present) are drawn hollow.
+    """
     fig = go.Figure()
     colour_col = f"{colour}_mean" if colour and f"{colour}_mean" in points else None
     cmin = points[colour_col].min() if colour_col else None
@@ -60,7 +74,7 @@ def pareto_figure(
                 hovertext=_hover(part),
                 hovertemplate="%{hovertext}<extra></extra>",
                 marker={
-                    "symbol": SYMBOLS[k % len(SYMBOLS)],
+                    "symbol": _symbols(part, SYMBOLS[k % len(SYMBOLS)]),
                     "size": 10,
                     "line": {"width": 1, "color": "black"},
                     **(

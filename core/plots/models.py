@@ -77,6 +77,47 @@ def parity_figure(table: pd.DataFrame, cqa: str, unit: str = "", k_sigma: float 
     return fig
 
 
+TYPE_COLOURS = ["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#E45756", "#72B7B2", "#9D755D", "#BAB0AC"]
+
+
+def type_parity_figure(table: pd.DataFrame, cqa: str, unit: str = "", k_sigma: float = 1.0) -> go.Figure:
+    """Predicted against measured with one colour per profile type (hold-out points as diamonds),
+    so it is plain at a glance which types the model knows."""
+    fig = go.Figure()
+    for k, type_name in enumerate(dict.fromkeys(table["profile_type"])):
+        for split, style in SPLIT_STYLE.items():
+            part = table[(table["profile_type"] == type_name) & (table["split"] == split)]
+            if part.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=part["measured"],
+                    y=part["predicted"],
+                    mode="markers",
+                    name=f"{type_name} ({style['name']})",
+                    legendgroup=type_name,
+                    marker={"color": TYPE_COLOURS[k % len(TYPE_COLOURS)], "symbol": style["symbol"], "size": 9},
+                    error_y={"type": "data", "array": k_sigma * part["std"], "visible": True, "thickness": 1},
+                    customdata=part["row"],
+                    hovertemplate=f"row %{{customdata}} ({type_name})<br>measured %{{x:.4g}}<br>"
+                    f"predicted %{{y:.4g}}<extra>{style['name']}</extra>",
+                )
+            )
+    values = pd.concat([table["measured"], table["predicted"]])
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    fig.add_trace(
+        go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", line={"color": "grey", "dash": "dash"})
+    )
+    label = _label(cqa, unit)
+    fig.update_layout(
+        title=f"{cqa} per profile type ±{k_sigma:g}σ",
+        xaxis_title=f"measured {label}",
+        yaxis_title=f"predicted {label}",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
 def uncertainty_figure(table: pd.DataFrame, cqa: str, unit: str = "", k_sigma: float = 2.0) -> go.Figure:
     """Every experiment's prediction with its ±k_sigma interval beside its measurement (Figure 4 style).
 

@@ -1,0 +1,139 @@
+"""Do the surrogates hold on profile types the DoE has few runs of? Old behaviour beside new.
+
+For each of several fresh virtual-lab campaigns (31-run DoE with the Table 1
+mix, a different seed each; every second one from "another compound", i.e.
+perturbed kinetic and solubility parameters) the CQA models are fitted twice
+on the same rows:
+
+* old: raw columns, the four paper families, selection and calibration by K-fold CV only;
+* new: feature set chosen by validation, the Gaussian process added, selection
+  by the K-fold + leave-one-profile-type-out score, grouped conformal calibration;
+
+and a default `RandomForestRegressor(300)` on the raw columns is the yardstick.
+All are scored on fresh noise-free runs of every profile type (linear, 1-4
+cycles). Printed: per CQA and type, the median over campaigns of the MSE
+relative to the default forest (targets for the cycled types: D50 and DoA
+<= 0.8), and per type the ±1σ/±2σ coverage pooled over campaigns (target
+±2σ: 90-98 %); then the applicability-domain flag per type.
+
+    python bench/bench_extrapolation.py [--campaigns 10] [--per-type 100] [--n-jobs 2]
+
+A quick look: `--campaigns 4 --per-type 20`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestRegressor
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.campaigns import campaign, compound, test_runs  # noqa: E402
+from core.models import compute_backend, fit_cqa_models  # noqa: E402
+from core.models.datasets import ModelData  # noqa: E402
+
+CQAS = ("D50", "DoA", "crystallinity")
+TYPES = {0: "linear", 1: "1 cycle", 2: "2 cycles", 3: "3 cycles", 4: "4 cycles"}
+OLD = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"}
+NEW: dict = {}
+
+
+def _score(campaign_id: int, perturbed: bool, n_per_type: int, n_jobs: int) -> list[dict]:
+    params = compound(1000 + campaign_id, perturbed)
+    doe, holdout = campaign(campaign_id, params)
+    test = test_runs(n_per_type, 5000 + campaign_id, params, n_jobs=n_jobs)
+    data = ModelData.from_doe(doe)
+    inputs = data.input_names
+    X_test = test[inputs]
+    rows = []
+    fits = {}
+    for name, kw in (("old", OLD), ("new", NEW)):
+        with compute_backend(None, n_jobs=n_jobs):
+            fits[name] = fit_cqa_models(doe, holdout=holdout, random_state=0, n_jobs=n_jobs, **kw)
+    score, in_domain = fits["new"].predictor().domain_scores(X_test)
+    for cqa in CQAS:
+        measured = data.cqas[cqa].notna()
+        forest = RandomForestRegressor(300, random_state=0, n_jobs=n_jobs)
+        forest.fit(data.inputs[measured].to_numpy(float), data.cqas.loc[measured, cqa].to_numpy(float))
+        truth = test[cqa].to_numpy(float)
+        base = forest.predict(X_test.to_numpy(float))
+        preds = {}
+        for name, fit in fits.items():
+            if cqa in fit.fits:
+                preds[name] = fit.fits[cqa].predict(X_test, return_std=True)
+        for n_cycles, type_name in TYPES.items():
+            k = (test["n_cycles"] == n_cycles).to_numpy() & np.isfinite(truth)
+            if not k.any():
+                continue
+            row = {
+                "campaign": campaign_id,
+                "perturbed": perturbed,
+                "cqa": cqa,
+                "type": type_name,
+                "n": int(k.sum()),
+                "rf_mse": float(np.mean((truth[k] - base[k]) ** 2)),
+                "in_domain": float(np.mean(in_domain[k])),
+                "domain_score": float(np.median(score[k])),
+            }
+            for name, (mean, std) in preds.items():
+                err = np.abs(truth[k] - mean[k])
+                row[f"{name}_mse"] = float(np.mean(err**2))
+                row[f"{name}_in1"] = int(np.sum(err <= std[k]))
+                row[f"{name}_in2"] = int(np.sum(err <= 2 * std[k]))
+                row[f"{name}_model"] = f"{fits[name].fits[cqa].chosen}/{fits[name].fits[cqa].metrics.features}"
+            rows.append(row)
+    print(
+        f"campaign {campaign_id} ({'perturbed' if perturbed else 'default'} lab): fit old {fits['old'].seconds:.0f} s, "
+        f"new {fits['new'].seconds:.0f} s; new models "
+        + ", ".join(f"{c} {f.chosen}/{f.metrics.features}" for c, f in fits["new"].fits.items()),
+        flush=True,
+    )
+    return rows
+
+
+def _summary(table: pd.DataFrame) -> None:
+    print("\nMSE relative to a default RandomForestRegressor(300) on raw columns (median over campaigns)")
+    print(f"{'CQA':<14} {'type':<9} {'old':>6} {'new':>6} {'RF MSE':>9}")
+    for (cqa, type_name), part in table.groupby(["cqa", "type"], sort=False):
+        old = np.median(part["old_mse"] / part["rf_mse"])
+        new = np.median(part["new_mse"] / part["rf_mse"])
+        print(f"{cqa:<14} {type_name:<9} {old:>6.2f} {new:>6.2f} {np.median(part['rf_mse']):>9.3g}")
+    print("\nCoverage of ±1σ / ±2σ intervals per type (pooled over campaigns and CQAs); in-domain share (new)")
+    print(f"{'type':<9} {'old ±1σ':>8} {'old ±2σ':>8} {'new ±1σ':>8} {'new ±2σ':>8} {'in domain':>9}")
+    for type_name, part in table.groupby("type", sort=False):
+        n = part["n"].sum()
+        cells = [part[f"{m}_in{k}"].sum() / n for m in ("old", "new") for k in (1, 2)]
+        share = np.average(part["in_domain"], weights=part["n"])
+        print(f"{type_name:<9} " + " ".join(f"{c:>8.1%}" for c in cells) + f" {share:>9.0%}")
+    print("\nCoverage of ±2σ per CQA and type (new)")
+    for cqa, part in table.groupby("cqa", sort=False):
+        cells = {t: p["new_in2"].sum() / p["n"].sum() for t, p in part.groupby("type", sort=False)}
+        print(f"{cqa:<14} " + " ".join(f"{t} {c:.0%}" for t, c in cells.items()))
+    print("\nModels chosen (new): " + ", ".join(f"{k} ×{v}" for k, v in table["new_model"].value_counts().items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--campaigns", type=int, default=10, help="fresh data sets (default: 10; half perturbed)")
+    parser.add_argument("--per-type", type=int, default=100, help="noise-free test runs per profile type")
+    parser.add_argument("--n-jobs", type=int, default=2, help="local worker processes (default: 2)")
+    parser.add_argument("--csv", help="also write the per-campaign table here")
+    args = parser.parse_args()
+    rows = []
+    for i in range(args.campaigns):
+        rows += _score(i, perturbed=i % 2 == 1, n_per_type=args.per_type, n_jobs=args.n_jobs)
+    table = pd.DataFrame(rows)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    _summary(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Does the loop converge? Rounds of planned experiments in the virtual lab, scored by true hypervolume.
+
+From the shipped 31-run sample DoE, each strategy (`ehvi`, `explore`,
+`random`, `exploit`) plans ROUNDS batches of BATCH runs; the virtual lab
+"runs" them with its measurement noise and they join the data. Before the
+first round and after each one, the recommended Pareto set (the planner's
+predicted front merged over the profile types, its RECOMMEND best points by
+predicted hypervolume) is simulated noise-free, and the hypervolume of its
+true (D50, DoA) values (constraint-breaking designs count for nothing) is
+divided by that of the true front: NSGA-II run on the simulator itself over
+the same decision space, computed once and cached in a JSON file. Reference
+point: D50 = 0 µm, DoA = 100 %. Each seed changes the planner's seed and the
+lab noise; the start data stay the sample's.
+
+    nice -n 10 python bench/bench_loop.py [--seeds 5] [--rounds 4] [--batch 4] [--recommend 8]
+        [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
+        [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.doe import load_doe
+from core.models.datasets import ModelData
+from core.optimize.run import non_dominated, optimize_profiles
+from core.optimize.spec import Constraint, DesignSpec, data_temperature_ranges
+from core.plan.propose import (
+    STRATEGIES,
+    PlanSpec,
+    constraints_met,
+    hypervolume,
+    merged_front,
+    plan_experiments,
+    recommended_set,
+)
+from core.virtual_lab.simulator import CQA_NAMES, simulate_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "doe.csv"
+REFERENCE = np.array([0.0, -100.0])  # maximisation form (D50, -DoA): D50 = 0 µm, DoA = 100 %
+
+
+def true_hv(features: pd.DataFrame, constraints: tuple[Constraint, ...], jobs: int) -> float:
+    sim = simulate_rows(features.reset_index(drop=True), n_jobs=jobs, bounds=None)
+    table = sim.rename(columns={c: f"{c}_mean" for c in CQA_NAMES})
+    ok = constraints_met(table, constraints) & sim["error"].isna().to_numpy()
+    Y = np.column_stack([table["D50_mean"], -table["DoA_mean"]])[ok]
+    return hypervolume(Y, REFERENCE)
+
+
+def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints) -> float:
+    """HV of NSGA-II on the simulator (all profile types, merged), cached by its settings."""
+    key = {
+        "pop": args.true_pop,
+        "gen": args.true_gen,
+        "start_T": list(start_T),
+        "end_T": list(end_T),
+        "constraints": [str(c) for c in constraints],
+    }
+    cache = Path(args.cache)
+    stored = json.loads(cache.read_text()) if cache.exists() else []
+    for entry in stored:
+        if entry["key"] == key:
+            return float(entry["hv"])
+    t = time.perf_counter()
+
+    def predict(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        sim = simulate_rows(features, n_jobs=args.jobs, bounds=None)
+        zeros = np.zeros(len(features))
+        return {c: (sim[c].to_numpy(float), zeros) for c in CQA_NAMES}
+
+    spec = DesignSpec(
+        constraints=constraints, start_T=start_T, end_T=end_T, pop_size=args.true_pop, n_gen=args.true_gen
+    )
+    front = non_dominated(optimize_profiles(predict, schema, spec).points, spec)
+    hv = hypervolume(np.column_stack([front["D50_mean"], -front["DoA_mean"]]), REFERENCE)
+    stored.append({"key": key, "hv": hv, "n_points": len(front), "seconds": time.perf_counter() - t})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(stored, indent=2))
+    print(f"true front: {len(front)} points, HV {hv:.1f}, {time.perf_counter() - t:.0f} s (cached in {cache})")
+    return hv
+
+
+def campaign(strategy: str, seed: int, args, data, spec: PlanSpec, hv_true: float) -> tuple[list[float], list[float]]:
+    """True HV fraction of the recommendation after 0, 1, ..., rounds rounds; seconds per planning call."""
+    schema = data.schema
+    md = ModelData.from_doe(data)
+    inputs, cqas = md.inputs.reset_index(drop=True), md.cqas.reset_index(drop=True)
+    fractions, seconds = [], []
+    for r in range(args.rounds + 1):
+        last = r == args.rounds
+        plan = plan_experiments(
+            inputs, cqas, schema, replace(spec, strategy="exploit" if last else strategy, random_state=seed * 100 + r)
+        )
+        if not last:
+            seconds.append(plan.seconds)
+        rec = recommended_set(merged_front(plan.front, spec), spec, np.array(plan.reference_point), args.recommend)
+        fractions.append(true_hv(rec[schema.input_names], spec.constraints, args.jobs) / hv_true)
+        if last:
+            break
+        new = plan.runs[schema.input_names].reset_index(drop=True)
+        measured = simulate_rows(new, noise=True, random_state=seed * 1000 + r, n_jobs=args.jobs, bounds=None)
+        inputs = pd.concat([inputs, new], ignore_index=True)
+        cqas = pd.concat([cqas, measured[list(cqas.columns)]], ignore_index=True)
+    return fractions, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--recommend", type=int, default=8, help="size of the recommended Pareto set")
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    parser.add_argument("--constraint", action="append", default=[], help='e.g. "crystallinity>=80"')
+    parser.add_argument("--true-pop", type=int, default=24)
+    parser.add_argument("--true-gen", type=int, default=12)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine may be shared)")
+    parser.add_argument("--cache", default=str(ROOT / "runs" / "bench_loop_true_front.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_doe(SAMPLE).data
+    start_T, end_T = data_temperature_ranges(data.profiles())
+    constraints = tuple(Constraint.parse(c) for c in args.constraint)
+    spec = PlanSpec(batch_size=args.batch, constraints=constraints, start_T=start_T, end_T=end_T)
+    print(
+        f"size: {args.seeds} seeds x {args.rounds} rounds x {args.batch} runs; recommended set {args.recommend}; "
+        f"true front NSGA-II {args.true_pop}x{args.true_gen}; constraints: {', '.join(args.constraint) or 'none'}"
+    )
+    hv_true = true_front_hv(args, data.schema, start_T, end_T, constraints)
+    results: dict[str, np.ndarray] = {}
+    for strategy in args.strategies:
+        runs, times = [], []
+        for seed in range(args.seeds):
+            fractions, seconds = campaign(strategy, seed, args, data, spec, hv_true)
+            runs.append(fractions)
+            times += seconds
+            print(f"  {strategy} seed {seed}: " + " ".join(f"{f:.2f}" for f in fractions), flush=True)
+        results[strategy] = np.array(runs)
+        print(f"{strategy}: planning call {np.median(times):.1f} s median, {max(times):.1f} s max", flush=True)
+    added = [args.batch * r for r in range(args.rounds + 1)]
+    print("\ntrue HV of the recommended set / true front: median [min-max] over seeds")
+    print(f"{'added runs':<10}" + "".join(f"{n:>18}" for n in added))
+    for strategy, table in results.items():
+        cells = "".join(
+            f"{np.median(table[:, r]):>8.2f} [{table[:, r].min():.2f}-{table[:, r].max():.2f}]"
+            for r in range(len(added))
+        )
+        print(f"{strategy:<10}{cells}")
+    if "ehvi" in results and "random" in results:
+        final_e, final_r = np.median(results["ehvi"][:, -1]), np.median(results["random"][:, -1])
+        reach = np.any(np.median(results["ehvi"], axis=0) >= 0.8)
+        ratio = final_e / final_r if final_r > 0 else float("inf")
+        print(f"\nehvi median reaches 0.8: {'yes' if reach else 'no'}; at {added[-1]} runs ehvi/random = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

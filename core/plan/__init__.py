@@ -1,0 +1,1 @@
+"""Next-experiment planning: batch Bayesian optimisation of the Pareto front, and the loop back to the lab."""

@@ -1,0 +1,113 @@
+"""Gaussian-process models of the CQAs for planning: one exact GP per CQA on the rows that measured it.
+
+Each CQA is measured in a different subset of runs (D50 in all, DoA and
+crystallinity in fewer), so the models are independent `SingleTaskGP`s in a
+`ModelListGP`, each fitted on its own rows with inferred noise. Inputs are the
+DoE feature rows scaled to the unit box by the schema's bounds (an unused
+profile entry is 0, Eq. 4, so the lower scaling bound of a profile column is 0);
+outputs are standardised.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import torch
+from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import ModelListGP, SingleTaskGP
+from botorch.models.transforms import Normalize, Standardize
+from gpytorch.mlls import ExactMarginalLogLikelihood
+
+from core.doe.schema import Schema
+from core.optimize.spec import BATCH_TIME
+
+# L-BFGS iterations of the marginal-likelihood fit: a bounded cost per planning call on a shared machine.
+FIT_MAXITER = 150
+
+
+def input_bounds(schema: Schema) -> torch.Tensor:
+    """(2, n_inputs) scaling bounds; profile columns start at 0, the 'unused' value."""
+    lower, upper = [], []
+    for name in schema.input_names:
+        lo, hi = schema.bounds.get(name, (0.0, 1.0))
+        lower.append(min(lo, 0.0) if name in schema.profile_names else lo)
+        upper.append(hi if hi > lower[-1] else lower[-1] + 1.0)
+    return torch.tensor([lower, upper], dtype=torch.double)
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """The matrices here are tiny (tens of runs): thread start-up and contention cost more than they save."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class PlanningModels:
+    """GPs of the CQAs with a frame-in, mean/std-out view for reports."""
+
+    def __init__(self, schema: Schema, outcomes: Sequence[str]) -> None:
+        self.schema, self.outcomes = schema, list(outcomes)
+
+    def fit(self, inputs: pd.DataFrame, cqas: pd.DataFrame, random_state: int = 0) -> PlanningModels:
+        bounds = input_bounds(self.schema)
+        gps, counts = [], {}
+        with one_torch_thread(), torch.random.fork_rng():
+            torch.manual_seed(random_state)
+            for name in self.outcomes:
+                if name == BATCH_TIME:
+                    raise ValueError("the planner works on measured CQAs; the batch time cannot be planned for")
+                if name not in cqas:
+                    raise ValueError(f"{name} is not a CQA of the data; choose from {', '.join(cqas.columns)}")
+                rows = cqas[name].notna()
+                counts[name] = int(rows.sum())
+                if counts[name] < 3:
+                    raise ValueError(f"{name} is measured in {counts[name]} runs; planning needs at least 3")
+                X = torch.tensor(inputs.loc[rows, self.schema.input_names].to_numpy(float), dtype=torch.double)
+                Y = torch.tensor(cqas.loc[rows, name].to_numpy(float), dtype=torch.double).unsqueeze(-1)
+                gp = SingleTaskGP(
+                    X, Y, input_transform=Normalize(X.shape[-1], bounds=bounds), outcome_transform=Standardize(1)
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", (InputDataWarning, OptimizationWarning))
+                    fit_gpytorch_mll(
+                        ExactMarginalLogLikelihood(gp.likelihood, gp),
+                        optimizer_kwargs={"options": {"maxiter": FIT_MAXITER}},
+                        warning_handler=lambda w: True,  # an unconverged fit is kept, not re-drawn from the priors
+                        max_attempts=1,
+                    )
+                gps.append(gp.eval())
+        self.counts_ = counts
+        self.model_ = ModelListGP(*gps)
+        self.X_baseline_ = torch.tensor(inputs[self.schema.input_names].to_numpy(float), dtype=torch.double)
+        return self
+
+    def predict_tensor(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and std (..., n, n_outcomes) of the latent function (observation noise left out)."""
+        with torch.no_grad(), one_torch_thread():
+            posterior = self.model_.posterior(X)
+            return posterior.mean, posterior.variance.clamp_min(0.0).sqrt()
+
+    def predict(self, features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per outcome (mean, std); means clipped to what the CQA can physically be (e.g. 0-100 %)."""
+        X = torch.tensor(features[self.schema.input_names].to_numpy(float), dtype=torch.double)
+        mean, std = self.predict_tensor(X)
+        out = {}
+        for j, name in enumerate(self.outcomes):
+            lo, hi = self.schema.variable(name).limits
+            out[name] = (np.clip(mean[:, j].numpy(), lo, hi), std[:, j].numpy())
+        return out
+
+    def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for name, (mean, std) in self.predict(features).items():
+            out[f"{name}_mean"], out[f"{name}_std"] = mean, std
+        return pd.DataFrame(out, index=features.index)

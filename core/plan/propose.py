@@ -1,0 +1,413 @@
+"""Propose the next k experiments: batch Bayesian optimisation of the Pareto front (seed 000, Step 8).
+
+Strategies (`STRATEGIES`):
+
+* ``ehvi``: q-log noisy expected hypervolume improvement with outcome
+  constraints (qLogNEHVI: Daulton, Balandat & Bakshy, NeurIPS 2021; log form:
+  Ament et al., NeurIPS 2023) on the GPs of `core.plan.gp`. The acquisition
+  problem is solved per profile type in that type's feasible unit box
+  (`core.plan.space`); the batch is built by sequential greedy selection over
+  the types: each slot takes the type and profile with the highest
+  incremental improvement given the runs already in the batch (which enter as
+  pending points, so a near-duplicate of them is worth nothing). This is the
+  sequential greedy q-batch of BoTorch's `optimize_acqf`, taken over the union
+  of the types' boxes.
+* ``explore``: the k candidates with the largest predictive spread among the
+  predicted Pareto-optimal profiles of every type.
+* ``exploit``: the k predicted Pareto profiles that together give the largest
+  predicted hypervolume.
+* ``random``: feasible space-filling; each slot's type comes from a seeded
+  shuffle of the chosen types, its profile is the Sobol candidate farthest
+  from every run so far (maximin).
+
+Every proposed run carries its predicted outcomes ± σ, its expected
+hypervolume improvement on its own, and its applicability-domain score
+(`core.models.domain`, fitted on the data's runs unless another scorer is given:
+above 1 the run lies farther from the data than a typical run from its neighbours).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import torch
+from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
+from botorch.exceptions.warnings import BotorchWarning, NumericsWarning, OptimizationWarning
+from botorch.optim import optimize_acqf
+from botorch.sampling import SobolQMCNormalSampler
+from botorch.utils.sampling import draw_sobol_samples
+from pymoo.indicators.hv import HV
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+from scipy.stats import qmc
+
+from core.doe.schema import Schema
+from core.models.domain import ApplicabilityDomain
+from core.optimize.nsga2 import ArrayNSGA2
+from core.optimize.run import point_id
+from core.optimize.spec import Constraint, Objective
+from core.plan.gp import PlanningModels, input_bounds, one_torch_thread
+from core.plan.space import ProfileSpace, spaces_for
+from core.profiles import profile_type_name
+
+STRATEGIES = ("ehvi", "explore", "random", "exploit")
+DomainScorer = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    """What to plan: batch size, strategy, objectives, constraints, profile types and the optimiser's budget."""
+
+    batch_size: int = 4
+    strategy: str = "ehvi"
+    objectives: tuple[Objective, ...] = (Objective("D50", "max"), Objective("DoA", "min"))
+    constraints: tuple[Constraint, ...] = ()
+    n_temperatures: tuple[int, ...] = (2, 4, 6, 8, 10)
+    start_T: tuple[float, float] | None = None
+    end_T: tuple[float, float] | None = None
+    random_state: int = 0
+    mc_samples: int = 64
+    num_restarts: int = 3
+    raw_samples: int = 64
+    maxiter: int = 30
+    front_pop: int = 32
+    front_gen: int = 25
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f'unknown strategy "{self.strategy}"; choose one of {", ".join(STRATEGIES)}')
+        if not 1 <= self.batch_size <= 24:
+            raise ValueError("the batch size must be between 1 and 24 runs")
+        if len(self.objectives) < 2:
+            raise ValueError("planning improves a Pareto front: choose at least two objectives")
+        if not self.n_temperatures:
+            raise ValueError("choose at least one profile type")
+
+    @property
+    def outcomes_needed(self) -> list[str]:
+        return list(dict.fromkeys([o.quantity for o in self.objectives] + [c.quantity for c in self.constraints]))
+
+
+@dataclass
+class Plan:
+    """The proposed runs (one row each) and the predicted Pareto candidates they were chosen among."""
+
+    runs: pd.DataFrame
+    front: pd.DataFrame
+    spec: PlanSpec
+    reference_point: list[float]  # in maximisation form, one value per objective
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+# -- objectives ------------------------------------------------------------------------
+def objective_matrix(table: pd.DataFrame, objectives: tuple[Objective, ...], suffix: str = "_mean") -> np.ndarray:
+    """Objectives in maximisation form (a minimised quantity is negated) from `<quantity><suffix>` columns."""
+    return np.column_stack(
+        [(1 if o.sense == "max" else -1) * table[f"{o.quantity}{suffix}"].to_numpy(float) for o in objectives]
+    )
+
+
+def constraints_met(table: pd.DataFrame, constraints: tuple[Constraint, ...], suffix: str = "_mean") -> np.ndarray:
+    ok = np.ones(len(table), bool)
+    for c in constraints:
+        value = table[f"{c.quantity}{suffix}"].to_numpy(float)
+        ok &= value >= c.value if c.op == ">=" else value <= c.value
+    return ok
+
+
+def hypervolume(Y_max: np.ndarray, reference: np.ndarray) -> float:
+    """Hypervolume dominated by maximisation-form points above `reference`."""
+    Y = np.asarray(Y_max, float).reshape(-1, len(reference))
+    Y = Y[np.isfinite(Y).all(axis=1) & (reference < Y).all(axis=1)]
+    return float(HV(ref_point=-np.asarray(reference, float))(-Y)) if len(Y) else 0.0
+
+
+def reference_point(cqas: pd.DataFrame, objectives: tuple[Objective, ...]) -> np.ndarray:
+    """Per objective: the worst measured value less a tenth of the measured range (maximisation form)."""
+    ref = []
+    for o in objectives:
+        if o.quantity not in cqas:
+            raise ValueError(f"{o.quantity} is not a measured CQA; choose from {', '.join(cqas.columns)}")
+        values = cqas[o.quantity].dropna().to_numpy(float) * (1 if o.sense == "max" else -1)
+        ref.append(values.min() - 0.1 * max(np.ptp(values), 1e-6))
+    return np.array(ref)
+
+
+def _outcomes(cqas: pd.DataFrame, spec: PlanSpec) -> list[str]:
+    """Every CQA measured often enough to model, plus what the objectives and constraints need."""
+    measured = [c for c in cqas.columns if cqas[c].notna().sum() >= 3]
+    return list(dict.fromkeys(measured + spec.outcomes_needed))
+
+
+# -- acquisition -----------------------------------------------------------------------
+class LatentAcquisition(AcquisitionFunction):
+    """An acquisition function of feature rows, seen from a profile type's feasible unit box."""
+
+    def __init__(self, inner: AcquisitionFunction, space: ProfileSpace) -> None:
+        super().__init__(model=inner.model)
+        self.inner, self.space = inner, space
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.inner(self.space.decode_tensor(X))
+
+
+def build_acquisition(
+    models: PlanningModels, spec: PlanSpec, reference: np.ndarray, seed: int
+) -> qLogNoisyExpectedHypervolumeImprovement:
+    index = {name: j for j, name in enumerate(models.outcomes)}
+    weights = torch.tensor([1.0 if o.sense == "max" else -1.0 for o in spec.objectives], dtype=torch.double)
+    objective = WeightedMCMultiOutputObjective(
+        weights, outcomes=[index[o.quantity] for o in spec.objectives], num_outcomes=len(models.outcomes)
+    )
+    constraints = [_constraint(index[c.quantity], c) for c in spec.constraints]
+    return qLogNoisyExpectedHypervolumeImprovement(
+        models.model_,
+        ref_point=reference.tolist(),
+        X_baseline=models.X_baseline_,
+        sampler=SobolQMCNormalSampler(sample_shape=torch.Size([spec.mc_samples]), seed=seed),
+        objective=objective,
+        constraints=constraints or None,
+        prune_baseline=True,
+    )
+
+
+def _constraint(j: int, c: Constraint) -> Callable[[torch.Tensor], torch.Tensor]:
+    """BoTorch's convention: feasible where the value is <= 0."""
+    if c.op == ">=":
+        return lambda Z: c.value - Z[..., j]
+    return lambda Z: Z[..., j] - c.value
+
+
+def expected_improvement(acq: qLogNoisyExpectedHypervolumeImprovement, X: np.ndarray) -> np.ndarray:
+    """Expected hypervolume improvement of each row on its own (no pending runs)."""
+    with torch.no_grad():
+        log_value = acq(torch.as_tensor(X, dtype=torch.double).unsqueeze(-2))
+    return log_value.exp().numpy()
+
+
+def _ehvi_batch(
+    models: PlanningModels, spaces: list[ProfileSpace], spec: PlanSpec, reference: np.ndarray
+) -> list[tuple[int, np.ndarray]]:
+    """Sequential greedy batch over the union of the types' boxes.
+
+    Each slot screens `raw_samples` Sobol points of every type, then refines the
+    `num_restarts` best of all of them by gradient ascent within their own type,
+    so a type that cannot compete costs one batched evaluation, not an optimisation.
+    """
+    acq = build_acquisition(models, spec, reference, spec.random_state)
+    chosen: list[tuple[int, np.ndarray]] = []
+    pending: list[torch.Tensor] = []
+    for slot in range(spec.batch_size):
+        seed = spec.random_state * 7919 + slot * 101
+        screened = []
+        for t, space in enumerate(spaces):
+            U = draw_sobol_samples(space.unit_bounds(), n=spec.raw_samples, q=1, seed=seed + t)
+            with torch.no_grad():
+                values = LatentAcquisition(acq, space)(U)
+            screened += [(float(v), t, i, U) for i, v in enumerate(values)]
+        screened.sort(key=lambda item: (-item[0], item[1], item[2]))
+        best: tuple[float, int, np.ndarray] | None = None
+        for t in sorted({item[1] for item in screened[: spec.num_restarts]}):
+            starts = torch.cat([U[i : i + 1] for _, tt, i, U in screened[: spec.num_restarts] if tt == t])
+            with torch.random.fork_rng():
+                torch.manual_seed(seed + t)
+                X, value = optimize_acqf(
+                    LatentAcquisition(acq, spaces[t]),
+                    bounds=spaces[t].unit_bounds(),
+                    q=1,
+                    num_restarts=len(starts),
+                    batch_initial_conditions=starts,
+                    options={"maxiter": spec.maxiter},
+                )
+            if best is None or float(value) > best[0]:
+                best = (float(value), t, X.detach().numpy()[0])
+        assert best is not None
+        chosen.append((best[1], best[2]))
+        pending.append(spaces[best[1]].decode_tensor(torch.as_tensor(best[2], dtype=torch.double)).unsqueeze(0))
+        acq.set_X_pending(torch.cat(pending))
+    return chosen
+
+
+# -- predicted Pareto candidates -------------------------------------------------------
+def predicted_front(models: PlanningModels, spaces: list[ProfileSpace], spec: PlanSpec) -> pd.DataFrame:
+    """NSGA-II on the GP means per profile type; the final non-dominated set of every type, one row each."""
+    index = {name: j for j, name in enumerate(models.outcomes)}
+    tables = []
+    for t, space in enumerate(spaces):
+        algo = ArrayNSGA2(
+            np.zeros(space.dim),
+            np.ones(space.dim),
+            spec.front_pop,
+            lambda n, rng, d=space.dim: rng.random((n, d)),
+            lambda U: np.clip(U, 0.0, 1.0),
+            seed=spec.random_state + 31 * t,
+        )
+        for _ in range(spec.front_gen):
+            U = algo.ask()
+            mean, _ = models.predict_tensor(space.decode_tensor(torch.as_tensor(U, dtype=torch.double)))
+            mean = mean.numpy()
+            F = np.column_stack([(-1 if o.sense == "max" else 1) * mean[:, index[o.quantity]] for o in spec.objectives])
+            G = [
+                (c.value - mean[:, index[c.quantity]]) if c.op == ">=" else (mean[:, index[c.quantity]] - c.value)
+                for c in spec.constraints
+            ]
+            algo.tell(F, np.column_stack(G) if G else np.zeros((len(U), 0)))
+        best = algo.optimum
+        tables.append(_candidates(space, algo.X[best], models))
+    front = pd.concat(tables, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
+    front["feasible"] = constraints_met(front, spec.constraints)
+    return front
+
+
+def _candidates(space: ProfileSpace, U: np.ndarray, models: PlanningModels) -> pd.DataFrame:
+    features = space.decode(U)
+    table = features.copy()
+    table.insert(0, "profile_type", profile_type_name(space.n_temperatures))
+    table.insert(0, "n_temperatures", space.n_temperatures)
+    table.insert(0, "id", [point_id(space.n_temperatures, x) for x in features.to_numpy(float)])
+    predicted = models.predict_frame(features)
+    return pd.concat([table, predicted], axis=1)
+
+
+def merged_front(front: pd.DataFrame, spec: PlanSpec) -> pd.DataFrame:
+    """The candidates no other (constraint-meeting) candidate of any type dominates: the recommended set."""
+    feasible = front[front["feasible"]] if front["feasible"].any() else front
+    if feasible.empty:
+        return feasible
+    keep = NonDominatedSorting().do(-objective_matrix(feasible, spec.objectives), only_non_dominated_front=True)
+    return feasible.iloc[np.sort(keep)]
+
+
+# -- the plain strategies --------------------------------------------------------------
+def _scaled(features: pd.DataFrame, schema: Schema) -> np.ndarray:
+    b = input_bounds(schema).numpy()
+    return (features[schema.input_names].to_numpy(float) - b[0]) / (b[1] - b[0])
+
+
+def _explore(front: pd.DataFrame, models: PlanningModels, spec: PlanSpec, cqas: pd.DataFrame) -> pd.DataFrame:
+    """Largest spread (σ in units of the measured spread, summed over the objectives), near-duplicates skipped."""
+    pool = front[front["feasible"]] if front["feasible"].sum() >= spec.batch_size else front
+    spread = np.zeros(len(pool))
+    for o in spec.objectives:
+        scale = float(cqas[o.quantity].std()) if o.quantity in cqas else 1.0
+        spread += pool[f"{o.quantity}_std"].to_numpy(float) / (scale if scale > 0 else 1.0)
+    order = np.argsort(-spread, kind="stable")
+    return _take_distinct(pool.iloc[order], spec.batch_size, models.schema)
+
+
+def _exploit(front: pd.DataFrame, models: PlanningModels, spec: PlanSpec, reference: np.ndarray) -> pd.DataFrame:
+    """The k predicted Pareto points that together give the largest predicted hypervolume."""
+    pool = merged_front(front, spec)
+    rest = front.drop(index=pool.index)
+    pool = pd.concat([pool, rest[rest["feasible"]] if rest["feasible"].any() else rest])
+    ranked = recommended_set(pool, spec, reference, 4 * spec.batch_size)
+    return _take_distinct(pd.concat([ranked, pool.drop(index=ranked.index)]), spec.batch_size, models.schema)
+
+
+def recommended_set(front: pd.DataFrame, spec: PlanSpec, reference: np.ndarray, size: int) -> pd.DataFrame:
+    """Up to `size` points of `front`, greedily by predicted hypervolume gain (the rest after them, in order)."""
+    Y = objective_matrix(front, spec.objectives)
+    chosen: list[int] = []
+    for _ in range(min(size, len(front))):
+        base = hypervolume(Y[chosen], reference)
+        gains = [(hypervolume(Y[[*chosen, i]], reference) - base, -i) for i in range(len(front)) if i not in chosen]
+        chosen.append(-max(gains)[1])
+    return front.iloc[chosen]
+
+
+def _take_distinct(ordered: pd.DataFrame, k: int, schema: Schema, min_distance: float = 0.05) -> pd.DataFrame:
+    """The first k rows that are at least `min_distance` apart (unit-box RMS distance), relaxing it if short."""
+    X = _scaled(ordered, schema)
+    for gap in (min_distance, 0.0):
+        picked: list[int] = []
+        for i in range(len(ordered)):
+            if all(np.sqrt(np.mean((X[i] - X[j]) ** 2)) > gap for j in picked):
+                picked.append(i)
+            if len(picked) == k:
+                return ordered.iloc[picked]
+    return ordered.iloc[picked]
+
+
+def _random(
+    spaces: list[ProfileSpace], spec: PlanSpec, inputs: pd.DataFrame, schema: Schema
+) -> list[tuple[int, np.ndarray]]:
+    rng = np.random.default_rng(spec.random_state)
+    order = np.concatenate([rng.permutation(len(spaces)) for _ in range(-(-spec.batch_size // len(spaces)))])
+    seen = _scaled(inputs, schema)
+    chosen = []
+    for slot in range(spec.batch_size):
+        t = int(order[slot])
+        sobol = qmc.Sobol(spaces[t].dim, scramble=True, seed=rng.integers(2**31))
+        U = sobol.random(128)
+        X = _scaled(spaces[t].decode(U), schema)
+        nearest = np.sqrt(((X[:, None, :] - seen[None, :, :]) ** 2).mean(axis=2)).min(axis=1)
+        i = int(np.argmax(nearest))
+        chosen.append((t, U[i]))
+        seen = np.vstack([seen, X[i]])
+    return chosen
+
+
+# -- entry point -----------------------------------------------------------------------
+def plan_experiments(
+    inputs: pd.DataFrame,
+    cqas: pd.DataFrame,
+    schema: Schema,
+    spec: PlanSpec,
+    *,
+    domain: DomainScorer | None = None,
+    reference: np.ndarray | None = None,
+) -> Plan:
+    """Fit the GPs to the data and propose `spec.batch_size` feasible runs with `spec.strategy`."""
+    with one_torch_thread(), torch.random.fork_rng():
+        torch.manual_seed(spec.random_state)  # e.g. the baseline pruning draws from torch's generator
+        return _plan(inputs, cqas, schema, spec, domain, reference)
+
+
+def _plan(
+    inputs: pd.DataFrame,
+    cqas: pd.DataFrame,
+    schema: Schema,
+    spec: PlanSpec,
+    domain: DomainScorer | None,
+    reference: np.ndarray | None,
+) -> Plan:
+    start = time.perf_counter()
+    models = PlanningModels(schema, _outcomes(cqas, spec)).fit(inputs, cqas, spec.random_state)
+    spaces = spaces_for(schema, spec.n_temperatures, spec.start_T, spec.end_T)
+    ref = reference_point(cqas, spec.objectives) if reference is None else np.asarray(reference)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (BotorchWarning, NumericsWarning, OptimizationWarning, RuntimeWarning))
+        front = predicted_front(models, spaces, spec)
+        if spec.strategy == "ehvi":
+            runs = _from_latent(_ehvi_batch(models, spaces, spec, ref), spaces, models)
+        elif spec.strategy == "random":
+            runs = _from_latent(_random(spaces, spec, inputs, schema), spaces, models)
+        elif spec.strategy == "explore":
+            runs = _explore(front, models, spec, cqas)
+        else:
+            runs = _exploit(front, models, spec, ref)
+        acq = build_acquisition(models, replace(spec, mc_samples=max(spec.mc_samples, 128)), ref, spec.random_state)
+        runs = runs.reset_index(drop=True)
+        runs["expected_improvement"] = expected_improvement(acq, runs[schema.input_names].to_numpy(float))
+    runs.insert(1, "strategy", spec.strategy)
+    runs.insert(3, "n_cycles", runs["n_temperatures"] // 2 - 1)
+    runs["id"] = [f"N{i + 1}-{rid}" for i, rid in enumerate(runs["id"])]
+    if domain is None:
+        domain = ApplicabilityDomain().fit(inputs[schema.input_names]).score
+    runs["domain_score"] = domain(runs[schema.input_names])
+    runs = runs.drop(columns=["feasible"], errors="ignore")
+    notes = [f"{n}: GP on {c} runs" for n, c in models.counts_.items()]
+    return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes)
+
+
+def _from_latent(
+    chosen: list[tuple[int, np.ndarray]], spaces: list[ProfileSpace], models: PlanningModels
+) -> pd.DataFrame:
+    return pd.concat([_candidates(spaces[t], U[None, :], models) for t, U in chosen], ignore_index=True)

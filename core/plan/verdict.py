@@ -1,0 +1,118 @@
+"""Is the model fit for purpose at a design? Prediction ± σ against replicate measurements (seed 000, Table 3, Step 8).
+
+Per CQA, with replicate measurements of mean m and standard deviation s
+(n ≥ 2) and a prediction μ ± σ:
+
+* the model *disagrees* when |μ − m| > 2·sqrt(σ² + s²/n): the measurement is
+  outside what the model and the replicates' spread allow together;
+* otherwise it *agrees*, and it is *precise enough* when σ ≤ `sigma_ratio`·s,
+  i.e. its uncertainty is comparable to the experiment's own. An agreeing but
+  much less certain model still needs data there.
+
+With a single measurement there is no experimental spread: agreement is
+judged against σ alone and precision cannot be judged. The model is fit for
+purpose at the design when every measured CQA agrees and is precise enough;
+otherwise the advice is to plan more experiments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FIT, IMPRECISE, DISAGREES, UNKNOWN_SPREAD, NOT_MEASURED = (
+    "fit for purpose",
+    "agrees, but the model is much less certain than the experiment",
+    "disagrees with the measurement",
+    "agrees; replicate to judge precision",
+    "not measured",
+)
+
+
+@dataclass
+class Verdict:
+    table: pd.DataFrame  # one row per CQA: prediction, replicates, z, ratio, status
+    fit_for_purpose: bool
+    message: str
+
+
+def replicate_summary(values: Sequence[float]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (NaN for one value) and count of replicate measurements."""
+    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], float)
+    if len(x) == 0:
+        return math.nan, math.nan, 0
+    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else math.nan, len(x)
+
+
+def fit_for_purpose(
+    predictions: Mapping[str, tuple[float, float]],
+    replicates: Mapping[str, Sequence[float]],
+    sigma_ratio: float = 2.0,
+) -> Verdict:
+    """The verdict for one design: `predictions` CQA -> (mean, σ), `replicates` CQA -> measured values."""
+    rows = []
+    for cqa, (mu, sigma) in predictions.items():
+        mean, sd, n = replicate_summary(replicates.get(cqa, ()))
+        row = {"cqa": cqa, "predicted_mean": mu, "predicted_std": sigma, "measured_mean": mean, "measured_std": sd}
+        row |= {"n": n, "z": math.nan, "sigma_ratio": math.nan}
+        if n == 0:
+            row["status"] = NOT_MEASURED
+        else:
+            spread = sd if n > 1 else 0.0
+            combined = math.sqrt(sigma**2 + spread**2 / n)
+            row["z"] = abs(mu - mean) / combined if combined > 0 else (0.0 if mu == mean else math.inf)
+            if n > 1 and sd > 0:
+                row["sigma_ratio"] = sigma / sd
+            if row["z"] > 2:
+                row["status"] = DISAGREES
+            elif n < 2 or not sd > 0:
+                row["status"] = UNKNOWN_SPREAD
+            else:
+                row["status"] = FIT if row["sigma_ratio"] <= sigma_ratio else IMPRECISE
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return Verdict(table, *_advice(table, sigma_ratio))
+
+
+def _advice(table: pd.DataFrame, sigma_ratio: float) -> tuple[bool, str]:
+    measured = table[table["status"] != NOT_MEASURED]
+    if measured.empty:
+        return False, "Nothing measured yet: enter the replicate measurements of this run."
+    wrong = list(measured.loc[measured["status"] == DISAGREES, "cqa"])
+    vague = list(measured.loc[measured["status"] == IMPRECISE, "cqa"])
+    unknown = list(measured.loc[measured["status"] == UNKNOWN_SPREAD, "cqa"])
+    if wrong:
+        return False, (
+            f"More experiments are needed: the model's {', '.join(wrong)} is off by more than twice the combined "
+            "uncertainty of prediction and replicates here. Plan the next batch and retrain."
+        )
+    if vague:
+        return False, (
+            f"The model agrees with the measurements, but its {', '.join(vague)} uncertainty is more than "
+            f"{sigma_ratio:g}× the replicates' spread: more experiments near this design would make it fit for purpose."
+        )
+    if unknown:
+        return False, (
+            f"The model agrees with the measurement of {', '.join(unknown)}, but with a single measurement the "
+            "experimental spread is unknown: replicate the run to judge whether the model is precise enough."
+        )
+    return True, (
+        "The model is fit for purpose at this design: every measured CQA agrees with the prediction, and the "
+        "prediction's uncertainty is comparable to the experiment's own."
+    )
+
+
+def parse_replicates(text: str) -> list[float]:
+    """Numbers typed as '41.2, 39.8; 40.5' (commas, semicolons or spaces); a plain message for anything else."""
+    items = [t for t in text.replace(";", " ").replace(",", " ").split() if t]
+    values = []
+    for item in items:
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise ValueError(f'"{item}" is not a number; enter replicate values like 41.2, 39.8, 40.5') from None
+    return values

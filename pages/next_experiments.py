@@ -1,0 +1,159 @@
+"""Next experiments: propose a batch, take it to the lab (or the virtual lab), append the results, repeat."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.doe import DoEData, LoadResult
+from core.models.datasets import ModelData
+from core.models.fitting import fit_with_settings
+from core.optimize.spec import Constraint, data_temperature_ranges, n_temperatures_for_cycles
+from core.plan.loop import append_filled_workbook, history_frame, run_in_virtual_lab, summarise_round
+from core.plan.propose import STRATEGIES, Plan, PlanSpec, plan_experiments
+from core.plan.workbook import plan_workbook
+from core.plots.plan import history_figure, plan_figure
+from pages import state
+
+PLAN, HISTORY, REFERENCE = "plan", "plan_history", "plan_reference"
+STRATEGY_HELP = {
+    "ehvi": "expected hypervolume improvement of the batch (qLogNEHVI): the default",
+    "explore": "largest predictive σ among predicted Pareto-optimal profiles",
+    "random": "feasible space-filling profiles",
+    "exploit": "the predicted-best Pareto profiles",
+}
+
+st.title("Next experiments")
+st.caption(
+    "When the models are not yet good enough where it matters, plan the next batch: the planner proposes k "
+    "feasible profiles that are expected to improve the Pareto front the most, taking the models' uncertainty "
+    "into account. Run them in the lab and upload the filled workbook (or run them in the virtual lab); the data "
+    "grow, the models are retrained and the history shows how the front converges."
+)
+
+
+def spec_from_widgets(data: DoEData) -> PlanSpec | None:
+    c1, c2, c3, c4 = st.columns(4)
+    k = c1.number_input("Runs in the batch (k)", 1, 12, 4, key="plan_k")
+    strategy = c2.selectbox(
+        "Strategy", STRATEGIES, key="plan_strategy", format_func=lambda s: s, help="; ".join(STRATEGY_HELP.values())
+    )
+    cycles = c3.multiselect("Cycles (0 = linear)", [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], key="plan_cycles")
+    seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="plan_seed")
+    text = st.text_input("Constraint (optional)", "", key="plan_constraint", placeholder="crystallinity>=80")
+    try:
+        start_T, end_T = data_temperature_ranges(data.profiles())
+        return PlanSpec(
+            batch_size=int(k),
+            strategy=strategy,
+            constraints=(Constraint.parse(text),) if text.strip() else (),
+            n_temperatures=tuple(n_temperatures_for_cycles(c) for c in cycles),
+            start_T=start_T,
+            end_T=end_T,
+            random_state=int(seed),
+        )
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+
+
+def propose(data: DoEData, spec: PlanSpec) -> Plan:
+    md = ModelData.from_doe(data)
+    reference = st.session_state.get(REFERENCE)
+    with st.spinner(f"Fitting GPs and planning {spec.batch_size} runs ({spec.strategy})"):
+        plan = plan_experiments(md.inputs, md.cqas, data.schema, spec, reference=reference)
+    if reference is None:
+        st.session_state[REFERENCE] = np.array(plan.reference_point)
+    if not st.session_state.get(HISTORY):
+        st.session_state[HISTORY] = [summarise_round(0, plan, data, st.session_state[REFERENCE])]
+    return plan
+
+
+def accept(result: LoadResult, label: str, spec: PlanSpec) -> None:
+    """Append, retrain the project's models, and record the round; on a problem keep everything as it was."""
+    if result.data is None or result.report.errors:
+        problems = "; ".join(p.message for p in result.report.errors[:3]) or "the rows could not be read"
+        st.error(f"Nothing was appended: {problems}")
+        return
+    fit = st.session_state.get(state.FIT)
+    if fit is not None:
+        with st.spinner("Retraining the surrogate models"):
+            st.session_state[state.FIT] = fit_with_settings(
+                result.data, fit.settings, list(fit.fits), holdout=fit.holdout
+            )
+    state.set_doe(result.data, f"{st.session_state.get(state.DOE_NAME, 'data')} + {label}", result.report)
+    md = ModelData.from_doe(result.data)
+    with st.spinner("Refitting the planner's models"):
+        after = plan_experiments(
+            md.inputs,
+            md.cqas,
+            result.data.schema,
+            replace(spec, strategy="exploit", batch_size=1),
+            reference=st.session_state[REFERENCE],
+        )
+    history = st.session_state[HISTORY]
+    history.append(summarise_round(len(history), after, result.data, st.session_state[REFERENCE]))
+    st.session_state[PLAN] = None
+    st.success(f"Appended; the data now have {len(result.data)} experiments.")
+
+
+def show_plan(plan: Plan, data: DoEData) -> None:
+    st.plotly_chart(plan_figure(plan.front, plan.runs, plan.spec.objectives), key="plan_figure")
+    cqas = [c for c in data.schema.cqa_names if f"{c}_mean" in plan.runs]
+    table = plan.runs[["id", "profile_type"]].copy()
+    for c in cqas:
+        table[f"{c} ± σ"] = [
+            f"{m:.3g} ± {s:.2g}" for m, s in zip(plan.runs[f"{c}_mean"], plan.runs[f"{c}_std"], strict=True)
+        ]
+    table["expected HV improvement"] = plan.runs["expected_improvement"].round(3)
+    table["domain score"] = plan.runs["domain_score"].round(2)
+    st.dataframe(table, hide_index=True, key="plan_table")
+    st.caption(
+        "Domain score above 1: the run lies farther from the data than a typical run from its neighbours. "
+        f"Planner models: {'; '.join(plan.notes)}; planned in {plan.seconds:.0f} s."
+    )
+    st.download_button(
+        "Download the workbook (DoE sheet with blank CQAs + recipes)",
+        plan_workbook(plan.runs, data.schema),
+        file_name="next_experiments.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="plan_download",
+    )
+
+
+data = st.session_state.get(state.DOE)
+if data is None:
+    st.info("Load a DoE first.")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+else:
+    spec = spec_from_widgets(data)
+    if spec is not None and st.button("Propose the next batch", type="primary", key="plan_propose"):
+        try:
+            st.session_state[PLAN] = propose(data, spec)
+        except ValueError as exc:
+            st.error(f"Cannot plan: {exc}")
+    plan = st.session_state.get(PLAN)
+    if plan is not None:
+        show_plan(plan, data)
+        c1, c2 = st.columns(2)
+        lab_seed = c2.number_input("Virtual-lab seed", 0, 2**31 - 1, 0, key="plan_lab_seed")
+        if c1.button("Run in the virtual lab", key="plan_run_lab", help="simulate the batch with measurement noise"):
+            try:
+                accept(run_in_virtual_lab(data, plan.runs, int(lab_seed)), "virtual-lab round", plan.spec)
+            except ValueError as exc:
+                st.error(str(exc))
+        upload = st.file_uploader("Upload the filled workbook", type=["xlsx", "csv"], key="plan_upload")
+        if upload is not None and st.button("Append the uploaded results", key="plan_append_upload"):
+            try:
+                accept(append_filled_workbook(data, upload.getvalue(), upload.name), "lab round", plan.spec)
+            except ValueError as exc:
+                st.error(str(exc))
+    history = st.session_state.get(HISTORY)
+    if history:
+        st.subheader("Round by round")
+        frame: pd.DataFrame = history_frame(history)
+        st.plotly_chart(history_figure(frame), key="plan_history_figure")
+        st.dataframe(frame, hide_index=True, key="plan_history_table")

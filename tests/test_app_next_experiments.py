@@ -1,0 +1,48 @@
+"""AppTest of the Next experiments screen: propose, download, run in the virtual lab, the history grows."""
+
+import io
+
+import openpyxl
+
+from core.doe import Schema
+from core.plan.workbook import plan_workbook
+from tests.apptest import app_on
+
+
+def test_propose_download_run_in_virtual_lab_and_history_grows():
+    at = app_on("pages/next_experiments.py")
+    n_before = len(at.session_state["doe"])
+    at.number_input(key="plan_k").set_value(3)
+    at.selectbox(key="plan_strategy").set_value("random")
+    at.multiselect(key="plan_cycles").set_value([0, 2])
+    at.button(key="plan_propose").click()
+    at.run()
+    assert not at.exception, at.exception
+    plan = at.session_state["plan"]
+    assert len(plan.runs) == 3 and set(plan.runs["profile_type"]) <= {"linear cooling", "2 cycles"}
+    table = next(d.value for d in at.dataframe if "domain score" in d.value.columns)
+    assert list(table["id"]) == list(plan.runs["id"])
+    assert len(at.session_state["plan_history"]) == 1
+    download = at.get("download_button")[0]
+    assert download.proto.label.startswith("Download the workbook")
+    wb = openpyxl.load_workbook(io.BytesIO(plan_workbook(plan.runs, Schema.default())))
+    assert wb["DoE"].max_row == 1 + 3  # what the button serves: the header and the three runs
+
+    at.button(key="plan_run_lab").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.session_state["doe"]) == n_before + 3
+    assert at.session_state["doe"].frame["D50"].iloc[-3:].notna().all()
+    history = at.session_state["plan_history"]
+    assert [h.round for h in history] == [0, 1] and history[1].n_runs == n_before + 3
+    assert at.session_state["plan"] is None
+    fit = at.session_state["fit"].fits["D50"].dataset
+    assert fit.n_train + fit.n_test == n_before + 3  # the surrogate models were retrained on the grown data
+
+
+def test_an_unparseable_constraint_is_a_message():
+    at = app_on("pages/next_experiments.py", with_models=False)
+    at.text_input(key="plan_constraint").set_value("crystallinity > lots")
+    at.run()
+    assert not at.exception
+    assert any("must look like" in e.value for e in at.error)

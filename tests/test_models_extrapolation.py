@@ -1,0 +1,139 @@
+"""Feature sets, the Gaussian process, leave-one-type-out validation and their way through a run directory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_models_data import make_doe_frame
+
+from core.doe import Schema, load_doe
+from core.doe.schema import SchemaError
+from core.models import EnsembleRegressor, ModelData, fit_cqa_models, load_run, save_run
+from core.models.features import FeatureMap
+from core.models.fitting import selection_score
+from core.models.gaussian_process import ARDGaussianProcess
+from core.models.search import group_folds
+from core.profiles import descriptor_names
+
+QUICK = {"svr": {"kernel": ["linear", "rbf"], "C": [1.0, 10.0]}, "gbt": {"n_estimators": [10, 30]}}
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return make_doe_frame(n=31, seed=5)
+
+
+def test_group_folds_never_put_a_type_on_both_sides():
+    types = np.array(["a", "a", "b", "c", "c", "c", "a", "b", "d"])
+    folds = group_folds(types)
+    assert [g for g, _, _ in folds] == ["a", "b", "c"]  # d is seen once: it never gets a fold of its own
+    for g, train, test in folds:
+        assert set(types[test]) == {g}
+        assert g not in set(types[train])
+        assert sorted([*train, *test]) == list(range(len(types)))
+
+
+def test_feature_maps_give_the_documented_columns(frame):
+    data = ModelData.from_frame(frame)
+    X = data.inputs.to_numpy(float)
+    names = data.input_names
+    desc = FeatureMap(names, "descriptors")
+    assert desc.names == ["initial_concentration", "seed_loading", *descriptor_names(4)]
+    both = FeatureMap(names, "both")
+    assert both.names == [*names, *descriptor_names(4)]
+    Z = both.transform(X)
+    np.testing.assert_array_equal(Z[:, : len(names)], X)
+    np.testing.assert_array_equal(Z[:, len(names) :], desc.transform(X)[:, 2:])
+    np.testing.assert_array_equal(FeatureMap(names, "raw").transform(X), X)
+    with pytest.raises(ValueError, match="needs the profile columns"):
+        FeatureMap(["initial_concentration", "seed_loading"], "descriptors")
+
+
+def test_gaussian_process_sigma_grows_away_from_the_data_and_loo_is_exact():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (25, 2))
+    y = np.sin(4 * X[:, 0]) + 0.05 * rng.normal(size=25)
+    gp = ARDGaussianProcess(random_state=0).fit(X, y)
+    _, near = gp.predict(X[:3], return_std=True)
+    _, far = gp.predict(np.array([[3.0, 3.0], [5.0, -4.0]]), return_std=True)
+    assert far.min() > 3 * near.max()
+    mean, std = gp.loo()
+    for i in (0, 7):
+        rest = np.arange(25) != i
+        m, s = gp.conditioned_predict(X[rest], y[rest], X[i : i + 1])
+        assert mean[i] == pytest.approx(m[0], rel=1e-5)
+        assert std[i] == pytest.approx(s[0], rel=1e-5)
+
+
+def test_gp_uses_its_native_sigma_calibrated_by_held_out_types(frame):
+    data = ModelData.from_frame(frame)
+    X, y = data.inputs.to_numpy(float), data.cqas["D50"].to_numpy(float)
+    types = data.profile_types.to_numpy()
+    ens = EnsembleRegressor("gp", features="descriptors", input_names=data.input_names).fit(X, y, groups=types)
+    assert ens.members_ == [] and ens.scale_ > 0
+    n_grouped = sum(len(test) for _, _, test in group_folds(types))
+    assert len(ens.grouped_scores_) == n_grouped
+    assert len(ens.calibration_scores_) == len(y) + n_grouped
+    _, std = ens.predict(X, return_std=True)
+    _, raw_std = ens.model_.predict(ens.feature_map_.transform(X), return_std=True)
+    np.testing.assert_allclose(std, ens.scale_ * raw_std)
+    with pytest.raises(ValueError, match="no ensemble members"):
+        ens.member_predictions(X)
+
+
+def test_selection_score_weighs_kfold_and_left_out_types():
+    assert selection_score(4.0, {}) == 4.0
+    assert selection_score(4.0, {"a": 16.0}) == pytest.approx(8.0)
+    assert selection_score(4.0, {"a": 1.0, "b": 256.0}) == pytest.approx(8.0)  # geometric: one bad type is damped
+
+
+@pytest.mark.parametrize("features", ["raw", "descriptors", "both"])
+def test_feature_set_round_trips_through_the_run_directory(frame, features, tmp_path):
+    result = fit_cqa_models(frame, ["D50"], families=("svr",), grids=QUICK, n_members=4, features=features, n_jobs=1)
+    fit = result.fits["D50"]
+    assert fit.ensemble.features == features == fit.metrics.features
+    save_run(result, tmp_path)
+    spec = json.loads((tmp_path / "settings.json").read_text())
+    assert spec["cqas"]["D50"]["features"] == features
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["D50"]
+    assert set(metrics["cv_mse_by_type"]) == {t for t, n in fit.dataset.types_train.value_counts().items() if n >= 2}
+    assert metrics["cv_mse"] > 0 and metrics["selection_score"] > 0
+    loaded = load_run(tmp_path)
+    X = frame[result.input_names].fillna(0.0)
+    np.testing.assert_allclose(loaded.predictor().predict(X)[1], result.predictor().predict(X)[1])
+    np.testing.assert_allclose(loaded.predictor().predict(X)[0], result.predictor().predict(X)[0])
+
+
+def test_auto_picks_each_familys_feature_set_by_its_selection_score(frame):
+    result = fit_cqa_models(frame, ["D50"], families=("svr", "gbt"), grids=QUICK, n_members=4, n_jobs=1)
+    metrics = result.fits["D50"].metrics
+    scores = {name: m.selection_score for name, m in metrics.models.items()}
+    assert metrics.best_model == min(scores, key=scores.get)
+    assert metrics.features == metrics.models[metrics.best_model].features
+    assert all(m.features in ("raw", "descriptors", "both") for m in metrics.models.values())
+    with pytest.raises(ValueError, match="unknown feature set"):
+        fit_cqa_models(frame, ["D50"], families=("svr",), features="pca")
+
+
+def test_a_schema_solubility_curve_adds_supersaturation_descriptors_and_survives_the_run(frame, tmp_path):
+    schema = Schema.from_json({"solubility": [[10, 20], [40, 40], [70, 80]]})
+    assert schema.solubility == ((10.0, 20.0), (40.0, 40.0), (70.0, 80.0))
+    assert Schema.from_json(schema.to_spec()).solubility == schema.solubility
+    with pytest.raises(SchemaError, match="solubility"):
+        Schema.from_json({"solubility": [[10, 20]]})
+    data = load_doe(frame.to_csv(index=False).encode(), filename="doe.csv", schema=schema).data
+    result = fit_cqa_models(data, ["D50"], families=("svr",), grids=QUICK, n_members=4, features="both", n_jobs=1)
+    fit = result.fits["D50"]
+    assert fit.ensemble.feature_map_.names[-3:] == [
+        "supersaturation_initial",
+        "time_above_saturation_min",
+        "redissolved_mass",
+    ]
+    save_run(result, tmp_path)
+    loaded = load_run(tmp_path)
+    assert loaded.settings.solubility == schema.solubility
+    X = data.inputs()
+    np.testing.assert_allclose(loaded.predictor().predict(X)[0], result.predictor().predict(X)[0])

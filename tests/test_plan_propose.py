@@ -1,0 +1,144 @@
+"""The planner proposes k distinct feasible runs of the chosen types, reproducibly, with predictions and scores."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.doe import load_doe
+from core.models.datasets import ModelData
+from core.optimize.spec import Constraint, data_temperature_ranges
+from core.plan.propose import STRATEGIES, PlanSpec, hypervolume, plan_experiments
+from core.plan.space import ProfileSpace
+from core.profiles import TABLE2_BOUNDS, ThermocycleProfile, check_features
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "doe.csv"
+TYPES = (2, 4, 6)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    data = load_doe(SAMPLE).data
+    start_T, end_T = data_temperature_ranges(data.profiles())
+    return data, ModelData.from_doe(data), start_T, end_T
+
+
+def small_spec(strategy: str, start_T, end_T, **kw) -> PlanSpec:
+    """A cheap budget: the tests check behaviour, not the quality of the optimum."""
+    base = PlanSpec(
+        batch_size=3,
+        strategy=strategy,
+        constraints=(Constraint("crystallinity", ">=", 80.0),),
+        n_temperatures=TYPES,
+        start_T=start_T,
+        end_T=end_T,
+        random_state=3,
+        mc_samples=16,
+        num_restarts=2,
+        raw_samples=16,
+        maxiter=5,
+        front_pop=12,
+        front_gen=4,
+    )
+    return replace(base, **kw)
+
+
+@pytest.fixture(scope="module")
+def plans(sample):
+    data, md, start_T, end_T = sample
+    return {
+        s: plan_experiments(
+            md.inputs, md.cqas, data.schema, small_spec(s, start_T, end_T), domain=lambda X: np.full(len(X), 0.5)
+        )
+        for s in STRATEGIES
+    }
+
+
+def test_strategy_names_and_unknown_strategy():
+    assert STRATEGIES == ("ehvi", "explore", "random", "exploit")
+    with pytest.raises(ValueError, match="unknown strategy"):
+        PlanSpec(strategy="greedy")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_proposed_run_is_a_feasible_profile_of_a_chosen_type(plans, sample, strategy):
+    data, _, start_T, _ = sample
+    runs = plans[strategy].runs
+    assert len(runs) == 3
+    for row in runs[data.schema.input_names].to_dict("records"):
+        assert check_features(row) == []
+        profile = ThermocycleProfile.from_features(row)
+        assert profile.is_feasible(TABLE2_BOUNDS), profile.violations()
+        assert len(profile.temperatures) in TYPES
+        assert start_T[0] <= profile.temperatures[0] <= start_T[1]
+        for name, (lo, hi) in (("initial_concentration", (24.8, 55.2)), ("seed_loading", (0.05, 0.15))):
+            assert lo <= row[name] <= hi
+    assert set(runs["n_temperatures"]) <= set(TYPES)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_batch_has_k_distinct_runs_with_predictions_and_scores(plans, sample, strategy):
+    data, _, _, _ = sample
+    runs = plans[strategy].runs
+    assert runs["id"].is_unique
+    assert not runs[data.schema.input_names].round(6).duplicated().any()
+    for cqa in ("D50", "DoA", "crystallinity"):
+        assert (runs[f"{cqa}_std"] > 0).all()
+        assert runs[f"{cqa}_mean"].notna().all()
+    assert (runs["expected_improvement"] >= 0).all()
+    assert (runs["domain_score"] == 0.5).all()
+    assert (runs["strategy"] == strategy).all()
+
+
+def test_ehvi_prefers_improvement_over_random(plans):
+    """The acquisition's own batch is worth more (summed single-run EHVI) than space-filling picks."""
+    assert plans["ehvi"].runs["expected_improvement"].sum() > plans["random"].runs["expected_improvement"].sum()
+
+
+def test_same_seed_same_batch_other_seed_other_batch(plans, sample):
+    data, md, start_T, end_T = sample
+    again = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("ehvi", start_T, end_T))
+    cols = ["id", *data.schema.input_names, "D50_mean", "expected_improvement"]
+    pd.testing.assert_frame_equal(again.runs[cols], plans["ehvi"].runs[cols])
+    other = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("random", start_T, end_T, random_state=4))
+    assert set(other.runs["id"]) != set(plans["random"].runs["id"])
+    # without a scorer, the applicability domain of the data's runs scores each run
+    assert np.isfinite(other.runs["domain_score"]).all() and (other.runs["domain_score"] > 0).all()
+
+
+def test_unit_box_decodes_to_feasible_profiles_only():
+    schema = load_doe(SAMPLE).data.schema
+    rng = np.random.default_rng(0)
+    for n_temps in (2, 3, 4, 7, 10):
+        space = ProfileSpace(schema, n_temps, start_T=(40.0, 60.0), end_T=(5.0, 15.0))
+        U = rng.random((300, space.dim))
+        U[:20] = rng.integers(0, 2, (20, space.dim))  # the corners too
+        for row in space.decode(U).to_dict("records"):
+            profile = ThermocycleProfile.from_features(row)
+            assert check_features(row) == [] and profile.is_feasible(), profile.violations()
+            assert len(profile.temperatures) == n_temps
+            assert 40.0 <= profile.temperatures[0] <= 60.0
+
+
+def test_bad_requests_give_plain_messages(sample):
+    data, md, start_T, end_T = sample
+    with pytest.raises(ValueError, match="at least two objectives"):
+        PlanSpec(objectives=PlanSpec().objectives[:1])
+    with pytest.raises(ValueError, match="not a CQA"):
+        plan_experiments(
+            md.inputs,
+            md.cqas,
+            data.schema,
+            small_spec("random", start_T, end_T, constraints=(Constraint("yield", ">=", 1),)),
+        )
+
+
+def test_hypervolume_of_hand_made_points():
+    ref = np.array([0.0, -100.0])
+    assert hypervolume(np.array([[10.0, -50.0]]), ref) == pytest.approx(500.0)
+    assert hypervolume(np.array([[10.0, -50.0], [5.0, -20.0]]), ref) == pytest.approx(500.0 + 5 * 30)
+    assert hypervolume(np.array([[-1.0, -50.0]]), ref) == 0.0
