@@ -114,7 +114,7 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
 def wait_idle(page: Page) -> None:
     """Wait until the script run triggered by the last interaction has finished."""
     page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=300_000)
 
 
 def screenshot(page: Page, name: str) -> Path:
