@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.augment.generators import SyntheticGenerator
+from core.augment.simulated import SimulationCache
+from core.augment.sources import make_source
 from core.augment.study import AugmentSettings, Progress, StudyOutcome, run_study
 from core.augment.weights import weighted_training_set
 from core.models.fitting import CQAFit, CQAPredictor, FitResult
@@ -42,6 +43,9 @@ class CQAAugment:
     tuning: dict[str, list[dict[str, Any]]]
     curves: dict[str, dict[int, list[list[float]]]]
     seconds: dict[str, float]
+    rule: dict[str, Any] = field(default_factory=dict)  # name, folds, repeats and the verdict in words
+    gain_se: float | None = None  # noise (SE) of the best candidate's CV gain over the real-only model
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per source: own choice, spread, scaling law
 
     @property
     def augmented(self) -> bool:
@@ -57,13 +61,22 @@ class CQAAugment:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["curves"] = {g: {str(m): pts for m, pts in by_m.items()} for g, by_m in self.curves.items()}
+        d["sources"] = {g: _keys_as(str, s) for g, s in self.sources.items()}
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CQAAugment:
         d = dict(d)
         d["curves"] = {g: {int(m): pts for m, pts in by_m.items()} for g, by_m in d["curves"].items()}
+        d["sources"] = {g: _keys_as(int, s) for g, s in d.get("sources", {}).items()}
         return cls(**d)
+
+
+def _keys_as(kind: type, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A source summary with its spread keyed by m as `kind` (JSON keys are strings)."""
+    if "spread" not in summary:
+        return dict(summary)
+    return {**summary, "spread": {kind(m): v for m, v in summary["spread"].items()}}
 
 
 @dataclass
@@ -86,12 +99,18 @@ class AugmentResult:
 
 
 def final_synthetic_rows(
-    fit: CQAFit, generator: str, params: Mapping[str, Any], m: int, random_state: int, scalar_bounds=None
+    fit: CQAFit,
+    generator: str,
+    params: Mapping[str, Any],
+    m: int,
+    random_state: int,
+    scalar_bounds=None,
+    cache: SimulationCache | None = None,
 ) -> pd.DataFrame:
-    """m rows from the generator fitted on every training row of the CQA."""
+    """m rows from the source fitted on every training row of the CQA."""
     ds = fit.dataset
-    gen = SyntheticGenerator(generator, dict(params), random_state, scalar_bounds=scalar_bounds)
-    return gen.fit(ds.X_train, ds.y_train).sample(m)
+    source = make_source(generator, params, random_state, scalar_bounds, cache)
+    return source.fit(ds.X_train, ds.y_train).sample(m)
 
 
 def augmented_ensemble(
@@ -142,6 +161,7 @@ def augment_fit(
     report = progress or (lambda fraction, message: None)
     fit_settings = fit_result.settings.to_dict()
     out = AugmentResult(settings, {})
+    cache = SimulationCache()
     for i, cqa in enumerate(cqas):
         fit = fit_result.fits[cqa]
         ds = fit.dataset
@@ -158,6 +178,7 @@ def augment_fit(
             scalar_bounds,
             n_jobs,
             sub,
+            cache,
         )
         before = test_scores(fit, fit.ensemble)
         after = before
@@ -170,6 +191,7 @@ def augment_fit(
                 study.m,
                 settings.random_state,
                 scalar_bounds,
+                cache,
             )
             out.synthetic[cqa] = rows
             out.ensembles[cqa] = augmented_ensemble(fit, rows, study.alpha, fit_settings, n_jobs)
@@ -195,4 +217,7 @@ def _cqa_augment(study: StudyOutcome, before: dict, after: dict, refit_seconds: 
         tuning=study.tuning,
         curves=study.curves,
         seconds={**study.seconds, "final_refit": refit_seconds},
+        rule=study.rule,
+        gain_se=study.gain_se,
+        sources=study.sources,
     )
