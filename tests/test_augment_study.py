@@ -14,7 +14,7 @@ from scipy.optimize import minimize_scalar
 import core.augment.sources as sources_module
 from core.augment.generators import SyntheticGenerator
 from core.augment.persistence import load_augment, load_predictor, save_augment
-from core.augment.result import AugmentResult, augment_fit, augmented_ensemble, final_synthetic_rows
+from core.augment.result import AugmentResult, CQAAugment, augment_fit, augmented_ensemble, final_synthetic_rows
 from core.augment.study import NO_GAIN, AugmentSettings, paired_gain, repeated_folds, run_study, select_configuration
 from core.augment.theory import learning_curve, scaling_law_error, theoretical_alpha
 from core.augment.weights import erm_weights, fit_weighted
@@ -276,3 +276,24 @@ def test_augmented_model_round_trips_through_the_run_directory(tmp_path):
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-9)
     assert not np.allclose(got[0], fit.predictor().predict(X, return_std=False))
     assert load_augment(tmp_path, loaded_fit).cqas["D50"].alpha == 0.5
+
+
+def test_the_verdict_says_plainly_when_the_real_only_model_is_kept_and_shows_the_numbers():
+    source = {
+        "label": "Gaussian copula",
+        "m": 0,
+        "alpha": 0.0,
+        "best": {"m": 10, "alpha": 0.4, "cv_mse": 1.9, "gain": 0.1, "gain_se": 0.25},
+    }
+    kept = CQAAugment(
+        None, 0, 0.0, 0.3, 2.0, 2.0, None, None, None, None, {}, {}, {}, {}, {},
+        rule={"name": "one_se", "verdict": NO_GAIN}, gain_se=0.25, sources={"gaussian_copula": source},
+    )  # fmt: skip
+    text = kept.evidence()
+    assert text.startswith("synthetic data does not help these data; the real-only model is kept")
+    assert "m = 10, α = 0.4" in text and "0.1 ± 0.25" in text and "α* = 0.30" in text and "0.10 away" in text
+    helped = replace(kept, generator="gaussian_copula", m=10, alpha=0.2, rule={"verdict": "Gaussian copula rows help"})
+    assert "for the chosen α = 0.2, 0.10 away" in helped.evidence()
+    # older augment.json files (without rule, gain_se, sources) still load
+    old = {k: v for k, v in kept.to_dict().items() if k not in ("rule", "gain_se", "sources")}
+    assert CQAAugment.from_dict(old).sources == {} and CQAAugment.from_dict(kept.to_dict()) == kept

@@ -51,6 +51,28 @@ class CQAAugment:
     def augmented(self) -> bool:
         return self.generator is not None and self.alpha > 0
 
+    def evidence(self) -> str:
+        """The verdict in words with the numbers behind it: the best CV gain, its noise and the scaling law's α."""
+        verdict = self.rule.get("verdict", "")
+        found = [(g, s["best"]) for g, s in self.sources.items() if s.get("best", {}).get("alpha")]
+        if not found:
+            return verdict
+        g, best = min(found, key=lambda p: p[1]["cv_mse"])
+        label = self.sources[g]["label"]
+        noise = "" if best["gain_se"] is None else f" ± {best['gain_se']:.3g}"
+        text = (
+            f"{verdict}. Best candidate: {label}, m = {best['m']}, α = {best['alpha']:g}, CV MSE gain over the "
+            f"real-only model {best['gain']:.3g}{noise} (one standard error across the repeated folds)."
+        )
+        if self.alpha_theory is not None:
+            where = f"the chosen α = {self.alpha:g}" if self.augmented else "the best candidate"
+            reference = self.alpha if self.augmented else best["alpha"]
+            text += (
+                f" The scaling law (Eq. 4) puts α* = {self.alpha_theory:.2f} for {where}, "
+                f"{abs(self.alpha_theory - reference):.2f} away from the CV's α."
+            )
+        return text
+
     def change(self, metric: str) -> float | None:
         """Relative hold-out change after augmentation (-0.446 = 44.6 % lower), None without a hold-out."""
         before, after = getattr(self, f"test_{metric}_before"), getattr(self, f"test_{metric}_after")
@@ -151,8 +173,11 @@ def augment_fit(
     scalar_bounds: Mapping[str, tuple[float, float]] | None = None,
     n_jobs: int | None = None,
     progress: Progress | None = None,
+    cache: SimulationCache | None = None,
 ) -> AugmentResult:
-    """Run the study for each CQA, refit the winners and score them on the CQA's hold-out rows."""
+    """Run the study for each CQA, refit the winners and score them on the CQA's hold-out rows.
+
+    `cache` keeps the virtual lab's simulations for later studies and inspections."""
     settings = settings or AugmentSettings()
     cqas = list(cqas or fit_result.fits)
     unknown = [c for c in cqas if c not in fit_result.fits]
@@ -161,7 +186,7 @@ def augment_fit(
     report = progress or (lambda fraction, message: None)
     fit_settings = fit_result.settings.to_dict()
     out = AugmentResult(settings, {})
-    cache = SimulationCache()
+    cache = cache if cache is not None else SimulationCache()
     for i, cqa in enumerate(cqas):
         fit = fit_result.fits[cqa]
         ds = fit.dataset
