@@ -335,13 +335,8 @@ def run_study(
         for k, (train, val) in enumerate(folds)
     )
     seconds["models"] = time.perf_counter() - start
-    outcome = _outcome(settings, sources, skipped, folds, alphas, scored)
-    outcome.quality_scores, outcome.generator_params, outcome.tuning, outcome.seconds = (
-        quality,
-        gen_params,
-        tuning,
-        seconds,
-    )
+    fitted = {"quality_scores": quality, "generator_params": gen_params, "tuning": tuning, "seconds": seconds}
+    outcome = _outcome(settings, sources, skipped, folds, alphas, scored, fitted)
     report(1.0, f"chosen: {outcome.rule['verdict']}")
     return outcome
 
@@ -353,8 +348,11 @@ def _outcome(
     folds: Folds,
     alphas: Sequence[float],
     scored: Sequence[tuple[float, list[int], list[float], dict[str, np.ndarray]]],
+    fitted: Mapping[str, Any],
 ) -> StudyOutcome:
-    """Curves, per-fold scores, the choice under the rule and the scaling law from the fold results."""
+    """Curves, per-fold scores, the choice under the rule and the scaling law from the fold results.
+
+    `fitted` holds the sources' quality scores, parameters, tuning records and the seconds spent."""
     real_only = np.array([s[0] for s in scored])
     sizes = [n for s in scored for n in s[1]]
     errors = [e for s in scored for e in s[2]]
@@ -392,23 +390,20 @@ def _outcome(
     )
     rule = {"name": settings.selection, "folds": k, "repeats": settings.repeats, "verdict": verdict}
     return StudyOutcome(
-        generator,
-        m,
-        alpha,
-        alpha_theory,
-        cv_real,
-        cv_aug,
-        {},
-        {},
-        {},
-        curves,
-        {},
-        fold_curves,
-        real_only.tolist(),
-        rule,
-        gain_se,
-        by_source,
-        [val.tolist() for _, val in folds],
+        generator=generator,
+        m=m,
+        alpha=alpha,
+        alpha_theory=alpha_theory,
+        cv_mse_real_only=cv_real,
+        cv_mse_augmented=cv_aug,
+        curves=curves,
+        fold_curves=fold_curves,
+        fold_mse_real_only=real_only.tolist(),
+        rule=rule,
+        gain_se=gain_se,
+        sources=by_source,
+        validation_folds=[val.tolist() for _, val in folds],
+        **fitted,
     )
 
 
