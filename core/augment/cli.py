@@ -26,7 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--alphas", nargs="+", type=float, default=list(DEFAULT_ALPHAS), help="α values to try (0 is added)")
     p.add_argument("--folds", type=int, default=5, help="K of the repeated K-fold cross-validation (default: 5)")
     p.add_argument("--repeats", type=int, default=3, help="repeats of the K-fold split (default: 3)")
-    p.add_argument("--no-tune", action="store_true", help="skip the quality-guided generator search (use defaults)")
+    p.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="search each SDV generator's settings by quality score (default: off; the defaults already hold the "
+        "epoch counts beyond which the quality score stops improving)",
+    )
     p.add_argument(
         "--selection",
         choices=SELECTION_RULES,
@@ -53,7 +59,7 @@ def run_augment(args: argparse.Namespace) -> int:
             alphas=tuple(args.alphas),
             folds=args.folds,
             repeats=args.repeats,
-            tune=not args.no_tune,
+            tune=args.tune,
             selection=args.selection,
             random_state=args.seed,
         )

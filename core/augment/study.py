@@ -60,7 +60,7 @@ class AugmentSettings:
     m_values: tuple[int, ...] = DEFAULT_M
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
     folds: int = 5
-    tune: bool = True
+    tune: bool = False  # the defaults are what a quality-guided search settles on for DoE-sized data
     generator_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # used as given when tune is False
     selection: str = "one_se"
     random_state: int = 0
