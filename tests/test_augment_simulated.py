@@ -51,6 +51,10 @@ def test_calibration_maps_the_simulated_cqa_onto_the_training_rows():
     assert calibration_fit(2.0 + 1.5 * y_sim, y_sim, "shift") == pytest.approx((2.0 + 0.5 * 25.0, 1.0))
     assert calibration_fit(2.0 + 1.5 * y_sim, y_sim, "none") == (0.0, 1.0)
     assert calibration_fit(-20.0 * y_sim, y_sim, "affine")[1] == 0.25  # a slope that says noise, not scale, is capped
+    # a run the simulator puts in another regime does not move the fit
+    x = np.array([30.0, 32.0, 35.0, 38.0, 40.0, 14.0])
+    y = np.concatenate([2.0 + 1.5 * x[:5], [36.0]])
+    assert calibration_fit(y, x, "affine") == pytest.approx((2.0, 1.5))
 
 
 def test_samples_are_feasible_calibrated_simulations_and_nothing_is_simulated_twice():

@@ -14,8 +14,8 @@ and the first m runs serve every m. The simulator always runs the default
 parameters: it stands for a different compound, not for the user's.
 
 `fit` sees the training rows only: it simulates their inputs and fits a
-calibration y_real ≈ a + b·y_sim on them, which maps the simulated CQA onto
-the real data's range (no validation row takes part).
+robust calibration y_real ≈ a + b·y_sim on them, which maps the simulated CQA
+onto the real data's range (no validation row takes part).
 """
 
 from __future__ import annotations
@@ -121,15 +121,22 @@ def _scale(u: float, limits: tuple[float, float]) -> float:
 
 
 def calibration_fit(y_real: np.ndarray, y_sim: np.ndarray, kind: str) -> tuple[float, float]:
-    """(a, b) of y_real ≈ a + b·y_sim by least squares on the rows given (the training fold)."""
+    """(a, b) of y_real ≈ a + b·y_sim on the rows given (the training fold), robust to a few bad rows.
+
+    Theil-Sen: b is the median slope over all pairs of rows, a the median of y_real − b·y_sim. The
+    simulator stands for another compound, so a real run it puts in another regime (seeds dissolving where
+    the real compound's seeds survive) is an outlier that least squares would follow."""
     ok = np.isfinite(y_real) & np.isfinite(y_sim)
     y_real, y_sim = y_real[ok], y_sim[ok]
     if kind == "none" or not len(y_real):
         return 0.0, 1.0
     slope = 1.0
-    if kind == "affine" and len(y_real) >= 3 and np.var(y_sim) > 0:
-        slope = float(np.clip(np.cov(y_sim, y_real, bias=True)[0, 1] / np.var(y_sim), *SLOPE_RANGE))
-    return float(np.mean(y_real) - slope * np.mean(y_sim)), slope
+    if kind == "affine" and len(y_real) >= 3:
+        i, j = np.triu_indices(len(y_sim), k=1)
+        dx, dy = y_sim[j] - y_sim[i], y_real[j] - y_real[i]
+        if np.any(dx != 0):
+            slope = float(np.clip(np.median(dy[dx != 0] / dx[dx != 0]), *SLOPE_RANGE))
+    return float(np.median(y_real - slope * y_sim)), slope
 
 
 class VirtualLabSource:
