@@ -124,8 +124,8 @@ def calibration_fit(y_real: np.ndarray, y_sim: np.ndarray, kind: str) -> tuple[f
     """(a, b) of y_real ≈ a + b·y_sim on the rows given (the training fold), robust to a few bad rows.
 
     Theil-Sen: b is the median slope over all pairs of rows, a the median of y_real − b·y_sim. The
-    simulator stands for another compound, so a real run it puts in another regime (seeds dissolving where
-    the real compound's seeds survive) is an outlier that least squares would follow."""
+    simulator stands for another compound, so it can put a real run in another regime (a simulated D50
+    far off the trend of the others); least squares would follow such a run, the medians do not."""
     ok = np.isfinite(y_real) & np.isfinite(y_sim)
     y_real, y_sim = y_real[ok], y_sim[ok]
     if kind == "none" or not len(y_real):
