@@ -12,7 +12,7 @@ Prints, from one run on this machine:
    default parameters, so it never is the truth it is judged on): a 31-run DoE
    with the Table 1 mix, tested on its 4 multi-cycle hold-out runs plus fresh
    noise-free runs of every profile type. Per choice (the study's own under
-   its rule; each source under the same rule; each source at its lowest CV
+   its rule; the `law` rule; each source under the study's rule; each source at its lowest CV
    MSE; the scaling law's α at the best candidate's source and m), the
    median / worst / best relative change of test MSE against the
    real-only model (same family and parameters, fitted on the real rows), on
@@ -50,7 +50,7 @@ from core.augment.generators import SyntheticGenerator, quality_score  # noqa: E
 from core.augment.result import final_synthetic_rows  # noqa: E402
 from core.augment.simulated import SimulationCache  # noqa: E402
 from core.augment.sources import SOURCES  # noqa: E402
-from core.augment.study import DEFAULT_LAB_M, DEFAULT_M, AugmentSettings, run_study  # noqa: E402
+from core.augment.study import DEFAULT_LAB_M, DEFAULT_M, AugmentSettings, run_study, select_configuration  # noqa: E402
 from core.augment.weights import fit_weighted  # noqa: E402
 from core.doe import load_doe  # noqa: E402
 from core.models import fit_cqa_models  # noqa: E402
@@ -153,6 +153,18 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
     test, cycled = test_set(seed, params, holdout, args.test_per_type, list(X.columns))
     study = run_study(X, y, family, fparams, settings_from(args, seed), n_jobs=args.n_jobs, cache=lab)
     choices = {"study choice": (study.generator, study.m, study.alpha)}
+    law = next((s["law"] for s in study.sources.values() if "law" in s), None)
+    if law is not None and study.rule["name"] != "law":
+        g, m, alpha, _ = select_configuration(
+            study.curves,
+            study.cv_mse_real_only,
+            "law",
+            study.fold_curves,
+            study.fold_mse_real_only,
+            args.folds,
+            (law["floor"], law["exponent"]),
+        )
+        choices["law rule"] = (g, m, alpha)
     for g, s in study.sources.items():
         if "skipped" not in s:
             choices[f"{g} (rule)"] = (g if s["alpha"] > 0 else None, s["m"], s["alpha"])

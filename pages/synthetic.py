@@ -66,7 +66,11 @@ def settings_ui(fit: FitResult) -> tuple[str, AugmentSettings]:
         key="aug_lab_m",
         disabled=VIRTUAL_LAB not in generators,
     )
-    rules = {"one_se": "only a gain larger than its noise (one standard error)", "lowest": "lowest CV MSE"}
+    rules = {
+        "one_se": "only a gain larger than its noise (one standard error)",
+        "law": "the same, with α from the scaling law",
+        "lowest": "lowest CV MSE",
+    }
     selection = st.radio(
         "Choose (source, m, α) by",
         list(rules),

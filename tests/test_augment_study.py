@@ -169,6 +169,14 @@ def test_one_standard_error_rule_shrinks_alpha_or_drops_a_noisy_gain():
     assert select_configuration(curves, 2.0, "lowest", wild, real) == ("g", 5, 0.5, 1.5)
     with pytest.raises(ValueError, match="per-fold"):
         select_configuration(curves, 2.0, "one_se")
+    # the law rule: the same decision, α from Eq. 4 at the winner's source and m (real 2.0, surrogate-only 3.0)
+    law = (1.0, 1.0)
+    assert select_configuration(curves, 2.0, "law", wild, real, law=law) == (None, 0, 0.0, 2.0)
+    chosen = select_configuration(curves, 2.0, "law", steady, real, law=law)
+    assert chosen[:3] == ("g", 5, round(theoretical_alpha(2.0, 3.0, *law), 3)) == ("g", 5, 0.333)
+    assert chosen[3] == pytest.approx(np.interp(0.333, [0.0, 0.2, 0.5, 1.0], [2.0, 1.8, 1.5, 3.0]))
+    with pytest.raises(ValueError, match="learning curve"):
+        select_configuration(curves, 2.0, "law", steady, real)
     with pytest.raises(ValueError, match="unknown selection rule"):
         select_configuration(curves, 2.0, "median")
 

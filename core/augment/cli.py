@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=SELECTION_RULES,
         default=AugmentSettings.selection,
         help="one_se: augment only when the best CV gain over the real-only model exceeds its fold-to-fold "
-        "standard error, then the smallest α within one standard error of the best; lowest: the lowest CV MSE "
+        "standard error, then the smallest α within one standard error of the best; law: the same decision, "
+        "α from the scaling law (Eq. 4); lowest: the lowest CV MSE "
         f"(default: {AugmentSettings.selection})",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

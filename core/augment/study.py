@@ -17,8 +17,10 @@ independent evidence. The rule takes the candidate with the lowest CV MSE;
 when its gain is not larger than its SE, synthetic data does not help and the
 real-only model is kept. Otherwise it keeps that candidate's source and m and
 takes the smallest α whose CV MSE is within one SE of the best (the usual
-one-standard-error rule, which leans towards the real data). `lowest` takes
-the minimum as it is.
+one-standard-error rule, which leans towards the real data). The `law` rule
+makes the same decision whether to augment, then takes α from the scaling law
+(Eq. 4, `theory`) at that source and m instead of from the noisy CV curve.
+`lowest` takes the minimum as it is.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ DEFAULT_M = (5, 10, 15, 20, 25)
 DEFAULT_LAB_M = (25, 50, 100, 150, 200)  # simulated runs are cheap to reuse, so the virtual lab goes further
 DEFAULT_ALPHAS = tuple(round(0.05 * k, 2) for k in range(21))
 LEARNING_CURVE_FRACTIONS = (0.4, 0.55, 0.7, 0.85)
-SELECTION_RULES = ("one_se", "lowest")
+SELECTION_RULES = ("one_se", "law", "lowest")
 NO_GAIN = "synthetic data does not help these data; the real-only model is kept"
 Curves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # source -> m -> [[α, CV MSE], ...]
 FoldCurves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # source -> m -> per α, the per-fold MSEs
@@ -165,14 +167,18 @@ def select_configuration(
     fold_curves: FoldCurves | None = None,
     fold_real_only: Sequence[float] = (),
     folds: int | None = None,
+    law: tuple[float, float] | None = None,
 ) -> Choice:
     """(source, m, α, CV MSE) by `rule` (see the module notes); α = 0 wins every tie.
 
-    `folds` is K of the repeated K-fold behind the per-fold scores (default: their number, plain K-fold)."""
+    `folds` is K of the repeated K-fold behind the per-fold scores (default: their number, plain K-fold);
+    `law` is (R*, β) of the real-data learning curve, which the `law` rule needs."""
     if rule not in SELECTION_RULES:
         raise ValueError(f"unknown selection rule {rule!r}; choose one of {', '.join(SELECTION_RULES)}")
-    if rule == "one_se" and fold_curves is None:
-        raise ValueError("the one_se rule needs the per-fold CV scores")
+    if rule != "lowest" and fold_curves is None:
+        raise ValueError(f"the {rule} rule needs the per-fold CV scores")
+    if rule == "law" and law is None:
+        raise ValueError("the law rule needs the real-data learning curve (R*, β)")
     best = _best(curves, real_only)
     gen, m, alpha, mse = best
     if rule == "lowest" or gen is None:
@@ -183,6 +189,12 @@ def select_configuration(
     threshold = mse + se
     if real_only <= threshold:
         return None, 0, 0.0, real_only
+    surrogate_only = [e for a, e in points if a == 1.0]
+    if rule == "law" and surrogate_only:
+        a = round(theoretical_alpha(real_only, surrogate_only[0], *law), 3)
+        if a > 0:
+            grid = np.asarray(points, float)
+            return gen, int(m), a, float(np.interp(a, grid[:, 0], grid[:, 1]))
     a, e = min(((a, e) for a, e in points if a > 0 and e <= threshold), key=lambda p: p[0])
     return gen, int(m), float(a), float(e)
 
@@ -369,8 +381,10 @@ def _outcome(
             m: [real_only.tolist(), *per_fold[n][:, i, :].T.tolist()] for i, m in enumerate(settings.m_for(n))
         }
     k = settings.folds
-    choice = select_configuration(curves, cv_real, settings.selection, fold_curves, real_only.tolist(), k)
     floor, exponent = learning_curve(sizes, errors)
+    choice = select_configuration(
+        curves, cv_real, settings.selection, fold_curves, real_only.tolist(), k, (floor, exponent)
+    )
     best = _best(curves, np.inf)  # the lowest augmented candidate, whether or not it beats α = 0
     gain_se = None
     if best[0] is not None:
@@ -419,7 +433,9 @@ def _source_summary(
 ) -> dict[str, Any]:
     """This source alone under the study's rule: its choice, the noise of its best gain, its spread and its law."""
     own = {name: curves[name]}
-    gen, m, alpha, cv = select_configuration(own, cv_real, settings.selection, fold_curves, real_only, settings.folds)
+    gen, m, alpha, cv = select_configuration(
+        own, cv_real, settings.selection, fold_curves, real_only, settings.folds, (floor, exponent)
+    )
     _, best_m, best_alpha, best_cv = _best(own, np.inf)
     gain, se = (0.0, None)
     if best_alpha > 0:
