@@ -23,8 +23,8 @@ Prints, from one run on this machine:
    choice on the sample is no evidence (the evaluation is).
 
 Run from the repository root:
-`python bench/bench_augment.py [--campaigns 20] [--test-per-type 20] [--families svr] [--generators ...]
-[--m 5 10 15 20 25] [--lab-m 25 50 100 150 200] [--alpha-step 0.05] [--folds 5] [--repeats 3]
+`python bench/bench_augment.py [--campaigns 20] [--first-seed 2000] [--test-per-type 20] [--families svr]
+[--generators ...] [--m 5 10 15 20 25] [--lab-m 25 50 100 150 200] [--alpha-step 0.05] [--folds 5] [--repeats 3]
 [--n-jobs 2] [--skip-timing] [--epochs]`.
 """
 
@@ -208,7 +208,7 @@ def evaluation(args: argparse.Namespace) -> None:
     rows = []
     for k in range(args.campaigns):
         start = time.perf_counter()
-        row, verdict, base = campaign_row(2000 + k, args, lab)
+        row, verdict, base = campaign_row(args.first_seed + k, args, lab)
         rows.append(row)
         names = [c.removesuffix(" config") for c in row if c.endswith(" config")]
         print(
@@ -235,6 +235,7 @@ def evaluation(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=2000, help="campaign seeds are first-seed, first-seed + 1, …")
     parser.add_argument("--test-per-type", type=int, default=20, help="fresh test runs per profile type")
     parser.add_argument("--families", nargs="+", default=["rf", "gbt", "svr", "xgb"])
     parser.add_argument("--generators", nargs="+", choices=list(SOURCES), default=list(SOURCES))
