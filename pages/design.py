@@ -199,6 +199,7 @@ def selected_point_panel(points: pd.DataFrame) -> None:
             f"**{recipe.id}** · C0 {recipe.initial_concentration:.1f} mg/g · seed {recipe.seed_loading:.3f} · "
             f"batch {recipe.profile.batch_time_min / 60:.1f} h"
         )
+        point = chosen.set_index("id").loc[recipe.id]
         if "in_domain" in point and not point["in_domain"]:
             st.warning(
                 f"Outside the applicability domain (score {point['domain_score']:.2f} > 1): the models "

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from core.augment.study import NO_GAIN
 from tests.apptest import app_on, tiny_fit
 
 
@@ -10,6 +11,8 @@ def studied():
     at.multiselect(key="aug_generators").set_value(["gaussian_copula", "tvae"])
     at.multiselect(key="aug_m").set_value([5])
     at.selectbox(key="aug_step").set_value(0.5)
+    at.selectbox(key="aug_folds").set_value(3)
+    at.selectbox(key="aug_repeats").set_value(1)
     at.checkbox(key="aug_tune").set_value(False)
     at.run()  # the epochs box is enabled once tuning is off
     at.number_input(key="aug_epochs").set_value(2)
@@ -27,6 +30,13 @@ def test_study_shows_curves_quality_and_inspects_any_alpha():
     assert [p[0] for p in aug.curves["gaussian_copula"][5]] == [0.0, 0.5, 1.0]
     quality = next(d.value for d in at.dataframe if "quality score" in d.value.columns)
     assert len(quality) == 2 and quality["quality score"].between(0, 1).all()
+    assert {"best CV gain", "± noise (SE)", "α theory"} <= set(quality.columns)
+    # the verdict and its evidence head the screen: kept real-only model or the augmentation, with the noise
+    verdict = (at.info if aug.generator is None else at.success)[0].value
+    assert verdict == aug.evidence() and "one standard error" in verdict
+    assert verdict.startswith(NO_GAIN) == (aug.generator is None)
+    curves = at.get("plotly_chart")[0].proto.spec
+    assert "scaling law, Eq. 4" in curves and "one SE of the gain" in curves
     at.select_slider(key="aug_alpha").set_value(0.5)
     at.run()
     assert not at.exception, at.exception

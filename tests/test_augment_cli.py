@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.augment.study import NO_GAIN
 from core.cli import main
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -23,8 +24,27 @@ FIELDS = {
     "test_mae_after",
     "quality_scores",
     "curves",
+    "rule",
+    "gain_se",
+    "sources",
 }
-QUICK = ["--generators", "gaussian_copula", "--m", "5", "10", "--alphas", "0.5", "1", "--no-tune", "--seed", "1"]
+QUICK = [
+    "--generators",
+    "gaussian_copula",
+    "--m",
+    "5",
+    "10",
+    "--alphas",
+    "0.5",
+    "1",
+    "--no-tune",
+    "--seed",
+    "1",
+    "--folds",
+    "3",
+    "--repeats",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +60,12 @@ def test_augment_writes_the_documented_schema_and_predict_still_works(run_dir, c
     assert main(["augment", str(run_dir), "--cqa", "D50", *QUICK, "--selection", "one_se"]) == 0
     entry = json.loads((run_dir / "augment.json").read_text())["D50"]
     spec = json.loads((run_dir / "augment_settings.json").read_text())
-    assert set(entry) >= FIELDS
-    assert spec["settings"]["selection"] == "one_se"
+    assert set(entry) - {"generator_params", "tuning", "seconds"} == FIELDS
+    assert spec["settings"]["selection"] == "one_se" and spec["settings"]["repeats"] == 1
+    assert entry["rule"]["name"] == "one_se" and entry["rule"]["folds"] == 3
+    assert (entry["generator"] is None) == (entry["rule"]["verdict"] == NO_GAIN)
+    assert set(entry["sources"]) == {"gaussian_copula"} and entry["gain_se"] > 0
+    assert set(entry["sources"]["gaussian_copula"]["spread"]) == {"5", "10"}
     assert spec["settings"]["m_values"] == [5, 10] and spec["settings"]["alphas"] == [0.0, 0.5, 1.0]
     assert set(entry["curves"]) == {"gaussian_copula"}
     assert {m: [p[0] for p in pts] for m, pts in entry["curves"]["gaussian_copula"].items()} == {

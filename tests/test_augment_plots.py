@@ -31,3 +31,18 @@ def test_real_and_synthetic_views_show_both_sets():
     pair = pair_figure(real, syn, "T1", "D50")
     assert list(pair.data[0].x) == pytest.approx([55.0, 52.0, 58.0])
     assert list(pair.data[1].y) == pytest.approx([20.0, 30.0])
+
+
+def test_loss_curves_show_the_noise_band_and_the_scaling_law_over_the_measured_curve():
+    spread = {5: [0.0, 0.4, 0.6], 10: [0.0, 0.2, 0.3]}
+    law = {"m": 10, "floor": 1.0, "exponent": 1.0}
+    fig = loss_curves_figure(CURVES, chosen_m=10, chosen_alpha=0.5, spread=spread, law=law)
+    band = next(t for t in fig.data if t.fill == "toself")
+    assert "m = 10" in band.name
+    assert list(band.y) == pytest.approx([4.0, 2.7, 6.3, 5.7, 2.3, 4.0])  # curve + SE, then curve - SE reversed
+    predicted = next(t for t in fig.data if t.name.startswith("scaling law"))
+    # from the m = 10 ends: real-only 4, surrogate-only 6, floor 1 -> α* = 3 / (3 + 5)
+    assert "α* = 0.38" in predicted.name
+    assert predicted.y[0] == pytest.approx(4.0) and predicted.y[-1] == pytest.approx(6.0)
+    assert min(predicted.y) == pytest.approx(1.0 + 3 * 5 / 8, abs=1e-3)
+    assert fig.layout.shapes[0].y0 == 4.0  # the real-only level

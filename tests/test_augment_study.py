@@ -9,21 +9,28 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from scipy.optimize import minimize_scalar
 
-import core.augment.study as study_module
+import core.augment.sources as sources_module
 from core.augment.generators import SyntheticGenerator
 from core.augment.persistence import load_augment, load_predictor, save_augment
-from core.augment.result import AugmentResult, augment_fit, augmented_ensemble, final_synthetic_rows
-from core.augment.study import AugmentSettings, run_study, select_configuration
+from core.augment.result import AugmentResult, CQAAugment, augment_fit, augmented_ensemble, final_synthetic_rows
+from core.augment.study import NO_GAIN, AugmentSettings, paired_gain, repeated_folds, run_study, select_configuration
 from core.augment.theory import learning_curve, scaling_law_error, theoretical_alpha
 from core.augment.weights import erm_weights, fit_weighted
 from core.doe import load_doe
-from core.models import build_pipeline, cv_folds, fit_cqa_models, save_run
+from core.models import build_pipeline, fit_cqa_models, save_run
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 GC = {"gaussian_copula": {"default_distribution": "norm"}}
 SMALL = AugmentSettings(
-    generators=("gaussian_copula",), m_values=(5, 10), alphas=(0.5, 1.0), tune=False, generator_params=GC
+    generators=("gaussian_copula",),
+    m_values=(5, 10),
+    alphas=(0.5, 1.0),
+    folds=3,
+    repeats=2,
+    tune=False,
+    generator_params=GC,
 )
 
 
@@ -63,7 +70,7 @@ def test_alpha_zero_is_exactly_the_real_only_model():
 
 
 class RecordingGenerator(SyntheticGenerator):
-    seen: ClassVar[list[set]] = []
+    seen: ClassVar[list[set]] = []  # fold-by-fold, the rows each generator was fitted on
 
     def fit(self, X, y):
         RecordingGenerator.seen.append(set(X.index))
@@ -73,9 +80,9 @@ class RecordingGenerator(SyntheticGenerator):
 def test_generators_never_see_validation_rows(monkeypatch):
     X, y = train_rows()
     RecordingGenerator.seen = []
-    monkeypatch.setattr(study_module, "SyntheticGenerator", RecordingGenerator)
+    monkeypatch.setattr(sources_module, "SyntheticGenerator", RecordingGenerator)
     run_study(X, y, "svr", {}, SMALL)
-    folds = cv_folds(len(y), SMALL.folds, SMALL.random_state)
+    folds = repeated_folds(len(y), SMALL.folds, SMALL.repeats, SMALL.random_state)
     assert len(RecordingGenerator.seen) == len(folds)
     for seen, (train, val) in zip(RecordingGenerator.seen, folds, strict=True):
         assert seen == set(X.index[train])
@@ -92,7 +99,7 @@ def test_study_curves_selection_and_determinism():
         assert [p[0] for p in points] == [0.0, 0.5, 1.0]
         assert points[0][1] == a.cv_mse_real_only
     # α = 0 of the study is the plain CV MSE of the real-only model
-    folds = cv_folds(len(y), SMALL.folds, SMALL.random_state)
+    folds = repeated_folds(len(y), SMALL.folds, SMALL.repeats, SMALL.random_state)
     Xn, yn = X.to_numpy(float), y.to_numpy(float)
     plain = [
         np.mean((build_pipeline("svr", {"C": 10.0, "kernel": "rbf"}, 0).fit(Xn[t], yn[t]).predict(Xn[v]) - yn[v]) ** 2)
@@ -100,12 +107,41 @@ def test_study_curves_selection_and_determinism():
     ]
     assert a.cv_mse_real_only == pytest.approx(np.mean(plain), rel=1e-12)
     best = min(e for pts in a.curves["gaussian_copula"].values() for _, e in pts)
-    assert a.cv_mse_augmented == best
+    assert select_configuration(a.curves, a.cv_mse_real_only, "lowest")[3] == best
+    chosen = select_configuration(a.curves, a.cv_mse_real_only, "one_se", a.fold_curves, a.fold_mse_real_only, 3)
+    assert (a.generator, a.m, a.alpha, a.cv_mse_augmented) == chosen
+    assert a.rule == {"name": "one_se", "folds": 3, "repeats": 2, "verdict": a.rule["verdict"]}
+    assert (a.rule["verdict"] == NO_GAIN) == (a.generator is None)
     assert 0.0 <= a.alpha_theory <= 1.0
     # the per-fold scores behind every curve point average to it
     for m, points in a.curves["gaussian_copula"].items():
         means = [np.mean(f) for f in a.fold_curves["gaussian_copula"][m]]
         assert means == pytest.approx([e for _, e in points], rel=1e-12)
+
+
+def test_every_candidate_is_scored_on_the_same_repeated_folds():
+    X, y = train_rows()
+    params = {"C": 10.0, "kernel": "rbf"}
+    study = run_study(X, y, "svr", params, SMALL)
+    folds = repeated_folds(len(y), SMALL.folds, SMALL.repeats, SMALL.random_state)
+    assert len(folds) == 6 and study.validation_folds == [val.tolist() for _, val in folds]
+    # the repeats are different partitions, each covering every row once
+    first, second = (sorted(map(tuple, study.validation_folds[r * 3 : r * 3 + 3])) for r in range(2))
+    assert first != second and sorted(i for f in first for i in f) == list(range(len(y)))
+    Xn, yn = X.to_numpy(float), y.to_numpy(float)
+    gc = study.generator_params["gaussian_copula"]
+    for k in (0, 4):  # a candidate's k-th score is that of fold k: rebuilt here from fold k alone
+        train, val = folds[k]
+        rows = SyntheticGenerator("gaussian_copula", gc, SMALL.random_state + k).fit(X.iloc[train], y.iloc[train])
+        rows = rows.sample(10)
+        for m, alpha_index, alpha in ((5, 1, 0.5), (10, 2, 1.0)):
+            model = fit_weighted("svr", params, Xn[train], yn[train], rows.iloc[:m, :-1], rows.iloc[:m, -1], alpha)
+            mse = np.mean((model.predict(Xn[val]) - yn[val]) ** 2)
+            assert study.fold_curves["gaussian_copula"][m][alpha_index][k] == pytest.approx(mse, rel=1e-10)
+        plain = build_pipeline("svr", params, 0).fit(Xn[train], yn[train])
+        assert study.fold_mse_real_only[k] == pytest.approx(np.mean((plain.predict(Xn[val]) - yn[val]) ** 2))
+    for per_alpha in study.fold_curves["gaussian_copula"].values():
+        assert per_alpha[0] == study.fold_mse_real_only and all(len(f) == 6 for f in per_alpha)
 
 
 def test_parallel_study_gives_the_same_numbers_as_a_serial_one():
@@ -121,8 +157,11 @@ def test_one_standard_error_rule_shrinks_alpha_or_drops_a_noisy_gain():
     steady = {"g": {5: [real, [1.7, 1.8, 1.9], [1.4, 1.5, 1.6], [3.0, 3.0, 3.0]]}}
     # a gain of 0.5 on every fold: SE 0, so the winner stands
     assert select_configuration(curves, 2.0, "one_se", steady, real) == ("g", 5, 0.5, 1.5)
-    # the same mean gain as 0 / 0.3 / 1.2 across folds: SE 0.36, so α = 0.2 (CV 1.8 <= 1.5 + 0.36) is enough
-    noisy = {"g": {5: [real, [1.7, 1.8, 1.9], [1.9, 1.7, 0.9], [3.0, 3.0, 3.0]]}}
+    # gains 0.2 / 0.3 / 1.0: SE = sd 0.436 · sqrt(1/3 + 1/2) = 0.398, so α = 0.2 (CV 1.8 <= 1.5 + 0.398) is enough
+    noisy = {"g": {5: [real, [1.7, 1.8, 1.9], [1.7, 1.7, 1.1], [3.0, 3.0, 3.0]]}}
+    assert paired_gain(noisy["g"][5][2], real, 3) == pytest.approx(
+        (0.5, np.std([0.2, 0.3, 1.0], ddof=1) * np.sqrt(5 / 6))
+    )
     assert select_configuration(curves, 2.0, "one_se", noisy, real) == ("g", 5, 0.2, 1.8)
     # gains of 1.9 / 0 / -0.4: SE 0.71 puts the real-only model within one SE, so augmentation is dropped
     wild = {"g": {5: [real, [1.7, 1.8, 1.9], [0.0, 2.0, 2.5], [3.0, 3.0, 3.0]]}}
@@ -130,15 +169,51 @@ def test_one_standard_error_rule_shrinks_alpha_or_drops_a_noisy_gain():
     assert select_configuration(curves, 2.0, "lowest", wild, real) == ("g", 5, 0.5, 1.5)
     with pytest.raises(ValueError, match="per-fold"):
         select_configuration(curves, 2.0, "one_se")
+    # the law rule: the same decision, α from Eq. 4 at the winner's source and m (real 2.0, surrogate-only 3.0)
+    law = (1.0, 1.0)
+    assert select_configuration(curves, 2.0, "law", wild, real, law=law) == (None, 0, 0.0, 2.0)
+    chosen = select_configuration(curves, 2.0, "law", steady, real, law=law)
+    assert chosen[:3] == ("g", 5, round(theoretical_alpha(2.0, 3.0, *law), 3)) == ("g", 5, 0.333)
+    assert chosen[3] == pytest.approx(np.interp(0.333, [0.0, 0.2, 0.5, 1.0], [2.0, 1.8, 1.5, 3.0]))
+    with pytest.raises(ValueError, match="learning curve"):
+        select_configuration(curves, 2.0, "law", steady, real)
     with pytest.raises(ValueError, match="unknown selection rule"):
         select_configuration(curves, 2.0, "median")
 
 
+def _repeated(gains: np.ndarray, real: np.ndarray) -> list[list[float]]:
+    return (real - gains).tolist()
+
+
+def test_default_rule_keeps_alpha_zero_when_gains_are_within_fold_noise():
+    """5 x 3 folds: a mean gain of 0.1 with fold-to-fold scatter 0.3 is noise; with scatter 0.05 it is not."""
+    assert AugmentSettings().selection == "one_se" and (AugmentSettings().folds, AugmentSettings().repeats) == (5, 3)
+    rng = np.random.default_rng(3)
+    real = rng.uniform(1.5, 2.5, 15)
+    noise = rng.standard_normal(15)
+    noise = (noise - noise.mean()) / noise.std(ddof=1)  # exactly mean 0, sd 1
+    for scatter, expected in ((0.3, None), (0.05, "g")):
+        folds = {
+            "g": {10: [real.tolist(), _repeated(0.02 + scatter * noise, real), _repeated(0.1 + scatter * noise, real)]}
+        }
+        curves = {"g": {10: [[a, float(np.mean(f))] for a, f in zip((0.0, 0.3, 0.6), folds["g"][10], strict=True)]}}
+        chosen = select_configuration(curves, float(real.mean()), "one_se", folds, real.tolist(), folds=5)
+        assert chosen[0] == expected
+        if expected:  # the clear gain keeps the smallest α within one SE of the best
+            _, se = paired_gain(folds["g"][10][2], real, 5)
+            assert se == pytest.approx(0.05 * np.sqrt(1 / 15 + 1 / 4))
+            assert chosen[1:3] == (10, 0.6)  # α = 0.3 gains 0.02, more than one SE (0.029) short of the best
+    # the plain SE of 15 repeated folds (0.3 / sqrt 15 = 0.077) would have let the noisy gain through
+    noisy_gain, noisy_se = paired_gain(_repeated(0.1 + 0.3 * noise, real), real, 5)
+    assert noisy_gain == pytest.approx(0.1)
+    assert 0.3 / np.sqrt(15) < noisy_gain < noisy_se
+
+
 def test_selection_keeps_alpha_zero_unless_augmentation_helps():
     curves = {"g": {5: [[0.0, 2.0], [0.5, 2.0], [1.0, 3.0]]}, "h": {10: [[0.0, 2.0], [0.5, 2.5]]}}
-    assert select_configuration(curves, 2.0) == (None, 0, 0.0, 2.0)
+    assert select_configuration(curves, 2.0, "lowest") == (None, 0, 0.0, 2.0)
     curves["h"][10].append([0.7, 1.5])
-    assert select_configuration(curves, 2.0) == ("h", 10, 0.7, 1.5)
+    assert select_configuration(curves, 2.0, "lowest") == ("h", 10, 0.7, 1.5)
 
 
 def test_theoretical_alpha_formula_floor_and_exponent():
@@ -165,6 +240,27 @@ def test_theoretical_alpha_minimises_the_scaling_law_and_matches_its_ends():
     assert predicted[0] == pytest.approx(real) and predicted[-1] == pytest.approx(synthetic)
 
 
+@pytest.mark.parametrize(
+    ("real", "synthetic", "floor", "exponent"),
+    [(3.0, 1.4, 0.6, 0.7), (2.0, 5.0, 0.0, 1.0), (4.0, 4.5, 1.0, 1.6), (1.2, 0.9, 0.3, 0.35)],
+)
+def test_closed_form_alpha_is_the_numeric_minimiser_of_eq4(real, synthetic, floor, exponent):
+    numeric = minimize_scalar(
+        lambda a: float(scaling_law_error(a, real, synthetic, floor, exponent)),
+        bounds=(0.0, 1.0),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    assert theoretical_alpha(real, synthetic, floor, exponent) == pytest.approx(numeric.x, abs=1e-6)
+    # Eq. 4 term by term: R* + [α² E_s^(1/β) + (1-α)² E_o^(1/β)]^β
+    alpha = 0.3
+    expected = (
+        floor
+        + (alpha**2 * (synthetic - floor) ** (1 / exponent) + 0.7**2 * (real - floor) ** (1 / exponent)) ** exponent
+    )
+    assert float(scaling_law_error(alpha, real, synthetic, floor, exponent)) == pytest.approx(expected)
+
+
 def test_augmented_model_round_trips_through_the_run_directory(tmp_path):
     fit = fit_result()
     result = augment_fit(fit, ["D50"], SMALL)
@@ -188,3 +284,24 @@ def test_augmented_model_round_trips_through_the_run_directory(tmp_path):
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-9)
     assert not np.allclose(got[0], fit.predictor().predict(X, return_std=False))
     assert load_augment(tmp_path, loaded_fit).cqas["D50"].alpha == 0.5
+
+
+def test_the_verdict_says_plainly_when_the_real_only_model_is_kept_and_shows_the_numbers():
+    source = {
+        "label": "Gaussian copula",
+        "m": 0,
+        "alpha": 0.0,
+        "best": {"m": 10, "alpha": 0.4, "cv_mse": 1.9, "gain": 0.1, "gain_se": 0.25},
+    }
+    kept = CQAAugment(
+        None, 0, 0.0, 0.3, 2.0, 2.0, None, None, None, None, {}, {}, {}, {}, {},
+        rule={"name": "one_se", "verdict": NO_GAIN}, gain_se=0.25, sources={"gaussian_copula": source},
+    )  # fmt: skip
+    text = kept.evidence()
+    assert text.startswith("synthetic data does not help these data; the real-only model is kept")
+    assert "m = 10, α = 0.4" in text and "0.1 ± 0.25" in text and "α* = 0.30" in text and "0.10 away" in text
+    helped = replace(kept, generator="gaussian_copula", m=10, alpha=0.2, rule={"verdict": "Gaussian copula rows help"})
+    assert "for the chosen α = 0.2, 0.10 away" in helped.evidence()
+    # older augment.json files (without rule, gain_se, sources) still load
+    old = {k: v for k, v in kept.to_dict().items() if k not in ("rule", "gain_se", "sources")}
+    assert CQAAugment.from_dict(old).sources == {} and CQAAugment.from_dict(kept.to_dict()) == kept

@@ -1,4 +1,5 @@
-"""Synthetic DoE data and weighted ERM (seed 000, Eq. 1): generators, the α/m/generator study, persistence.
+"""Surrogate DoE data and weighted ERM (seed 000, Eq. 1): SDV generators and the virtual lab, the α/m/source
+study, persistence.
 
     from core.augment import AugmentSettings, augment_fit, save_augment, load_predictor
 
@@ -7,33 +8,48 @@
     save_augment(result, "runs/first")         # augment.json, augment_settings.json, synthetic_<CQA>.csv
     fit, predictor = load_predictor("runs/first")
 
-Every synthetic row is a feasible thermocycle profile by construction (see
-`encoding`); generators are fitted inside each training fold only.
+Every surrogate row is a feasible thermocycle profile by construction (see
+`encoding` and `simulated`); sources are fitted inside each training fold only.
 """
 
 from core.augment.encoding import ProfileEncoding
 from core.augment.generators import GENERATORS, SyntheticGenerator, quality_score, tune_generator
 from core.augment.persistence import load_augment, load_predictor, save_augment
 from core.augment.result import AugmentResult, CQAAugment, augment_fit
-from core.augment.study import AugmentSettings, StudyOutcome, run_study, select_configuration
+from core.augment.simulated import SimulationCache, VirtualLabSource
+from core.augment.sources import SOURCES, make_source
+from core.augment.study import (
+    AugmentSettings,
+    StudyOutcome,
+    paired_gain,
+    repeated_folds,
+    run_study,
+    select_configuration,
+)
 from core.augment.theory import learning_curve, scaling_law_error, theoretical_alpha
 from core.augment.weights import erm_weights, fit_weighted
 
 __all__ = [
     "GENERATORS",
+    "SOURCES",
     "AugmentResult",
     "AugmentSettings",
     "CQAAugment",
     "ProfileEncoding",
+    "SimulationCache",
     "StudyOutcome",
     "SyntheticGenerator",
+    "VirtualLabSource",
     "augment_fit",
     "erm_weights",
     "fit_weighted",
     "learning_curve",
     "load_augment",
     "load_predictor",
+    "make_source",
+    "paired_gain",
     "quality_score",
+    "repeated_folds",
     "run_study",
     "save_augment",
     "scaling_law_error",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.augment.generators import GENERATORS
 from core.augment.persistence import load_augment, save_augment
 from core.augment.result import AugmentResult, augment_fit
-from core.augment.study import DEFAULT_ALPHAS, DEFAULT_M, SELECTION_RULES, AugmentSettings
+from core.augment.sources import SOURCES
+from core.augment.study import DEFAULT_ALPHAS, DEFAULT_LAB_M, DEFAULT_M, SELECTION_RULES, AugmentSettings
 from core.models.persistence import RunFormatError, load_run
 
 EXIT_OK, EXIT_FAILED = 0, 2
@@ -18,16 +18,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("augment", help="choose generator, m and α for synthetic-data augmentation of a run")
     p.add_argument("run", help="run directory written by `fit` (augment.json and synthetic rows are added)")
     p.add_argument("--cqa", nargs="+", help="CQAs to augment (default: every fitted CQA)")
-    p.add_argument("--generators", nargs="+", choices=list(GENERATORS), default=list(GENERATORS))
+    p.add_argument("--generators", nargs="+", choices=list(SOURCES), default=list(SOURCES), help="surrogate sources")
     p.add_argument("--m", nargs="+", type=int, default=list(DEFAULT_M), help="synthetic row counts to try")
+    p.add_argument(
+        "--lab-m", nargs="+", type=int, default=list(DEFAULT_LAB_M), help="simulated run counts for the virtual lab"
+    )
     p.add_argument("--alphas", nargs="+", type=float, default=list(DEFAULT_ALPHAS), help="α values to try (0 is added)")
-    p.add_argument("--folds", type=int, default=3, help="K of the K-fold cross-validation (default: 3)")
-    p.add_argument("--no-tune", action="store_true", help="skip the quality-guided generator search (use defaults)")
+    p.add_argument("--folds", type=int, default=5, help="K of the repeated K-fold cross-validation (default: 5)")
+    p.add_argument("--repeats", type=int, default=3, help="repeats of the K-fold split (default: 3)")
+    p.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="search each SDV generator's settings by quality score (default: off; the defaults already hold the "
+        "epoch counts beyond which the quality score stops improving)",
+    )
     p.add_argument(
         "--selection",
         choices=SELECTION_RULES,
         default=AugmentSettings.selection,
-        help="lowest: the lowest CV MSE; one_se: the smallest α within one standard error of it "
+        help="one_se: augment only when the best CV gain over the real-only model exceeds its fold-to-fold "
+        "standard error, then the smallest α within one standard error of the best; law: the same decision, "
+        "α from the scaling law (Eq. 4); lowest: the lowest CV MSE "
         f"(default: {AugmentSettings.selection})",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -44,9 +56,11 @@ def run_augment(args: argparse.Namespace) -> int:
         settings = AugmentSettings(
             generators=tuple(args.generators),
             m_values=tuple(args.m),
+            lab_m_values=tuple(args.lab_m),
             alphas=tuple(args.alphas),
             folds=args.folds,
-            tune=not args.no_tune,
+            repeats=args.repeats,
+            tune=args.tune,
             selection=args.selection,
             random_state=args.seed,
         )
@@ -77,5 +91,8 @@ def run_augment(args: argparse.Namespace) -> int:
             f"{cqa:<14} {a.generator or 'none':<16} {a.m:>3} {a.alpha:>5.2f} {theory:>8} "
             f"{a.cv_mse_real_only:>12.4g} {a.cv_mse_augmented:>12.4g} {mse:>18} {mae:>18}"
         )
+    for cqa, a in result.cqas.items():
+        noise = "" if a.gain_se is None else f" (noise of the best CV gain: ±{a.gain_se:.3g})"
+        print(f"{cqa}: {a.rule.get('verdict', '')}{noise}")
     print(f"augmentation written to {args.run}")
     return EXIT_OK

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.augment.generators import SyntheticGenerator
+from core.augment.simulated import SimulationCache
+from core.augment.sources import make_source
 from core.augment.study import AugmentSettings, Progress, StudyOutcome, run_study
 from core.augment.weights import weighted_training_set
 from core.models.fitting import CQAFit, CQAPredictor, FitResult
@@ -42,10 +43,35 @@ class CQAAugment:
     tuning: dict[str, list[dict[str, Any]]]
     curves: dict[str, dict[int, list[list[float]]]]
     seconds: dict[str, float]
+    rule: dict[str, Any] = field(default_factory=dict)  # name, folds, repeats and the verdict in words
+    gain_se: float | None = None  # noise (SE) of the best candidate's CV gain over the real-only model
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per source: own choice, spread, scaling law
 
     @property
     def augmented(self) -> bool:
         return self.generator is not None and self.alpha > 0
+
+    def evidence(self) -> str:
+        """The verdict in words with the numbers behind it: the best CV gain, its noise and the scaling law's α."""
+        verdict = self.rule.get("verdict", "")
+        found = [(g, s["best"]) for g, s in self.sources.items() if s.get("best", {}).get("alpha")]
+        if not found:
+            return verdict
+        g, best = min(found, key=lambda p: p[1]["cv_mse"])
+        label = self.sources[g]["label"]
+        noise = "" if best["gain_se"] is None else f" ± {best['gain_se']:.3g}"
+        text = (
+            f"{verdict}. Best candidate: {label}, m = {best['m']}, α = {best['alpha']:g}, CV MSE gain over the "
+            f"real-only model {best['gain']:.3g}{noise} (one standard error across the repeated folds)."
+        )
+        if self.alpha_theory is not None:
+            where = f"the chosen α = {self.alpha:g}" if self.augmented else "the best candidate"
+            reference = self.alpha if self.augmented else best["alpha"]
+            text += (
+                f" The scaling law (Eq. 4) puts α* = {self.alpha_theory:.2f} for {where}, "
+                f"{abs(self.alpha_theory - reference):.2f} away from the CV's α."
+            )
+        return text
 
     def change(self, metric: str) -> float | None:
         """Relative hold-out change after augmentation (-0.446 = 44.6 % lower), None without a hold-out."""
@@ -57,13 +83,22 @@ class CQAAugment:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["curves"] = {g: {str(m): pts for m, pts in by_m.items()} for g, by_m in self.curves.items()}
+        d["sources"] = {g: _keys_as(str, s) for g, s in self.sources.items()}
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CQAAugment:
         d = dict(d)
         d["curves"] = {g: {int(m): pts for m, pts in by_m.items()} for g, by_m in d["curves"].items()}
+        d["sources"] = {g: _keys_as(int, s) for g, s in d.get("sources", {}).items()}
         return cls(**d)
+
+
+def _keys_as(kind: type, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A source summary with its spread keyed by m as `kind` (JSON keys are strings)."""
+    if "spread" not in summary:
+        return dict(summary)
+    return {**summary, "spread": {kind(m): v for m, v in summary["spread"].items()}}
 
 
 @dataclass
@@ -86,12 +121,18 @@ class AugmentResult:
 
 
 def final_synthetic_rows(
-    fit: CQAFit, generator: str, params: Mapping[str, Any], m: int, random_state: int, scalar_bounds=None
+    fit: CQAFit,
+    generator: str,
+    params: Mapping[str, Any],
+    m: int,
+    random_state: int,
+    scalar_bounds=None,
+    cache: SimulationCache | None = None,
 ) -> pd.DataFrame:
-    """m rows from the generator fitted on every training row of the CQA."""
+    """m rows from the source fitted on every training row of the CQA."""
     ds = fit.dataset
-    gen = SyntheticGenerator(generator, dict(params), random_state, scalar_bounds=scalar_bounds)
-    return gen.fit(ds.X_train, ds.y_train).sample(m)
+    source = make_source(generator, params, random_state, scalar_bounds, cache)
+    return source.fit(ds.X_train, ds.y_train).sample(m)
 
 
 def augmented_ensemble(
@@ -135,8 +176,11 @@ def augment_fit(
     scalar_bounds: Mapping[str, tuple[float, float]] | None = None,
     n_jobs: int | None = None,
     progress: Progress | None = None,
+    cache: SimulationCache | None = None,
 ) -> AugmentResult:
-    """Run the study for each CQA, refit the winners and score them on the CQA's hold-out rows."""
+    """Run the study for each CQA, refit the winners and score them on the CQA's hold-out rows.
+
+    `cache` keeps the virtual lab's simulations for later studies and inspections."""
     settings = settings or AugmentSettings()
     cqas = list(cqas or fit_result.fits)
     unknown = [c for c in cqas if c not in fit_result.fits]
@@ -145,6 +189,7 @@ def augment_fit(
     report = progress or (lambda fraction, message: None)
     fit_settings = fit_result.settings.to_dict()
     out = AugmentResult(settings, {})
+    cache = cache if cache is not None else SimulationCache()
     for i, cqa in enumerate(cqas):
         fit = fit_result.fits[cqa]
         ds = fit.dataset
@@ -161,6 +206,7 @@ def augment_fit(
             scalar_bounds,
             n_jobs,
             sub,
+            cache,
             features=fit.ensemble.feature_map_,
         )
         before = test_scores(fit, fit.ensemble)
@@ -174,6 +220,7 @@ def augment_fit(
                 study.m,
                 settings.random_state,
                 scalar_bounds,
+                cache,
             )
             out.synthetic[cqa] = rows
             out.ensembles[cqa] = augmented_ensemble(fit, rows, study.alpha, fit_settings, n_jobs)
@@ -199,4 +246,7 @@ def _cqa_augment(study: StudyOutcome, before: dict, after: dict, refit_seconds: 
         tuning=study.tuning,
         curves=study.curves,
         seconds={**study.seconds, "final_refit": refit_seconds},
+        rule=study.rule,
+        gain_se=study.gain_se,
+        sources=study.sources,
     )

@@ -1,17 +1,26 @@
-"""The weighted-ERM study: which generator, how many synthetic rows m and which α, without leakage.
+"""The weighted-ERM study: which source, how many surrogate rows m and which α, without leakage.
 
-For every K-fold split of the training rows, each generator is fitted on the
-training fold only and sampled once; the first m rows serve every m (nested
-prefixes) and every α. Validation folds hold real rows only. The candidate
-with the lowest mean CV MSE wins, and α = 0 (the real-only model) is always a
-candidate, so augmentation is chosen only when it helps.
+Folds. Repeated K-fold (K = 5, three repeats by default): every candidate
+(α = 0 included) is scored on the very same folds, and each source is fitted on
+the training rows of each fold only and sampled once; the first m rows serve
+every m (nested prefixes) and every α. Validation folds hold real rows only.
 
-With ~20 training rows the fold-to-fold noise of the CV MSE is as large as
-most gains, and the lowest of a few hundred noisy candidates is biased low.
-The `one_se` selection rule therefore takes the winner's generator and m and
-then the smallest α whose CV MSE is within one standard error of the winner's
-(the standard error of the winner's paired per-fold differences from the
-real-only model); when that is α = 0, no augmentation is chosen.
+Selection. With ~20 training rows the fold-to-fold noise of the CV MSE is as
+large as most gains, and the lowest of a few hundred noisy candidates is
+biased low, so the default rule (`one_se`) asks for a gain larger than that
+noise. For a candidate, the paired differences d_j = MSE_j(candidate) −
+MSE_j(α = 0) over the J = R·K folds give the gain −mean(d) and its standard
+error with the Nadeau & Bengio correction for overlapping training sets,
+SE = sd(d) · sqrt(1/J + n_val/n_train) with n_val/n_train = 1/(K − 1): the
+plain sd/sqrt(J) of repeated folds would count the same rows R times as
+independent evidence. The rule takes the candidate with the lowest CV MSE;
+when its gain is not larger than its SE, synthetic data does not help and the
+real-only model is kept. Otherwise it keeps that candidate's source and m and
+takes the smallest α whose CV MSE is within one SE of the best (the usual
+one-standard-error rule, which leans towards the real data). The `law` rule
+makes the same decision whether to augment, then takes α from the scaling law
+(Eq. 4, `theory`) at that source and m instead of from the noisy CV curve.
+`lowest` takes the minimum as it is.
 """
 
 from __future__ import annotations
@@ -24,55 +33,76 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.model_selection import RepeatedKFold
 
-from core.augment.generators import GENERATORS, SyntheticGenerator, generator_kind, tune_generator
+from core.augment.generators import GENERATORS, generator_kind, quality_score, tune_generator
+from core.augment.simulated import SimulationCache, design_runs, unavailable_reason
+from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.theory import learning_curve, theoretical_alpha
 from core.augment.weights import fit_weighted
 from core.models.features import FeatureMap
-from core.models.search import cv_folds
 
 Progress = Callable[[float, str], None]
+Folds = list[tuple[np.ndarray, np.ndarray]]
 DEFAULT_M = (5, 10, 15, 20, 25)
+DEFAULT_LAB_M = (25, 50, 100, 150, 200)  # simulated runs are cheap to reuse, so the virtual lab goes further
 DEFAULT_ALPHAS = tuple(round(0.05 * k, 2) for k in range(21))
 LEARNING_CURVE_FRACTIONS = (0.4, 0.55, 0.7, 0.85)
-SELECTION_RULES = ("lowest", "one_se")
-Curves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # generator -> m -> [[α, CV MSE], ...]
-FoldCurves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # generator -> m -> per α, the per-fold MSEs
+SELECTION_RULES = ("one_se", "law", "lowest")
+NO_GAIN = "synthetic data does not help these data; the real-only model is kept"
+Curves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # source -> m -> [[α, CV MSE], ...]
+FoldCurves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # source -> m -> per α, the per-fold MSEs
+Choice = tuple[str | None, int, float, float]  # (source, m, α, CV MSE); source None: no augmentation
 
 
 @dataclass(frozen=True)
 class AugmentSettings:
     """Everything that, with the data and the chosen model, determines a study; serialises to JSON."""
 
-    generators: tuple[str, ...] = tuple(GENERATORS)
+    generators: tuple[str, ...] = SOURCES
     m_values: tuple[int, ...] = DEFAULT_M
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
-    folds: int = 3
-    tune: bool = True
+    folds: int = 5
+    tune: bool = False  # the defaults are what a quality-guided search settles on for DoE-sized data
     generator_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # used as given when tune is False
-    selection: str = "lowest"
+    selection: str = "one_se"
     random_state: int = 0
+    repeats: int = 3
+    lab_m_values: tuple[int, ...] = DEFAULT_LAB_M
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "generators", tuple(self.generators))
-        object.__setattr__(self, "m_values", tuple(sorted({int(m) for m in self.m_values})))
+        for name in ("m_values", "lab_m_values"):
+            object.__setattr__(self, name, tuple(sorted({int(m) for m in getattr(self, name)})))
         object.__setattr__(self, "alphas", tuple(sorted({0.0, *(float(a) for a in self.alphas)})))
         for name in [*self.generators, *self.generator_params]:
-            generator_kind(name)
+            check_source(name)
         if not self.generators:
             raise ValueError("choose at least one generator")
-        if not self.m_values or self.m_values[0] < 1:
-            raise ValueError("m values must be positive whole numbers")
+        for values in (self.m_values, self.lab_m_values):
+            if not values or values[0] < 1:
+                raise ValueError("m values must be positive whole numbers")
         if self.alphas[0] < 0.0 or self.alphas[-1] > 1.0:
             raise ValueError("α values must lie between 0 and 1")
         if self.folds < 2:
             raise ValueError("cross-validation needs at least 2 folds")
+        if self.repeats < 1:
+            raise ValueError("the folds must be drawn at least once (repeats ≥ 1)")
         if self.selection not in SELECTION_RULES:
             raise ValueError(f"unknown selection rule {self.selection!r}; choose one of {', '.join(SELECTION_RULES)}")
 
+    def m_for(self, source: str) -> tuple[int, ...]:
+        return self.lab_m_values if source == VIRTUAL_LAB else self.m_values
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        return {**d, "generators": list(self.generators), "m_values": list(self.m_values), "alphas": list(self.alphas)}
+        return {
+            **d,
+            "generators": list(self.generators),
+            "m_values": list(self.m_values),
+            "lab_m_values": list(self.lab_m_values),
+            "alphas": list(self.alphas),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AugmentSettings:
@@ -84,7 +114,7 @@ class AugmentSettings:
 
 @dataclass
 class StudyOutcome:
-    """CV results of one CQA: curves, the winner, the quality of each generator and the theoretical α."""
+    """CV results of one CQA: curves with their spread, the choice and why, quality and the scaling law."""
 
     generator: str | None  # None: augmentation did not help (α = 0 chosen)
     m: int
@@ -95,58 +125,112 @@ class StudyOutcome:
     quality_scores: dict[str, float]
     generator_params: dict[str, dict[str, Any]]
     tuning: dict[str, list[dict[str, Any]]]
-    curves: dict[str, dict[int, list[list[float]]]]  # generator -> m -> [[α, CV MSE], ...]
+    curves: dict[str, dict[int, list[list[float]]]]  # source -> m -> [[α, CV MSE], ...]
     seconds: dict[str, float]
     fold_curves: dict[str, dict[int, list[list[float]]]] = field(default_factory=dict)  # per α, per-fold MSEs
     fold_mse_real_only: list[float] = field(default_factory=list)
+    rule: dict[str, Any] = field(default_factory=dict)  # name, folds, repeats, verdict
+    gain_se: float | None = None  # SE of the best candidate's gain over α = 0
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per source: its own choice, spread, law
+    validation_folds: list[list[int]] = field(default_factory=list)  # the rows of every validation fold
 
 
-def select_configuration(
-    curves: Curves,
-    real_only: float,
-    rule: str = "lowest",
-    fold_curves: FoldCurves | None = None,
-    fold_real_only: Sequence[float] = (),
-) -> tuple[str | None, int, float, float]:
-    """(generator, m, α, CV MSE) by `rule` (see the module notes); α = 0 wins every tie."""
-    if rule not in SELECTION_RULES:
-        raise ValueError(f"unknown selection rule {rule!r}; choose one of {', '.join(SELECTION_RULES)}")
-    if rule == "one_se" and fold_curves is None:
-        raise ValueError("the one_se rule needs the per-fold CV scores")
-    best: tuple[str | None, int, float, float] = (None, 0, 0.0, real_only)
+def repeated_folds(n_rows: int, folds: int, repeats: int, random_state: int) -> Folds:
+    """R shuffled K-fold splits, one after the other; every candidate is scored on exactly these."""
+    if n_rows < folds:
+        raise ValueError(f"{n_rows} training rows cannot be split into {folds} folds")
+    splitter = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=random_state)
+    return list(splitter.split(np.zeros((n_rows, 1))))
+
+
+def paired_gain(candidate: Sequence[float], real_only: Sequence[float], folds: int) -> tuple[float, float]:
+    """(gain, corrected SE): the mean per-fold MSE reduction against α = 0 and its standard error (module notes)."""
+    d = np.asarray(real_only, float) - np.asarray(candidate, float)
+    if len(d) < 2:
+        return float(d.mean()), float("inf")
+    return float(d.mean()), float(d.std(ddof=1) * np.sqrt(1.0 / len(d) + 1.0 / (folds - 1)))
+
+
+def _best(curves: Curves, real_only: float) -> Choice:
+    best: Choice = (None, 0, 0.0, real_only)
     for gen, by_m in curves.items():
         for m, points in by_m.items():
             for alpha, mse in points:
                 if alpha > 0 and mse < best[3]:
                     best = (gen, int(m), float(alpha), float(mse))
+    return best
+
+
+def select_configuration(
+    curves: Curves,
+    real_only: float,
+    rule: str = "one_se",
+    fold_curves: FoldCurves | None = None,
+    fold_real_only: Sequence[float] = (),
+    folds: int | None = None,
+    law: tuple[float, float] | None = None,
+) -> Choice:
+    """(source, m, α, CV MSE) by `rule` (see the module notes); α = 0 wins every tie.
+
+    `folds` is K of the repeated K-fold behind the per-fold scores (default: their number, plain K-fold);
+    `law` is (R*, β) of the real-data learning curve, which the `law` rule needs."""
+    if rule not in SELECTION_RULES:
+        raise ValueError(f"unknown selection rule {rule!r}; choose one of {', '.join(SELECTION_RULES)}")
+    if rule != "lowest" and fold_curves is None:
+        raise ValueError(f"the {rule} rule needs the per-fold CV scores")
+    if rule == "law" and law is None:
+        raise ValueError("the law rule needs the real-data learning curve (R*, β)")
+    best = _best(curves, real_only)
     gen, m, alpha, mse = best
     if rule == "lowest" or gen is None:
         return best
     points = curves[gen][m]
-    per_fold = np.asarray(fold_curves[gen][m], float)
     at_best = next(i for i, (a, _) in enumerate(points) if a == alpha)
-    gain = per_fold[at_best] - np.asarray(fold_real_only, float)
-    threshold = mse + gain.std(ddof=1) / np.sqrt(len(gain))
+    _, se = paired_gain(fold_curves[gen][m][at_best], fold_real_only, folds or len(fold_real_only))
+    threshold = mse + se
     if real_only <= threshold:
         return None, 0, 0.0, real_only
+    surrogate_only = [e for a, e in points if a == 1.0]
+    if rule == "law" and surrogate_only:
+        a = round(theoretical_alpha(real_only, surrogate_only[0], *law), 3)
+        if a > 0:
+            grid = np.asarray(points, float)
+            return gen, int(m), a, float(np.interp(a, grid[:, 0], grid[:, 1]))
     a, e = min(((a, e) for a, e in points if a > 0 and e <= threshold), key=lambda p: p[0])
     return gen, int(m), float(a), float(e)
 
 
-def _fold_mse(
+def _fold_scores(
     family: str,
     params: dict,
-    X_real: np.ndarray,
-    y_real: np.ndarray,
-    X_syn: np.ndarray,
-    y_syn: np.ndarray,
-    alpha: float,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    samples: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    m_by_source: Mapping[str, Sequence[int]],
+    alphas: Sequence[float],
+    curve_seed: int,
     seed: int,
-) -> float:
-    model = fit_weighted(family, params, X_real, y_real, X_syn, y_syn, alpha, seed)
-    return float(np.mean((model.predict(X_val) - y_val) ** 2))
+) -> tuple[float, list[int], list[float], dict[str, np.ndarray]]:
+    """One fold: the real-only MSE, the learning-curve points and, per source, MSE by (m, α)."""
+    Xr, yr, Xv, yv = X[train], y[train], X[val], y[val]
+    empty = np.empty((0, X.shape[1]))
+
+    def mse(Xs: np.ndarray, ys: np.ndarray, alpha: float, rows: np.ndarray | None = None) -> float:
+        Xt, yt = (Xr, yr) if rows is None else (Xr[rows], yr[rows])
+        model = fit_weighted(family, params, Xt, yt, Xs, ys, alpha, seed)
+        return float(np.mean((model.predict(Xv) - yv) ** 2))
+
+    order = np.random.default_rng(curve_seed).permutation(len(train))
+    sizes = sorted({max(3, round(f * len(train))) for f in LEARNING_CURVE_FRACTIONS} - {len(train)})
+    curve = [mse(empty, empty[:, 0], 0.0, order[:s]) for s in sizes]
+    real_only = mse(empty, empty[:, 0], 0.0)
+    scores = {
+        name: np.array([[mse(Xs[:m], ys[:m], a) for a in alphas] for m in m_by_source[name]])
+        for name, (Xs, ys) in samples.items()
+    }
+    return real_only, [*sizes, len(train)], [*curve, real_only], scores
 
 
 def _fold_sample(
@@ -158,11 +242,36 @@ def _fold_sample(
     train: np.ndarray,
     m: int,
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    cache: SimulationCache | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """m rows (inputs, CQA) from the generator fitted on the training fold's rows only."""
-    gen = SyntheticGenerator(name, dict(params), seed, scalar_bounds=scalar_bounds)
-    synthetic = gen.fit(X.iloc[train], y.iloc[train]).sample(m)
+    """m rows (inputs, CQA) from the source fitted on the training fold's rows only."""
+    source = make_source(name, params, seed, scalar_bounds, cache)
+    synthetic = source.fit(X.iloc[train], y.iloc[train]).sample(m)
     return synthetic[list(X.columns)].to_numpy(float), synthetic[str(y.name)].to_numpy(float)
+
+
+def _source_params(
+    settings: AugmentSettings,
+    sources: Sequence[str],
+    X: pd.DataFrame,
+    y: pd.Series,
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    n_jobs: int | None,
+    report: Progress,
+) -> tuple[dict, dict, dict]:
+    """(params, quality score, tuning record) per SDV generator; generators are tuned side by side."""
+    gen_params, quality, tuning = {}, {}, {}
+    sdv = [n for n in sources if n in GENERATORS]
+    grids = {
+        n: None if settings.tune else [settings.generator_params.get(n, dict(generator_kind(n).defaults))] for n in sdv
+    }
+    outcomes = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(tune_generator)(n, X, y, grids[n], settings.random_state, scalar_bounds) for n in sdv
+    )
+    for i, (name, outcome) in enumerate(zip(sdv, outcomes, strict=True)):
+        gen_params[name], quality[name], tuning[name] = outcome.params, outcome.score, outcome.tried
+        report(0.2 * (i + 1) / len(sdv), f"{source_label(name)}: quality {outcome.score:.3f}")
+    return gen_params, quality, tuning
 
 
 def run_study(
@@ -174,140 +283,196 @@ def run_study(
     scalar_bounds: Mapping[str, tuple[float, float]] | None = None,
     n_jobs: int | None = None,
     progress: Progress | None = None,
+    cache: SimulationCache | None = None,
     features: FeatureMap | None = None,
 ) -> StudyOutcome:
     """The CV study for one CQA on its training rows (X, y) with the model `family` and `params`.
 
-    Generators learn the raw rows; `features` (the CQA model's feature set) maps real and synthetic
-    rows alike before each weighted model is fitted, so the study scores the model that will be used.
-    """
+    Sources learn the raw rows; `features` (the CQA model's feature set) maps real and surrogate rows
+    alike before each weighted model is fitted, so the study scores the model that will be used.
+    `cache` keeps virtual-lab simulations between studies (the same runs are designed for the same seed)."""
     to_model = features.transform if features is not None else np.asarray
     report = progress or (lambda fraction, message: None)
     seed, params = settings.random_state, dict(params)
-    seconds = {"tuning": 0.0, "generators": 0.0, "models": 0.0}
-    gen_params, quality, tuning = {}, {}, {}
-    n_steps = len(settings.generators) * (settings.folds + (1 if settings.tune else 0)) + 2
-    step = 0
-    parallel = Parallel(n_jobs=n_jobs)
-    # Generators are independent of each other and of the folds: fit them side by side, reporting as each ends.
-    start = time.perf_counter()
-    grids = {
-        n: None if settings.tune else [settings.generator_params.get(n, dict(generator_kind(n).defaults))]
+    seconds: dict[str, float] = {}
+    skipped = {
+        n: r
         for n in settings.generators
+        if n == VIRTUAL_LAB and (r := unavailable_reason(list(X.columns), str(y.name)))
     }
-    outcomes = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(tune_generator)(n, X, y, grids[n], seed, scalar_bounds) for n in settings.generators
-    )
-    for name, outcome in zip(settings.generators, outcomes, strict=True):
-        gen_params[name], quality[name], tuning[name] = outcome.params, outcome.score, outcome.tried
-        if settings.tune:
-            step += 1
-            report(step / n_steps, f"{generator_kind(name).label}: quality {outcome.score:.3f} (tuned)")
+    sources = [n for n in settings.generators if n not in skipped]
+    if not sources:
+        raise ValueError("no surrogate source can be used for these data: " + "; ".join(skipped.values()))
+    start = time.perf_counter()
+    gen_params, quality, tuning = _source_params(settings, sources, X, y, scalar_bounds, n_jobs, report)
     seconds["tuning"] = time.perf_counter() - start
 
-    Xv_all, yv_all = to_model(X.to_numpy(float)), y.to_numpy(float)
-    folds = cv_folds(len(y), settings.folds, seed)
-    m_max = settings.m_values[-1]
+    folds = repeated_folds(len(y), settings.folds, settings.repeats, seed)
     start = time.perf_counter()
-    fold_generators = [(k, name) for k in range(len(folds)) for name in settings.generators]
-    samples = dict(
-        zip(
-            fold_generators,
-            parallel(
-                delayed(_fold_sample)(name, gen_params[name], seed + k, X, y, folds[k][0], m_max, scalar_bounds)
-                for k, name in fold_generators
-            ),
-            strict=True,
+    if VIRTUAL_LAB in sources:
+        cache = cache if cache is not None else SimulationCache()
+        runs = design_runs(settings.lab_m_values[-1], list(X.columns), seed, scalar_bounds=scalar_bounds)
+        cache.simulate(pd.concat([X, runs], ignore_index=True), n_jobs)  # every training row and designed run, once
+        gen_params[VIRTUAL_LAB] = {**default_params(VIRTUAL_LAB), **settings.generator_params.get(VIRTUAL_LAB, {})}
+        real = X.assign(**{str(y.name): y.to_numpy(float)})
+        lab_rows = make_source(VIRTUAL_LAB, gen_params[VIRTUAL_LAB], seed, scalar_bounds, cache).fit(X, y)
+        quality[VIRTUAL_LAB] = quality_score(real, lab_rows.sample(settings.lab_m_values[-1]))
+        tuning[VIRTUAL_LAB] = []
+    seconds["simulations"] = time.perf_counter() - start
+    report(0.25, "virtual-lab runs simulated" if VIRTUAL_LAB in sources else "generators tuned")
+
+    start = time.perf_counter()
+    jobs = [(k, name) for k in range(len(folds)) for name in sources]
+    drawn = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_sample)(
+            name,
+            gen_params[name],
+            seed if name == VIRTUAL_LAB else seed + k,  # the lab's designed runs are the same in every fold
+            X,
+            y,
+            folds[k][0],
+            settings.m_for(name)[-1],
+            scalar_bounds,
+            cache,
         )
+        for k, name in jobs
     )
+    Xn, yn = to_model(X.to_numpy(float)), y.to_numpy(float)
+    empty = np.empty((0, Xn.shape[1]))
+    samples = {key: (to_model(Xs) if len(Xs) else empty, ys) for key, (Xs, ys) in zip(jobs, drawn, strict=True)}
     seconds["generators"] = time.perf_counter() - start
-    step += 1
-    report(step / n_steps, "generators fitted inside every training fold")
-    alphas = [a for a in settings.alphas if a > 0]
-    real_only = np.zeros(len(folds))
-    per_fold = {g: {m: np.zeros((len(folds), len(alphas))) for m in settings.m_values} for g in settings.generators}
-    curve_sizes: list[float] = []
-    curve_errors: list[float] = []
-    rng = np.random.default_rng(seed)
+    report(0.5, f"sources fitted inside each of the {len(folds)} training folds")
+
     start = time.perf_counter()
-    for k, (train, val) in enumerate(folds):
-        Xr, yr, Xv, yv = Xv_all[train], yv_all[train], Xv_all[val], yv_all[val]
-        order = rng.permutation(len(train))
-        sizes = sorted({max(3, round(f * len(train))) for f in LEARNING_CURVE_FRACTIONS} - {len(train)})
-        empty = np.empty((0, Xr.shape[1]))
-        subsets = [order[:s] for s in sizes] + [np.arange(len(train))]  # the full fold in its own order
-        base = parallel(
-            delayed(_fold_mse)(family, params, Xr[idx], yr[idx], empty, empty[:, 0], 0.0, Xv, yv, seed)
-            for idx in subsets
+    alphas = [a for a in settings.alphas if a > 0]
+    m_by_source = {n: settings.m_for(n) for n in sources}
+    scored = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_scores)(
+            family, params, Xn, yn, train, val, {n: samples[k, n] for n in sources}, m_by_source, alphas, seed + k, seed
         )
-        real_only[k] = base[-1]
-        curve_sizes += [*sizes, len(train)]
-        curve_errors += base
-        for name in settings.generators:
-            Xs, ys = samples[k, name]
-            Xs = to_model(Xs) if len(Xs) else np.empty((0, Xr.shape[1]))
-            jobs = [(m, a) for m in settings.m_values for a in alphas]
-            scores = parallel(
-                delayed(_fold_mse)(family, params, Xr, yr, Xs[:m], ys[:m], a, Xv, yv, seed) for m, a in jobs
-            )
-            for (m, a), mse in zip(jobs, scores, strict=True):
-                per_fold[name][m][k, alphas.index(a)] = mse
-            step += 1
-            report(step / n_steps, f"fold {k + 1}/{len(folds)}: weighted models on {generator_kind(name).label} rows")
+        for k, (train, val) in enumerate(folds)
+    )
     seconds["models"] = time.perf_counter() - start
+    fitted = {"quality_scores": quality, "generator_params": gen_params, "tuning": tuning, "seconds": seconds}
+    outcome = _outcome(settings, sources, skipped, folds, alphas, scored, fitted)
+    report(1.0, f"chosen: {outcome.rule['verdict']}")
+    return outcome
 
+
+def _outcome(
+    settings: AugmentSettings,
+    sources: Sequence[str],
+    skipped: Mapping[str, str],
+    folds: Folds,
+    alphas: Sequence[float],
+    scored: Sequence[tuple[float, list[int], list[float], dict[str, np.ndarray]]],
+    fitted: Mapping[str, Any],
+) -> StudyOutcome:
+    """Curves, per-fold scores, the choice under the rule and the scaling law from the fold results.
+
+    `fitted` holds the sources' quality scores, parameters, tuning records and the seconds spent."""
+    real_only = np.array([s[0] for s in scored])
+    sizes = [n for s in scored for n in s[1]]
+    errors = [e for s in scored for e in s[2]]
+    per_fold = {n: np.stack([s[3][n] for s in scored]) for n in sources}  # (fold, m, α)
     cv_real = float(real_only.mean())
-    curves = {
-        g: {
-            m: [[0.0, cv_real], *([a, float(e)] for a, e in zip(alphas, by_m[m].mean(axis=0), strict=True))]
-            for m in settings.m_values
+    curves, fold_curves = {}, {}
+    for n in sources:
+        means = per_fold[n].mean(axis=0)
+        curves[n] = {
+            m: [[0.0, cv_real], *([a, float(e)] for a, e in zip(alphas, means[i], strict=True))]
+            for i, m in enumerate(settings.m_for(n))
         }
-        for g, by_m in per_fold.items()
-    }
-    fold_curves = {
-        g: {m: [real_only.tolist(), *by_m[m].T.tolist()] for m in settings.m_values} for g, by_m in per_fold.items()
-    }
-    generator, m, alpha, cv_aug = select_configuration(
-        curves, cv_real, settings.selection, fold_curves, real_only.tolist()
+        fold_curves[n] = {
+            m: [real_only.tolist(), *per_fold[n][:, i, :].T.tolist()] for i, m in enumerate(settings.m_for(n))
+        }
+    k = settings.folds
+    floor, exponent = learning_curve(sizes, errors)
+    choice = select_configuration(
+        curves, cv_real, settings.selection, fold_curves, real_only.tolist(), k, (floor, exponent)
     )
-    alpha_theory = _alpha_theory(curves, curve_sizes, curve_errors, cv_real, generator, m)
-    step += 1
-    report(1.0, f"chosen: {generator or 'no augmentation'} m={m} α={alpha:g} (CV MSE {cv_aug:.4g})")
+    best = _best(curves, np.inf)  # the lowest augmented candidate, whether or not it beats α = 0
+    gain_se = None
+    if best[0] is not None:
+        at = [a for a, _ in curves[best[0]][best[1]]].index(best[2])
+        gain_se = paired_gain(fold_curves[best[0]][best[1]][at], real_only, k)[1]
+    by_source = {
+        n: _source_summary(n, curves, fold_curves, real_only, settings, cv_real, floor, exponent) for n in sources
+    }
+    by_source.update({n: {"label": source_label(n), "skipped": reason} for n, reason in skipped.items()})
+    generator, m, alpha, cv_aug = choice
+    theory_at = (generator, m) if generator is not None else best[:2]
+    alpha_theory = _law_alpha(curves, cv_real, floor, exponent, *theory_at)
+    verdict = (
+        NO_GAIN
+        if generator is None
+        else f"{source_label(generator)} rows help: m = {m}, α = {alpha:g} (CV MSE {cv_aug:.4g} against {cv_real:.4g})"
+    )
+    rule = {"name": settings.selection, "folds": k, "repeats": settings.repeats, "verdict": verdict}
     return StudyOutcome(
-        generator,
-        m,
-        alpha,
-        alpha_theory,
-        cv_real,
-        cv_aug,
-        quality,
-        gen_params,
-        tuning,
-        curves,
-        seconds,
-        fold_curves,
-        real_only.tolist(),
+        generator=generator,
+        m=m,
+        alpha=alpha,
+        alpha_theory=alpha_theory,
+        cv_mse_real_only=cv_real,
+        cv_mse_augmented=cv_aug,
+        curves=curves,
+        fold_curves=fold_curves,
+        fold_mse_real_only=real_only.tolist(),
+        rule=rule,
+        gain_se=gain_se,
+        sources=by_source,
+        validation_folds=[val.tolist() for _, val in folds],
+        **fitted,
     )
 
 
-def _alpha_theory(
+def _source_summary(
+    name: str,
     curves: Curves,
-    sizes: Sequence[float],
-    errors: Sequence[float],
+    fold_curves: FoldCurves,
+    real_only: np.ndarray,
+    settings: AugmentSettings,
     cv_real: float,
-    generator: str | None,
-    m: int,
+    floor: float,
+    exponent: float,
+) -> dict[str, Any]:
+    """This source alone under the study's rule: its choice, the noise of its best gain, its spread and its law."""
+    own = {name: curves[name]}
+    gen, m, alpha, cv = select_configuration(
+        own, cv_real, settings.selection, fold_curves, real_only, settings.folds, (floor, exponent)
+    )
+    _, best_m, best_alpha, best_cv = _best(own, np.inf)
+    gain, se = (0.0, None)
+    if best_alpha > 0:
+        at = [a for a, _ in curves[name][best_m]].index(best_alpha)
+        gain, se = paired_gain(fold_curves[name][best_m][at], real_only, settings.folds)
+    spread = {
+        mm: [paired_gain(f, real_only, settings.folds)[1] if i else 0.0 for i, f in enumerate(per_alpha)]
+        for mm, per_alpha in fold_curves[name].items()
+    }
+    law_m = m if gen is not None else (best_m or settings.m_for(name)[-1])
+    return {
+        "label": source_label(name),
+        "m": m,
+        "alpha": alpha,
+        "cv_mse": cv,
+        "best": {"m": best_m, "alpha": best_alpha, "cv_mse": best_cv, "gain": gain, "gain_se": se},
+        "spread": spread,
+        "law": {
+            "m": law_m,
+            "floor": floor,
+            "exponent": exponent,
+            "alpha_theory": _law_alpha(curves, cv_real, floor, exponent, name, law_m),
+        },
+    }
+
+
+def _law_alpha(
+    curves: Curves, cv_real: float, floor: float, exponent: float, source: str | None, m: int
 ) -> float | None:
-    """α* for the chosen (generator, m), or for the best augmented one when α = 0 won; None without α = 1."""
-    if generator is None:
-        generator, m, _, _ = min(
-            ((g, mm, a, e) for g, by_m in curves.items() for mm, pts in by_m.items() for a, e in pts if a > 0),
-            key=lambda c: c[3],
-            default=(None, 0, 0.0, 0.0),
-        )
-    if generator is None:
+    """α* of Eq. 4 for (source, m); None without a source or without its α = 1 (surrogate-only) point."""
+    if source is None or m not in curves.get(source, {}):
         return None
-    synthetic_only = [e for a, e in curves[generator][m] if a == 1.0]
-    if not synthetic_only:
-        return None
-    return theoretical_alpha(cv_real, synthetic_only[0], *learning_curve(sizes, errors))
+    surrogate_only = [e for a, e in curves[source][m] if a == 1.0]
+    return theoretical_alpha(cv_real, surrogate_only[0], floor, exponent) if surrogate_only else None

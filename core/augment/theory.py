@@ -1,9 +1,8 @@
-"""The α that the scaling law of Jain, Montanari & Sasoglu (arXiv 2402.04376) predicts.
+"""The α that the scaling law of Jain, Montanari & Sasoglu predicts ("Scaling laws for learning with real
+and surrogate data", NeurIPS 2024, arXiv 2402.04376).
 
 Their Eq. 4 describes the test error of weighted ERM on n real and m
-surrogate rows through the two pure learning curves (written from the
-paper's description of Eq. 4; check it against the paper before relying on
-the number):
+surrogate rows through the two pure learning curves:
 
     R(α) ≈ R* + [ α² E_syn(m)^(1/β) + (1-α)² E_real(n)^(1/β) ]^β
 

@@ -1,0 +1,118 @@
+"""The virtual-lab source: feasible designed runs, a calibration fitted on training rows only, cached simulations."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import core.augment.sources as sources_module
+from core.augment.simulated import SimulationCache, VirtualLabSource, calibration_fit, design_runs
+from core.augment.study import AugmentSettings, repeated_folds, run_study
+from core.doe import load_doe
+from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+LAB = AugmentSettings(
+    generators=("virtual_lab",), lab_m_values=(4, 8), alphas=(0.5, 1.0), folds=3, repeats=2, tune=False
+)
+
+
+@cache
+def rows() -> tuple[pd.DataFrame, pd.Series]:
+    """20 rows of the sample DoE as model inputs (unused set points 0) and their D50."""
+    frame = load_doe(SAMPLE / "doe.csv").data.frame.iloc[:20]
+    inputs = [c for c in frame.columns if c not in ("D50", "DoA", "crystallinity", "run_id", "notes")]
+    return frame[inputs].fillna(0.0).reset_index(drop=True), frame["D50"].reset_index(drop=True)
+
+
+def test_every_designed_run_is_feasible_and_prefixes_are_nested():
+    X, _ = rows()
+    runs = design_runs(40, list(X.columns), random_state=3)
+    assert list(runs.columns) == list(X.columns) and len(runs) == 40
+    cycles = []
+    for rec in runs.to_dict("records"):
+        profile = ThermocycleProfile.from_features(rec)
+        assert profile.violations(TABLE2_BOUNDS) == []
+        assert 24.8 <= rec["initial_concentration"] <= 55.2 and 0.05 <= rec["seed_loading"] <= 0.15
+        cycles.append(profile.n_cycles)
+    assert np.bincount(cycles).tolist() == [8, 8, 8, 8, 8]  # every profile type in equal share
+    pd.testing.assert_frame_equal(design_runs(13, list(X.columns), 3), runs.iloc[:13])
+    assert not design_runs(13, list(X.columns), 4).equals(runs.iloc[:13])
+
+
+def test_calibration_maps_the_simulated_cqa_onto_the_training_rows():
+    y_sim = np.array([10.0, 20.0, 30.0, 40.0])
+    assert calibration_fit(2.0 + 1.5 * y_sim, y_sim, "affine") == pytest.approx((2.0, 1.5))
+    assert calibration_fit(2.0 + 1.5 * y_sim, y_sim, "shift") == pytest.approx((2.0 + 0.5 * 25.0, 1.0))
+    assert calibration_fit(2.0 + 1.5 * y_sim, y_sim, "none") == (0.0, 1.0)
+    assert calibration_fit(-20.0 * y_sim, y_sim, "affine")[1] == 0.25  # a slope that says noise, not scale, is capped
+    # a run the simulator puts in another regime does not move the fit
+    x = np.array([30.0, 32.0, 35.0, 38.0, 40.0, 14.0])
+    y = np.concatenate([2.0 + 1.5 * x[:5], [36.0]])
+    assert calibration_fit(y, x, "affine") == pytest.approx((2.0, 1.5))
+
+
+def test_samples_are_feasible_calibrated_simulations_and_nothing_is_simulated_twice():
+    X, y = rows()
+    lab = SimulationCache()
+    source = VirtualLabSource(random_state=1, cache=lab).fit(X, y)
+    assert len(lab) == len(X)
+    sample = source.sample(6)
+    assert len(lab) == len(X) + 6
+    simulated = lab.simulate(sample[list(X.columns)])["D50"].to_numpy()
+    a, b = source.calibration_
+    np.testing.assert_allclose(sample["D50"], a + b * simulated)
+    assert b != 1.0 or a != 0.0
+    for rec in sample.to_dict("records"):
+        assert ThermocycleProfile.from_features(rec).violations(TABLE2_BOUNDS) == []
+    pd.testing.assert_frame_equal(source.sample(3), sample.iloc[:3])
+    assert len(lab) == len(X) + 6  # prefixes come from the cache
+
+
+class RecordingLab(VirtualLabSource):
+    seen: ClassVar[list[tuple[set, set]]] = []
+
+    def fit(self, X, y):
+        RecordingLab.seen.append((set(X.index), set(y.index)))
+        return super().fit(X, y)
+
+
+def test_the_virtual_lab_never_sees_validation_rows(monkeypatch):
+    X, y = rows()
+    X, y = X.set_axis([f"r{i}" for i in range(len(X))]), y.set_axis([f"r{i}" for i in range(len(y))])
+    RecordingLab.seen = []
+    monkeypatch.setattr(sources_module, "VirtualLabSource", RecordingLab)
+    lab = SimulationCache()
+    study = run_study(X, y, "svr", {}, LAB, cache=lab)
+    folds = repeated_folds(len(y), LAB.folds, LAB.repeats, LAB.random_state)
+    fold_fits = RecordingLab.seen[1:]  # the first fit, on every row, only scores the source's quality
+    assert len(fold_fits) == len(folds) == LAB.folds * LAB.repeats
+    for (seen_X, seen_y), (train, val) in zip(fold_fits, folds, strict=True):
+        assert seen_X == seen_y == set(X.index[train])
+        assert seen_X.isdisjoint(X.index[val])
+    assert len(lab) == len(X) + 8  # each training row and each designed run simulated once for all folds
+    assert set(study.curves["virtual_lab"]) == {4, 8}
+    assert study.sources["virtual_lab"]["label"].startswith("virtual lab")
+
+
+def test_the_virtual_lab_is_skipped_with_a_reason_for_a_cqa_it_does_not_simulate():
+    X, y = rows()
+    with pytest.raises(ValueError, match="simulates D50, DoA, crystallinity, not purity"):
+        run_study(X, y.rename("purity"), "svr", {}, LAB)
+    both = AugmentSettings(
+        generators=("gaussian_copula", "virtual_lab"),
+        m_values=(5,),
+        alphas=(1.0,),
+        folds=2,
+        repeats=1,
+        tune=False,
+        generator_params={"gaussian_copula": {"default_distribution": "norm"}},
+    )
+    study = run_study(X, y.rename("purity"), "svr", {}, both)
+    assert set(study.curves) == {"gaussian_copula"}
+    assert "not purity" in study.sources["virtual_lab"]["skipped"]
