@@ -131,6 +131,8 @@ def test_after_a_run_no_progress_bar_stays_and_a_reopened_design_claims_no_time(
     at.run()
     caption = next(c.value for c in at.caption if "Pareto points" in c.value)
     assert "0.0 s" not in caption and caption.endswith("generations")
+
+
 def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_them():
     at = run_small_design()  # the constraint is on by default
     result = at.session_state["design"]
