@@ -16,7 +16,6 @@ from core.models.features import FeatureMap
 from core.models.fitting import selection_score
 from core.models.gaussian_process import ARDGaussianProcess
 from core.models.search import group_folds
-from core.models.uncertainty import distance_weight
 from core.profiles import descriptor_names
 
 QUICK = {"svr": {"kernel": ["linear", "rbf"], "C": [1.0, 10.0]}, "gbt": {"n_estimators": [10, 30]}}
@@ -80,8 +79,7 @@ def test_gp_uses_its_native_sigma_calibrated_by_held_out_types(frame):
     assert len(ens.calibration_scores_) == len(y) + n_grouped
     _, std = ens.predict(X, return_std=True)
     _, raw_std = ens.model_.predict(ens.feature_map_.transform(X), return_std=True)
-    distance = ens.domain_.score(FeatureMap(data.input_names, "descriptors").transform(X))
-    np.testing.assert_allclose(std, ens.scale_ * raw_std * (1 + ens.distance_weight_ * distance))
+    np.testing.assert_allclose(std, ens.scale_ * raw_std)
     with pytest.raises(ValueError, match="no ensemble members"):
         ens.member_predictions(X)
 
@@ -139,14 +137,3 @@ def test_a_schema_solubility_curve_adds_supersaturation_descriptors_and_survives
     assert loaded.settings.solubility == schema.solubility
     X = data.inputs()
     np.testing.assert_allclose(loaded.predictor().predict(X)[0], result.predictor().predict(X)[0])
-
-
-def test_distance_weight_balances_near_and_far_residuals():
-    rng = np.random.default_rng(0)
-    near = (rng.normal(0, 1, 400), np.ones(400), rng.uniform(0, 0.5, 400))
-    d_far = rng.uniform(1, 3, 400)
-    far = (rng.normal(0, 1, 400) * (1 + 2 * d_far), np.ones(400), d_far)  # errors grow with distance
-    assert distance_weight(near, far) >= 1.0
-    same = (rng.normal(0, 1, 400), np.ones(400), rng.uniform(1, 3, 400))  # far rows, but no worse
-    assert distance_weight(near, same) == 0.0
-    assert distance_weight(near, (np.empty(0),) * 3) == 0.0

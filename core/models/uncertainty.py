@@ -24,11 +24,8 @@ calibration also scores each type with at least two runs as a model fitted
 without that type predicts it (leave-one-type-out): these residuals are what
 an unfamiliar profile type costs, so the intervals stop assuming every design
 is as well covered as the linear runs. A Gaussian process held out this way
-keeps its kernel and reports its own, wider σ there. For every family the
-nonconformity is normalised by spread · (1 + λ·d), d the row's distance-to-data
-score (`core.models.domain`, in descriptor space): λ is chosen so that one
-scale covers the near (out-of-sample) and the far (left-out-type) residuals
-alike, so intervals widen where the data are thin rather than everywhere.
+keeps its kernel and reports its own, wider σ there, so its intervals widen
+where the data are thin rather than everywhere.
 
 The model sees the rows through a `FeatureMap` (raw columns, shared profile
 descriptors, or both); rows are passed in the raw input order either way.
@@ -46,9 +43,8 @@ from scipy.stats import norm
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
 
-from core.models.domain import ApplicabilityDomain
 from core.models.fast_predict import forest_tree_predictions, predict_pipelines
-from core.models.features import FeatureMap, profile_max_cycles
+from core.models.features import FeatureMap
 from core.models.scaleout import one_thread_per_fit
 from core.models.zoo import build_pipeline, family
 from core.profiles import SolubilityCurve
@@ -56,7 +52,6 @@ from core.profiles import SolubilityCurve
 UQ_METHODS = ("mccv", "bootstrap", "oob")
 CALIBRATIONS = ("conformal", "none")
 ONE_SIGMA = float(norm.cdf(1) - norm.cdf(-1))  # 0.6827: share of a normal within ±1σ
-TWO_SIGMA = float(norm.cdf(2) - norm.cdf(-2))  # 0.9545
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -72,36 +67,6 @@ def _scores(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
     resid = np.abs(residuals)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(spread > 0, resid / spread, np.where(resid > 0, np.inf, 0.0))
-
-
-DISTANCE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
-
-
-def distance_weight(
-    oos: tuple[np.ndarray, np.ndarray, np.ndarray], grouped: tuple[np.ndarray, np.ndarray, np.ndarray]
-) -> float:
-    """λ of the normalised nonconformity |r| / (spread · (1 + λ·d)), d the distance-to-data score
-    (kNN-normalised conformal regression, Papadopoulos, Gammerman & Vovk, 2008).
-
-    Chosen from `DISTANCE_WEIGHTS` so that one conformal scale covers the out-of-sample residuals (near
-    the data) and the left-out-type residuals (farther away) alike, at ±1σ and ±2σ: the smallest λ with
-    the least imbalance. Without grouped residuals there is nothing to balance and λ is 0.
-    """
-    if not len(grouped[0]) or not len(oos[0]):
-        return 0.0
-
-    def imbalance(lam: float) -> float:
-        near = _scores(oos[0], oos[1] * (1 + lam * oos[2]))
-        far = _scores(grouped[0], grouped[1] * (1 + lam * grouped[2]))
-        both = np.concatenate([near, far])
-        gaps = []
-        for level in (ONE_SIGMA, TWO_SIGMA):
-            q = np.quantile(both[np.isfinite(both)], level) if np.isfinite(both).any() else np.inf
-            gaps.append(abs(np.mean(near <= q) - np.mean(far <= q)))
-        return float(sum(gaps))
-
-    costs = [imbalance(lam) for lam in DISTANCE_WEIGHTS]
-    return float(DISTANCE_WEIGHTS[int(np.argmin(np.round(costs, 9)))])
 
 
 def _weights(sample_weight: np.ndarray | None) -> dict[str, Any]:
@@ -161,12 +126,11 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("an uncertainty ensemble needs at least 2 members")
         X, y = np.asarray(X, float), np.asarray(y, float)
         n_inputs = X.shape[1] if X.ndim == 2 else 1
-        names = self.input_names or [f"x{i}" for i in range(n_inputs)]
-        curve = SolubilityCurve(self.solubility) if self.solubility else None
-        self.feature_map_ = FeatureMap(names, self.features, curve if self.features != "raw" else None)
-        described = groups is not None and profile_max_cycles(names) is not None
-        self.distance_map_ = FeatureMap(names, "descriptors", curve) if described else None
-        D = self.distance_map_.transform(X) if self.distance_map_ is not None else None
+        self.feature_map_ = FeatureMap(
+            self.input_names or [f"x{i}" for i in range(n_inputs)],
+            self.features,
+            SolubilityCurve(self.solubility) if self.solubility and self.features != "raw" else None,
+        )
         X = self._features(X)
         w = None if sample_weight is None else np.asarray(sample_weight, float)
         n = len(y)
@@ -197,25 +161,12 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         seen = ~np.isnan(oos)
         if not seen.any():
             raise ValueError("no training row was left out of any ensemble member; use more members")
-        resid, spread = y[seen] - oos[seen], spread[seen]
-        self.domain_, distance = None, np.zeros(len(resid))
-        if D is not None:
-            self.domain_ = ApplicabilityDomain(space="as_given").fit(D)
-            distance = (self.domain_.train_distances_ / self.domain_.reference_)[seen]
-        grouped = self._grouped(X, D, y, w, groups) if groups is not None else (np.empty(0),) * 3
-        self.distance_weight_ = distance_weight((resid, spread, distance), grouped)
-        self.grouped_scores_ = _scores(grouped[0], grouped[1] * (1 + self.distance_weight_ * grouped[2]))
-        scores = np.concatenate([_scores(resid, spread * (1 + self.distance_weight_ * distance)), self.grouped_scores_])
+        scores = _scores(y[seen] - oos[seen], spread[seen])
+        self.grouped_scores_ = self._grouped_scores(X, y, w, groups) if groups is not None else np.empty(0)
+        scores = np.concatenate([scores, self.grouped_scores_])
         self.calibration_scores_ = np.sort(scores)
         self.scale_ = conformal_quantile(scores, ONE_SIGMA) if self.calibration == "conformal" else 1.0
         return self
-
-    def _difficulty(self, X: np.ndarray) -> np.ndarray | float:
-        """1 + λ·(distance-to-data score) of raw rows: how much wider than the spread an interval must be there."""
-        if not self.distance_weight_ or self.domain_ is None:
-            return 1.0
-        with np.errstate(invalid="ignore"):
-            return 1.0 + self.distance_weight_ * self.domain_.score(self.distance_map_.transform(X))
 
     def _features(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, float)
@@ -223,15 +174,11 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             X = X.reshape(-1, 1) if self.feature_map_.feature_set == "raw" else X.reshape(1, -1)
         return self.feature_map_.transform(X)
 
-    def _grouped(
-        self, X: np.ndarray, D: np.ndarray | None, y: np.ndarray, w: np.ndarray | None, groups: Any
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Residual, spread and distance-to-data score of each row of every group with >= 2 rows, predicted
-        by a model that never saw its group.
+    def _grouped_scores(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, groups: Any) -> np.ndarray:
+        """|residual| / spread of each row of every group with >= 2 rows, predicted without its group.
 
         The held-out GP keeps the full fit's kernel and gives its own σ; other
         families are refitted without the group and scaled by the full spread.
-        The distance is to the other groups' runs.
         """
         groups = np.asarray(groups)
         out = []
@@ -252,13 +199,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
                     None if w is None else w[~held],
                 )
                 mean, spread = pipe.predict(X[held]), self._spread(X[held])
-            distance = np.zeros(int(held.sum()))
-            if D is not None:
-                distance = ApplicabilityDomain(space="as_given").fit(D[~held]).score(D[held])
-            out.append((y[held] - mean, spread, distance))
-        if not out:
-            return np.empty(0), np.empty(0), np.empty(0)
-        return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))  # type: ignore[return-value]
+            out.append(_scores(y[held] - mean, spread))
+        return np.concatenate(out) if out else np.empty(0)
 
     def _draws(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
         if self.method == "mccv":
@@ -304,12 +246,12 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         ok = np.isfinite(Z).all(axis=1)
         if ok.all():  # the common case, returned as the model computes it (XGBoost: float32)
             mean = predict_pipelines([self.model_], Z)[0]
-            return (mean, self._spread(Z, self.scale_) * self._difficulty(X)) if return_std else mean
+            return (mean, self._spread(Z, self.scale_)) if return_std else mean
         mean, std = np.full(len(Z), np.nan), np.full(len(Z), np.nan)
         if ok.any():
             mean[ok] = predict_pipelines([self.model_], Z[ok])[0]
             if return_std:
-                std[ok] = self._spread(Z[ok], self.scale_) * self._difficulty(np.asarray(X, float)[ok])
+                std[ok] = self._spread(Z[ok], self.scale_)
         return (mean, std) if return_std else mean
 
     def predict_interval(self, X: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -321,12 +263,11 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         """
         if not 0 < level < 1:
             raise ValueError("the interval level must be between 0 and 1")
-        raw = np.asarray(X, float)
-        X = self._features(raw)
+        X = self._features(X)
         mean = predict_pipelines([self.model_], X)[0]
         if self.calibration == "conformal":
             factor = conformal_quantile(self.calibration_scores_, level)
         else:
             factor = float(norm.ppf(0.5 + level / 2))
-        half = self._spread(X, factor) * self._difficulty(raw)
+        half = self._spread(X, factor)
         return mean - half, mean + half
