@@ -18,7 +18,9 @@ relative to the default forest (targets for the cycled types: D50 and DoA
 
     python bench/bench_extrapolation.py [--campaigns 10] [--per-type 100] [--n-jobs 2]
 
-A quick look: `--campaigns 4 --per-type 20`.
+A quick look: `--campaigns 4 --per-type 20`. Campaigns can run in pieces
+(`--first 4 --campaigns 6 --csv b.csv`) and be summarised together
+(`--summarize a.csv b.csv`).
 """
 
 from __future__ import annotations
@@ -124,10 +126,15 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=10, help="fresh data sets (default: 10; half perturbed)")
     parser.add_argument("--per-type", type=int, default=100, help="noise-free test runs per profile type")
     parser.add_argument("--n-jobs", type=int, default=2, help="local worker processes (default: 2)")
+    parser.add_argument("--first", type=int, default=0, help="seed of the first campaign (odd seeds: perturbed)")
     parser.add_argument("--csv", help="also write the per-campaign table here")
+    parser.add_argument("--summarize", nargs="+", metavar="CSV", help="only summarise tables written by --csv")
     args = parser.parse_args()
+    if args.summarize:
+        _summary(pd.concat([pd.read_csv(f) for f in args.summarize], ignore_index=True))
+        return
     rows = []
-    for i in range(args.campaigns):
+    for i in range(args.first, args.first + args.campaigns):
         rows += _score(i, perturbed=i % 2 == 1, n_per_type=args.per_type, n_jobs=args.n_jobs)
     table = pd.DataFrame(rows)
     if args.csv:

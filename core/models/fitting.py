@@ -370,37 +370,16 @@ def fit_with_settings(
         matrices = {f: m.transform(X) for f, m in maps.items()}
         searches, pipelines, family_metrics = {}, {}, {}
         for name in settings.families:
-            own = _family_feature_sets(name, matrices, settings.features)
-            search_on = "both" if "both" in own else next(iter(own))
-            outcome = search_family(
-                name,
-                own[search_on],
-                y,
-                folds,
-                mode=settings.search,
-                grid=settings.grids.get(name),
-                random_state=settings.random_state,
-                n_jobs=n_jobs,
-            )
-            validation_start = time.perf_counter()
-            scores = _validate_feature_sets(
-                name, outcome, search_on, own, y, folds, by_type, settings.random_state, n_jobs
-            )
-            chosen_set = min(scores, key=lambda f: scores[f][3])
-            with one_thread_per_fit():
-                pipe = build_pipeline(name, outcome.best_params, settings.random_state).fit(matrices[chosen_set], y)
-            seconds = outcome.seconds + time.perf_counter() - validation_start
-            searches[name], pipelines[name] = outcome, pipe
-            family_metrics[name] = _family_metrics(
-                name, outcome, pipe, maps[chosen_set], ds, seconds, scores[chosen_set]
+            searches[name], pipelines[name], family_metrics[name] = _fit_family(
+                name, ds, maps, matrices, y, folds, by_type, settings, n_jobs
             )
             step += 1
             m = family_metrics[name]
             report(
                 step / n_steps,
-                f"{cqa}: {FAMILIES[name].label} CV MSE {m.cv_mse:.4g} on {chosen_set}, "
-                f"selection score {m.selection_score:.4g} ({outcome.n_fits} search fits, {seconds:.1f} s, "
-                f"{settings.search})",
+                f"{cqa}: {FAMILIES[name].label} CV MSE {m.cv_mse:.4g} on {m.features}, "
+                f"selection score {m.selection_score:.4g} ({searches[name].n_fits} search fits, "
+                f"{m.fit_time_s:.1f} s, {settings.search})",
             )
         fits[cqa] = _finish_cqa(ds, searches, pipelines, family_metrics, settings, n_jobs)
         step += 1
@@ -412,6 +391,40 @@ def fit_with_settings(
 
 
 Scores = tuple[float, float, dict[str, float], float]  # K-fold MSE, its sd, MSE per left-out type, selection score
+
+
+def _fit_family(
+    name: str,
+    ds: CQADataset,
+    maps: Mapping[str, FeatureMap],
+    matrices: dict[str, np.ndarray],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    by_type: list[tuple[str, np.ndarray, np.ndarray]],
+    settings: FitSettings,
+    n_jobs: int | None,
+) -> tuple[SearchOutcome, Pipeline, FamilyMetrics]:
+    """Search the family's hyper-parameters (on `both` when it is a candidate: it holds every column), score
+    the best configuration on each candidate feature set and refit it on the one with the lowest score."""
+    own = _family_feature_sets(name, matrices, settings.features)
+    search_on = "both" if "both" in own else next(iter(own))
+    outcome = search_family(
+        name,
+        own[search_on],
+        y,
+        folds,
+        mode=settings.search,
+        grid=settings.grids.get(name),
+        random_state=settings.random_state,
+        n_jobs=n_jobs,
+    )
+    start = time.perf_counter()
+    scores = _validate_feature_sets(name, outcome, search_on, own, y, folds, by_type, settings.random_state, n_jobs)
+    chosen_set = min(scores, key=lambda f: scores[f][3])
+    with one_thread_per_fit():
+        pipe = build_pipeline(name, outcome.best_params, settings.random_state).fit(matrices[chosen_set], y)
+    seconds = outcome.seconds + time.perf_counter() - start
+    return outcome, pipe, _family_metrics(name, outcome, pipe, maps[chosen_set], ds, seconds, scores[chosen_set])
 
 
 def _candidate_feature_sets(setting: str, input_names: list[str]) -> list[str]:

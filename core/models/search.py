@@ -79,25 +79,10 @@ def group_folds(groups: Sequence[Any], min_rows: int = 2) -> GroupFolds:
     return out
 
 
-def fold_mse(
-    name: str,
-    params: Params,
-    X: np.ndarray,
-    y: np.ndarray,
-    splits: Sequence[tuple[np.ndarray, np.ndarray]],
-    random_state: int = 0,
-    n_jobs: int | None = None,
-) -> np.ndarray:
-    """Validation MSE of one configuration on each (training rows, validation rows) split."""
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(split_mse)(name, params, X, y, train, test, random_state) for train, test in splits
-    )
-    return np.asarray(results, float)
-
-
 def split_mse(
     name: str, params: Params, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, random_state: int
 ) -> float:
+    """Validation MSE of one configuration fitted on the `train` rows and scored on the `test` rows."""
     with one_thread_per_fit():
         pipe = build_pipeline(name, params, random_state).fit(X[train], y[train])
     return float(np.mean((y[test] - pipe.predict(X[test])) ** 2))
