@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--schema", help="JSON schema file mapping columns to roles")
     p.add_argument("--sheet", help="worksheet name (XLSX); default: the first sheet")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--planned", action="store_true", help="a plan of runs still to be done: blank CQAs are expected")
     p.set_defaults(func=run)
 
 
@@ -33,7 +34,7 @@ def load_schema(path: str | None) -> Schema:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = load_doe(args.file, sheet=args.sheet, schema=load_schema(args.schema))
+    result = load_doe(args.file, sheet=args.sheet, schema=load_schema(args.schema), planned=args.planned)
     report = result.report
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.to_text())
     if not report.readable:

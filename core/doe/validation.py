@@ -57,8 +57,13 @@ def load_doe(
     filename: str | None = None,
     sheet: str | None = None,
     schema: Schema | None = None,
+    planned: bool = False,
 ) -> LoadResult:
-    """Read and validate a DoE file; never raises on bad content."""
+    """Read and validate a DoE file; never raises on bad content.
+
+    `planned` marks a file of runs still to be done (as `plan` writes it): blank CQA columns are then
+    expected, while a DoE without a single measured CQA is an error, since nothing can be learned from it.
+    """
     schema = schema or Schema.default()
     try:
         table = read_table(source, filename, sheet, header_test(schema))
@@ -66,7 +71,7 @@ def load_doe(
         report = ValidationReport(readable=False)
         report.error(str(exc))
         return LoadResult(None, report.finish())
-    return validate_table(table, schema)
+    return validate_table(table, schema, planned)
 
 
 def header_test(schema: Schema) -> HeaderTest:
@@ -230,7 +235,7 @@ def _check_columns(
 
 
 # -- rows ------------------------------------------------------------------------------
-def validate_table(table: RawTable, schema: Schema) -> LoadResult:
+def validate_table(table: RawTable, schema: Schema, planned: bool = False) -> LoadResult:
     report = ValidationReport(
         n_rows=len(table.rows), header_row=table.header_row, sheet=table.sheet, encoding=table.encoding
     )
@@ -262,7 +267,7 @@ def validate_table(table: RawTable, schema: Schema) -> LoadResult:
     frame = frame.reindex(columns=schema.input_names + schema.cqa_names)
     source = {n: _label(header, j) for n, j in modelled.items()}
     present = [c for c in schema.cqa_names if c in source]
-    if not frame[present].notna().any().any():
+    if not planned and not frame[present].notna().any().any():
         report.error("no CQA value is measured in any row (" + ", ".join(present) + "); nothing can be learned")
         return LoadResult(None, report.finish())
     _check_scalars(frame, schema, source, report, bad, invalid)

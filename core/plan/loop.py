@@ -19,18 +19,16 @@ from core.virtual_lab.simulator import simulate_rows
 
 
 def append_filled_workbook(data: DoEData, content: bytes, filename: str) -> LoadResult:
-    """The data with the filled plan workbook's runs appended, validated again as one sheet.
+    """The data with the filled plan workbook's measured runs appended, validated again as one sheet.
 
-    The workbook is read like any DoE file; nothing is appended when it cannot
-    be read or has no measured CQA, and the caller keeps `data` either way.
+    The workbook is read like any DoE file, so one with no measured CQA is refused with the reader's
+    message; nothing is appended then and the caller keeps `data`.
     """
     filled = load_doe(content, filename=filename, schema=data.schema)
     if filled.data is None:
         return filled
     frame = filled.data.frame
     measured = frame[data.schema.cqa_names].notna().any(axis=1)
-    if not measured.any():
-        raise ValueError(f"{filename} has no measured CQA yet; fill in the results before uploading")
     return append_rows(data, frame[measured].reset_index(drop=True))
 
 

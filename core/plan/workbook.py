@@ -4,7 +4,7 @@ Sheet ``DoE`` has the template's layout (`core.doe.template`): run id, inputs,
 blank CQA columns to fill in, notes. Sheet ``plan`` lists every run's
 predictions ± σ, expected improvement and domain score, and one sheet per run
 holds its recipe (segment table and setpoint series, as `core.export` writes
-them). `python -m core validate` and `simulate` read the first sheet.
+them). `python -m core validate --planned` and `simulate` read the first sheet.
 """
 
 from __future__ import annotations
