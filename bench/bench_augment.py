@@ -119,7 +119,8 @@ def timing(args: argparse.Namespace) -> None:
     print("   quality scores: " + ", ".join(f"{g} {q:.3f}" for g, q in study.quality_scores.items()))
     print(
         f"   {study.rule['verdict']}; best CV gain noise ±{study.gain_se:.3g}; "
-        f"α chosen {study.alpha:g}, α from the scaling law {study.alpha_theory}"
+        f"α chosen {study.alpha:g}, α from the scaling law "
+        + ("n/a" if study.alpha_theory is None else f"{study.alpha_theory:.2f}")
     )
     if args.epochs:
         X, y = f.dataset.X_train, f.dataset.y_train
