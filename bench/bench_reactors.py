@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ from core.reactors.dynamics_models import MODEL_KINDS  # noqa: E402
 from core.reactors.learning import OPTIMIZERS, DynamicsLearner  # noqa: E402
 from core.reactors.metrics import performance  # noqa: E402
 from core.reactors.model_evaluation import model_report, rollout_errors  # noqa: E402
-from core.reactors.network import series_parallel, single_reactor  # noqa: E402
+from core.reactors.network import NetworkConfig, series_parallel, single_reactor  # noqa: E402
 from core.reactors.optimum import SteadyStateProgram, SteadyStateTracker, scenario_optimum  # noqa: E402
 from core.reactors.planning import (  # noqa: E402
     EconomicOptimizer,
@@ -715,13 +716,21 @@ def control_studies(args, config, pi, learner, unprotected: bool = True) -> dict
     }
 
 
+def saved_record(path: Path) -> tuple[pd.DataFrame, NetworkConfig, PIConfig] | None:
+    """(frame, network, PI tuning) of an operating record a previous run left at ``path``, if any."""
+    if not path.exists():
+        return None
+    data = load_operating_data(path)
+    print(f"operating record: {path} ({len(data.frame)} samples)")
+    return data.frame, data.config, PIConfig.from_dict(data.metadata["pi"])
+
+
 def control_only(args, out: Path, config) -> None:
     """The control studies on the record and LSTM in ``out`` (simulated and trained if absent)."""
     path = out / "operating_data.parquet"
-    if path.exists():
-        data = load_operating_data(path)
-        frame, config, pi = data.frame, data.config, PIConfig.from_dict(data.metadata["pi"])
-        print(f"operating record: {path} ({len(frame)} samples)")
+    saved = saved_record(path)
+    if saved:
+        frame, config, pi = saved
     else:
         pi = tune_pi(config, rule_based_setpoints(config)).pi
         frame, metadata = generate_operating_data(config, args.hours, random_state=0, pi=pi)
@@ -747,11 +756,9 @@ def control_only(args, out: Path, config) -> None:
 
 def barrier_only(args, out: Path, config) -> None:
     """The barrier study alone, on the record and PI tuning a full run left in ``out`` (simulated if absent)."""
-    path = out / "operating_data.parquet"
-    if path.exists():
-        data = load_operating_data(path)
-        frame, config, pi = data.frame, data.config, PIConfig.from_dict(data.metadata["pi"])
-        print(f"operating record: {path} ({len(frame)} samples)")
+    saved = saved_record(out / "operating_data.parquet")
+    if saved:
+        frame, config, pi = saved
     else:
         pi = tune_pi(config, rule_based_setpoints(config)).pi
         frame = simulator(config, pi, args.hours, out)["frame"]

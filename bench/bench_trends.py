@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.profiles import ThermocycleProfile  # noqa: E402
+from core.profiles import ThermocycleProfile, evenly_cycled  # noqa: E402
 from core.virtual_lab import ModelParameters, NoiseLevels, simulate_batch  # noqa: E402
 
 # Table 2 box, with the start and end temperatures the issue draws from.
@@ -63,17 +63,6 @@ class Design:
     profile: ThermocycleProfile
 
 
-def cycled(t_start: float, t_end: float, n_cycles: int, cool: float, heat: float, lift: float) -> ThermocycleProfile:
-    """Lows evenly spaced from t_start to t_end; each heat-up climbs `lift` of the way back to the last top."""
-    temps, top = [t_start], t_start
-    for k in range(1, n_cycles + 1):
-        low = t_start - (t_start - t_end) * k / (n_cycles + 1)
-        temps += [low, low + lift * (top - low)]
-        top = temps[-1]
-    temps.append(t_end)
-    return ThermocycleProfile(tuple(temps), (cool,) * (n_cycles + 1), (heat,) * n_cycles)
-
-
 def draw_base(rng: np.random.Generator) -> dict[str, float]:
     base = {name: float(rng.uniform(*bounds)) for name, bounds in BOX.items()}
     base |= {"cool": float(rng.uniform(*COOLING)), "heat": float(rng.uniform(*HEATING))}
@@ -82,7 +71,7 @@ def draw_base(rng: np.random.Generator) -> dict[str, float]:
 
 def profile_of(base: dict[str, float], **changes: float) -> ThermocycleProfile:
     b = base | changes
-    return cycled(b["t_start"], b["t_end"], int(b["n_cycles"]), b["cool"], b["heat"], b["lift"])
+    return evenly_cycled(b["t_start"], b["t_end"], int(b["n_cycles"]), b["cool"], b["heat"], b["lift"])
 
 
 def two_values(rng: np.random.Generator, bounds: tuple[float, float], min_gap: float) -> tuple[float, float]:

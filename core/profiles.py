@@ -279,6 +279,20 @@ class ThermocycleProfile:
         return not self.violations(bounds)
 
 
+def evenly_cycled(
+    t_start: float, t_end: float, n_cycles: int, cool: float, heat: float, lift: float
+) -> ThermocycleProfile:
+    """A controlled design: lows evenly spaced from t_start to t_end, each heat-up climbing `lift` of the way
+    back to the last top, one cooling and one heating rate throughout (0 cycles: linear cooling)."""
+    temps, top = [t_start], t_start
+    for k in range(1, n_cycles + 1):
+        low = t_start - (t_start - t_end) * k / (n_cycles + 1)
+        temps += [low, low + lift * (top - low)]
+        top = temps[-1]
+    temps.append(t_end)
+    return ThermocycleProfile(tuple(temps), (cool,) * (n_cycles + 1), (heat,) * n_cycles)
+
+
 def _is_unused(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value == 0
 

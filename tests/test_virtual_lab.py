@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.profiles import ThermocycleProfile
+from core.profiles import ThermocycleProfile, evenly_cycled
 from core.virtual_lab import (
     BatchResult,
     ModelParameters,
@@ -152,15 +152,7 @@ def test_trajectory_follows_the_profile() -> None:
 
 # -- the paper's trends on controlled pairs --------------------------------------------------------------------
 def cycled(base: dict[str, float], n_cycles: int, cool: float | None = None) -> ThermocycleProfile:
-    """Lows evenly spaced from start to end; each heat-up climbs `lift` of the way back to the last top."""
-    t_start, t_end, lift = base["t_start"], base["t_end"], base["lift"]
-    temps, top = [t_start], t_start
-    for k in range(1, n_cycles + 1):
-        low = t_start - (t_start - t_end) * k / (n_cycles + 1)
-        temps += [low, low + lift * (top - low)]
-        top = temps[-1]
-    temps.append(t_end)
-    return ThermocycleProfile(tuple(temps), (cool or base["cool"],) * (n_cycles + 1), (base["heat"],) * n_cycles)
+    return evenly_cycled(base["t_start"], base["t_end"], n_cycles, cool or base["cool"], base["heat"], base["lift"])
 
 
 # Designs spread over the Table 2 box: start just below, at, and 8 and 12 °C above the saturation temperature.
