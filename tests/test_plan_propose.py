@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from botorch.acquisition.multi_objective import logei
 
 from core.doe import load_doe
 from core.models.datasets import ModelData
@@ -92,6 +93,11 @@ def test_the_batch_has_k_distinct_runs_with_predictions_and_scores(plans, sample
     assert (runs["expected_improvement"] >= 0).all()
     assert (runs["domain_score"] == 0.5).all()
     assert (runs["strategy"] == strategy).all()
+
+
+def test_planning_never_compiles_botorchs_optional_kernel(plans):
+    """A first planning call must not stall for a C++ build: the pure-torch qLogNEHVI is used."""
+    assert logei._load_attempted and logei._C is None
 
 
 def test_ehvi_prefers_improvement_over_random(plans):

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.multi_objective import logei
 from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
 from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
 from botorch.exceptions.warnings import BotorchWarning, NumericsWarning, OptimizationWarning
@@ -158,9 +159,19 @@ class LatentAcquisition(AcquisitionFunction):
         return self.inner(self.space.decode_tensor(X))
 
 
+def skip_fused_kernel() -> None:
+    """Keep BoTorch from JIT-compiling its optional C++ qLogNEHVI kernel on first use.
+
+    The compile takes about a minute on 2 cores (and needs a compiler on the user's machine), while at
+    these problem sizes a planning call takes as long without it (`bench/bench_loop.py --fused-kernel` compares).
+    """
+    logei._load_attempted = True
+
+
 def build_acquisition(
     models: PlanningModels, spec: PlanSpec, reference: np.ndarray, seed: int
 ) -> qLogNoisyExpectedHypervolumeImprovement:
+    skip_fused_kernel()
     index = {name: j for j, name in enumerate(models.outcomes)}
     weights = torch.tensor([1.0 if o.sense == "max" else -1.0 for o in spec.objectives], dtype=torch.double)
     objective = WeightedMCMultiOutputObjective(
