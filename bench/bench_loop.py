@@ -49,6 +49,7 @@ from core.plan.propose import (
     plan_experiments,
     recommended_set,
 )
+from core.virtual_lab import ModelParameters
 from core.virtual_lab.simulator import CQA_NAMES, simulate_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,7 @@ def true_hv(features: pd.DataFrame, constraints: tuple[Constraint, ...], jobs: i
 def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints) -> float:
     """HV of NSGA-II on the simulator (all profile types, merged), cached by its settings."""
     key = {
+        "lab": repr(ModelParameters()),  # a recalibrated lab has another true front
         "pop": args.true_pop,
         "gen": args.true_gen,
         "start_T": list(start_T),
@@ -77,6 +79,7 @@ def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints)
     stored = json.loads(cache.read_text()) if cache.exists() else []
     for entry in stored:
         if entry["key"] == key:
+            print(f"true front (cached): HV {entry['hv']:.1f}, points {entry['points']}")
             return float(entry["hv"])
     t = time.perf_counter()
 
@@ -90,10 +93,11 @@ def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints)
     )
     front = non_dominated(optimize_profiles(predict, schema, spec).points, spec)
     hv = hypervolume(np.column_stack([front["D50_mean"], -front["DoA_mean"]]), REFERENCE)
-    stored.append({"key": key, "hv": hv, "n_points": len(front), "seconds": time.perf_counter() - t})
+    points = front[["n_temperatures", "D50_mean", "DoA_mean"]].round(2).to_dict("records")
+    stored.append({"key": key, "hv": hv, "points": points, "seconds": time.perf_counter() - t})
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(stored, indent=2))
-    print(f"true front: {len(front)} points, HV {hv:.1f}, {time.perf_counter() - t:.0f} s (cached in {cache})")
+    print(f"true front: HV {hv:.1f}, points {points}, {time.perf_counter() - t:.0f} s (cached in {cache})")
     return hv
 
 
