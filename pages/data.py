@@ -152,19 +152,19 @@ def upload_section() -> None:
     if table is not None:
         highlighted_cells(table, result.report)
     if result.data is None:
-        if st.session_state.get(state.DOE) is not None:
-            st.info(f"Nothing was loaded; the project keeps {st.session_state[state.DOE_NAME]}.")
+        if state.workspace().data is not None:
+            st.info(f"Nothing was loaded; the project keeps {state.workspace().data_name}.")
         return
     if result.report.errors:
         if st.button(f"Use the {len(result.data)} usable rows", key="use_partial"):
-            state.set_doe(result.data, upload.name, result.report, identity)
-    elif st.session_state.get(state.DOE_SOURCE) != identity:
-        state.set_doe(result.data, upload.name, result.report, identity)
+            state.workspace().load_data(result.data, upload.name, result.report, identity)
+    elif state.workspace().data_source != identity:
+        state.workspace().load_data(result.data, upload.name, result.report, identity)
         st.toast(f"Loaded {len(result.data)} experiments from {upload.name}")
 
 
 def data_section(data: DoEData) -> None:
-    st.subheader(f"Experiments: {st.session_state[state.DOE_NAME]}")
+    st.subheader(f"Experiments: {state.workspace().data_name}")
     counts = data.cqa_counts()
     cols = st.columns(len(counts) + 1)
     cols[0].metric("experiments", len(data))
@@ -180,8 +180,8 @@ def data_section(data: DoEData) -> None:
 
 
 upload_section()
-if st.session_state.get(state.DOE) is not None:
-    data_section(st.session_state[state.DOE])
+if state.workspace().data is not None:
+    data_section(state.workspace().data)
 else:
     st.info("No data loaded yet: upload a DoE spreadsheet, or start from the template.")
 st.download_button(

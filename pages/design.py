@@ -51,7 +51,7 @@ def bounds_ui() -> tuple[dict[str, tuple[float, float]], tuple[float, float], tu
     """Decision-variable bounds (Table 2 by default) and where batches start and end (the data's range)."""
     schema = state.schema()
     bounds = schema.bounds
-    start_T, end_T = data_temperature_ranges(st.session_state[state.DOE].profiles())
+    start_T, end_T = data_temperature_ranges(state.workspace().data.profiles())
     rows = [(n, *bounds[n]) for n in ("initial_concentration", "seed_loading", "T1", "C1", "H1")]
     rows += [("start temperature", *start_T), ("final temperature", *end_T)]
     table = pd.DataFrame(rows, columns=["variable", "low", "high"]).replace(
@@ -135,7 +135,8 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
 
 
 def run(spec: DesignSpec) -> None:
-    predict = predict_fn(state.current_predictor(), cqa_limits(state.schema()))
+    ws = state.workspace()
+    predict = predict_fn(ws.predictor(), cqa_limits(state.schema()))
     bar = st.progress(0.0, text="starting")
     with st.status("Optimising profiles", expanded=False) as status:
         try:
@@ -144,7 +145,7 @@ def run(spec: DesignSpec) -> None:
                 state.schema(),
                 spec,
                 progress=lambda f, m: bar.progress(f, text=m),
-                experiments=st.session_state[state.DOE].inputs(),
+                experiments=ws.data.inputs(),
             )
         except ValueError as exc:
             status.update(label=f"Design failed: {exc}", state="error")
@@ -152,14 +153,12 @@ def run(spec: DesignSpec) -> None:
         finally:
             bar.empty()  # the status line below says how it ended
         status.update(label=f"{len(result.points)} Pareto points in {result.seconds:.1f} s", state="complete")
-    st.session_state[state.DESIGN] = result
-    st.session_state[state.DESIGN_MODELS] = state.models_in_use()
-    st.session_state[state.SELECTED_POINTS] = []
+    ws.set_design(result)
 
 
 def stale_note(result: DesignResult) -> None:
     """Designs made with earlier models are marked, with the same design one click away."""
-    if not state.design_is_stale():
+    if not state.workspace().design_is_stale():
         return
     st.warning("These designs were made with earlier models: the data or the models have changed since.")
     if st.button("Re-run this design with the current models", key="rerun_design"):
@@ -170,12 +169,12 @@ def stale_note(result: DesignResult) -> None:
 def selection_from_chart(event: object) -> None:
     points = getattr(getattr(event, "selection", None), "points", None) or []
     ids = [p["customdata"] for p in points if isinstance(p, dict) and p.get("customdata")]
-    if ids and ids != st.session_state.get(state.SELECTED_POINTS):
-        st.session_state[state.SELECTED_POINTS] = ids
+    if ids and ids != state.workspace().selected_points:
+        state.workspace().select_points(ids)
 
 
 def selected_point_panel(points: pd.DataFrame) -> None:
-    ids = [i for i in st.session_state.get(state.SELECTED_POINTS, []) if i in set(points["id"])]
+    ids = [i for i in state.workspace().selected_points if i in set(points["id"])]
     if not ids:
         st.info(
             "Click a point on the chart to see its profile and recipe; for several, choose Box Select or "
@@ -212,8 +211,7 @@ def selected_point_panel(points: pd.DataFrame) -> None:
         )
         st.dataframe(recipe.profile.recipe_table().round(3), hide_index=True, key="selected_recipe")
         if st.button(f"Add {len(ids)} to basket", key="add_to_basket"):
-            basket = st.session_state.get(state.BASKET, pd.DataFrame())
-            st.session_state[state.BASKET] = pd.concat([basket, chosen]).drop_duplicates("id").reset_index(drop=True)
+            state.workspace().add_to_basket(chosen)
 
 
 def ground_truth_panel(points: pd.DataFrame) -> None:
@@ -228,9 +226,12 @@ def ground_truth_panel(points: pd.DataFrame) -> None:
         if st.button("Simulate the designs", key="truth_run"):
             step = max(len(points) // int(n), 1)
             with st.spinner(f"Simulating {int(n)} batches"):
-                st.session_state["ground_truth"] = ground_truth_check(points.iloc[::step].head(int(n)), state.schema())
-        check = st.session_state.get("ground_truth")
+                check = ground_truth_check(points.iloc[::step].head(int(n)), state.schema())
+                state.workspace().set_ground_truth(check)
+        check = state.workspace().ground_truth
         if check is not None:
+            if state.workspace().design_is_stale():
+                st.caption("Checked designs made with earlier models.")
             st.dataframe(coverage_summary(check).round(3), hide_index=True, key="truth_summary")
             cqas = [c for c in ("D50", "DoA", "crystallinity") if f"{c}_simulated" in check]
             for col, cqa in zip(st.columns(len(cqas)), cqas, strict=True):
@@ -238,9 +239,9 @@ def ground_truth_panel(points: pd.DataFrame) -> None:
 
 
 def basket_panel() -> None:
-    basket = st.session_state.get(state.BASKET)
+    basket = state.workspace().basket
     st.subheader("Basket")
-    if basket is None or basket.empty:
+    if basket.empty:
         st.caption("Chosen profiles appear here, ready to export.")
         return
     columns = ["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]
@@ -259,16 +260,16 @@ def basket_panel() -> None:
         "Recipes (JSON)", recipes_to_json(recipes, resolution), "recipes.json", "application/json", key="export_json"
     )
     if c4.button("Empty the basket", key="clear_basket"):
-        st.session_state[state.BASKET] = pd.DataFrame()
+        state.workspace().empty_basket()
         st.rerun()
 
 
 if state.require_models():
-    predictor = state.current_predictor()
+    predictor = state.workspace().predictor()
     spec = settings_ui(predictor.cqa_names)
     if st.button("Run design", type="primary", disabled=spec is None, key="run_design") and spec is not None:
         run(spec)
-    result = st.session_state.get(state.DESIGN)
+    result = state.workspace().design
     if result is not None and not result.points["feasible"].any():
         st.warning(
             "The design found no feasible points; relax the constraints or bounds, run more generations, "

@@ -122,7 +122,7 @@ def train(data: DoEData, settings: FitSettings, cqas: list[str], holdout: DoEDat
         bar.empty()
         cache.clear()  # one fit per session is enough to make revisits instant; keep memory bounded
         cache[key] = result
-    st.session_state[state.FIT] = cache[key]
+    state.workspace().set_fit(cache[key])
 
 
 def metrics_section(result: FitResult) -> FitResult:
@@ -172,8 +172,7 @@ def metrics_section(result: FitResult) -> FitResult:
             key=f"choice_{cqa}",
         )
         if choice != m.best_model:
-            result = result.with_choice(cqa, choice)
-            st.session_state[state.FIT] = result
+            result = state.workspace().choose_model(cqa, choice)
     st.plotly_chart(model_comparison_figure(result.metrics_table()), key="model_comparison")
     return result
 
@@ -234,14 +233,14 @@ def what_if_section(result: FitResult) -> None:
     right.caption(f"{where} the applicability domain (distance-to-data score {score[0]:.2f}; in domain up to 1)")
 
 
-data = st.session_state.get(state.DOE)
+data = state.workspace().data
 if data is None:
     st.info("Load a DoE first.")
 else:
     settings, cqas, holdout = settings_ui(data)
     if st.button("Train models", type="primary", disabled=not cqas, key="train_models"):
         train(data, settings, cqas, holdout)
-    result = st.session_state.get(state.FIT)
+    result = state.workspace().fit
     if result is not None:
         result = metrics_section(result)
         diagnostics_section(result)

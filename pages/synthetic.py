@@ -17,6 +17,7 @@ from core.augment.study import DEFAULT_LAB_M, DEFAULT_M, AugmentSettings
 from core.models.fitting import FitResult
 from core.models.metrics import holdout_caution
 from core.plots.augment import loss_curves_figure, marginals_figure, pair_figure, parity_before_after_figure
+from core.workspace import fit_key
 from pages import state
 
 STUDY_CACHE = "augment_study_cache"  # content key -> AugmentResult
@@ -36,11 +37,6 @@ st.caption(
 def simulations() -> SimulationCache:
     """Virtual-lab runs simulated so far in this session: a rerun or an inspection reuses them."""
     return st.session_state.setdefault(SIMULATION_CACHE, SimulationCache())
-
-
-def fit_key(fit: FitResult) -> str:
-    text = json.dumps(fit.settings.to_dict(), sort_keys=True) + fit.data.to_frame().to_csv(index=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def settings_ui(fit: FitResult) -> tuple[str, AugmentSettings]:
@@ -238,32 +234,21 @@ def show(fit: FitResult, cqa: str, result: AugmentResult, key: str) -> None:
             test_mse_after=after["mse"],
             test_mae_after=after["mae"],
         )
-        applied = st.session_state.get(state.AUGMENT)
-        previous = applied["result"] if applied is not None and applied["fit"] is fit else None
-        cqas = {**(previous.cqas if previous else {}), cqa: entry}
-        synthetic = {**(previous.synthetic if previous else {}), cqa: rows}
-        ensembles = {**(previous.ensembles if previous else {}), cqa: ensemble}
-        if alpha == 0:
-            synthetic.pop(cqa)
-            ensembles.pop(cqa)
-        st.session_state[state.AUGMENT] = {
-            "fit": fit,
-            "result": AugmentResult(result.settings, cqas, synthetic, ensembles),
-        }
+        state.workspace().apply_augmentation(cqa, result, entry, rows, ensemble)
         st.success(
             f"The Design and Validate screens now use the {'augmented' if alpha > 0 else 'real-only'} {cqa} model."
         )
 
 
 if state.require_models():
-    fit = st.session_state[state.FIT]
+    fit = state.workspace().fit
     cqa, settings = settings_ui(fit)
     key = hashlib.sha256(f"{fit_key(fit)}|{cqa}|{json.dumps(settings.to_dict(), sort_keys=True)}".encode()).hexdigest()
     cached = key in st.session_state.get(STUDY_CACHE, {})
     if cached or st.button("Run the study", type="primary", key="aug_run"):
         show(fit, cqa, run_study(fit, cqa, settings, key), key)
-    applied = st.session_state.get(state.AUGMENT)
-    if applied is not None and applied["fit"] is fit:
-        used = {c: a for c, a in applied["result"].cqas.items() if a.augmented}
+    applied = state.workspace().augmentation
+    if applied is not None:
+        used = {c: a for c, a in applied.cqas.items() if a.augmented}
         if used:
             st.info("Applied: " + "; ".join(f"{c}: {a.generator}, m = {a.m}, α = {a.alpha:g}" for c, a in used.items()))

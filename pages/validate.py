@@ -9,11 +9,11 @@ import streamlit as st
 
 from core.doe import append_rows
 from core.export import Recipe, recipe_from_point
-from core.models.fitting import fit_with_settings
 from core.plan.verdict import fit_for_purpose, parse_replicates
 from core.plots.design import predicted_vs_measured_figure
 from core.plots.doe import profile_figure
 from core.virtual_lab.simulator import simulate_batch
+from core.workspace import AppendError
 from pages import state
 from pages.widgets import profile_inputs
 
@@ -27,8 +27,8 @@ st.caption(
 
 
 def chosen_recipe() -> Recipe:
-    basket = st.session_state.get(state.BASKET)
-    options = ([*basket["id"]] if basket is not None and not basket.empty else []) + [CUSTOM]
+    basket = state.workspace().basket
+    options = ([*basket["id"]] if not basket.empty else []) + [CUSTOM]
     choice = st.selectbox("Profile to validate", options, key="validate_choice")
     if choice != CUSTOM:
         return recipe_from_point(basket[basket["id"] == choice].iloc[0], state.schema())
@@ -84,20 +84,17 @@ def comparison(prediction: pd.DataFrame, measured: dict[str, float], cqas: list[
 
 
 def append_and_retrain(recipe: Recipe, measured: dict[str, float]) -> None:
-    data = st.session_state[state.DOE]
+    ws = state.workspace()
     row = features(recipe).assign(**measured)
-    if "run_id" in data.frame:
+    if "run_id" in ws.data.frame:
         row["run_id"] = f"validation {recipe.id}"
-    result = append_rows(data, row)
-    if result.data is None or result.report.errors:
-        st.error("The run was not appended: " + "; ".join(p.message for p in result.report.errors[:3]))
+    try:
+        with st.spinner("Retraining with the new experiment"):
+            ws.append_runs(append_rows(ws.data, row), "validation")
+    except AppendError as exc:
+        st.error(f"The run was not appended: {exc}")
         return
-    fit = st.session_state[state.FIT]
-    with st.spinner("Retraining with the new experiment"):
-        refit = fit_with_settings(result.data, fit.settings, list(fit.fits), holdout=fit.holdout)
-    state.set_doe(result.data, f"{st.session_state[state.DOE_NAME]} + validation", result.report)
-    st.session_state[state.FIT] = refit
-    st.success(f"Appended; the data now has {len(result.data)} experiments and the models were retrained.")
+    st.success(f"Appended; the data now has {len(ws.data)} experiments and the models were retrained.")
 
 
 def replicate_check(prediction: pd.DataFrame, cqas: list[str]) -> None:
@@ -120,7 +117,7 @@ def replicate_check(prediction: pd.DataFrame, cqas: list[str]) -> None:
 
 
 if state.require_models():
-    predictor = state.current_predictor()
+    predictor = state.workspace().predictor()
     recipe = chosen_recipe()
     prediction = predictor.predict_frame(features(recipe))
     left, right = st.columns([3, 2])

@@ -99,7 +99,7 @@ def test_files_with_unsafe_names_are_not_saved(name):
 def test_saved_models_refit_their_configuration_without_a_search(monkeypatch):
     from core.models import fitting
     from core.project import model_files, saved_models
-    from tests.apptest import small_data, tiny_fit
+    from tests.conftest import small_data, tiny_fit
 
     fit = tiny_fit()
     saved = save_project(Project(small_data(), "trial", files=model_files(fit)))
