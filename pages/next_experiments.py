@@ -68,14 +68,7 @@ def accept(result: LoadResult, label: str, spec: PlanSpec) -> None:
 
 def show_plan(plan: Plan, data: DoEData) -> None:
     st.plotly_chart(plan_figure(plan.front, plan.runs, plan.spec.objectives), key="plan_figure")
-    cqas = [c for c in data.schema.cqa_names if f"{c}_mean" in plan.runs]
-    table = plan.runs[["id", "profile_type"]].copy()
-    for c in cqas:
-        table[f"{c} ± σ"] = [
-            f"{m:.3g} ± {s:.2g}" for m, s in zip(plan.runs[f"{c}_mean"], plan.runs[f"{c}_std"], strict=True)
-        ]
-    table["expected HV improvement"] = plan.runs["expected_improvement"].round(3)
-    table["domain score"] = plan.runs["domain_score"].round(2)
+    table = plan.runs_table(data.schema.cqa_names)
     st.dataframe(table, hide_index=True, key="plan_table")
     st.caption(
         "Domain score above 1: the run lies farther from the data than a typical run from its neighbours. "

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from core.doe import append_rows
 from core.export import Recipe, recipe_from_point
-from core.plan.verdict import fit_for_purpose, parse_replicates
+from core.plan.verdict import fit_for_purpose, parse_replicates, prediction_vs_measured, within_two_sigma
 from core.plots.design import predicted_vs_measured_figure
 from core.plots.doe import profile_figure
 from core.virtual_lab.simulator import simulate_batch
 from core.workspace import AppendError
 from pages import state
-from pages.widgets import profile_inputs
+from pages.components.widgets import profile_inputs
 
 CUSTOM = "a profile I enter here"
 
@@ -68,21 +66,6 @@ def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:
     return values
 
 
-def comparison(prediction: pd.DataFrame, measured: dict[str, float], cqas: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "cqa": c,
-                "predicted_mean": prediction[f"{c}_mean"].iloc[0],
-                "predicted_std": prediction[f"{c}_std"].iloc[0],
-                "measured": measured.get(c, math.nan),
-                "measured_std": math.nan,
-            }
-            for c in cqas
-        ]
-    )
-
-
 def append_and_retrain(recipe: Recipe, measured: dict[str, float]) -> None:
     ws = state.workspace()
     row = features(recipe).assign(**measured)
@@ -126,7 +109,7 @@ if state.require_models():
     )
     with right:
         measured = measured_inputs(predictor.cqa_names, recipe)
-        table = comparison(prediction, measured, predictor.cqa_names)
+        table = prediction_vs_measured(prediction, measured, predictor.cqa_names)
         shown = table.assign(
             **{
                 "predicted ± 1σ": [
@@ -135,13 +118,9 @@ if state.require_models():
             }
         )
         st.dataframe(shown[["cqa", "predicted ± 1σ", "measured"]], hide_index=True, key="validate_table")
-        inside = [
-            abs(r.measured - r.predicted_mean) <= 2 * r.predicted_std
-            for r in table.itertuples()
-            if not math.isnan(r.measured)
-        ]
-        if inside:
-            st.caption(f"{sum(inside)} of {len(inside)} measured CQAs fall within ±2σ of the prediction.")
+        inside, n_measured = within_two_sigma(table)
+        if n_measured:
+            st.caption(f"{inside} of {n_measured} measured CQAs fall within ±2σ of the prediction.")
     st.plotly_chart(predicted_vs_measured_figure(table), key="validate_figure")
     if st.button("Append this run to the data and retrain", disabled=not measured, key="validate_append"):
         append_and_retrain(recipe, measured)

@@ -71,9 +71,9 @@ def test_opening_a_project_refits_the_same_models_without_a_search(monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert at.session_state["doe_name"] == "trial.csv"
-    X = small_data().inputs()
-    original_mean, original_std = tiny_fit().predictor().predict(X)
-    mean, std = at.session_state["fit"].predictor().predict(X)
+    X = small_data().inputs
+    original_mean, original_std = tiny_fit().predictor().predict(X, return_std=True)
+    mean, std = at.session_state["fit"].predictor().predict(X, return_std=True)
     assert (mean == original_mean).all() and (std == original_std).all()
     assert at.session_state["basket"]["id"].tolist() == ["L-abc"]
     assert any("models: D50 rf" in m.value for m in at.markdown)
@@ -139,11 +139,11 @@ def test_an_applied_augmentation_is_saved_and_restored_with_the_project():
     restored = at.session_state["augment"]
     assert restored.fit is at.session_state["fit"]
     pd.testing.assert_frame_equal(restored.result.synthetic["D50"], applied_augmentation().synthetic["D50"])
-    X = small_data().inputs()
-    mean, std = restored.result.predictor(restored.fit).predict(X)
-    expected_mean, expected_std = applied_augmentation().predictor(tiny_fit()).predict(X)
+    X = small_data().inputs
+    mean, std = restored.result.predictor(restored.fit).predict(X, return_std=True)
+    expected_mean, expected_std = applied_augmentation().predictor(tiny_fit()).predict(X, return_std=True)
     assert (mean == expected_mean).all() and (std == expected_std).all()
-    assert (mean != tiny_fit().predictor().predict(X)[0]).any()  # the augmented model, not the real-only one
+    assert (mean != tiny_fit().predictor().predict(X)).any()  # the augmented model, not the real-only one
     assert any("synthetic data: D50 (gaussian_copula, m = 5, α = 0.5)" in m.value for m in at.markdown)
 
 

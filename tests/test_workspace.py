@@ -65,7 +65,7 @@ def test_an_augmentation_applies_only_to_the_models_it_was_made_for():
     assert ws.augmentation is applied and ws.design_is_stale()
     ws.set_fit(replace(tiny_fit()))
     assert ws.augmentation is None
-    assert ws.predictor().predict(small_data().inputs(), return_std=False).shape == (len(small_data()), 3)
+    assert ws.predictor().predict(small_data().inputs, return_std=False).shape == (len(small_data()), 3)
 
 
 def test_applying_keeps_other_cqas_and_alpha_zero_returns_to_the_real_only_model():
@@ -124,8 +124,8 @@ def test_a_saved_workspace_opens_with_its_models_design_and_basket():
     notes: list[str] = []
     warnings = opened.open_project(open_project(content), note=notes.append)
     assert warnings == [] and notes
-    X = small_data().inputs()
-    np.testing.assert_array_equal(opened.predictor().predict(X)[0], ws.predictor().predict(X)[0])
+    X = small_data().inputs
+    np.testing.assert_array_equal(opened.predictor().predict(X), ws.predictor().predict(X))
     assert opened.basket["id"].tolist() == ["L-a"]
     assert opened.design.points["id"].tolist() == ["L-a", "L-b"] and not opened.design_is_stale()
 
