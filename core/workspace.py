@@ -321,7 +321,8 @@ class Workspace:
         design = project.settings.get("design")
         if design and "design_points" in project.tables:
             spec = DesignSpec.from_dict(design["spec"])
-            result = DesignResult(project.tables["design_points"], spec, design["generations"], False, 0.0)
+            points, generations = project.tables["design_points"], design["generations"]
+            result = DesignResult(points, spec, generations, cancelled=False, seconds=0.0)  # not timed when reopened
             self.set_design(result)  # saved with the models it was made with
         if "basket" in project.tables:
             self.store[BASKET] = project.tables["basket"]

@@ -30,8 +30,8 @@ def chosen_recipe() -> Recipe:
     choice = st.selectbox("Profile to validate", options, key="validate_choice")
     if choice != CUSTOM:
         return recipe_from_point(basket[basket["id"] == choice].iloc[0], state.schema())
-    profile, conc, seed = profile_inputs(state.schema(), "validate")
-    return Recipe("custom", profile, conc, seed)
+    profile, conc, seed_loading = profile_inputs(state.schema(), "validate")
+    return Recipe("custom", profile, conc, seed_loading)
 
 
 def features(recipe: Recipe) -> pd.DataFrame:

@@ -11,6 +11,8 @@ from core.augment.result import AugmentResult
 from core.doe import append_rows, load_doe
 from core.optimize.run import DesignResult
 from core.optimize.spec import DesignSpec
+from core.plan.loop import run_in_virtual_lab
+from core.plan.propose import PlanSpec
 from core.project import open_project, save_project
 from core.workspace import AppendError, Workspace, fit_key
 from tests.conftest import doe_frame, small_data, tiny_fit, to_csv_bytes
@@ -134,3 +136,19 @@ def test_the_content_key_of_models_includes_their_hold_out():
     fit = tiny_fit()
     with_holdout = replace(fit, holdout=fit.data)
     assert fit_key(fit) == fit_key(replace(fit)) and fit_key(with_holdout) != fit_key(fit)
+
+
+def test_a_round_is_proposed_then_accepted_with_the_models_refitted_and_recorded():
+    ws = Workspace()
+    ws.load_data(small_data(), "small.csv")
+    ws.set_fit(tiny_fit())
+    ws.set_design(design())
+    spec = PlanSpec(batch_size=2, strategy="random", n_temperatures=(2, 6), random_state=2, front_pop=12, front_gen=4)
+    plan = ws.propose_plan(spec)
+    assert ws.plan is plan and len(plan.runs) == 2 and len(ws.plan_history) == 1
+    reference = ws.store["plan_reference"].copy()
+    ws.accept_round(run_in_virtual_lab(ws.data, plan.runs, 0), "virtual-lab round", spec)
+    assert len(ws.data) == len(small_data()) + 2 and ws.plan is None
+    assert [r.round for r in ws.plan_history] == [0, 1]
+    np.testing.assert_array_equal(ws.store["plan_reference"], reference)  # every round measured against one point
+    assert ws.fit is not tiny_fit() and not ws.models_are_stale() and ws.design_is_stale()
