@@ -85,6 +85,12 @@ def fit_key(fit: FitResult) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def training_key(data: DoEData, settings: FitSettings, cqas: list[str], holdout: DoEData | None = None) -> str:
+    """A content key of a fit about to be made: the data, the hold-out rows, the settings and the CQAs."""
+    content = data.to_csv_bytes() + (holdout.to_csv_bytes() if holdout is not None else b"")
+    return hashlib.sha256(content + json.dumps([settings.to_dict(), cqas], sort_keys=True).encode()).hexdigest()
+
+
 class Workspace:
     """The project's data and everything made from it, with the workflow's transitions as methods."""
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import pandas as pd
 import streamlit as st
 
 from core.doe import DoEData
 from core.models.fitting import FitResult, FitSettings, fit_with_settings
 from core.plots.doe import profile_figure
+from core.workspace import training_key
 from pages import state
 from pages.components.model_panels import diagnostics_section, metrics_section
 from pages.components.model_settings import settings_ui
@@ -31,11 +29,7 @@ st.caption(
 
 def train(data: DoEData, settings: FitSettings, cqas: list[str], holdout: DoEData | None) -> None:
     """Fit, or reuse this session's fit of the same data and settings (keyed by content)."""
-    key = hashlib.sha256(
-        data.to_csv_bytes()
-        + (holdout.to_csv_bytes() if holdout is not None else b"")
-        + json.dumps([settings.to_dict(), cqas], sort_keys=True).encode()
-    ).hexdigest()
+    key = training_key(data, settings, cqas, holdout)
     cache = st.session_state.setdefault(FIT_CACHE, {})
     if key not in cache:
         with progress_status("Training", "searching hyper-parameters") as (status, progress):

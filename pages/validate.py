@@ -41,14 +41,14 @@ def features(recipe: Recipe) -> pd.DataFrame:
 def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:
     # The lab controls get a row of their own: squeezed beside the inputs, the button label was cut off.
     lab, lab_seed = st.columns([3, 2], vertical_alignment="bottom")
-    lab_seed.number_input("Lab seed", 0, 2**31 - 1, 0, key="validate_lab_seed")
+    random_seed = lab_seed.number_input("Lab seed", 0, 2**31 - 1, 0, key="validate_lab_seed")
     if lab.button("Run the virtual lab", key="validate_run_lab", help="simulate this batch with measurement noise"):
         result = simulate_batch(
             recipe.profile,
             recipe.initial_concentration,
             recipe.seed_loading,
             noise=True,
-            random_state=int(st.session_state.get("validate_lab_seed", 0)),
+            random_state=int(random_seed),
         )
         for k, v in result.cqas().items():
             if k in cqas:

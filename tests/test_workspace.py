@@ -14,7 +14,7 @@ from core.optimize.spec import DesignSpec
 from core.plan.loop import run_in_virtual_lab
 from core.plan.propose import PlanSpec
 from core.project import open_project, save_project
-from core.workspace import AppendError, Workspace, fit_key
+from core.workspace import AppendError, Workspace, fit_key, training_key
 from tests.conftest import doe_frame, small_data, tiny_fit, to_csv_bytes
 
 
@@ -152,3 +152,17 @@ def test_a_round_is_proposed_then_accepted_with_the_models_refitted_and_recorded
     assert [r.round for r in ws.plan_history] == [0, 1]
     np.testing.assert_array_equal(ws.store["plan_reference"], reference)  # every round measured against one point
     assert ws.fit is not tiny_fit() and not ws.models_are_stale() and ws.design_is_stale()
+
+
+def test_the_training_key_changes_with_data_hold_out_settings_and_cqas():
+    settings = tiny_fit().settings
+    key = training_key(small_data(), settings, ["D50"])
+    assert key == training_key(small_data(), settings, ["D50"])
+    other_data = load_doe(to_csv_bytes(doe_frame(2)), filename="other.csv").data
+    others = [
+        training_key(other_data, settings, ["D50"]),
+        training_key(small_data(), settings, ["D50"], holdout=other_data),
+        training_key(small_data(), replace(settings, n_members=4), ["D50"]),
+        training_key(small_data(), settings, ["D50", "DoA"]),
+    ]
+    assert key not in others and len(set(others)) == 4
