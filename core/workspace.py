@@ -65,6 +65,12 @@ RESULTS = (
     PLAN_REFERENCE,
 )
 
+CLEARED_LABELS = {FIT: "models", DESIGN: "design", BASKET: "basket", PLAN_HISTORY: "experiment rounds"}
+
+
+def _holds(value: Any) -> bool:
+    return value is not None and not (isinstance(value, (pd.DataFrame, list)) and len(value) == 0)
+
 
 class AppendError(ValueError):
     """Rows that cannot be appended to the data; nothing was changed."""
@@ -176,11 +182,15 @@ class Workspace:
         return made_with[0] is not fit or made_with[1] is not augmentation
 
     # ------------------------------------------------------------------ data
-    def load_data(self, data: DoEData, name: str, report: ValidationReport | None = None, source: str = "") -> None:
-        """A new data set: every result made from the previous one is cleared."""
+    def load_data(
+        self, data: DoEData, name: str, report: ValidationReport | None = None, source: str = ""
+    ) -> list[str]:
+        """A new data set: every result made from the previous one is cleared; returns what was, in words."""
+        cleared = [label for key, label in CLEARED_LABELS.items() if _holds(self.store.get(key))]
         for key in RESULTS:
             self.store.pop(key, None)
         self._set_data(data, name, report, source)
+        return cleared
 
     def append_runs(self, result: LoadResult, label: str) -> None:
         """Runs appended to the data (a validation run, a planned round): the models are refitted with their

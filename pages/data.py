@@ -47,12 +47,11 @@ def upload_section() -> None:
         if state.workspace().data is not None:
             st.info(f"Nothing was loaded; the project keeps {state.workspace().data_name}.")
         return
-    if result.report.errors:
-        if st.button(f"Use the {len(result.data)} usable rows", key="use_partial"):
-            state.workspace().load_data(result.data, upload.name, result.report, identity)
-    elif state.workspace().data_source != identity:
-        state.workspace().load_data(result.data, upload.name, result.report, identity)
-        st.toast(f"Loaded {len(result.data)} experiments from {upload.name}")
+    use_partial = bool(result.report.errors) and st.button(f"Use the {len(result.data)} usable rows", key="use_partial")
+    if use_partial or (not result.report.errors and state.workspace().data_source != identity):
+        cleared = state.workspace().load_data(result.data, upload.name, result.report, identity)
+        note = f"; the {', '.join(cleared)} of the previous data were cleared" if cleared else ""
+        st.toast(f"Loaded {len(result.data)} experiments from {upload.name}{note}")
 
 
 def data_section(data: DoEData) -> None:

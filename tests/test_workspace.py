@@ -46,7 +46,8 @@ def full_workspace() -> Workspace:
 def test_loading_new_data_clears_every_result_made_from_the_old():
     ws = full_workspace()
     augmentation(ws, "D50", 0.5)
-    ws.load_data(load_doe(to_csv_bytes(doe_frame(2)), filename="other.csv").data, "other.csv")
+    cleared = ws.load_data(load_doe(to_csv_bytes(doe_frame(2)), filename="other.csv").data, "other.csv")
+    assert cleared == ["models", "design", "basket"]
     assert ws.data_name == "other.csv" and len(ws.data) == 12
     assert ws.fit is None and ws.augmentation is None and ws.design is None and ws.ground_truth is None
     assert ws.basket.empty and ws.selected_points == [] and ws.plan is None and ws.plan_history == []
