@@ -95,7 +95,7 @@ def main() -> None:
                 risk_kappa=kappa,
                 domain=args.domain,
             )
-            designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs()).points
+            designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
             designs = designs[designs["feasible"]]
             true = simulate_rows(designs[data.schema.input_names], n_jobs=args.jobs, bounds=None)
             hv_data.append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))

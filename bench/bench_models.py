@@ -170,7 +170,7 @@ def predict_speed(result: FitResult, data: ModelData) -> None:
     rng = np.random.default_rng(0)
     X = data.inputs.to_numpy(float)[rng.integers(0, len(data.inputs), 1000)]
     predictor = result.predictor()
-    predictor.predict(X[:10])
+    predictor.predict(X[:10], return_std=True)
     for n in (100, 1000):
         start = time.perf_counter()
         mean, _ = predictor.predict(X[:n], return_std=True)

@@ -49,8 +49,8 @@ def main() -> None:
         start = time.perf_counter()
         fit_with_settings(data, fit.settings, list(fit.fits))
         full_times.append(time.perf_counter() - start)
-    X = data.inputs()
-    before, after = fit.predictor().predict(X), reopened.predictor().predict(X)
+    X = data.inputs
+    before, after = fit.predictor().predict(X, return_std=True), reopened.predictor().predict(X, return_std=True)
     diff = max(float(np.max(np.abs(before[0] - after[0]))), float(np.max(np.abs(before[1] - after[1]))))
     opened, full = statistics.median(opened_times), statistics.median(full_times)
     print(f"{'':24}{'median s':>10}")

@@ -2,7 +2,7 @@
 
 A benchmark that judges models, synthetic data or planning on one data set
 measures luck. These helpers make as many independent campaigns as wanted:
-a 31-run DoE with the Table 1 mix of seed 000 and 4 multi-cycle hold-out
+a 31-run DoE with the Table 1 mix of Barhate et al. (2025) and 4 multi-cycle hold-out
 runs (the sample's recipe, a different seed each), optionally for "another
 compound" (`core.virtual_lab.compounds.other_compound`), and noise-free test
 runs of each profile type spread over the design space.

@@ -85,9 +85,8 @@ class Recipe:
 
     def feature_row(self, schema: Schema) -> dict[str, float]:
         """The model inputs of this recipe (unused profile entries 0, Eq. 4)."""
-        row = dict.fromkeys(schema.input_names, 0.0)
-        row |= {"initial_concentration": self.initial_concentration, "seed_loading": self.seed_loading}
-        return row | self.other_inputs | self.profile.to_features(schema.max_cycles)
+        scalars = {"initial_concentration": self.initial_concentration, "seed_loading": self.seed_loading}
+        return schema.feature_row(self.profile, scalars | self.other_inputs)
 
     def to_dict(self, resolution_min: float = 1.0) -> dict[str, Any]:
         setpoints = self.setpoint_table(resolution_min)
@@ -125,7 +124,7 @@ def without_unit(header: object) -> str:
 def recipe_from_point(point: pd.Series | dict[str, Any], schema: Schema) -> Recipe:
     """A recipe from one row of a design result (or any row with the schema's input columns)."""
     row = dict(point)
-    scalars = [n for n in schema.input_names if n not in schema.profile_names]
+    scalars = schema.scalar_inputs
     predictions = {c: (float(row[f"{c}_mean"]), float(row[f"{c}_std"])) for c in schema.cqa_names if f"{c}_mean" in row}
     return Recipe(
         id=str(row.get("id", "recipe")),

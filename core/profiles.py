@@ -1,4 +1,4 @@
-"""Thermocycle temperature profiles (seed 000, Eqs. 2-4).
+"""Thermocycle temperature profiles (Barhate et al., 2025, Eqs. 2-4).
 
 A profile is a start temperature followed by alternating cooling and heating
 ramps: T1 -C1-> T2 -H1-> T3 -C2-> T4 ... A profile with N thermocycles uses
@@ -9,6 +9,10 @@ of exactly 0 degC cannot be written in that encoding.
 One `ThermocycleProfile` converts between the four views engineers use: the
 feature row of a DoE sheet, a list of ramp segments, a time/temperature
 setpoint series and a recipe table.
+
+Equations, tables and bounds cited as Barhate et al. (2025) throughout the code are those of Barhate, Y.,
+Kang, Y.S., Nazemifard, N., Renner, B., Yang, Y., Papageorgiou, C., Nagy, Z.K. (2025), "Data-driven digital
+design of pharmaceutical crystallization processes", PSE Press.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 DEFAULT_MAX_CYCLES = 4
 
-# Table 2 of seed 000: the design space of the decision variables.
+# Table 2 of Barhate et al. (2025): the design space of the decision variables.
 T_BOUNDS = (0.0, 70.0)  # degC
 COOLING_RATE_BOUNDS = (0.05, 0.3)  # degC/min
 HEATING_RATE_BOUNDS = (0.5, 1.0)  # degC/min
@@ -49,14 +54,14 @@ def profile_columns(max_cycles: int = DEFAULT_MAX_CYCLES) -> list[str]:
 
 
 def profile_type_name(n_temperatures: int) -> str:
-    """Human name of the profile type (seed 000, Table 1) from its number of set points."""
+    """Human name of the profile type (Barhate et al., 2025, Table 1) from its number of set points."""
     if n_temperatures < 2:
         return "invalid"
     if n_temperatures == 2:
         return "linear cooling"
     if n_temperatures == 3:
         return "linear cool + heat"
-    n_cycles = (n_temperatures - 2) // 2
+    n_cycles = ThermocycleProfile.cycles_of(n_temperatures)
     name = f"{n_cycles} cycle" + ("s" if n_cycles > 1 else "")
     return name if n_temperatures % 2 == 0 else f"{name} + heat"
 
@@ -107,21 +112,56 @@ class ThermocycleProfile:
         object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))
         object.__setattr__(self, "cooling_rates", tuple(float(c) for c in self.cooling_rates))
         object.__setattr__(self, "heating_rates", tuple(float(h) for h in self.heating_rates))
-        n_seg = len(self.temperatures) - 1
-        if n_seg < 1:
+        if len(self.temperatures) < 2:
             raise ValueError("a profile needs at least a start and an end temperature")
-        n_cool, n_heat = (n_seg + 1) // 2, n_seg // 2
+        n_cool, n_heat = self.ramp_counts(len(self.temperatures))
         if len(self.cooling_rates) != n_cool or len(self.heating_rates) != n_heat:
             raise ValueError(
                 f"{len(self.temperatures)} set points need {n_cool} cooling and {n_heat} heating "
                 f"rates, got {len(self.cooling_rates)} and {len(self.heating_rates)}"
             )
 
+    # -- segment counts --------------------------------------------------------
+    @staticmethod
+    def ramp_counts(n_temperatures: Any) -> tuple[Any, Any]:
+        """Cooling and heating ramps between n set points: ramps alternate, the first one cools.
+
+        Works on an int or elementwise on an integer array (n >= 1).
+        """
+        n_seg = n_temperatures - 1
+        return (n_seg + 1) // 2, n_seg // 2
+
+    @staticmethod
+    def cycles_of(n_temperatures: int) -> int:
+        """Complete heat-then-cool cycles after the first cooling ramp of a profile with n set points."""
+        return max(0, (n_temperatures - 2) // 2)
+
+    @classmethod
+    def variable_names(cls, n_temperatures: int) -> list[str]:
+        """The profile's variables in sheet order: T1..Tn, then its cooling rates C.., then its heating rates H.."""
+        n_cool, n_heat = cls.ramp_counts(n_temperatures)
+        return (
+            [f"T{i}" for i in range(1, n_temperatures + 1)]
+            + [f"C{i}" for i in range(1, n_cool + 1)]
+            + [f"H{i}" for i in range(1, n_heat + 1)]
+        )
+
+    @classmethod
+    def from_values(cls, values: Sequence[float], n_temperatures: int) -> ThermocycleProfile:
+        """The profile from its set points, cooling rates and heating rates in one sequence (see `values`)."""
+        n_cool, _ = cls.ramp_counts(n_temperatures)
+        rates = values[n_temperatures:]
+        return cls(tuple(values[:n_temperatures]), tuple(rates[:n_cool]), tuple(rates[n_cool:]))
+
+    def values(self) -> tuple[float, ...]:
+        """Set points, then cooling rates, then heating rates: the order of `variable_names`."""
+        return (*self.temperatures, *self.cooling_rates, *self.heating_rates)
+
     # -- descriptors -------------------------------------------------------
     @property
     def n_cycles(self) -> int:
         """Complete heat-then-cool cycles after the first cooling ramp."""
-        return max(0, (len(self.temperatures) - 2) // 2)
+        return self.cycles_of(len(self.temperatures))
 
     @property
     def type_name(self) -> str:
@@ -186,8 +226,7 @@ class ThermocycleProfile:
         in more detail.
         """
         temps = _used_prefix([row.get(c) for c in temperature_columns(max_cycles)])
-        n_seg = len(temps) - 1
-        n_cool, n_heat = (n_seg + 1) // 2, n_seg // 2
+        n_cool, n_heat = cls.ramp_counts(max(len(temps), 1))
         cool = _used_prefix([row.get(c) for c in cooling_columns(max_cycles)])[:n_cool]
         heat = _used_prefix([row.get(c) for c in heating_columns(max_cycles)])[:n_heat]
         return cls(tuple(temps), tuple(cool), tuple(heat))
@@ -327,10 +366,10 @@ def check_features(row: Mapping[str, object], max_cycles: int = DEFAULT_MAX_CYCL
             problems.append(
                 (c, f"{c} is set after the unused {t_cols[n_temps]}; everything after it must be blank or 0")
             )
-    n_seg = max(n_temps - 1, 0)
+    n_cool, n_heat = ThermocycleProfile.ramp_counts(max(n_temps, 1))
     for cols, n_needed, kind in (
-        (cooling_columns(max_cycles), (n_seg + 1) // 2, "cooling"),
-        (heating_columns(max_cycles), n_seg // 2, "heating"),
+        (cooling_columns(max_cycles), n_cool, "cooling"),
+        (heating_columns(max_cycles), n_heat, "heating"),
     ):
         for i, c in enumerate(cols):
             used = not _is_unused(row.get(c))
@@ -506,7 +545,7 @@ def descriptor_frame(
     `descriptor_names(max_cycles)`. `max_cycles` defaults to what the T columns hold.
     """
     if max_cycles is None:
-        max_cycles = max(0, (sum(1 for c in X.columns if _is_column(c, "T")) - 2) // 2)
+        max_cycles = ThermocycleProfile.cycles_of(sum(1 for c in X.columns if _is_column(c, "T")))
     t_cols, c_cols, h_cols = temperature_columns(max_cycles), cooling_columns(max_cycles), heating_columns(max_cycles)
     raw = [*t_cols, *c_cols, *h_cols]
     missing = [c for c in raw if c not in X.columns]

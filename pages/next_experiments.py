@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.doe import DoEData, LoadResult
-from core.models.datasets import ModelData
-from core.models.fitting import fit_with_settings
 from core.optimize.spec import Constraint, data_temperature_ranges, n_temperatures_for_cycles
-from core.plan.loop import append_filled_workbook, history_frame, run_in_virtual_lab, summarise_round
-from core.plan.propose import STRATEGIES, Plan, PlanSpec, plan_experiments
+from core.plan.loop import append_filled_workbook, history_frame, run_in_virtual_lab
+from core.plan.propose import STRATEGIES, Plan, PlanSpec
 from core.plan.workbook import plan_workbook
 from core.plots.plan import history_figure, plan_figure
+from core.workspace import AppendError
 from pages import state
 
-PLAN, HISTORY, REFERENCE = "plan", "plan_history", "plan_reference"
 STRATEGY_HELP = {
     "ehvi": "expected hypervolume improvement of the batch (qLogNEHVI): the default",
     "explore": "largest predictive σ among predicted Pareto-optimal profiles",
@@ -60,56 +55,20 @@ def spec_from_widgets(data: DoEData) -> PlanSpec | None:
         return None
 
 
-def propose(data: DoEData, spec: PlanSpec) -> Plan:
-    md = ModelData.from_doe(data)
-    reference = st.session_state.get(REFERENCE)
-    with st.spinner(f"Fitting GPs and planning {spec.batch_size} runs ({spec.strategy})"):
-        plan = plan_experiments(md.inputs, md.cqas, data.schema, spec, reference=reference)
-    if reference is None:
-        st.session_state[REFERENCE] = np.array(plan.reference_point)
-    if not st.session_state.get(HISTORY):
-        st.session_state[HISTORY] = [summarise_round(0, plan, data, st.session_state[REFERENCE])]
-    return plan
-
-
 def accept(result: LoadResult, label: str, spec: PlanSpec) -> None:
     """Append, retrain the project's models, and record the round; on a problem keep everything as it was."""
-    if result.data is None or result.report.errors:
-        problems = "; ".join(p.message for p in result.report.errors[:3]) or "the rows could not be read"
-        st.error(f"Nothing was appended: {problems}")
+    try:
+        with st.spinner("Retraining the surrogate models and the planner's models"):
+            state.workspace().accept_round(result, label, spec)
+    except AppendError as exc:
+        st.error(f"Nothing was appended: {exc}")
         return
-    fit = st.session_state.get(state.FIT)
-    if fit is not None:
-        with st.spinner("Retraining the surrogate models"):
-            st.session_state[state.FIT] = fit_with_settings(
-                result.data, fit.settings, list(fit.fits), holdout=fit.holdout
-            )
-    state.set_doe(result.data, f"{st.session_state.get(state.DOE_NAME, 'data')} + {label}", result.report)
-    md = ModelData.from_doe(result.data)
-    with st.spinner("Refitting the planner's models"):
-        after = plan_experiments(
-            md.inputs,
-            md.cqas,
-            result.data.schema,
-            replace(spec, strategy="exploit", batch_size=1),
-            reference=st.session_state[REFERENCE],
-        )
-    history = st.session_state[HISTORY]
-    history.append(summarise_round(len(history), after, result.data, st.session_state[REFERENCE]))
-    st.session_state[PLAN] = None
-    st.success(f"Appended; the data now have {len(result.data)} experiments.")
+    st.success(f"Appended; the data now have {len(state.workspace().data)} experiments.")
 
 
 def show_plan(plan: Plan, data: DoEData) -> None:
     st.plotly_chart(plan_figure(plan.front, plan.runs, plan.spec.objectives), key="plan_figure")
-    cqas = [c for c in data.schema.cqa_names if f"{c}_mean" in plan.runs]
-    table = plan.runs[["id", "profile_type"]].copy()
-    for c in cqas:
-        table[f"{c} ± σ"] = [
-            f"{m:.3g} ± {s:.2g}" for m, s in zip(plan.runs[f"{c}_mean"], plan.runs[f"{c}_std"], strict=True)
-        ]
-    table["expected HV improvement"] = plan.runs["expected_improvement"].round(3)
-    table["domain score"] = plan.runs["domain_score"].round(2)
+    table = plan.runs_table(data.schema.cqa_names)
     st.dataframe(table, hide_index=True, key="plan_table")
     st.caption(
         "Domain score above 1: the run lies farther from the data than a typical run from its neighbours. "
@@ -124,7 +83,7 @@ def show_plan(plan: Plan, data: DoEData) -> None:
     )
 
 
-data = st.session_state.get(state.DOE)
+data = state.workspace().data
 if data is None:
     st.info("Load a DoE first.")
     st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
@@ -132,10 +91,11 @@ else:
     spec = spec_from_widgets(data)
     if spec is not None and st.button("Propose the next batch", type="primary", key="plan_propose"):
         try:
-            st.session_state[PLAN] = propose(data, spec)
+            with st.spinner(f"Fitting GPs and planning {spec.batch_size} runs ({spec.strategy})"):
+                state.workspace().propose_plan(spec)
         except ValueError as exc:
             st.error(f"Cannot plan: {exc}")
-    plan = st.session_state.get(PLAN)
+    plan = state.workspace().plan
     if plan is not None:
         show_plan(plan, data)
         c1, c2 = st.columns(2)
@@ -151,7 +111,7 @@ else:
                 accept(append_filled_workbook(data, upload.getvalue(), upload.name), "lab round", plan.spec)
             except ValueError as exc:
                 st.error(str(exc))
-    history = st.session_state.get(HISTORY)
+    history = state.workspace().plan_history
     if history:
         st.subheader("Round by round")
         frame: pd.DataFrame = history_frame(history)

@@ -14,6 +14,7 @@ from core.reactors.learning import OPTIMIZERS
 from core.reactors.network import series_parallel
 from core.reactors.plant import state_columns
 from core.reactors.scenarios import evaluation_scenarios
+from pages import state
 from pages.components.progress import with_progress
 from pages.components.reactor_runs import accuracy, closed_loop, operating_data, trained_model
 
@@ -46,8 +47,8 @@ if st.button("Generate operating data", key="reactor_generate", type="primary"):
     with st.status("Tuning the PI loops and simulating the plant", expanded=True) as status:
         if with_progress("simulating", operating_data, config_json, *data_key) is not None:
             status.update(label="Operating data ready", state="complete")
-            st.session_state["reactor_data"] = (config_json, data_key)
-if st.session_state.get("reactor_data") != (config_json, data_key):
+            st.session_state[state.REACTOR_DATA] = (config_json, data_key)
+if st.session_state.get(state.REACTOR_DATA) != (config_json, data_key):
     st.info("Generate operating data to continue (a few seconds per 10 h of plant time).")
     st.stop()
 frame, metadata = operating_data(config_json, *data_key)
@@ -75,9 +76,9 @@ if st.button("Train models", key="reactor_train", disabled=not kinds):
         for kind in kinds:
             with_progress(MODEL_LABELS[kind], trained_model, config_json, *data_key, kind, steps, optimizer, rollout)
         status.update(label="Models trained", state="complete")
-    st.session_state["reactor_trained"] = [(kind, steps, optimizer, rollout) for kind in kinds]
+    st.session_state[state.REACTOR_TRAINED] = [(kind, steps, optimizer, rollout) for kind in kinds]
 
-trained = {key[0]: key for key in st.session_state.get("reactor_trained", []) if key[0] in MODEL_KINDS}
+trained = {key[0]: key for key in st.session_state.get(state.REACTOR_TRAINED, []) if key[0] in MODEL_KINDS}
 learners = {kind: trained_model(config_json, *data_key, *key) for kind, key in trained.items()}
 test = split_chronological(frame)["test"]
 if learners:
@@ -94,8 +95,8 @@ if learners:
             for name in OPTIMIZERS:
                 with_progress(name, trained_model, config_json, *data_key, kind, first_steps, name, first_rollout)
             status.update(label="Optimisers compared", state="complete")
-        st.session_state["reactor_optimizers"] = first
-    if st.session_state.get("reactor_optimizers") == first:
+        st.session_state[state.REACTOR_OPTIMIZERS] = first
+    if st.session_state.get(state.REACTOR_OPTIMIZERS) == first:
         runs = {n: trained_model(config_json, *data_key, kind, first_steps, n, first_rollout) for n in OPTIMIZERS}
         st.plotly_chart(plots.training_curves({n: r.history_ for n, r in runs.items()}), key="reactor_optimizer_curves")
         st.dataframe(analysis.optimizer_table(runs).round(4), hide_index=True, key="reactor_optimizer_table")
@@ -129,9 +130,9 @@ if st.button("Run closed loop", key="reactor_run", type="primary"):
     with st.status("Running the three supervisors on the true plant", expanded=True) as status:
         if with_progress("closed loop", closed_loop, config_json, data_key, model_key, cl_hours, scenario) is not None:
             status.update(label="Closed-loop runs finished", state="complete")
-            st.session_state["reactor_cl"] = (model_key, cl_hours, scenario)
+            st.session_state[state.REACTOR_CLOSED_LOOP] = (model_key, cl_hours, scenario)
 
-if st.session_state.get("reactor_cl") == (model_key, cl_hours, scenario):
+if st.session_state.get(state.REACTOR_CLOSED_LOOP) == (model_key, cl_hours, scenario):
     table, records, events = closed_loop(config_json, data_key, model_key, cl_hours, scenario)
     st.dataframe(analysis.closed_loop_table(table).round(2), hide_index=True, key="reactor_cl_table")
     reactor_names = dict(enumerate(config.reactor_names))

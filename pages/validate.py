@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from core.doe import append_rows
 from core.export import Recipe, recipe_from_point
-from core.models.fitting import fit_with_settings
-from core.plan.verdict import fit_for_purpose, parse_replicates
+from core.plan.verdict import fit_for_purpose, parse_replicates, prediction_vs_measured, within_two_sigma
 from core.plots.design import predicted_vs_measured_figure
 from core.plots.doe import profile_figure
 from core.virtual_lab.simulator import simulate_batch
+from core.workspace import AppendError
 from pages import state
-from pages.widgets import profile_inputs
+from pages.components.widgets import profile_inputs
 
 CUSTOM = "a profile I enter here"
 
@@ -27,13 +25,13 @@ st.caption(
 
 
 def chosen_recipe() -> Recipe:
-    basket = st.session_state.get(state.BASKET)
-    options = ([*basket["id"]] if basket is not None and not basket.empty else []) + [CUSTOM]
+    basket = state.workspace().basket
+    options = ([*basket["id"]] if not basket.empty else []) + [CUSTOM]
     choice = st.selectbox("Profile to validate", options, key="validate_choice")
     if choice != CUSTOM:
         return recipe_from_point(basket[basket["id"] == choice].iloc[0], state.schema())
-    profile, conc, seed = profile_inputs(state.schema(), "validate")
-    return Recipe("custom", profile, conc, seed)
+    profile, conc, seed_loading = profile_inputs(state.schema(), "validate")
+    return Recipe("custom", profile, conc, seed_loading)
 
 
 def features(recipe: Recipe) -> pd.DataFrame:
@@ -43,14 +41,14 @@ def features(recipe: Recipe) -> pd.DataFrame:
 def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:
     # The lab controls get a row of their own: squeezed beside the inputs, the button label was cut off.
     lab, lab_seed = st.columns([3, 2], vertical_alignment="bottom")
-    lab_seed.number_input("Lab seed", 0, 2**31 - 1, 0, key="validate_lab_seed")
+    random_seed = lab_seed.number_input("Lab seed", 0, 2**31 - 1, 0, key="validate_lab_seed")
     if lab.button("Run the virtual lab", key="validate_run_lab", help="simulate this batch with measurement noise"):
         result = simulate_batch(
             recipe.profile,
             recipe.initial_concentration,
             recipe.seed_loading,
             noise=True,
-            random_state=int(st.session_state.get("validate_lab_seed", 0)),
+            random_state=int(random_seed),
         )
         for k, v in result.cqas().items():
             if k in cqas:
@@ -68,36 +66,18 @@ def measured_inputs(cqas: list[str], recipe: Recipe) -> dict[str, float]:
     return values
 
 
-def comparison(prediction: pd.DataFrame, measured: dict[str, float], cqas: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "cqa": c,
-                "predicted_mean": prediction[f"{c}_mean"].iloc[0],
-                "predicted_std": prediction[f"{c}_std"].iloc[0],
-                "measured": measured.get(c, math.nan),
-                "measured_std": math.nan,
-            }
-            for c in cqas
-        ]
-    )
-
-
 def append_and_retrain(recipe: Recipe, measured: dict[str, float]) -> None:
-    data = st.session_state[state.DOE]
+    ws = state.workspace()
     row = features(recipe).assign(**measured)
-    if "run_id" in data.frame:
+    if "run_id" in ws.data.frame:
         row["run_id"] = f"validation {recipe.id}"
-    result = append_rows(data, row)
-    if result.data is None or result.report.errors:
-        st.error("The run was not appended: " + "; ".join(p.message for p in result.report.errors[:3]))
+    try:
+        with st.spinner("Retraining with the new experiment"):
+            ws.append_runs(append_rows(ws.data, row), "validation")
+    except AppendError as exc:
+        st.error(f"The run was not appended: {exc}")
         return
-    fit = st.session_state[state.FIT]
-    with st.spinner("Retraining with the new experiment"):
-        refit = fit_with_settings(result.data, fit.settings, list(fit.fits), holdout=fit.holdout)
-    state.set_doe(result.data, f"{st.session_state[state.DOE_NAME]} + validation", result.report)
-    st.session_state[state.FIT] = refit
-    st.success(f"Appended; the data now has {len(result.data)} experiments and the models were retrained.")
+    st.success(f"Appended; the data now has {len(ws.data)} experiments and the models were retrained.")
 
 
 def replicate_check(prediction: pd.DataFrame, cqas: list[str]) -> None:
@@ -120,7 +100,7 @@ def replicate_check(prediction: pd.DataFrame, cqas: list[str]) -> None:
 
 
 if state.require_models():
-    predictor = state.current_predictor()
+    predictor = state.workspace().predictor()
     recipe = chosen_recipe()
     prediction = predictor.predict_frame(features(recipe))
     left, right = st.columns([3, 2])
@@ -129,7 +109,7 @@ if state.require_models():
     )
     with right:
         measured = measured_inputs(predictor.cqa_names, recipe)
-        table = comparison(prediction, measured, predictor.cqa_names)
+        table = prediction_vs_measured(prediction, measured, predictor.cqa_names)
         shown = table.assign(
             **{
                 "predicted ± 1σ": [
@@ -138,13 +118,9 @@ if state.require_models():
             }
         )
         st.dataframe(shown[["cqa", "predicted ± 1σ", "measured"]], hide_index=True, key="validate_table")
-        inside = [
-            abs(r.measured - r.predicted_mean) <= 2 * r.predicted_std
-            for r in table.itertuples()
-            if not math.isnan(r.measured)
-        ]
-        if inside:
-            st.caption(f"{sum(inside)} of {len(inside)} measured CQAs fall within ±2σ of the prediction.")
+        inside, n_measured = within_two_sigma(table)
+        if n_measured:
+            st.caption(f"{inside} of {n_measured} measured CQAs fall within ±2σ of the prediction.")
     st.plotly_chart(predicted_vs_measured_figure(table), key="validate_figure")
     if st.button("Append this run to the data and retrain", disabled=not measured, key="validate_append"):
         append_and_retrain(recipe, measured)

@@ -9,7 +9,7 @@ from core.plots.virtual_lab import size_distribution_figure, trajectory_figure
 from core.profiles import ThermocycleProfile
 from core.virtual_lab.simulator import BatchResult, check_batch_inputs, simulate_batch
 from pages import state
-from pages.widgets import profile_inputs
+from pages.components.widgets import profile_inputs
 
 st.title("Virtual lab")
 st.caption(
@@ -21,31 +21,28 @@ st.caption(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def run_batch(
-    features: tuple[float, ...], n_temps: int, conc: float, seed: float, noise: bool, random_seed: int
+    values: tuple[float, ...], n_temps: int, conc: float, seed_loading: float, noise: bool, random_seed: int
 ) -> BatchResult:
     """One batch, cached by its inputs, so revisiting the page is instant."""
-    temps = features[:n_temps]
-    n_seg = n_temps - 1
-    cool = features[n_temps : n_temps + (n_seg + 1) // 2]
-    heat = features[n_temps + (n_seg + 1) // 2 :]
-    return simulate_batch(ThermocycleProfile(temps, cool, heat), conc, seed, noise=noise, random_state=random_seed)
+    profile = ThermocycleProfile.from_values(values, n_temps)
+    return simulate_batch(profile, conc, seed_loading, noise=noise, random_state=random_seed)
 
 
-profile, conc, seed = profile_inputs(state.schema(), "lab")
+profile, conc, seed_loading = profile_inputs(state.schema(), "lab")
 c1, c2 = st.columns(2)
 noise = c1.toggle("Batch-to-batch scatter and measurement noise", key="lab_noise")
 random_seed = c2.number_input("Random seed", 0, 2**31 - 1, 0, key="lab_random_seed", disabled=not noise)
-problems = check_batch_inputs(profile, conc, seed)
+problems = check_batch_inputs(profile, conc, seed_loading)
 if problems:
     for p in problems:
         st.error(p)
 else:
     with st.spinner("Simulating the batch"):
         result = run_batch(
-            (*profile.temperatures, *profile.cooling_rates, *profile.heating_rates),
+            profile.values(),
             len(profile.temperatures),
             conc,
-            seed,
+            seed_loading,
             noise,
             int(random_seed),
         )

@@ -1,7 +1,7 @@
 """Write the shipped sample data: a 31-run DoE and a 4-run hold-out set measured in the virtual lab.
 
 Run from the repository root: `python sample_data/generate.py [OUT_DIR]`.
-The design mirrors Table 1 of seed 000 (18 linear cooling, 2 linear
+The design mirrors Table 1 of Barhate et al. (2025) (18 linear cooling, 2 linear
 cool + heat, 1 one-cycle, 4 two-cycle, 3 three-cycle and 3 four-cycle runs;
 D50 in all 31, DoA in 21, crystallinity in 15) inside the Table 2 bounds.
 Every run is simulated with batch-to-batch scatter and measurement noise
@@ -37,7 +37,7 @@ RATE_HEADERS = [f"{c} (°C/min)" for c in cooling_columns() + heating_columns()]
 CQA_HEADERS = {"D50": "D50 (µm)", "DoA": "DoA (%)", "crystallinity": "crystallinity (%)"}
 COLUMNS = ["run_id", *INPUT_HEADERS, *T_HEADERS, *RATE_HEADERS, *CQA_HEADERS.values(), "notes"]
 
-# Table 1 of seed 000: (number of runs, cycles); -1 marks the linear cool + heat profile.
+# Table 1 of Barhate et al. (2025): (number of runs, cycles); -1 marks the linear cool + heat profile.
 TABLE1 = [(18, 0), (2, -1), (1, 1), (4, 2), (3, 3), (3, 4)]
 # The analyses were set up during the campaign: DoA from run 11 on, crystallinity from run 17 on.
 FIRST_RUN_WITH = {"DoA": 11, "crystallinity": 17}

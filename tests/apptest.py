@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.doe import DoEData, load_doe
-from core.models.fitting import FitResult, fit_cqa_models
-from tests.conftest import doe_frame, to_csv_bytes
+from tests.conftest import small_data, tiny_fit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PAGE = "pages/data.py"
-TINY_RF = {"n_estimators": [10], "max_depth": [None], "min_samples_split": [2], "min_samples_leaf": [1]}
-
-
-@cache
-def small_data() -> DoEData:
-    return load_doe(to_csv_bytes(doe_frame(4)), filename="small.csv").data
-
-
-@cache
-def tiny_fit() -> FitResult:
-    return fit_cqa_models(small_data(), families=("rf",), grids={"rf": TINY_RF}, n_members=3, random_state=0)
 
 
 def app_on(page: str, *, with_models: bool = True) -> AppTest:

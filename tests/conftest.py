@@ -7,11 +7,13 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from core.doe import Schema
+from core.doe import DoEData, Schema, load_doe
 from core.doe.template import EXAMPLES, template_header
+from core.models.fitting import FitResult, fit_cqa_models
 from tests.browser import chromium
 
 if TYPE_CHECKING:
@@ -37,6 +39,33 @@ def doe_frame(n_repeats: int = 2) -> pd.DataFrame:
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
+
+
+def surrogate(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """More cycles and slow cooling: larger D50, lower DoA, more crystalline; std grows away from T2 = 30."""
+    n_heat = (features[[f"H{i}" for i in range(1, 5)]] > 0).sum(axis=1).to_numpy()
+    c1 = features["C1"].to_numpy()
+    std = 0.5 + 0.2 * np.abs(features["T2"].to_numpy() - 30)
+    return {
+        "D50": (20 + 5 * n_heat - 30 * c1 - 0.1 * features["initial_concentration"].to_numpy(), std),
+        "DoA": (70 - 6 * n_heat + 40 * c1 + 50 * features["seed_loading"].to_numpy(), std),
+        "crystallinity": (60 + 8 * n_heat - 20 * c1, 0.5 * std),
+    }
+
+
+TINY_RF = {"n_estimators": [10], "max_depth": [None], "min_samples_split": [2], "min_samples_leaf": [1]}
+
+
+@cache
+def small_data() -> DoEData:
+    """A small project: every template profile four times (24 runs)."""
+    return load_doe(to_csv_bytes(doe_frame(4)), filename="small.csv").data
+
+
+@cache
+def tiny_fit() -> FitResult:
+    """Quickly fitted models of `small_data`: a small random forest with a three-member ensemble."""
+    return fit_cqa_models(small_data(), families=("rf",), grids={"rf": TINY_RF}, n_members=3, random_state=0)
 
 
 def to_xlsx_bytes(frames: dict[str, pd.DataFrame]) -> bytes:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import app_on
 from tests.conftest import doe_frame, to_csv_bytes, to_xlsx_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,3 +97,11 @@ def test_broken_schema_file_is_reported_and_ignored():
     at.file_uploader(key="schema_upload").set_value(("schema.json", b"{nope", "application/json"))
     at.run()
     assert any("Schema not used" in e.value for e in at.error)
+
+
+def test_a_new_data_set_clears_the_models_of_the_old_one_and_says_so():
+    at = app_on("pages/data.py")
+    assert at.session_state["fit"] is not None
+    upload(at, "runs.csv", to_csv_bytes(doe_frame(2)))
+    assert at.session_state["doe_name"] == "runs.csv" and "fit" not in at.session_state
+    assert any("models of the previous data were cleared" in t.value for t in at.toast)

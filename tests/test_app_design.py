@@ -110,8 +110,7 @@ def test_a_design_made_with_earlier_models_is_marked_stale_and_rerun_in_one_clic
 
 def test_models_trained_on_other_data_are_marked():
     from core.doe import load_doe
-    from tests.apptest import small_data
-    from tests.conftest import doe_frame, to_csv_bytes
+    from tests.conftest import doe_frame, small_data, to_csv_bytes
 
     at = app_on("pages/design.py")
     assert not any("trained on other data" in w.value for w in at.warning)

@@ -12,7 +12,8 @@ from core.augment import AugmentResult, AugmentSettings, CQAAugment
 from core.augment.result import augmented_ensemble, final_synthetic_rows
 from core.models import fitting
 from core.project import Project, model_files, open_project, save_project
-from tests.apptest import small_data, tiny_fit
+from core.workspace import AppliedAugmentation
+from tests.conftest import small_data, tiny_fit
 
 GC = {"gaussian_copula": {"default_distribution": "norm"}}
 
@@ -70,9 +71,9 @@ def test_opening_a_project_refits_the_same_models_without_a_search(monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert at.session_state["doe_name"] == "trial.csv"
-    X = small_data().inputs()
-    original_mean, original_std = tiny_fit().predictor().predict(X)
-    mean, std = at.session_state["fit"].predictor().predict(X)
+    X = small_data().inputs
+    original_mean, original_std = tiny_fit().predictor().predict(X, return_std=True)
+    mean, std = at.session_state["fit"].predictor().predict(X, return_std=True)
     assert (mean == original_mean).all() and (std == original_std).all()
     assert at.session_state["basket"]["id"].tolist() == ["L-abc"]
     assert any("models: D50 rf" in m.value for m in at.markdown)
@@ -120,7 +121,7 @@ def test_an_applied_augmentation_is_saved_and_restored_with_the_project():
     saver.session_state["doe"] = small_data()
     saver.session_state["doe_name"] = "small.csv"
     saver.session_state["fit"] = tiny_fit()
-    saver.session_state["augment"] = {"fit": tiny_fit(), "result": applied_augmentation()}
+    saver.session_state["augment"] = AppliedAugmentation(tiny_fit(), applied_augmentation())
     saver.run()
     assert not saver.exception, saver.exception
     content = saver.session_state["saved"]
@@ -136,13 +137,13 @@ def test_an_applied_augmentation_is_saved_and_restored_with_the_project():
     at.run()
     assert not at.exception, at.exception
     restored = at.session_state["augment"]
-    assert restored["fit"] is at.session_state["fit"]
-    pd.testing.assert_frame_equal(restored["result"].synthetic["D50"], applied_augmentation().synthetic["D50"])
-    X = small_data().inputs()
-    mean, std = restored["result"].predictor(restored["fit"]).predict(X)
-    expected_mean, expected_std = applied_augmentation().predictor(tiny_fit()).predict(X)
+    assert restored.fit is at.session_state["fit"]
+    pd.testing.assert_frame_equal(restored.result.synthetic["D50"], applied_augmentation().synthetic["D50"])
+    X = small_data().inputs
+    mean, std = restored.result.predictor(restored.fit).predict(X, return_std=True)
+    expected_mean, expected_std = applied_augmentation().predictor(tiny_fit()).predict(X, return_std=True)
     assert (mean == expected_mean).all() and (std == expected_std).all()
-    assert (mean != tiny_fit().predictor().predict(X)[0]).any()  # the augmented model, not the real-only one
+    assert (mean != tiny_fit().predictor().predict(X)).any()  # the augmented model, not the real-only one
     assert any("synthetic data: D50 (gaussian_copula, m = 5, α = 0.5)" in m.value for m in at.markdown)
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 
 from core.augment.study import NO_GAIN
-from tests.apptest import app_on, tiny_fit
+from tests.apptest import app_on
+from tests.conftest import tiny_fit
 
 
 def studied():
@@ -57,10 +58,10 @@ def test_apply_makes_the_design_screens_use_the_augmented_model():
     at.run()
     assert not at.exception, at.exception
     applied = at.session_state["augment"]
-    assert applied["result"].cqas["D50"].alpha == 0.5
+    assert applied.result.cqas["D50"].alpha == 0.5
     fit = tiny_fit()
     X = fit.fits["D50"].dataset.X_train
-    augmented = applied["result"].predictor(at.session_state["fit"]).predict(X, return_std=False)
+    augmented = applied.result.predictor(at.session_state["fit"]).predict(X, return_std=False)
     plain = fit.predictor().predict(X, return_std=False)
     d50 = fit.predictor().cqa_names.index("D50")
     assert not np.allclose(augmented[:, d50], plain[:, d50])

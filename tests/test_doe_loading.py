@@ -165,7 +165,7 @@ def test_template_is_a_valid_doe_with_a_column_guide():
 
 def test_dataset_views(valid_frame):
     data = load_doe(to_csv_bytes(valid_frame), filename="doe.csv").data
-    x = data.inputs()
+    x = data.inputs
     assert list(x.columns) == Schema.default().input_names
     assert not x.isna().any().any()
     assert (x.loc[data.profile_types() == "linear cooling", "T3"] == 0).all()
@@ -175,4 +175,4 @@ def test_dataset_views(valid_frame):
         "crystallinity": int(valid_frame["crystallinity (%)"].notna().sum()),
     }
     again = load_doe(data.to_csv_bytes(), filename="again.csv").data
-    pd.testing.assert_frame_equal(again.inputs(), x.reset_index(drop=True).set_axis(again.frame.index))
+    pd.testing.assert_frame_equal(again.inputs, x.reset_index(drop=True).set_axis(again.frame.index))

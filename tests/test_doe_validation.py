@@ -112,7 +112,7 @@ def test_unused_segments_blank_or_zero_are_the_same(valid_frame):
     zeros[profile_cols] = zeros[profile_cols].fillna(0.0)
     a, b = load_csv(valid_frame), load_csv(zeros)
     assert b.report.ok
-    pd.testing.assert_frame_equal(a.data.inputs(), b.data.inputs())
+    pd.testing.assert_frame_equal(a.data.inputs, b.data.inputs)
 
 
 def test_row_with_no_cqa_is_a_warning(valid_frame):

@@ -5,7 +5,7 @@ from core.optimize.ground_truth import coverage_summary, ground_truth_check
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import DesignSpec
 from core.virtual_lab.simulator import simulate_rows
-from tests.test_optimize import surrogate
+from tests.conftest import surrogate
 
 
 def test_ground_truth_compares_predictions_with_the_simulator():

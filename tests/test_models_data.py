@@ -10,7 +10,7 @@ from core.doe import Schema
 from core.models.datasets import ModelData, cqa_dataset, stratified_holdout
 from core.profiles import ThermocycleProfile
 
-# Table 1 of seed 000: set points per profile -> number of runs.
+# Table 1 of Barhate et al. (2025): set points per profile -> number of runs.
 PAPER_MIX = {2: 18, 3: 2, 4: 1, 6: 4, 8: 3, 10: 3}
 
 

@@ -9,7 +9,7 @@ from core.profiles import ThermocycleProfile
 
 @pytest.fixture(scope="module")
 def inputs() -> pd.DataFrame:
-    return load_doe("sample_data/doe.csv").data.inputs()
+    return load_doe("sample_data/doe.csv").data.inputs
 
 
 def test_training_runs_are_in_the_domain_and_a_far_point_is_not(inputs):

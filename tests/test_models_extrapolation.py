@@ -103,8 +103,10 @@ def test_feature_set_round_trips_through_the_run_directory(frame, features, tmp_
     assert metrics["cv_mse"] > 0 and metrics["selection_score"] > 0
     loaded = load_run(tmp_path)
     X = frame[result.input_names].fillna(0.0)
-    np.testing.assert_allclose(loaded.predictor().predict(X)[1], result.predictor().predict(X)[1])
-    np.testing.assert_allclose(loaded.predictor().predict(X)[0], result.predictor().predict(X)[0])
+    np.testing.assert_allclose(
+        loaded.predictor().predict(X, return_std=True)[1], result.predictor().predict(X, return_std=True)[1]
+    )
+    np.testing.assert_allclose(loaded.predictor().predict(X), result.predictor().predict(X))
 
 
 def test_auto_picks_each_familys_feature_set_by_its_selection_score(frame):
@@ -135,5 +137,5 @@ def test_a_schema_solubility_curve_adds_supersaturation_descriptors_and_survives
     save_run(result, tmp_path)
     loaded = load_run(tmp_path)
     assert loaded.settings.solubility == schema.solubility
-    X = data.inputs()
-    np.testing.assert_allclose(loaded.predictor().predict(X)[0], result.predictor().predict(X)[0])
+    X = data.inputs
+    np.testing.assert_allclose(loaded.predictor().predict(X), result.predictor().predict(X))

@@ -9,21 +9,10 @@ from core.optimize.problem import ProfileProblem, decision_names
 from core.optimize.run import non_dominated, objective_values, optimize_profiles, point_id
 from core.optimize.spec import Constraint, DesignSpec, Objective
 from core.profiles import ThermocycleProfile, check_features
+from tests.conftest import surrogate
 
 SCHEMA = Schema.default()
 SMALL = {"pop_size": 24, "n_gen": 15}
-
-
-def surrogate(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """More cycles and slow cooling: larger D50, lower DoA, more crystalline; std grows away from T2 = 30."""
-    n_heat = (features[[f"H{i}" for i in range(1, 5)]] > 0).sum(axis=1).to_numpy()
-    c1 = features["C1"].to_numpy()
-    std = 0.5 + 0.2 * np.abs(features["T2"].to_numpy() - 30)
-    return {
-        "D50": (20 + 5 * n_heat - 30 * c1 - 0.1 * features["initial_concentration"].to_numpy(), std),
-        "DoA": (70 - 6 * n_heat + 40 * c1 + 50 * features["seed_loading"].to_numpy(), std),
-        "crystallinity": (60 + 8 * n_heat - 20 * c1, 0.5 * std),
-    }
 
 
 def random_feasible(n: int, n_temperatures: int, seed: int) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from core.cli import main
 from core.export import read_recipes
 from core.models.persistence import save_run
 from core.profiles import ThermocycleProfile
-from tests.apptest import tiny_fit
+from tests.conftest import tiny_fit
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,7 @@ def test_appending_the_filled_workbook_changes_the_models(planned):
     content = plan_workbook(plan.runs, data.schema)
     frame = pd.read_excel(io.BytesIO(content), sheet_name=DOE_SHEET)
     rows = load_doe(content, filename="next.xlsx", planned=True).data
-    truth = simulate_rows(rows.inputs(), noise=True, random_state=1)
+    truth = simulate_rows(rows.inputs, noise=True, random_state=1)
     for cqa in data.schema.cqa_names:
         column = next(c for c in frame.columns if c.startswith(cqa + " "))
         frame[column] = truth[cqa].to_numpy()
@@ -91,7 +91,7 @@ def test_appending_the_filled_workbook_changes_the_models(planned):
         PlanningModels(data.schema, ["D50", "DoA"]).fit(md.inputs, md.cqas)
         for md in (ModelData.from_doe(data), ModelData.from_doe(grown.data))
     )
-    new = rows.inputs()
+    new = rows.inputs
     (m0, s0), (m1, s1) = before.predict(new)["D50"], after.predict(new)["D50"]
     assert not np.allclose(m0, m1)
     assert (s1 < s0).all()  # measured there now: the models are surer

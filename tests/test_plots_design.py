@@ -4,7 +4,7 @@ from core.doe import Schema
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import DesignSpec
 from core.plots.design import crystallinity_front_figure, pareto_figure, predicted_vs_measured_figure
-from tests.test_optimize import surrogate
+from tests.conftest import surrogate
 
 
 def points() -> pd.DataFrame:

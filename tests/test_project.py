@@ -34,7 +34,7 @@ def test_round_trip_keeps_everything():
     assert opened.files == original.files
     assert opened.data.schema.variables == original.data.schema.variables
     pd.testing.assert_frame_equal(
-        opened.data.inputs().reset_index(drop=True), original.data.inputs().reset_index(drop=True)
+        opened.data.inputs.reset_index(drop=True), original.data.inputs.reset_index(drop=True)
     )
     assert opened.data.cqa_counts() == original.data.cqa_counts()
 
@@ -99,7 +99,7 @@ def test_files_with_unsafe_names_are_not_saved(name):
 def test_saved_models_refit_their_configuration_without_a_search(monkeypatch):
     from core.models import fitting
     from core.project import model_files, saved_models
-    from tests.apptest import small_data, tiny_fit
+    from tests.conftest import small_data, tiny_fit
 
     fit = tiny_fit()
     saved = save_project(Project(small_data(), "trial", files=model_files(fit)))
@@ -108,7 +108,7 @@ def test_saved_models_refit_their_configuration_without_a_search(monkeypatch):
     reopened = saved_models(open_project(saved))
     assert calls == []
     assert {c: f.chosen for c, f in reopened.fits.items()} == {c: f.chosen for c, f in fit.fits.items()}
-    X = small_data().inputs()
-    before, after = fit.predictor().predict(X), reopened.predictor().predict(X)
+    X = small_data().inputs
+    before, after = fit.predictor().predict(X, return_std=True), reopened.predictor().predict(X, return_std=True)
     assert (before[0] == after[0]).all() and (before[1] == after[1]).all()
     assert saved_models(Project(small_data(), "no models")) is None

@@ -1,4 +1,5 @@
-"""The shipped sample data: reproducible from its script, shaped like seed 000's DoE, readable by the loader."""
+"""The shipped sample data: reproducible from its script, shaped like the DoE of Barhate et al. (2025), readable
+by the loader."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def test_sample_files_load_without_problems_inside_the_design_space(name: str) -
     assert result.report.ok and not result.report.warnings, result.report.to_dict()
     data = result.data
     assert all(p.is_feasible() for p in data.profiles())
-    inputs = data.inputs()
+    inputs = data.inputs
     assert inputs["initial_concentration"].between(24.8, 55.2).all()
     assert inputs["seed_loading"].between(0.05, 0.15).all()
 

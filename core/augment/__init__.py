@@ -1,4 +1,4 @@
-"""Surrogate DoE data and weighted ERM (seed 000, Eq. 1): SDV generators and the virtual lab, the α/m/source
+"""Surrogate DoE data and weighted ERM (Barhate et al., 2025, Eq. 1): SDV generators and the virtual lab, the α/m/source
 study, persistence.
 
     from core.augment import AugmentSettings, augment_fit, save_augment, load_predictor

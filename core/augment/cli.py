@@ -9,9 +9,8 @@ from core.augment.persistence import load_augment, save_augment
 from core.augment.result import AugmentResult, augment_fit
 from core.augment.sources import SOURCES
 from core.augment.study import DEFAULT_ALPHAS, DEFAULT_LAB_M, DEFAULT_M, SELECTION_RULES, AugmentSettings
+from core.exit_codes import EXIT_FAILED, EXIT_OK
 from core.models.persistence import RunFormatError, load_run
-
-EXIT_OK, EXIT_FAILED = 0, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -29,7 +29,7 @@ MIN_COOL_FRACTION = 0.01  # keeps a used set point above 0 degC, which the sheet
 
 def max_cycles_of(input_names: Sequence[str]) -> int:
     n_temps = sum(1 for c in input_names if c.startswith("T") and c[1:].isdigit())
-    return (n_temps - 2) // 2
+    return ThermocycleProfile.cycles_of(n_temps)
 
 
 def _fraction_name(k: int) -> str:
@@ -129,9 +129,9 @@ class ProfileEncoding:
                     temps.append(prev * float(np.clip(f, MIN_COOL_FRACTION, 1.0)))
                 else:
                     temps.append(prev + float(np.clip(f, 0.0, 1.0)) * (t_hi - prev))
-            n_seg = n_temps - 1
-            cool = [float(np.clip(rec[c], c_lo, c_hi)) for c in c_cols[: (n_seg + 1) // 2]]
-            heat = [float(np.clip(rec[h], h_lo, h_hi)) for h in h_cols[: n_seg // 2]]
+            n_cool, n_heat = ThermocycleProfile.ramp_counts(n_temps)
+            cool = [float(np.clip(rec[c], c_lo, c_hi)) for c in c_cols[:n_cool]]
+            heat = [float(np.clip(rec[h], h_lo, h_hi)) for h in h_cols[:n_heat]]
             row = ThermocycleProfile(tuple(temps), tuple(cool), tuple(heat)).to_features(self.max_cycles)
             for name in self._scalars():
                 lo, hi = self.scalar_bounds.get(name, (-np.inf, np.inf))

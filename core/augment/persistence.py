@@ -20,6 +20,7 @@ from core.augment.result import AugmentResult, CQAAugment, augmented_ensemble
 from core.augment.study import AugmentSettings
 from core.models.fitting import CQAPredictor, FitResult
 from core.models.persistence import RunFormatError, load_run
+from core.run_directory import write_files
 
 FORMAT = "processtwin-augment"
 VERSION = 1
@@ -46,11 +47,7 @@ def augment_files(result: AugmentResult) -> dict[str, str]:
 
 
 def save_augment(result: AugmentResult, directory: str | Path) -> Path:
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in augment_files(result).items():
-        (out / name).write_text(text, encoding="utf-8")
-    return out
+    return write_files(augment_files(result), directory)
 
 
 def load_augment(directory: str | Path, fit: FitResult, n_jobs: int | None = None) -> AugmentResult | None:

@@ -7,9 +7,10 @@ predictor = result.predictor(fit_result)   # CQAPredictor; CQAs without augmenta
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,12 @@ import pandas as pd
 
 from core.augment.simulated import SimulationCache
 from core.augment.sources import make_source
-from core.augment.study import AugmentSettings, Progress, StudyOutcome, run_study
+from core.augment.study import AugmentSettings, StudyOutcome, run_study
 from core.augment.weights import weighted_training_set
-from core.models.fitting import CQAFit, CQAPredictor, FitResult
+from core.models.fitting import CQAFit, CQAPredictor, FitResult, FitSettings
 from core.models.metrics import regression_scores
 from core.models.uncertainty import EnsembleRegressor
+from core.progress import Progress
 
 
 @dataclass
@@ -79,6 +81,36 @@ class CQAAugment:
         if before is None or after is None or before == 0:
             return None
         return after / before - 1.0
+
+    def sources_table(self) -> pd.DataFrame:
+        """One row per source: its quality score, its own choice under the rule and its best CV gain with the noise."""
+        rows = []
+        for g, s in self.sources.items():
+            best = s.get("best", {})
+            own = s.get("skipped") or ("none" if not s["alpha"] else f"{s['m']} / {s['alpha']:g}")
+            rows.append(
+                {
+                    "source": s["label"],
+                    "quality score": self.quality_scores.get(g),
+                    "own choice (m / α)": own,
+                    "best CV gain": best.get("gain"),
+                    "± noise (SE)": best.get("gain_se"),
+                    "α theory": s.get("law", {}).get("alpha_theory"),
+                    "settings": json.dumps(self.generator_params.get(g, {})),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def chosen_instead(self, generator: str, m: int, alpha: float, after: Mapping[str, float | None]) -> CQAAugment:
+        """This outcome with the engineer's (source, m, α) and its hold-out scores `after` in place of the rule's."""
+        return replace(
+            self,
+            generator=generator if alpha > 0 else None,
+            m=m,
+            alpha=alpha,
+            test_mse_after=after["mse"],
+            test_mae_after=after["mae"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -147,18 +179,10 @@ def augmented_ensemble(
         synthetic[fit.cqa].to_numpy(float),
         alpha,
     )
-    return EnsembleRegressor(
-        family=fit.chosen,
-        params=fit.metrics.models[fit.chosen].params,
-        method=fit_settings["uq"],
-        n_members=fit_settings["n_members"],
-        calibration=fit_settings["calibration"],
-        random_state=fit_settings["random_state"],
-        n_jobs=n_jobs,
-        features=fit.ensemble.features,
-        input_names=list(ds.X_train.columns),
-        solubility=fit.ensemble.solubility,
-    ).fit(X, y, sample_weight=w)
+    settings = FitSettings.from_dict(fit_settings)
+    params = fit.metrics.models[fit.chosen].params
+    ensemble = settings.ensemble(fit.chosen, params, fit.ensemble.features, ds.X_train.columns, n_jobs)
+    return ensemble.fit(X, y, sample_weight=w)
 
 
 def test_scores(fit: CQAFit, ensemble: EnsembleRegressor) -> dict[str, float | None]:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from core.augment.encoding import max_cycles_of
 from core.profiles import TABLE2_BOUNDS, Bounds, ThermocycleProfile
 from core.virtual_lab import CQA_NAMES, ModelParameters, simulate_rows
 
@@ -87,7 +88,7 @@ def design_runs(
     scalar_bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """n feasible runs (input columns only); the first k runs of n are the k runs asked for alone."""
-    max_cycles = (sum(1 for c in input_names if c.startswith("T") and c[1:].isdigit()) - 2) // 2
+    max_cycles = max_cycles_of(input_names)
     limits = {**DEFAULT_SCALAR_BOUNDS, **dict(scalar_bounds or {})}
     solubility = ModelParameters()
     n_dims = 4 + 2 * max_cycles + (max_cycles + 1) + max_cycles

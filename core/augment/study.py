@@ -26,7 +26,7 @@ makes the same decision whether to augment, then takes α from the scaling law
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,12 +41,20 @@ from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_par
 from core.augment.theory import learning_curve, theoretical_alpha
 from core.augment.weights import fit_weighted
 from core.models.features import FeatureMap
+from core.progress import Progress
 
-Progress = Callable[[float, str], None]
 Folds = list[tuple[np.ndarray, np.ndarray]]
 DEFAULT_M = (5, 10, 15, 20, 25)
 DEFAULT_LAB_M = (25, 50, 100, 150, 200)  # simulated runs are cheap to reuse, so the virtual lab goes further
 DEFAULT_ALPHAS = tuple(round(0.05 * k, 2) for k in range(21))
+
+
+def alpha_grid(step: float) -> tuple[float, ...]:
+    """α from 0 to 1 in steps of `step` (rounded so that 0.1 steps give 0.3, not 0.30000000000000004)."""
+    n_steps = round(1 / step)
+    return tuple(round(k / n_steps, 4) for k in range(n_steps + 1))
+
+
 LEARNING_CURVE_FRACTIONS = (0.4, 0.55, 0.7, 0.85)
 SELECTION_RULES = ("one_se", "law", "lowest")
 NO_GAIN = "synthetic data does not help these data; the real-only model is kept"

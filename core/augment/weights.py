@@ -1,4 +1,4 @@
-"""Weighted ERM (seed 000, Eq. 1): real rows weigh (1-α)/n, synthetic rows α/m.
+"""Weighted ERM (Barhate et al., 2025, Eq. 1): real rows weigh (1-α)/n, synthetic rows α/m.
 
 The weights are rescaled to sum to the number of rows that carry weight,
 because tree leaf sizes and SVR's C are defined on that scale: with α = 0 the

@@ -8,8 +8,7 @@ import sys
 
 from core.doe.schema import Schema, SchemaError
 from core.doe.validation import load_doe
-
-EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+from core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +29,7 @@ def load_schema(path: str | None) -> Schema:
         return Schema.from_json(path)
     except SchemaError as exc:
         print(f"schema {path}: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_UNREADABLE) from exc
+        raise SystemExit(EXIT_FAILED) from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     report = result.report
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.to_text())
     if not report.readable:
-        return EXIT_UNREADABLE
-    return EXIT_OK if report.ok else EXIT_ERRORS
+        return EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_ROW_ERRORS

@@ -32,6 +32,7 @@ class DoEData:
         modelled = set(self.schema.input_names) | set(self.schema.cqa_names)
         return [c for c in self.frame.columns if c not in modelled]
 
+    @property
     def inputs(self) -> pd.DataFrame:
         """Model inputs; an unused profile entry is 0 as in the paper's encoding (Eq. 4)."""
         x = self.frame[self.schema.input_names].astype(float)

@@ -1,6 +1,6 @@
 """What the columns of a DoE sheet mean: roles, units, bounds and header aliases.
 
-The default schema is the template of seed 000 (Table 2 bounds, up to four
+The default schema is the template of Barhate et al. (2025) (Table 2 bounds, up to four
 thermocycles). A JSON schema file maps arbitrary headers onto these names, adds
 inputs or CQAs, changes bounds and the number of cycles; see README.md.
 """
@@ -11,6 +11,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from core.profiles import (
     TABLE2_BOUNDS,
     Bounds,
     SolubilityCurve,
+    ThermocycleProfile,
     cooling_columns,
     heating_columns,
     profile_columns,
@@ -171,6 +173,16 @@ class Schema:
     @property
     def profile_names(self) -> list[str]:
         return profile_columns(self.max_cycles)
+
+    @property
+    def scalar_inputs(self) -> list[str]:
+        """The inputs that are not part of the thermocycle profile (initial concentration, seed loading, ...)."""
+        profile = set(self.profile_names)
+        return [n for n in self.input_names if n not in profile]
+
+    def feature_row(self, profile: ThermocycleProfile, scalars: Mapping[str, float]) -> dict[str, float]:
+        """The model inputs of one run: its scalar inputs and its profile (unused profile entries 0, Eq. 4)."""
+        return dict.fromkeys(self.input_names, 0.0) | dict(scalars) | profile.to_features(self.max_cycles)
 
     @property
     def bounds(self) -> dict[str, tuple[float, float]]:
@@ -330,3 +342,12 @@ def _solubility(value: object) -> tuple[tuple[float, float], ...] | None:
         return SolubilityCurve(tuple((float(t), float(c)) for t, c in value)).points
     except ValueError as exc:
         raise SchemaError(f"solubility: {exc}") from None
+
+
+def spec_with_roles(spec: Mapping[str, Any], header: Sequence[str], roles: Sequence[str | None]) -> dict[str, Any]:
+    """The schema spec with the engineer's column roles (None: not modelled) wherever they differ from detection."""
+    schema = Schema.from_json(dict(spec))
+    changed = {h: role for h, role in zip(header, roles, strict=True) if h and role != schema.match(h)}
+    if not changed:
+        return dict(spec)
+    return {**spec, "columns": {**spec.get("columns", {}), **changed}}

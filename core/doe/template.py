@@ -10,7 +10,7 @@ from openpyxl.styles import Font, PatternFill
 from core.doe.schema import Schema
 from core.profiles import ThermocycleProfile
 
-# One illustrative experiment per profile type of Table 1 (seed 000), inside the Table 2 bounds.
+# One illustrative experiment per profile type of Table 1 (Barhate et al., 2025), inside the Table 2 bounds.
 EXAMPLES: list[tuple[str, float, float, ThermocycleProfile]] = [
     ("linear cooling", 40.0, 0.10, ThermocycleProfile((60, 10), (0.1,))),
     ("linear cool + heat", 40.0, 0.10, ThermocycleProfile((60, 20, 35), (0.1,), (0.5,))),

@@ -287,7 +287,7 @@ def validate_table(table: RawTable, schema: Schema, planned: bool = False) -> Lo
 
 
 def _required(schema: Schema) -> list[str]:
-    return list(dict.fromkeys([*REQUIRED_INPUTS, *(n for n in schema.input_names if n not in schema.profile_names)]))
+    return list(dict.fromkeys([*REQUIRED_INPUTS, *schema.scalar_inputs]))
 
 
 def _report_layout(table: RawTable, report: ValidationReport) -> None:
@@ -364,7 +364,7 @@ def _check_scalars(
     bad: set[int],
     invalid: set[tuple[int, str]],
 ) -> None:
-    scalars = [n for n in schema.input_names if n not in schema.profile_names]
+    scalars = schema.scalar_inputs
     for name in scalars:
         v, col = schema.variable(name), source[name]
         for i, (pos, value) in enumerate(zip(frame.index, frame[name], strict=True)):
@@ -444,9 +444,9 @@ def _profile_suspects(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
     }
     used = {kind: ~(np.isnan(v) | (v == 0)) for kind, v in values.items()}
     n_temps = np.where(used["T"].all(axis=1), used["T"].shape[1], np.argmin(used["T"], axis=1))
-    n_seg = np.maximum(n_temps - 1, 0)
+    n_cool, n_heat = ThermocycleProfile.ramp_counts(np.maximum(n_temps, 1))
     suspect = n_temps < 2
-    for kind, needed in (("T", n_temps), ("C", (n_seg + 1) // 2), ("H", n_seg // 2)):
+    for kind, needed in (("T", n_temps), ("C", n_cool), ("H", n_heat)):
         expected = np.arange(used[kind].shape[1])[None, :] < needed[:, None]
         suspect |= (used[kind] != expected).any(axis=1)
         lo, hi = schema.variable(f"{kind}1").bounds or (-np.inf, np.inf)
@@ -454,7 +454,7 @@ def _profile_suspects(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
         suspect |= (used[kind] & ((v < lo) | (v > hi))).any(axis=1)
     t = values["T"]
     step = np.diff(np.nan_to_num(t), axis=1)
-    in_profile = np.arange(step.shape[1])[None, :] < n_seg[:, None]
+    in_profile = np.arange(step.shape[1])[None, :] < np.maximum(n_temps - 1, 0)[:, None]
     wrong_way = np.where(np.arange(step.shape[1]) % 2 == 0, step > 0, step < 0)
     suspect |= (in_profile & wrong_way).any(axis=1)
     return suspect

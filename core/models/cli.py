@@ -11,6 +11,7 @@ from pathlib import Path
 from core.augment.persistence import load_predictor
 from core.doe import DoEData, DoEReadError, load_doe, read_rows
 from core.doe.cli import load_schema
+from core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS
 from core.models.datasets import ModelData
 from core.models.features import FEATURE_SETS
 from core.models.fitting import FitResult, fit_cqa_models
@@ -19,8 +20,6 @@ from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
 from core.models.search import SEARCH_MODES
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS
 from core.models.zoo import FAMILIES
-
-EXIT_OK, EXIT_BAD_DATA, EXIT_FAILED = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +93,7 @@ def run_fit(args: argparse.Namespace) -> int:
     data = _load(args.file, args.schema, "DoE file")
     holdout = _load(args.holdout, args.schema, "hold-out file") if args.holdout else None
     if data is None or (args.holdout and holdout is None):
-        return EXIT_BAD_DATA
+        return EXIT_ROW_ERRORS
     try:
         choice = _parse_choice(args.model)
         with compute_backend(scheduler_address(args.dask), n_jobs=args.n_jobs) as where:
@@ -129,7 +128,7 @@ def _summary(result: FitResult) -> str:
     def fmt(value: float | None, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
-    for cqa, m in result.metrics().items():
+    for cqa, m in result.metrics.items():
         lines.append(
             f"{cqa:<14} {m.best_model:<5} {m.cv_mse:>12.4g} {fmt(m.test_r2, '.3f'):>8} "
             f"{fmt(m.coverage_1sd, '.0%'):>5} {fmt(m.coverage_2sd, '.0%'):>5} {m.n_train:>5} {m.n_test:>4}"
@@ -149,7 +148,7 @@ def run_predict(args: argparse.Namespace) -> int:
         inputs = ModelData.from_frame(rows.reset_index(), result.input_names, []).inputs
     except (DoEReadError, ValueError) as exc:
         _err(f"{args.file}: {exc}")
-        return EXIT_BAD_DATA
+        return EXIT_ROW_ERRORS
     table = predictor.predict_frame(inputs)
     table["domain_score"], table["in_domain"] = predictor.domain_scores(inputs)
     if args.json:

@@ -27,6 +27,7 @@ class DoELike(Protocol):
 
     schema: Schema
 
+    @property
     def inputs(self) -> pd.DataFrame: ...
 
     def cqa(self, name: str) -> pd.Series: ...
@@ -58,8 +59,8 @@ class ModelData:
 
     @classmethod
     def from_doe(cls, data: DoELike) -> ModelData:
-        cqas = pd.DataFrame({c: data.cqa(c) for c in data.schema.cqa_names}, index=data.inputs().index)
-        return cls(data.inputs(), cqas, data.profile_types())
+        cqas = pd.DataFrame({c: data.cqa(c) for c in data.schema.cqa_names}, index=data.inputs.index)
+        return cls(data.inputs, cqas, data.profile_types())
 
     @classmethod
     def from_frame(

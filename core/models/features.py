@@ -17,6 +17,7 @@ import numpy as np
 from core.profiles import (
     CONCENTRATION_COLUMN,
     SolubilityCurve,
+    ThermocycleProfile,
     cooling_columns,
     descriptor_matrix,
     descriptor_names,
@@ -32,7 +33,7 @@ def profile_max_cycles(input_names: Sequence[str]) -> int | None:
     n_temps = sum(1 for c in input_names if str(c)[:1] == "T" and str(c)[1:].isdigit())
     if n_temps < 2:
         return None
-    n = (n_temps - 2) // 2
+    n = ThermocycleProfile.cycles_of(n_temps)
     names = set(input_names)
     needed = [*temperature_columns(n), *cooling_columns(n), *heating_columns(n)]
     return n if all(c in names for c in needed) else None

@@ -11,7 +11,7 @@ augmentation step and the optimiser:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -36,8 +36,8 @@ from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, group_fold
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
 from core.models.zoo import FAMILIES, build_pipeline, family
 from core.profiles import SolubilityCurve
+from core.progress import Progress
 
-Progress = Callable[[float, str], None]
 VALIDATIONS = ("types", "kfold")
 DataSource = ModelData | DoELike | pd.DataFrame
 
@@ -96,6 +96,28 @@ class FitSettings:
 
     def curve(self) -> SolubilityCurve | None:
         return SolubilityCurve(self.solubility) if self.solubility else None
+
+    def ensemble(
+        self,
+        family_name: str,
+        params: Mapping[str, Any],
+        features: str,
+        input_names: Sequence[str],
+        n_jobs: int | None = None,
+    ) -> EnsembleRegressor:
+        """An unfitted uncertainty ensemble of one family with these settings' method, size, calibration and seed."""
+        return EnsembleRegressor(
+            family=family_name,
+            params=dict(params),
+            method=self.uq,
+            n_members=self.n_members,
+            calibration=self.calibration,
+            random_state=self.random_state,
+            n_jobs=n_jobs,
+            features=features,
+            input_names=list(input_names),
+            solubility=self.solubility,
+        )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FitSettings:
@@ -192,7 +214,7 @@ class CQAPredictor:
         score = self.domain.score(frame)
         return score, score <= self.domain.threshold
 
-    def predict(self, X: Any, return_std: bool = True) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         X = _matrix(X, self.input_names)
         means, stds = [], []
         for name in self.cqa_names:
@@ -237,6 +259,7 @@ class FitResult:
         curve = self.settings.curve() if space == "descriptors" else None
         return ApplicabilityDomain(space=space, solubility=curve).fit(self.data.inputs[self.input_names])
 
+    @property
     def metrics(self) -> dict[str, CQAMetrics]:
         return {c: f.metrics for c, f in self.fits.items()}
 
@@ -332,6 +355,15 @@ def fit_with_settings(
     n_jobs: int | None = None,
     progress: Progress | None = None,
 ) -> FitResult:
+    """Fit a surrogate with uncertainty for each CQA of `data` as `settings` say: the fit behind `fit_cqa_models`,
+    taking its options as one `FitSettings`, which is how the app, projects and saved runs repeat a fit.
+
+    Per CQA: a train/test split (the `holdout` rows when given, else a stratified `test_fraction`), every family's
+    hyper-parameter search on each candidate feature set, the family with the lowest selection score (or the one
+    `settings.choice` names) and its uncertainty ensemble. A CQA with too few measured rows for the folds is
+    skipped and `FitResult.skipped` says why. Raises ValueError for an unknown CQA or a hold-out without the
+    inputs. `progress` hears (fraction done, message) after each family and CQA.
+    """
     start = time.perf_counter()
     model_data = as_model_data(data)
     holdout_data = as_model_data(holdout) if holdout is not None else None
@@ -552,18 +584,8 @@ def _finish_cqa(
     chosen = settings.choice.get(ds.cqa, best)
     if chosen not in family_metrics:
         raise ValueError(f"{chosen!r} was chosen for {ds.cqa} but was not fitted; fitted: {', '.join(family_metrics)}")
-    ensemble = EnsembleRegressor(
-        family=chosen,
-        params=family_metrics[chosen].params,
-        method=settings.uq,
-        n_members=settings.n_members,
-        calibration=settings.calibration,
-        random_state=settings.random_state,
-        n_jobs=n_jobs,
-        features=family_metrics[chosen].features,
-        input_names=list(ds.X_train.columns),
-        solubility=settings.solubility,
-    ).fit(
+    params, features = family_metrics[chosen].params, family_metrics[chosen].features
+    ensemble = settings.ensemble(chosen, params, features, ds.X_train.columns, n_jobs).fit(
         ds.X_train.to_numpy(float),
         ds.y_train.to_numpy(float),
         groups=ds.types_train.to_numpy() if settings.validation == "types" else None,

@@ -31,7 +31,7 @@ import xgboost
 from core.models.datasets import CQADataset, ModelData
 from core.models.fitting import CQAFit, FitResult, FitSettings
 from core.models.metrics import CQAMetrics
-from core.models.uncertainty import EnsembleRegressor
+from core.run_directory import write_files
 
 FORMAT = "processtwin-models"
 VERSION = 1
@@ -87,11 +87,7 @@ def _csv(frame: pd.DataFrame) -> str:
 
 
 def save_run(result: FitResult, directory: str | Path) -> Path:
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in run_files(result).items():
-        (out / name).write_text(text, encoding="utf-8")
-    return out
+    return write_files(run_files(result), directory)
 
 
 def load_run(directory: str | Path, n_jobs: int | None = None) -> FitResult:
@@ -185,18 +181,9 @@ def _refit(
         test_source.profile_types.loc[test_rows],
         spec["holdout_source"],
     )
-    ensemble = EnsembleRegressor(
-        family=spec["family"],
-        params=dict(spec["params"]),
-        method=settings.uq,
-        n_members=settings.n_members,
-        calibration=settings.calibration,
-        random_state=settings.random_state,
-        n_jobs=n_jobs,
-        features=spec.get("features", "raw"),  # runs saved before feature sets existed used the raw columns
-        input_names=list(ds.X_train.columns),
-        solubility=settings.solubility,
-    ).fit(
+    # runs saved before feature sets existed used the raw columns
+    features = spec.get("features", "raw")
+    ensemble = settings.ensemble(spec["family"], spec["params"], features, ds.X_train.columns, n_jobs).fit(
         ds.X_train.to_numpy(float),
         ds.y_train.to_numpy(float),
         # runs saved before feature sets existed were calibrated without profile types

@@ -171,6 +171,14 @@ def _fast_search(
     eta: int,
     max_configs: int,
 ) -> tuple[list[Record], int]:
+    """Successive halving over the grid: score every configuration on every fold at a small budget of the family's
+    resource (e.g. trees), keep the best 1/`eta` of each group sharing budget-coupled parameters, and rescore the
+    survivors at the next budget (warm-started where the model allows) up to the full one. With more than
+    `max_configs` configurations, a seeded sample of each group starts.
+
+    Returns the per-fold MSEs of every (configuration, budget) scored, in grid order, and the number of fits.
+    A family without a resource in the grid is scored once at its only budget, i.e. an exhaustive search.
+    """
     fam = family(name)
     resource = fam.resource if fam.resource in grid else None
     budgets = sorted(grid.pop(resource)) if resource else [None]

@@ -1,6 +1,6 @@
 """The model zoo: every regression family, its pipeline and its search space, in one registry.
 
-The search spaces are the paper's (seed 000, section 2.4) written as discrete
+The search spaces are the paper's (Barhate et al., 2025, section 2.4) written as discrete
 grids; where the paper gives a range (n_estimators 10-200, learning_rate
 0.01-0.2, C 0.1-20) the grid spans it with a few values. The Gaussian process
 (`gaussian_process`) is not in the paper: it is here for its standard

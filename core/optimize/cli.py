@@ -11,6 +11,7 @@ import pandas as pd
 
 from core.augment.persistence import load_predictor
 from core.doe.schema import Schema
+from core.exit_codes import EXIT_FAILED, EXIT_OK
 from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, recipes_to_xlsx
 from core.models.persistence import RunFormatError, load_run
 from core.optimize.predictors import cqa_limits, predict_fn
@@ -25,7 +26,6 @@ from core.optimize.spec import (
 )
 from core.profiles import ThermocycleProfile
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
 WRITERS = {".csv": recipes_to_csv, ".json": recipes_to_json, ".xlsx": recipes_to_xlsx}
 
 
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _fail(message: str) -> int:
     print(message, file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return EXIT_FAILED
 
 
 def schema_for(input_names: list[str]) -> Schema:

@@ -50,3 +50,9 @@ def coverage_summary(check: pd.DataFrame) -> pd.DataFrame:
             {"cqa": cqa, "mae": err.mean(), "within_1sd": (z <= 1).mean(), "within_2sd": (z <= 2).mean(), "n": len(z)}
         )
     return pd.DataFrame(rows)
+
+
+def spread_sample(points: pd.DataFrame, n: int) -> pd.DataFrame:
+    """n of the points, spread evenly along their order (the fronts as listed), to check against the simulator."""
+    step = max(len(points) // n, 1)
+    return points.iloc[::step].head(n)

@@ -18,7 +18,7 @@ class MeanStdPredictor(Protocol):
     cqa_names: list[str]
     input_names: list[str]
 
-    def predict(self, X: Any, return_std: bool = True) -> Any: ...
+    def predict(self, X: Any, return_std: bool = False) -> Any: ...
 
 
 def cqa_limits(schema: Schema) -> dict[str, tuple[float, float]]:

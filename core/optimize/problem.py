@@ -21,6 +21,7 @@ from pymoo.core.sampling import Sampling
 
 from core.doe.schema import Schema
 from core.optimize.spec import BATCH_TIME, DesignSpec
+from core.profiles import ThermocycleProfile
 
 # mean and std of every CQA for each row of a feature table; under DOMAIN (when the models have an
 # applicability domain) the distance-to-data score and its excess over the in-domain threshold
@@ -34,14 +35,7 @@ BAD = 1e12  # objective and constraint value of a design the model cannot score
 
 
 def decision_names(schema: Schema, n_temperatures: int) -> list[str]:
-    n_seg = n_temperatures - 1
-    scalars = [n for n in schema.input_names if n not in schema.profile_names]
-    return (
-        scalars
-        + [f"T{i}" for i in range(1, n_temperatures + 1)]
-        + [f"C{i}" for i in range(1, (n_seg + 1) // 2 + 1)]
-        + [f"H{i}" for i in range(1, n_seg // 2 + 1)]
-    )
+    return schema.scalar_inputs + ThermocycleProfile.variable_names(n_temperatures)
 
 
 class ProfileProblem(Problem):

@@ -16,8 +16,7 @@ from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.problem import DOMAIN, PredictFn, ProfileProblem
 from core.optimize.spec import BATCH_TIME, DesignSpec
 from core.profiles import ThermocycleProfile, profile_type_name
-
-Progress = Callable[[float, str], None]
+from core.progress import Progress
 
 
 @dataclass
@@ -37,13 +36,29 @@ class DesignResult:
         """The points that no point of any profile type dominates."""
         return non_dominated(self.points, self.spec)
 
+    def chart_axes(self) -> tuple[str, str]:
+        """(x, y) of the Pareto chart: the second objective against the first, or batch time against the only one."""
+        objectives = self.spec.objectives
+        return (objectives[1].quantity if len(objectives) > 1 else BATCH_TIME), objectives[0].quantity
+
+    @staticmethod
+    def table_columns(points: pd.DataFrame) -> list[str]:
+        """The columns worth listing of Pareto points: id, type, predictions, batch time and the domain check."""
+        predictions = [c for c in points.columns if c.endswith(("_mean", "_std"))]
+        return [
+            "id",
+            "profile_type",
+            *predictions,
+            *[c for c in (BATCH_TIME, "domain_score", "in_domain") if c in points],
+        ]
+
 
 def type_code(n_temperatures: int) -> str:
     if n_temperatures == 2:
         return "L"
     if n_temperatures == 3:
         return "LH"
-    n_cycles = (n_temperatures - 2) // 2
+    n_cycles = ThermocycleProfile.cycles_of(n_temperatures)
     return f"{n_cycles}C" + ("H" if n_temperatures % 2 else "")
 
 

@@ -12,13 +12,12 @@ import pandas as pd
 
 from core.doe import load_doe
 from core.doe.schema import Schema
+from core.exit_codes import EXIT_FAILED, EXIT_OK
 from core.models.datasets import ModelData
 from core.optimize.spec import Constraint, Objective, data_temperature_ranges, n_temperatures_for_cycles
 from core.plan.propose import STRATEGIES, PlanSpec, plan_experiments
 from core.plan.workbook import plan_workbook
 from core.profiles import ThermocycleProfile
-
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _fail(message: str) -> int:
     print(message, file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return EXIT_FAILED
 
 
 def load_data(source: str) -> tuple[ModelData, Schema]:

@@ -1,4 +1,4 @@
-"""Propose the next k experiments: batch Bayesian optimisation of the Pareto front (seed 000, Step 8).
+"""Propose the next k experiments: batch Bayesian optimisation of the Pareto front (Barhate et al., 2025, Step 8).
 
 Strategies (`STRATEGIES`):
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -105,6 +105,16 @@ class Plan:
     reference_point: list[float]  # in maximisation form, one value per objective
     seconds: float
     notes: list[str] = field(default_factory=list)
+
+    def runs_table(self, cqas: Sequence[str]) -> pd.DataFrame:
+        """The runs to show: id, type, each CQA as "mean ± σ", the expected improvement and the domain score."""
+        table = self.runs[["id", "profile_type"]].copy()
+        for c in (c for c in cqas if f"{c}_mean" in self.runs):
+            pairs = zip(self.runs[f"{c}_mean"], self.runs[f"{c}_std"], strict=True)
+            table[f"{c} ± σ"] = [f"{m:.3g} ± {s:.2g}" for m, s in pairs]
+        table["expected HV improvement"] = self.runs["expected_improvement"].round(3)
+        table["domain score"] = self.runs["domain_score"].round(2)
+        return table
 
 
 # -- objectives ------------------------------------------------------------------------

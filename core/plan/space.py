@@ -26,6 +26,7 @@ import torch
 
 from core.doe.schema import Schema
 from core.optimize.problem import MIN_USED_T
+from core.profiles import ThermocycleProfile
 
 
 class ProfileSpace:
@@ -46,13 +47,13 @@ class ProfileSpace:
         self.t_lo = max(t_lo, MIN_USED_T)
         self.start = _within(start_T, (self.t_lo, self.t_hi))
         self.end = _within(end_T, (self.t_lo, self.t_hi)) if end_T is not None else None
-        self.scalars = [n for n in schema.input_names if n not in schema.profile_names]
+        self.scalars = schema.scalar_inputs
         missing = [n for n in self.scalars if n not in bounds]
         if missing:
             raise ValueError(f"inputs {', '.join(missing)} have no design bounds; give them in the schema")
-        n_seg = n_temperatures - 1
-        self.cooling = [f"C{i}" for i in range(1, (n_seg + 1) // 2 + 1)]
-        self.heating = [f"H{i}" for i in range(1, n_seg // 2 + 1)]
+        n_cool, n_heat = ThermocycleProfile.ramp_counts(n_temperatures)
+        self.cooling = [f"C{i}" for i in range(1, n_cool + 1)]
+        self.heating = [f"H{i}" for i in range(1, n_heat + 1)]
         self.names = [
             *self.scalars,
             "T1",

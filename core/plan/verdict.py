@@ -1,4 +1,6 @@
-"""Is the model fit for purpose at a design? Prediction ± σ against replicate measurements (seed 000, Table 3, Step 8).
+"""Is the model fit for purpose at a design? Prediction ± σ against replicate measurements.
+
+Barhate et al. (2025), Table 3 and Step 8.
 
 Per CQA, with replicate measurements of mean m and standard deviation s
 (n ≥ 2) and a prediction μ ± σ:
@@ -116,3 +118,28 @@ def parse_replicates(text: str) -> list[float]:
         except ValueError:
             raise ValueError(f'"{item}" is not a number; enter replicate values like 41.2, 39.8, 40.5') from None
     return values
+
+
+def prediction_vs_measured(
+    prediction: pd.DataFrame, measured: Mapping[str, float], cqas: Sequence[str]
+) -> pd.DataFrame:
+    """One row per CQA: the first predicted row's mean and σ beside a single measurement (NaN where not measured)."""
+    return pd.DataFrame(
+        [
+            {
+                "cqa": c,
+                "predicted_mean": prediction[f"{c}_mean"].iloc[0],
+                "predicted_std": prediction[f"{c}_std"].iloc[0],
+                "measured": measured.get(c, math.nan),
+                "measured_std": math.nan,
+            }
+            for c in cqas
+        ]
+    )
+
+
+def within_two_sigma(table: pd.DataFrame) -> tuple[int, int]:
+    """How many measured CQAs of a `prediction_vs_measured` table lie within ±2σ of the prediction, of how many."""
+    measured = table.dropna(subset=["measured"])
+    inside = (measured["measured"] - measured["predicted_mean"]).abs() <= 2 * measured["predicted_std"]
+    return int(inside.sum()), len(measured)

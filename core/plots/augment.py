@@ -1,4 +1,4 @@
-"""Figures of the augmentation study (seed 000, Figures 5-6) and of synthetic against real rows.
+"""Figures of the augmentation study (Barhate et al., 2025, Figures 5-6) and of synthetic against real rows.
 
 Pure functions of the study's curves and tables → go.Figure.
 """

@@ -117,7 +117,7 @@ def pareto_figure(
 
 
 def crystallinity_front_figure(points: pd.DataFrame, along: str = "D50", cqa: str = "crystallinity") -> go.Figure:
-    """A CQA with its ±1σ band along each front (seed 000, Figure 8)."""
+    """A CQA with its ±1σ band along each front (Barhate et al., 2025, Figure 8)."""
     fig = go.Figure()
     for k, type_name in enumerate(_types(points)):
         part = points[points["profile_type"] == type_name].sort_values(f"{along}_mean")

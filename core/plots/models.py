@@ -1,4 +1,4 @@
-"""Figures of fitted CQA models: parity, uncertainty (seed 000, Figure 4), model comparison,
+"""Figures of fitted CQA models: parity, uncertainty (Barhate et al., 2025, Figure 4), model comparison,
 permutation importance and partial dependence. Pure functions of tables → go.Figure.
 
 Point traces carry the experiment's row id in `customdata`, so a clicked point

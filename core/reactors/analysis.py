@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.reactors.closed_loop import CONTROLLERS, ProgressCallback, compare_controllers, summary_table
+from core.progress import Progress
+from core.reactors.closed_loop import CONTROLLERS, compare_controllers, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.learning import DynamicsLearner
 from core.reactors.network import NetworkConfig
@@ -52,7 +53,7 @@ def train_learner(
     optimizer: str,
     rollout: int,
     seed: int,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> DynamicsLearner:
     """Fit one dynamics model on the train split, validating about 20 times and never stopping early."""
     learner = DynamicsLearner(
@@ -152,7 +153,7 @@ def closed_loop_scenario(
     learner: DynamicsLearner,
     hours: float,
     scenario: str,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> tuple[dict, dict[str, pd.DataFrame], list[dict]]:
     """The three supervisors on one evaluation scenario: summary table, record per supervisor, disturbances."""
     schedule = evaluation_scenarios(config, hours)[scenario]

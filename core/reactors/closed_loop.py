@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.progress import Progress
 from core.reactors.control import PIConfig, SafetyFilter
 from core.reactors.disturbances import DisturbanceSchedule
 from core.reactors.learning import DynamicsLearner
@@ -49,7 +50,6 @@ from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
 CONTROLLERS = ("pid", "learned", "oracle")
 OPTIONAL_CONTROLLERS = ("oracle_cem", "learned_shooting")
 ORACLE_FORESIGHT_MIN = 15  # the oracle sees the disturbances of the next decision interval and a half
-ProgressCallback = Callable[[float, str], None]
 
 
 @dataclass
@@ -67,7 +67,7 @@ def run_closed_loop(
     minutes: int,
     replan_every_min: int,
     start: tuple[np.ndarray, np.ndarray],
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, list[float]]:
     """Step the plant for ``minutes``; ``decide`` (None = keep ``start``) sets setpoints and feeds."""
     setpoints, feeds = (np.asarray(v, dtype=float) for v in start)
@@ -95,7 +95,7 @@ def compare_controllers(
     safety: SafetyFilter | None = None,
     noise: SensorNoise | None = None,
     random_state: int = 0,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> list[ClosedLoopRun]:
     """Every controller on every scenario; runs share the plant, noise seed and starting point."""
     known = CONTROLLERS + OPTIONAL_CONTROLLERS

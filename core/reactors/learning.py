@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from core.progress import Progress
 from core.reactors.dynamics_models import MODEL_KINDS, build_dynamics_net
 from core.reactors.network import NetworkConfig
 from core.reactors.optimizers import HypergradientAdam, PolicyGradientController
@@ -44,7 +44,6 @@ from core.reactors.plant import input_columns, state_columns
 OPTIMIZERS = ("adam", "hypergradient", "policy-gradient")
 PROGRESS_EVERY_S = 2.0  # at most this long between progress reports while training
 BARRIER_WIDTH_K = 2.0  # width of the training barrier, as the planner's default
-ProgressCallback = Callable[[float, str], None]
 
 
 def limit_barrier(margin: torch.Tensor, width: float) -> torch.Tensor:
@@ -171,7 +170,7 @@ class DynamicsLearner:
         train: pd.DataFrame,
         validation: pd.DataFrame,
         config: NetworkConfig,
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
     ) -> DynamicsLearner:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"Unknown model {self.kind!r}; choose one of {', '.join(MODEL_KINDS)}.")

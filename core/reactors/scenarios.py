@@ -10,18 +10,15 @@ with its tuned PI loops and safety filter, sampled once a minute.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
+from core.progress import Progress
 from core.reactors.control import PIConfig, SafetyFilter, is_operable
 from core.reactors.disturbances import Disturbance, DisturbanceSchedule
 from core.reactors.network import NetworkConfig
 from core.reactors.plant import Plant, SensorNoise
 from core.reactors.tuning import tune_pi
-
-ProgressCallback = Callable[[float, str], None]
 
 RULE_MARGIN_K = 15.0
 
@@ -84,7 +81,7 @@ def generate_operating_data(
     safety: SafetyFilter | None = None,
     noise: SensorNoise | None = None,
     schedule: DisturbanceSchedule | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Simulate ``hours`` of plant history sampled every minute.
 

@@ -8,9 +8,8 @@ import sys
 from typing import Any
 
 from core.doe import DoEReadError, read_rows
+from core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS
 from core.virtual_lab.simulator import CQA_NAMES, simulate_rows
-
-EXIT_OK, EXIT_ROW_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
         frame = read_rows(args.file, sheet=args.sheet)
     except DoEReadError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return EXIT_FAILED
     if frame.empty:
         print(f"{args.file}: the file has a header but no data rows", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return EXIT_FAILED
     results = simulate_rows(frame, noise=args.noise, random_state=args.seed, n_jobs=args.jobs)
     entries = [_entry(int(row), result) for row, result in zip(frame.index, results.to_dict("records"), strict=True)]
     print(json.dumps(entries, indent=2, ensure_ascii=False) if args.json else _as_text(entries))

@@ -1,7 +1,7 @@
 """Parameter values of the virtual lab: kinetics, noise levels and numerics.
 
-The values describe a fictitious API with the difficulties of seed 000's
-"compound A": slow growth, strong agglomeration and an amorphous phase at
+The values describe a fictitious API with the difficulties of the
+"compound A" of Barhate et al. (2025): slow growth, strong agglomeration and an amorphous phase at
 high supersaturation. Functional forms and orders of magnitude follow the
 literature cited in MODEL.md; the numbers were chosen so that designs in the
 Table 2 box that start at or below saturation give D50 ≈ 10-60 µm, DoA ≈ 20-85 % and crystallinity ≈ 50-100 %,

@@ -2,7 +2,7 @@
 
 `simulate_batch` runs the population-balance model of a seeded batch cooling
 crystallization under a thermocycle profile and reports the three CQAs of
-seed 000 (D50, DoA, crystallinity), the final size distributions and the
+Barhate et al. (2025) (D50, DoA, crystallinity), the final size distributions and the
 batch trajectory. `simulate_rows` does the same for every row of a DoE-style
 table, in parallel through joblib, turning rows that cannot be run into
 plain-words errors instead of exceptions.

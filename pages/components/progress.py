@@ -1,12 +1,30 @@
-"""A progress bar fed by a core progress callback while the computation runs in a worker thread."""
+"""Progress bars fed by core's progress callbacks (`core.progress.Progress`)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
+
+from core.progress import Progress
+
+
+@contextmanager
+def progress_status(label: str, first: str) -> Iterator[tuple[Any, Progress]]:
+    """A progress bar over a collapsed status box; yields the box and a callback that moves the bar and logs each
+    message in the box. The bar goes when the block ends (the box's label then says how it ended)."""
+    bar = st.progress(0.0, text=first)
+    try:
+        with st.status(label, expanded=False) as status:
+            yield (
+                status,
+                lambda fraction, message: (bar.progress(min(fraction, 1.0), text=message), status.write(message)),
+            )
+    finally:
+        bar.empty()
 
 
 def with_progress(label: str, function: Callable[..., Any], *args: Any) -> Any:

@@ -25,7 +25,7 @@ def profile_inputs(schema: Schema, prefix: str, default_type: int = 8) -> tuple[
     conc = c2.slider(
         "Initial concentration (mg/g solvent)", *b["initial_concentration"], 40.0, 0.1, key=f"{prefix}_conc"
     )
-    seed = c3.slider("Seed loading (mass fraction)", *b["seed_loading"], 0.1, 0.005, key=f"{prefix}_seed")
+    seed_loading = c3.slider("Seed loading (mass fraction)", *b["seed_loading"], 0.1, 0.005, key=f"{prefix}_seed")
     temps: list[float] = []
     cool: list[float] = []
     heat: list[float] = []
@@ -51,4 +51,4 @@ def profile_inputs(schema: Schema, prefix: str, default_type: int = 8) -> tuple[
                 key=f"{prefix}_{kind}{len(rates) + 1}",
             )
         )
-    return ThermocycleProfile(tuple(temps), tuple(cool), tuple(heat)), conc, seed
+    return ThermocycleProfile(tuple(temps), tuple(cool), tuple(heat)), conc, seed_loading

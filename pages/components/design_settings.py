@@ -1,0 +1,108 @@
+"""The Design screen's settings: objectives, constraints, profile types, bounds and the optimiser's budget."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.optimize.bounds_table import bounds_table, read_bounds_table
+from core.optimize.spec import BATCH_TIME, Constraint, DesignSpec, Objective, data_temperature_ranges
+from core.profiles import profile_type_name
+from pages import state
+
+TYPE_CHOICES = {profile_type_name(n): n for n in (2, 3, 4, 6, 8, 10)}
+
+
+def objectives_ui(cqas: list[str]) -> tuple[Objective, ...]:
+    default = [o for o in ("D50:max", "DoA:min") if o.split(":")[0] in cqas] or [f"{cqas[0]}:max"]
+    options = [f"{c}:{s}" for c in cqas for s in ("max", "min")] + [f"{BATCH_TIME}:min"]
+    chosen = st.multiselect("Objectives", options, default=default, key="design_objectives")
+    return tuple(Objective.parse(o) for o in chosen)
+
+
+def constraints_ui(cqas: list[str]) -> tuple[Constraint, ...]:
+    table = st.data_editor(
+        pd.DataFrame({"quantity": pd.Series(dtype=str), "op": pd.Series(dtype=str), "value": pd.Series(dtype=float)}),
+        column_config={
+            "quantity": st.column_config.SelectboxColumn(options=[*cqas, BATCH_TIME], required=True),
+            "op": st.column_config.SelectboxColumn(options=[">=", "<="], required=True),
+            "value": st.column_config.NumberColumn(required=True),
+        },
+        num_rows="dynamic",
+        hide_index=True,
+        key="design_constraints",
+    )
+    rows = table.dropna()
+    return tuple(Constraint(str(r.quantity), str(r.op), float(r.value)) for r in rows.itertuples())
+
+
+def bounds_ui() -> tuple[dict[str, tuple[float, float]], tuple[float, float], tuple[float, float]]:
+    """Decision-variable bounds (Table 2 by default) and where batches start and end (the data's range)."""
+    schema = state.schema()
+    start_T, end_T = data_temperature_ranges(state.workspace().data.profiles())
+    with st.expander("Bounds: Table 2 for the variables; start and final temperatures span the experiments"):
+        edited = st.data_editor(
+            bounds_table(schema, start_T, end_T),
+            column_config={"variable": st.column_config.TextColumn(disabled=True)},
+            hide_index=True,
+            key="design_bounds",
+        )
+    bounds, start_T, end_T, problems = read_bounds_table(edited, schema, start_T, end_T)
+    for problem in problems:
+        st.error(problem)
+    return bounds, start_T, end_T
+
+
+def settings_ui(cqas: list[str]) -> DesignSpec | None:
+    left, right = st.columns(2)
+    with left:
+        objectives = objectives_ui(cqas)
+        types = st.multiselect(
+            "Profile types",
+            list(TYPE_CHOICES),
+            default=["linear cooling", "1 cycle", "2 cycles", "3 cycles", "4 cycles"],
+            key="design_types",
+        )
+        risk = st.slider(
+            "Risk aversion κ (optimise mean − κ·σ for maximised CQAs, mean + κ·σ for minimised ones)",
+            0.0,
+            3.0,
+            0.0,
+            0.25,
+            key="design_risk",
+        )
+    with right:
+        st.markdown("Constraints (e.g. crystallinity ≥ 80, batch_time_min ≤ 900)")
+        constraints = constraints_ui(cqas)
+        stay = st.checkbox(
+            "Stay within the applicability domain",
+            value=True,
+            key="design_domain",
+            help="Designs must lie as close to the experiments as the experiments lie to each other (in shared "
+            "profile descriptors); far from the data a surrogate's optimum is mostly its own error.",
+        )
+        c1, c2, c3 = st.columns(3)
+        pop = c1.number_input("Population", 8, 500, 100, 4, key="design_pop")
+        gen = c2.number_input("Generations", 1, 1000, 200, 10, key="design_gen")
+        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="design_seed")
+    bounds, start_T, end_T = bounds_ui()
+    if not objectives or not types:
+        st.warning("Choose at least one objective and one profile type.")
+        return None
+    try:
+        return DesignSpec(
+            objectives=objectives,
+            constraints=constraints,
+            risk_kappa=float(risk),
+            n_temperatures=tuple(TYPE_CHOICES[t] for t in types),
+            bounds=bounds,
+            start_T=start_T,
+            end_T=end_T,
+            pop_size=int(pop),
+            n_gen=int(gen),
+            random_state=int(seed),
+            domain="strict" if stay else "off",
+        )
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
