@@ -271,7 +271,7 @@ def test_higher_initial_concentration_gives_smaller_d50_and_more_agglomeration()
     low, high = batch(linear(0.2), c0=40.0), batch(linear(0.2), c0=54.0)
     assert high.D50 < low.D50 - 3.0
     assert high.DoA > low.DoA + 10.0
-    assert high.crystallinity <= low.crystallinity
+    assert high.crystallinity <= low.crystallinity + 0.05  # both (nearly) fully crystalline: a tie within 0.05 pp
 
 
 def test_more_seed_suppresses_fines_and_agglomeration() -> None:
