@@ -193,10 +193,10 @@ def _rates(ops: Operators, state: BatchState, T: float) -> _Rates:
         )
         if occupied.any():
             # Agglomeration: every pair of occupied cells, products placed by the fixed-pivot rule.
-            # Cells beyond the first 1 - 1e-9 of the crystal mass hold too little to matter; skipping them
+            # Cells beyond the first 1 - 1e-6 of the crystal mass hold too little to matter; skipping them
             # keeps the O(n²) pair sum small.
             cumulative = np.cumsum(mass * crystals)
-            n = int(np.searchsorted(cumulative, (1.0 - 1e-9) * cumulative[-1])) + 1
+            n = int(np.searchsorted(cumulative, (1.0 - 1e-6) * cumulative[-1])) + 1
             amorphous_share = amorphous_mass / (crystalline_mass + amorphous_mass)
             cementing = g0 / (1.0 + g0 / p.agglomeration_saturation_growth)
             beta = p.agglomeration_k * cementing * (1.0 + p.amorphous_stickiness * amorphous_share)
