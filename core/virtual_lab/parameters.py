@@ -169,6 +169,6 @@ class NumericalSettings:
     max_size: float = 300.0  # µm; the grid is linear from 0
     cfl: float = 0.4  # Courant number limit (the limited scheme stays positive below 0.5)
     max_relative_change: float = 0.2  # of the concentration's relaxation time, per step
-    max_sink_fraction: float = 0.4  # of a cell's particles removed by agglomeration or breakage per step
+    max_sink_fraction: float = 0.4  # of a cell's particles removed by agglomeration per step
     max_temperature_step: float = 0.5  # °C per step
     max_step: float = 5.0  # min

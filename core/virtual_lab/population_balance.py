@@ -2,7 +2,9 @@
 
 Each population is counted per size cell (particles per g solvent). One
 explicit step evaluates every rate at the current state, picks the largest
-step the stability and accuracy limits allow, and updates the counts. The
+step the stability and accuracy limits allow, and updates the counts;
+dissolution of crystals, de-agglomeration and consolidation are integrated
+exactly over the step. The
 solution then gives or takes exactly the mass the solids gained or lost, so
 the solute balance closes to round-off. Equations and parameters: MODEL.md.
 """
@@ -205,11 +207,12 @@ def _rates(ops: Operators, state: BatchState, T: float) -> _Rates:
             d_primary[:n] -= loss * state.primary[:n]
             d_agglomerates[:n] -= loss * state.agglomerates[:n]
             sink = float(loss.max())
+        # Consolidation: growth fills the necks of an agglomerate, k_c e-folds per e-fold of its size.
         consolidation = p.consolidation_k * g0 * ops.growth_at_pivots / ops.grid.pivots
     elif sigma < 0.0 and state.agglomerates.any():
         # De-agglomeration: a bridge is a thin neck, so it dissolves at the speed of a fine (no film resistance
-        # of the whole particle); once a bridge thickness (1 / k_dag) has gone the agglomerate falls apart,
-        # whatever its size.
+        # of the whole particle); once a bridge thickness ((1 + L/L_b) / k_dag, thicker on larger agglomerates)
+        # has gone the agglomerate falls apart.
         breakage = p.deagglomeration_k * dissolution_speed * -sigma * ops.bridge_factor
 
     dt = num.max_step
