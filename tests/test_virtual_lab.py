@@ -130,7 +130,7 @@ PROFILE_TYPES = {
     "3 cycles": (ThermocycleProfile((60, 40, 55, 25, 40, 15, 25, 4), (0.3,) * 4, (1.0,) * 3), 55.0),
     "4 cycles": (FOUR_CYCLES, 40.0),
     "seeds dissolve first": (ThermocycleProfile((70, 5), (0.3,)), 24.8),
-    "a heat-up dissolves every crystal": (ThermocycleProfile((45, 20, 65, 5), (0.2, 0.2), (1.0,)), 30.0),
+    "a heat-up dissolves every crystal": (ThermocycleProfile((42, 30, 70, 5), (0.3, 0.3), (0.5,)), 25.0),
 }
 
 
@@ -148,6 +148,14 @@ def test_solute_mass_balance_closes(profile: ThermocycleProfile, c0: float) -> N
     assert particle_mass @ result.amorphous == pytest.approx(final["amorphous_mass"], rel=1e-9, abs=1e-12)
     for n in (result.primary, result.agglomerates, result.amorphous):
         assert n.min() >= 0.0
+
+
+def test_a_heat_up_that_dissolves_every_crystal_empties_the_batch_until_it_nucleates_again() -> None:
+    profile, c0 = PROFILE_TYPES["a heat-up dissolves every crystal"]
+    traj = batch(profile, c0).trajectory
+    after_top = traj["time_min"] > traj["time_min"][traj["T"].idxmax()]
+    assert (traj["crystalline_mass"][after_top] == 0.0).any()  # the last crystals are gone, not left as a dust
+    assert traj["crystalline_mass"].iloc[-1] > 0.5 * c0  # the next cooling ramp crystallizes again
 
 
 def test_trajectory_follows_the_profile() -> None:
