@@ -1,12 +1,13 @@
 """Finite-volume discretisation of the size axis.
 
-Particles are counted per cell (number per g solvent). Growth and dissolution
-move them between cells through face fluxes reconstructed with the Koren
-flux limiter, which is second/third order where the distribution is smooth
-and falls back to first-order upwind at fronts, so the distribution never
-oscillates or turns negative (for Courant numbers below 0.5). Agglomeration
-and breakage move particles with the fixed-pivot technique, which keeps both
-number and volume (hence mass) exact.
+Particles are counted per cell (number per g solvent). Growth (and the
+dissolution of amorphous particles) moves them between cells through face
+fluxes reconstructed with the Koren flux limiter, which is second/third order
+where the distribution is smooth and falls back to first-order upwind at
+fronts, so the distribution never oscillates or turns negative (for Courant
+numbers below 0.5). Agglomeration, breakage and the dissolution of crystals
+along their characteristics place particles with the fixed-pivot technique,
+which keeps both number and volume (hence mass) exact.
 """
 
 from __future__ import annotations
