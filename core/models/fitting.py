@@ -362,7 +362,12 @@ def fit_with_settings(
             continue
         X, y = ds.X_train.to_numpy(float), ds.y_train.to_numpy(float)
         folds = cv_folds(len(y), settings.folds, settings.random_state)
-        by_type = group_folds(ds.types_train.to_numpy()) if settings.validation == "types" else []
+        by_type, fresh = [], None
+        if settings.validation == "types":
+            by_type = group_folds(ds.types_train.to_numpy())
+            # The best of a family's many configurations looks better on the folds that picked it than it is
+            # (winner's curse), most for the largest grids: families are compared on folds no search has seen.
+            fresh = cv_folds(len(y), settings.folds, settings.random_state + 1)
         feature_sets = _candidate_feature_sets(settings.features, list(ds.X_train.columns))
         maps = {
             f: FeatureMap(list(ds.X_train.columns), f, settings.curve() if f != "raw" else None) for f in feature_sets
@@ -371,7 +376,7 @@ def fit_with_settings(
         searches, pipelines, family_metrics = {}, {}, {}
         for name in settings.families:
             searches[name], pipelines[name], family_metrics[name] = _fit_family(
-                name, ds, maps, matrices, y, folds, by_type, settings, n_jobs
+                name, ds, maps, matrices, y, folds, by_type, settings, n_jobs, fresh
             )
             step += 1
             m = family_metrics[name]
@@ -403,23 +408,39 @@ def _fit_family(
     by_type: list[tuple[str, np.ndarray, np.ndarray]],
     settings: FitSettings,
     n_jobs: int | None,
+    fresh_folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[SearchOutcome, Pipeline, FamilyMetrics]:
     """Search the family's hyper-parameters (on `both` when it is a candidate: it holds every column), score
     the best configuration on each candidate feature set and refit it on the one with the lowest score."""
     own = _family_feature_sets(name, matrices, settings.features)
     search_on = "both" if "both" in own else next(iter(own))
+    grid = settings.grids.get(name)
+    if family(name).column_roles and search_on == "both":
+        raw, desc = maps["both"].column_roles()
+        grid = {**(grid or family(name).grid), "raw_columns": [raw], "descriptor_columns": [desc]}
     outcome = search_family(
         name,
         own[search_on],
         y,
         folds,
         mode=settings.search,
-        grid=settings.grids.get(name),
+        grid=grid,
         random_state=settings.random_state,
         n_jobs=n_jobs,
     )
     start = time.perf_counter()
-    scores = _validate_feature_sets(name, outcome, search_on, own, y, folds, by_type, settings.random_state, n_jobs)
+    scores = _validate_feature_sets(
+        name,
+        outcome,
+        search_on,
+        own,
+        y,
+        fresh_folds or folds,
+        by_type,
+        settings.random_state,
+        n_jobs,
+        reuse_search=fresh_folds is None,
+    )
     chosen_set = min(scores, key=lambda f: scores[f][3])
     with one_thread_per_fit():
         pipe = build_pipeline(name, outcome.best_params, settings.random_state).fit(matrices[chosen_set], y)
@@ -472,9 +493,14 @@ def _validate_feature_sets(
     by_type: list[tuple[str, np.ndarray, np.ndarray]],
     random_state: int,
     n_jobs: int | None,
+    reuse_search: bool = True,
 ) -> dict[str, Scores]:
-    """K-fold and leave-one-type-out MSE of the family's best configuration on every feature set, in one batch."""
-    tasks = [(f, "kfold", i, tr, te) for f in matrices if f != searched_on for i, (tr, te) in enumerate(folds)]
+    """K-fold and leave-one-type-out MSE of the family's best configuration on every feature set, in one batch.
+
+    With `reuse_search` the searched feature set keeps the search's CV MSE (the `folds` are the search's);
+    without, every set is scored on `folds`, which should then be fresh ones (see `fit_with_settings`)."""
+    rescored = [f for f in matrices if f != searched_on or not reuse_search]
+    tasks = [(f, "kfold", i, tr, te) for f in rescored for i, (tr, te) in enumerate(folds)]
     tasks += [(f, "type", g, tr, te) for f in matrices for g, tr, te in by_type]
     results = Parallel(n_jobs=n_jobs)(
         delayed(split_mse)(name, outcome.best_params, matrices[f], y, tr, te, random_state) for f, _, _, tr, te in tasks
@@ -482,7 +508,7 @@ def _validate_feature_sets(
     out = {}
     for f in matrices:
         found = [(kind, key, r) for (ff, kind, key, _, _), r in zip(tasks, results, strict=True) if ff == f]
-        if f == searched_on:
+        if f not in rescored:
             cv, sd = outcome.cv_mse, outcome.cv_mse_sd
         else:
             kfold = np.array([r for kind, _, r in found if kind == "kfold"])
