@@ -55,6 +55,8 @@ class FamilyMetrics:
     features: str = "raw"
     cv_mse_by_type: dict[str, float] = field(default_factory=dict)  # leave-one-profile-type-out MSE
     selection_score: float | None = None
+    # squared error of every row of each left-out profile type (`cv_mse_by_type` order), as its type was left out
+    validation_errors: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
