@@ -70,11 +70,12 @@ class FamilyMetrics:
 class CQAMetrics:
     """What was chosen for a CQA and how well it does, with every family's metrics beside it.
 
-    `best_model` is the family in use: the lowest selection score (see
-    `fitting.selection_score`) unless the user chose another (`selected_by` =
-    "user"); `features` is the input feature set it sees. `cv_mse` is K-fold
-    CV, `cv_mse_by_type` the MSE on each profile type when that type is left
-    out of training. Coverage is the share of hold-out points inside the ±1σ
+    `best_model` is the family in use: the one `fitting.select_family` picks
+    (lowest selection score, the committee kept unless beaten on left-out
+    profile types) unless the user chose another (`selected_by` = "user");
+    `features` is the input feature set it sees. `cv_mse` is K-fold CV,
+    `cv_mse_by_type` the MSE on each profile type when that type is left out
+    of training. Coverage is the share of hold-out points inside the ±1σ
     and ±2σ intervals, overall and per profile type.
     """
 

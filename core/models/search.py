@@ -252,10 +252,10 @@ def _groups(configs: list[Params], coupled: Sequence[str]) -> list[list[int]]:
 
 def _unique_configs(grid: dict[str, list], canonical: Any, n_train: int) -> list[Params]:
     out: list[Params] = []
-    seen: set[tuple] = set()
+    seen: set[str] = set()
     for params in ParameterGrid(grid) if grid else [{}]:
         params = canonical(dict(params), n_train) if canonical else dict(params)
-        key = tuple(sorted(params.items(), key=lambda kv: kv[0]))
+        key = repr(sorted(params.items(), key=lambda kv: kv[0]))  # values may be lists (column indices)
         if key not in seen:
             seen.add(key)
             out.append(params)
