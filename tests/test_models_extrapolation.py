@@ -189,3 +189,11 @@ def test_families_are_compared_on_folds_their_search_never_saw(frame):
     y = ds.y_train.to_numpy(float)
     fresh = [split_mse("svr", chosen.params, Z, y, tr, te, 0) for tr, te in cv_folds(len(y), 3, 1)]
     assert chosen.cv_mse == pytest.approx(np.mean(fresh))
+
+
+def test_paired_validation_errors_cover_the_sparser_left_out_types(frame):
+    fit = fit_cqa_models(frame, ["D50"], families=("svr",), grids=QUICK, n_members=3, n_jobs=1).fits["D50"]
+    folds = group_folds(fit.dataset.types_train.to_numpy())
+    sizes = sorted(len(test) for _, _, test in folds)
+    assert len(folds) >= 2
+    assert len(fit.metrics.models["svr"].validation_errors) == sum(sizes[:-1])  # the best-covered type is not paired

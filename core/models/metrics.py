@@ -55,7 +55,8 @@ class FamilyMetrics:
     features: str = "raw"
     cv_mse_by_type: dict[str, float] = field(default_factory=dict)  # leave-one-profile-type-out MSE
     selection_score: float | None = None
-    # squared error of every row of each left-out profile type (`cv_mse_by_type` order), as its type was left out
+    # squared error of every row of each left-out profile type but the one with the most runs, as its type was
+    # left out (`cv_mse_by_type` order): what `fitting.select_family` pairs with the committee's
     validation_errors: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
