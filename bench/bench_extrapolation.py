@@ -6,8 +6,10 @@ perturbed kinetic and solubility parameters) the CQA models are fitted twice
 on the same rows:
 
 * old: raw columns, the four paper families, selection and calibration by K-fold CV only;
-* new: feature set chosen by validation, the Gaussian process added, selection
-  by the K-fold + leave-one-profile-type-out score, grouped conformal calibration;
+* new: feature set chosen by validation, the Gaussian process and the committee
+  added, selection by the K-fold + leave-one-profile-type-out score with the
+  committee kept unless a family beats it on the left-out types (sign test),
+  grouped conformal calibration;
 
 and a default `RandomForestRegressor(300)` on the raw columns is the yardstick.
 All are scored on fresh noise-free runs of every profile type (linear, 1-4

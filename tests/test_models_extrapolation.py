@@ -14,8 +14,8 @@ from core.doe.schema import SchemaError
 from core.models import EnsembleRegressor, ModelData, fit_cqa_models, load_run, save_run
 from core.models.features import FeatureMap
 from core.models.fitting import selection_score
-from core.models.gaussian_process import ARDGaussianProcess
-from core.models.search import group_folds
+from core.models.gaussian_process import GaussianProcessModel
+from core.models.search import cv_folds, group_folds, split_mse
 from core.profiles import descriptor_names
 
 QUICK = {"svr": {"kernel": ["linear", "rbf"], "C": [1.0, 10.0]}, "gbt": {"n_estimators": [10, 30]}}
@@ -56,7 +56,7 @@ def test_gaussian_process_sigma_grows_away_from_the_data_and_loo_is_exact():
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 1, (25, 2))
     y = np.sin(4 * X[:, 0]) + 0.05 * rng.normal(size=25)
-    gp = ARDGaussianProcess(random_state=0).fit(X, y)
+    gp = GaussianProcessModel(random_state=0).fit(X, y)
     _, near = gp.predict(X[:3], return_std=True)
     _, far = gp.predict(np.array([[3.0, 3.0], [5.0, -4.0]]), return_std=True)
     assert far.min() > 3 * near.max()
@@ -139,3 +139,63 @@ def test_a_schema_solubility_curve_adds_supersaturation_descriptors_and_survives
     assert loaded.settings.solubility == schema.solubility
     X = data.inputs
     np.testing.assert_allclose(loaded.predictor().predict(X), result.predictor().predict(X))
+
+
+def test_gp_linear_term_carries_a_trend_beyond_the_data_where_a_stationary_kernel_reverts():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 1, (20, 1))
+    y = 2.0 * X[:, 0] + 0.01 * rng.normal(size=20)
+    far = np.array([[8.0]])
+    assert GaussianProcessModel(random_state=0).fit(X, y).predict(far)[0] == pytest.approx(16.0, abs=1.0)
+    assert GaussianProcessModel(linear=False, random_state=0).fit(X, y).predict(far)[0] < 8.0
+
+
+def test_both_feature_set_names_its_raw_and_descriptor_columns(frame):
+    data = ModelData.from_frame(frame)
+    X, names = data.inputs.to_numpy(float), data.input_names
+    raw, desc = FeatureMap(names, "both").column_roles()
+    Z = FeatureMap(names, "both").transform(X)
+    np.testing.assert_array_equal(Z[:, list(raw)], X)
+    np.testing.assert_array_equal(Z[:, list(desc)], FeatureMap(names, "descriptors").transform(X))
+    with pytest.raises(ValueError, match="only the 'both'"):
+        FeatureMap(names, "raw").column_roles()
+
+
+def test_committee_averages_forest_ridge_and_gp_and_survives_the_run_directory(frame, tmp_path):
+    result = fit_cqa_models(frame, ["D50"], families=("committee",), n_members=3, n_jobs=1)
+    fit = result.fits["D50"]
+    assert fit.chosen == "committee" and fit.metrics.features == "both"
+    feature_map = fit.ensemble.feature_map_
+    raw, desc = feature_map.column_roles()
+    params = fit.metrics.models["committee"].params
+    assert params["raw_columns"] == raw and params["descriptor_columns"] == desc
+    X = frame[result.input_names].fillna(0.0)
+    committee = fit.ensemble.model_[-1]
+    Z = fit.ensemble.model_[0].transform(feature_map.transform(X.to_numpy(float)))
+    members = committee.member_predictions(Z)
+    assert members.shape == (3, len(X)) and not np.allclose(members[0], members[1])
+    np.testing.assert_allclose(fit.predict(X), members.mean(axis=0))
+    save_run(result, tmp_path)
+    loaded = load_run(tmp_path)
+    np.testing.assert_allclose(loaded.predictor().predict(X)[0], result.predictor().predict(X)[0])
+
+
+def test_families_are_compared_on_folds_their_search_never_saw(frame):
+    kwargs = {"families": ("svr",), "grids": QUICK, "n_members": 3, "n_jobs": 1}
+    types = fit_cqa_models(frame, ["D50"], **kwargs).fits["D50"]
+    kfold = fit_cqa_models(frame, ["D50"], validation="kfold", features="both", **kwargs).fits["D50"]
+    assert kfold.metrics.cv_mse == pytest.approx(kfold.searches["svr"].cv_mse)
+    chosen = types.metrics.models["svr"]
+    ds = types.dataset
+    Z = FeatureMap(list(ds.X_train.columns), chosen.features).transform(ds.X_train.to_numpy(float))
+    y = ds.y_train.to_numpy(float)
+    fresh = [split_mse("svr", chosen.params, Z, y, tr, te, 0) for tr, te in cv_folds(len(y), 3, 1)]
+    assert chosen.cv_mse == pytest.approx(np.mean(fresh))
+
+
+def test_paired_validation_errors_cover_the_sparser_left_out_types(frame):
+    fit = fit_cqa_models(frame, ["D50"], families=("svr",), grids=QUICK, n_members=3, n_jobs=1).fits["D50"]
+    folds = group_folds(fit.dataset.types_train.to_numpy())
+    sizes = sorted(len(test) for _, _, test in folds)
+    assert len(folds) >= 2
+    assert len(fit.metrics.models["svr"].validation_errors) == sum(sizes[:-1])  # the best-covered type is not paired

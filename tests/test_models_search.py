@@ -30,7 +30,7 @@ SMALL = {
 
 
 def test_registry_holds_the_paper_spaces():
-    assert set(FAMILIES) == {"rf", "gbt", "svr", "xgb", "gp"}
+    assert set(FAMILIES) == {"rf", "gbt", "svr", "xgb", "gp", "committee"}
     assert FAMILIES["gp"].native_std and not FAMILIES["rf"].native_std
     assert FAMILIES["rf"].grid["max_depth"] == (None, 10, 20, 30)
     assert FAMILIES["gbt"].grid["alpha"] == (0.1, 0.5, 0.9)
@@ -169,3 +169,27 @@ def _metrics(name: str, cv_mse: float) -> FamilyMetrics:
 def test_selection_picks_lowest_cv_mse():
     assert select_family({"rf": _metrics("rf", 3.0), "gbt": _metrics("gbt", 1.5), "svr": _metrics("svr", 2.0)}) == "gbt"
     assert select_family({"rf": _metrics("rf", 1.0), "gbt": _metrics("gbt", 1.0)}) == "rf"
+
+
+def _with_errors(name: str, score: float, errors: list[float]) -> FamilyMetrics:
+    m = _metrics(name, score)
+    m.selection_score, m.validation_errors = score, errors
+    return m
+
+
+def test_the_committee_stays_unless_a_family_beats_it_beyond_noise():
+    rng = np.random.default_rng(0)
+    committee = rng.uniform(0.5, 1.5, 30).tolist()
+    noisy = (np.asarray(committee) * rng.uniform(0.2, 1.6, 30)).tolist()  # lower score, but not clearly lower
+    clear = (np.asarray(committee) * 0.5).tolist()
+    lucky = _with_errors("gbt", 0.5, noisy)
+    assert np.mean(noisy) < np.mean(committee)
+    assert select_family({"committee": _with_errors("committee", 1.0, committee), "gbt": lucky}) == "committee"
+    assert (
+        select_family({"committee": _with_errors("committee", 1.0, committee), "gbt": _with_errors("gbt", 0.5, clear)})
+        == "gbt"
+    )
+    assert select_family({"rf": _with_errors("rf", 1.0, committee), "gbt": lucky}) == "gbt"  # no committee fitted
+    assert (
+        select_family({"committee": _with_errors("committee", 1.0, []), "gbt": _with_errors("gbt", 0.5, [])}) == "gbt"
+    )

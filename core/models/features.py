@@ -78,6 +78,14 @@ class FeatureMap:
             return [*scalars, *self._descriptors]
         return [*self.input_names, *self._descriptors]
 
+    def column_roles(self) -> tuple[list[int], list[int]]:
+        """Indices of `both`'s raw columns and of its descriptor view (scalar inputs and descriptors); lists, as
+        hyper-parameters read back from JSON are."""
+        if self.feature_set != "both":
+            raise ValueError("only the 'both' feature set holds raw columns and descriptors side by side")
+        n = len(self.input_names)
+        return list(range(n)), [*self._scalars, *range(n, n + len(self._descriptors))]
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, float)
         if self.feature_set == "raw":

@@ -55,6 +55,9 @@ class FamilyMetrics:
     features: str = "raw"
     cv_mse_by_type: dict[str, float] = field(default_factory=dict)  # leave-one-profile-type-out MSE
     selection_score: float | None = None
+    # squared error of every row of each left-out profile type but the one with the most runs, as its type was
+    # left out (`cv_mse_by_type` order): what `fitting.select_family` pairs with the committee's
+    validation_errors: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,11 +71,12 @@ class FamilyMetrics:
 class CQAMetrics:
     """What was chosen for a CQA and how well it does, with every family's metrics beside it.
 
-    `best_model` is the family in use: the lowest selection score (see
-    `fitting.selection_score`) unless the user chose another (`selected_by` =
-    "user"); `features` is the input feature set it sees. `cv_mse` is K-fold
-    CV, `cv_mse_by_type` the MSE on each profile type when that type is left
-    out of training. Coverage is the share of hold-out points inside the ±1σ
+    `best_model` is the family in use: the one `fitting.select_family` picks
+    (lowest selection score, the committee kept unless beaten on left-out
+    profile types) unless the user chose another (`selected_by` = "user");
+    `features` is the input feature set it sees. `cv_mse` is K-fold CV,
+    `cv_mse_by_type` the MSE on each profile type when that type is left out
+    of training. Coverage is the share of hold-out points inside the ±1σ
     and ±2σ intervals, overall and per profile type.
     """
 

@@ -79,13 +79,20 @@ def group_folds(groups: Sequence[Any], min_rows: int = 2) -> GroupFolds:
     return out
 
 
+def split_errors(
+    name: str, params: Params, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, random_state: int
+) -> np.ndarray:
+    """Squared validation error of each `test` row, one configuration fitted on the `train` rows."""
+    with one_thread_per_fit():
+        pipe = build_pipeline(name, params, random_state).fit(X[train], y[train])
+    return (y[test] - pipe.predict(X[test])) ** 2
+
+
 def split_mse(
     name: str, params: Params, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, random_state: int
 ) -> float:
     """Validation MSE of one configuration fitted on the `train` rows and scored on the `test` rows."""
-    with one_thread_per_fit():
-        pipe = build_pipeline(name, params, random_state).fit(X[train], y[train])
-    return float(np.mean((y[test] - pipe.predict(X[test])) ** 2))
+    return float(np.mean(split_errors(name, params, X, y, train, test, random_state)))
 
 
 @dataclass
@@ -253,10 +260,10 @@ def _groups(configs: list[Params], coupled: Sequence[str]) -> list[list[int]]:
 
 def _unique_configs(grid: dict[str, list], canonical: Any, n_train: int) -> list[Params]:
     out: list[Params] = []
-    seen: set[tuple] = set()
+    seen: set[str] = set()
     for params in ParameterGrid(grid) if grid else [{}]:
         params = canonical(dict(params), n_train) if canonical else dict(params)
-        key = tuple(sorted(params.items(), key=lambda kv: kv[0]))
+        key = repr(sorted(params.items(), key=lambda kv: kv[0]))  # values may be lists (column indices)
         if key not in seen:
             seen.add(key)
             out.append(params)

@@ -5,8 +5,10 @@ grids; where the paper gives a range (n_estimators 10-200, learning_rate
 0.01-0.2, C 0.1-20) the grid spans it with a few values. The Gaussian process
 (`gaussian_process`) is not in the paper: it is here for its standard
 deviation, which grows away from the data; its length scales are fitted by
-marginal likelihood, so its grid only fixes the Matérn smoothness. Adding a family is
-one `ModelFamily` entry in `FAMILIES`.
+marginal likelihood, so its grid only fixes the Matérn smoothness. Nor is the
+committee (`committee`): the average of a forest on the raw columns and a ridge
+regression and a GP on the shared descriptors, which carries what linear runs
+teach over to cycled ones. Adding a family is one `ModelFamily` entry in `FAMILIES`.
 
 Every pipeline is `StandardScaler` followed by the model, so scaling is learned
 on whatever rows the pipeline is fitted on (a training fold, never the
@@ -27,7 +29,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from xgboost import XGBRegressor
 
-from core.models.gaussian_process import ARDGaussianProcess
+from core.models.committee import Committee
+from core.models.gaussian_process import GaussianProcessModel
 
 Params = dict[str, Any]
 StagedPredict = Callable[[Any, np.ndarray, Sequence[int]], dict[int, np.ndarray]]
@@ -102,6 +105,8 @@ class ModelFamily:
     native_std: bool = False  # the model gives its own predictive std (used instead of an ensemble)
     # feature sets tried when the fit chooses them ("auto"); None: every one available
     feature_sets: tuple[str, ...] | None = None
+    # takes `raw_columns` / `descriptor_columns` (set by the fit on the `both` feature set)
+    column_roles: bool = False
 
 
 FAMILIES: dict[str, ModelFamily] = {
@@ -164,12 +169,20 @@ FAMILIES: dict[str, ModelFamily] = {
         ModelFamily(
             name="gp",
             label="Gaussian process",
-            make=lambda seed: ARDGaussianProcess(random_state=seed),
+            make=lambda seed: GaussianProcessModel(random_state=seed),
             grid={"nu": (2.5,)},
             native_std=True,
             # A stationary kernel needs inputs in which nearby means similar: the shared descriptors. In the raw
             # columns every profile type sits in its own zero-padded corner (and 40 length scales cost time).
             feature_sets=("descriptors",),
+        ),
+        ModelFamily(
+            name="committee",
+            label="Committee (forest + ridge + GP)",
+            make=lambda seed: Committee(random_state=seed),
+            grid={"n_estimators": (100,)},
+            feature_sets=("both",),
+            column_roles=True,
         ),
     )
 }
