@@ -42,11 +42,12 @@ if str(ROOT) not in sys.path:
 from bench.campaigns import campaign, compound, test_runs  # noqa: E402
 from core.models import compute_backend, fit_cqa_models  # noqa: E402
 from core.models.datasets import ModelData  # noqa: E402
+from core.models.zoo import FAMILIES  # noqa: E402
 
 CQAS = ("D50", "DoA", "crystallinity")
 TYPES = {0: "linear", 1: "1 cycle", 2: "2 cycles", 3: "3 cycles", 4: "4 cycles"}
 OLD = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"}
-NEW: dict = {}
+NEW = {"families": tuple(FAMILIES)}  # every family, the opt-in committee included
 
 
 def _score(campaign_id: int, perturbed: bool, n_per_type: int, n_jobs: int) -> list[dict]:

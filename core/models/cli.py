@@ -19,7 +19,7 @@ from core.models.persistence import RunFormatError, save_run
 from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
 from core.models.search import SEARCH_MODES
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS
-from core.models.zoo import FAMILIES
+from core.models.zoo import DEFAULT_FAMILIES, FAMILIES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument("--cqa", action="append", help="fit only this CQA (repeatable)")
     fit.add_argument(
-        "--families", default=",".join(FAMILIES), help=f"comma-separated model families (default: {','.join(FAMILIES)})"
+        "--families",
+        default=",".join(DEFAULT_FAMILIES),
+        help=f"comma-separated model families of {','.join(FAMILIES)} (default: {','.join(DEFAULT_FAMILIES)})",
     )
     fit.add_argument(
         "--model", action="append", default=[], metavar="CQA=FAMILY", help=f"use FAMILY ({', '.join(FAMILIES)}) for CQA"

@@ -35,7 +35,7 @@ from core.models.metrics import CQAMetrics, FamilyMetrics, coverage, regression_
 from core.models.scaleout import one_thread_per_fit
 from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, group_folds, search_family, split_errors
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
-from core.models.zoo import FAMILIES, build_pipeline, family
+from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, build_pipeline, family
 from core.profiles import SolubilityCurve
 from core.progress import Progress
 
@@ -54,7 +54,7 @@ class FitSettings:
     calibration: str = "conformal"
     test_fraction: float = DEFAULT_TEST_FRACTION
     random_state: int = 0
-    families: tuple[str, ...] = tuple(FAMILIES)
+    families: tuple[str, ...] = DEFAULT_FAMILIES
     grids: dict[str, dict[str, list]] = field(default_factory=dict)  # per-family grid overrides
     choice: dict[str, str] = field(default_factory=dict)  # CQA -> family chosen by the user
     features: str = "auto"  # raw, descriptors, both, or auto: chosen per family by the selection score
@@ -330,7 +330,7 @@ def fit_cqa_models(
         calibration=calibration,
         test_fraction=test_fraction,
         random_state=random_state,
-        families=tuple(families or FAMILIES),
+        families=tuple(families or DEFAULT_FAMILIES),
         grids={k: {p: list(v) for p, v in g.items()} for k, g in (grids or {}).items()},
         choice=dict(choice or {}),
         features=features,

@@ -9,7 +9,7 @@ from core.models.features import FEATURE_SETS
 from core.models.fitting import FitSettings
 from core.models.search import SEARCH_MODES
 from core.models.uncertainty import UQ_METHODS
-from core.models.zoo import FAMILIES
+from core.models.zoo import DEFAULT_FAMILIES, FAMILIES
 
 
 def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
@@ -35,7 +35,7 @@ def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
     families = c5.multiselect(
         "Model families",
         list(FAMILIES),
-        default=list(FAMILIES),
+        default=list(DEFAULT_FAMILIES),
         format_func=lambda n: FAMILIES[n].label,
         key="model_families",
     )
@@ -64,7 +64,7 @@ def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
         uq=uq,
         n_members=int(members),
         random_state=int(random_seed),
-        families=tuple(families or FAMILIES),
+        families=tuple(families or DEFAULT_FAMILIES),
         features=features,
         solubility=data.schema.solubility,
     )
