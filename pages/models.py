@@ -22,8 +22,9 @@ st.caption(
     "Each CQA is modelled on the runs where it was measured. Hyper-parameters are searched by K-fold CV. "
     "Each family also sees the runs as raw columns, as profile descriptors every type shares, or both; the feature "
     "set and family chosen are those with the lowest selection score, the geometric mean of the K-fold CV MSE "
-    "and the MSEs when each profile type is left out of training, except that the committee (forest + ridge + GP) "
-    "stays unless a family predicts the left-out types clearly better (sign test). An ensemble (or the Gaussian "
+    "and the MSEs when each profile type is left out of training. The committee (forest + ridge + GP) is fitted "
+    "only when chosen; it then stays unless a family predicts the left-out types clearly better (sign test). Its "
+    "linear members extrapolate, so check its designs in the virtual lab or the lab. An ensemble (or the Gaussian "
     "process's own σ) gives each prediction its uncertainty."
 )
 
