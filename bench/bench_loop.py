@@ -15,9 +15,9 @@ lab noise; the start data stay the sample's.
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json] [--fused-kernel]
-        [--features descriptors raw]
+        [--features raw descriptors]
 
-`--features` lists the planning GPs' inputs to compare (default: the product's, descriptors);
+`--features` lists the planning GPs' inputs to compare (default: the product's, raw);
 each strategy runs once per feature set on the same seeds.
 
 `--fused-kernel` compiles and uses BoTorch's optional C++ qLogNEHVI kernel, which the product skips:

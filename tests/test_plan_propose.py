@@ -168,8 +168,8 @@ def test_the_planning_gps_see_the_chosen_feature_set(sample):
 def test_a_descriptor_planner_proposes_feasible_distinct_runs(sample):
     """Descriptors are computed in numpy: the search must work without gradients and still obey Eqs. 2-4."""
     data, md, start_T, end_T = sample
-    plan = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("ehvi", start_T, end_T, features="raw"))
-    desc = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("ehvi", start_T, end_T))
+    plan = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("ehvi", start_T, end_T))
+    desc = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("ehvi", start_T, end_T, features="descriptors"))
     assert set(desc.runs["id"]) != set(plan.runs["id"])
     for runs in (plan.runs, desc.runs):
         assert runs["id"].is_unique and (runs["expected_improvement"] >= 0).all()

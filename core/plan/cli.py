@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--features",
         choices=FEATURE_SETS,
         default=PlanSpec.features,
-        help="the GPs' inputs: profile descriptors shared by every type (default), raw columns, or both",
+        help="the GPs' inputs: raw columns (default), profile descriptors shared by every type, or both",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="workbook to write (.xlsx)")

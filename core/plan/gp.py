@@ -5,14 +5,14 @@ crystallinity in fewer), so the models are independent `SingleTaskGP`s in a
 `ModelListGP`, each fitted on its own rows with inferred noise. Outputs are
 standardised.
 
-Inputs are one of the models' feature sets (`core.models.features`). The
-default is the profile descriptors: they mean the same for every profile type,
-so what the GP learns from the many linear runs informs the sparse cycled
-types, where the raw columns put each type in its own corner (unused entries
-are 0, Eq. 4). Raw rows are scaled to the unit box by the schema's bounds
-(profile columns from 0, the "unused" value), feature rows by the data's range.
-The descriptors are computed in numpy, so the acquisition is optimised without
-gradients (`core.plan.propose`).
+Inputs are one of the models' feature sets (`core.models.features`): the raw
+DoE columns (the default), the profile descriptors shared by every profile
+type, or both. On fresh virtual-lab campaigns the descriptor GPs predicted
+neither better nor worse than the raw ones overall (`bench/bench_plan_models.py`),
+so the default stays with the raw columns. Raw rows are scaled to the unit box
+by the schema's bounds (profile columns from 0, the "unused" value), feature
+rows by the data's range. The descriptors are computed in numpy, so the
+acquisition is optimised without gradients (`core.plan.propose`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def one_torch_thread() -> Iterator[None]:
 class PlanningModels:
     """GPs of the CQAs with a frame-in, mean/std-out view for reports."""
 
-    def __init__(self, schema: Schema, outcomes: Sequence[str], features: str = "descriptors") -> None:
+    def __init__(self, schema: Schema, outcomes: Sequence[str], features: str = "raw") -> None:
         if features not in FEATURE_SETS:
             raise ValueError(f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SETS)}")
         self.schema, self.outcomes, self.features = schema, list(outcomes), features

@@ -73,7 +73,7 @@ class PlanSpec:
     start_T: tuple[float, float] | None = None
     end_T: tuple[float, float] | None = None
     random_state: int = 0
-    features: str = "descriptors"  # the GPs' inputs: a feature set of `core.models.features`
+    features: str = "raw"  # the GPs' inputs, a feature set of `core.models.features` (`bench_plan_models.py`)
     mc_samples: int = 64
     num_restarts: int = 3  # screened candidates refined per slot
     raw_samples: int = 128  # Sobol candidates screened per profile type and slot
@@ -433,7 +433,7 @@ def _plan(
         domain = ApplicabilityDomain().fit(inputs[schema.input_names]).score
     runs["domain_score"] = domain(runs[schema.input_names])
     runs = runs.drop(columns=["feasible"], errors="ignore")
-    notes = [f"{n}: GP on {c} runs" for n, c in models.counts_.items()]
+    notes = [f"{n}: GP on {c} runs ({spec.features})" for n, c in models.counts_.items()]
     return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes)
 
 
