@@ -15,6 +15,10 @@ lab noise; the start data stay the sample's.
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json] [--fused-kernel]
+        [--features raw descriptors]
+
+`--features` lists the planning GPs' inputs to compare (default: the product's, raw);
+each strategy runs once per feature set on the same seeds.
 
 `--fused-kernel` compiles and uses BoTorch's optional C++ qLogNEHVI kernel, which the product skips:
 compare the planning-call times it prints with a run without it.
@@ -38,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.doe import load_doe
 from core.models.datasets import ModelData
+from core.models.features import FEATURE_SETS
 from core.optimize.run import non_dominated, optimize_profiles
 from core.optimize.spec import Constraint, DesignSpec, data_temperature_ranges
 from core.plan.propose import (
@@ -139,6 +144,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine may be shared)")
     parser.add_argument("--cache", default=str(ROOT / "runs" / "bench_loop_true_front.json"))
     parser.add_argument("--fused-kernel", action="store_true", help="compile and use BoTorch's C++ qLogNEHVI kernel")
+    parser.add_argument("--features", nargs="+", choices=FEATURE_SETS, default=[PlanSpec.features])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fused_kernel:
@@ -155,29 +161,36 @@ def main() -> None:
     )
     hv_true = true_front_hv(args, data.schema, start_T, end_T, constraints)
     results: dict[str, np.ndarray] = {}
-    for strategy in args.strategies:
-        runs, times = [], []
-        for seed in range(args.seeds):
-            fractions, seconds = campaign(strategy, seed, args, data, spec, hv_true)
-            runs.append(fractions)
-            times += seconds
-            print(f"  {strategy} seed {seed}: " + " ".join(f"{f:.2f}" for f in fractions), flush=True)
-        results[strategy] = np.array(runs)
-        print(f"{strategy}: planning call {np.median(times):.1f} s median, {max(times):.1f} s max", flush=True)
+    for features in args.features:
+        for strategy in args.strategies:
+            name = strategy if len(args.features) == 1 else f"{strategy}/{features}"
+            runs, times = [], []
+            for seed in range(args.seeds):
+                fractions, seconds = campaign(strategy, seed, args, data, replace(spec, features=features), hv_true)
+                runs.append(fractions)
+                times += seconds
+                print(f"  {name} seed {seed}: " + " ".join(f"{f:.2f}" for f in fractions), flush=True)
+            results[name] = np.array(runs)
+            print(f"{name}: planning call {np.median(times):.1f} s median, {max(times):.1f} s max", flush=True)
     added = [args.batch * r for r in range(args.rounds + 1)]
     print("\ntrue HV of the recommended set / true front: median [min-max] over seeds")
-    print(f"{'added runs':<10}" + "".join(f"{n:>18}" for n in added))
+    print(f"{'added runs':<22}" + "".join(f"{n:>18}" for n in added))
     for strategy, table in results.items():
         cells = "".join(
             f"{np.median(table[:, r]):>8.2f} [{table[:, r].min():.2f}-{table[:, r].max():.2f}]"
             for r in range(len(added))
         )
-        print(f"{strategy:<10}{cells}")
-    if "ehvi" in results and "random" in results:
-        final_e, final_r = np.median(results["ehvi"][:, -1]), np.median(results["random"][:, -1])
-        reach = np.any(np.median(results["ehvi"], axis=0) >= 0.8)
+        print(f"{strategy:<22}{cells}")
+    for features in args.features:
+        tag = "" if len(args.features) == 1 else f"/{features}"
+        ehvi, rand = results.get(f"ehvi{tag}"), results.get(f"random{tag}")
+        if ehvi is None or rand is None:
+            continue
+        final_e, final_r = np.median(ehvi[:, -1]), np.median(rand[:, -1])
+        reach = np.any(np.median(ehvi, axis=0) >= 0.8)
         ratio = final_e / final_r if final_r > 0 else float("inf")
-        print(f"\nehvi median reaches 0.8: {'yes' if reach else 'no'}; at {added[-1]} runs ehvi/random = {ratio:.2f}")
+        verdict = "yes" if reach else "no"
+        print(f"\nehvi{tag} median reaches 0.8: {verdict}; at {added[-1]} runs ehvi/random = {ratio:.2f}")
 
 
 if __name__ == "__main__":

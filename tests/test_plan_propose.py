@@ -12,7 +12,9 @@ from botorch.acquisition.multi_objective import logei
 
 from core.doe import load_doe
 from core.models.datasets import ModelData
+from core.models.features import FeatureMap
 from core.optimize.spec import Constraint, data_temperature_ranges
+from core.plan.gp import PlanningModels
 from core.plan.propose import STRATEGIES, PlanSpec, hypervolume, plan_experiments
 from core.plan.space import ProfileSpace
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile, check_features
@@ -148,3 +150,29 @@ def test_hypervolume_of_hand_made_points():
     assert hypervolume(np.array([[10.0, -50.0]]), ref) == pytest.approx(500.0)
     assert hypervolume(np.array([[10.0, -50.0], [5.0, -20.0]]), ref) == pytest.approx(500.0 + 5 * 30)
     assert hypervolume(np.array([[-1.0, -50.0]]), ref) == 0.0
+
+
+def test_the_planning_gps_see_the_chosen_feature_set(sample):
+    data, md, _, _ = sample
+    names = data.schema.input_names
+    fitted = {f: PlanningModels(data.schema, ["D50"], f).fit(md.inputs, md.cqas) for f in ("raw", "descriptors")}
+    assert fitted["raw"].X_baseline_.shape == (len(md.inputs), len(names))
+    assert fitted["descriptors"].X_baseline_.shape == (len(md.inputs), len(FeatureMap(names, "descriptors").names))
+    four_cycles = md.inputs[names].iloc[[-1]].assign(T10=0.0, C5=0.0, H4=0.0, T9=10.0)  # an unseen corner of raw
+    means = {f: m.predict(four_cycles)["D50"][0][0] for f, m in fitted.items()}
+    assert means["raw"] != pytest.approx(means["descriptors"])
+    with pytest.raises(ValueError, match="unknown feature set"):
+        PlanSpec(features="pixels")
+
+
+def test_a_descriptor_planner_proposes_feasible_distinct_runs(sample):
+    """Descriptors are computed in numpy: the search must work without gradients and still obey Eqs. 2-4."""
+    data, md, start_T, end_T = sample
+    plan = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("ehvi", start_T, end_T))
+    desc = plan_experiments(md.inputs, md.cqas, data.schema, small_spec("ehvi", start_T, end_T, features="descriptors"))
+    assert set(desc.runs["id"]) != set(plan.runs["id"])
+    for runs in (plan.runs, desc.runs):
+        assert runs["id"].is_unique and (runs["expected_improvement"] >= 0).all()
+        assert all(
+            ThermocycleProfile.from_features(r).is_feasible() for r in runs[data.schema.input_names].to_dict("records")
+        )

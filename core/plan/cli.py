@@ -14,6 +14,7 @@ from core.doe import load_doe
 from core.doe.schema import Schema
 from core.exit_codes import EXIT_FAILED, EXIT_OK
 from core.models.datasets import ModelData
+from core.models.features import FEATURE_SETS
 from core.optimize.spec import Constraint, Objective, data_temperature_ranges, n_temperatures_for_cycles
 from core.plan.propose import STRATEGIES, PlanSpec, plan_experiments
 from core.plan.workbook import plan_workbook
@@ -33,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--objectives", nargs="+", default=["D50:max", "DoA:min"], help="CQA:max or CQA:min ...")
     p.add_argument("--constraint", action="append", default=[], help='e.g. "crystallinity>=80" (repeatable)')
     p.add_argument("--strategy", choices=STRATEGIES, default="ehvi", help="how to choose the runs (default: ehvi)")
+    p.add_argument(
+        "--features",
+        choices=FEATURE_SETS,
+        default=PlanSpec.features,
+        help="the GPs' inputs: raw columns (default), profile descriptors shared by every type, or both",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="workbook to write (.xlsx)")
     p.set_defaults(func=run_plan)
@@ -80,6 +87,7 @@ def run_plan(args: argparse.Namespace) -> int:
             start_T=start_T,
             end_T=end_T,
             random_state=args.seed,
+            features=args.features,
         )
         plan = plan_experiments(data.inputs, data.cqas, schema, spec)
     except (ValueError, OSError, KeyError, json.JSONDecodeError, pd.errors.ParserError) as exc:

@@ -2,10 +2,17 @@
 
 Each CQA is measured in a different subset of runs (D50 in all, DoA and
 crystallinity in fewer), so the models are independent `SingleTaskGP`s in a
-`ModelListGP`, each fitted on its own rows with inferred noise. Inputs are the
-DoE feature rows scaled to the unit box by the schema's bounds (an unused
-profile entry is 0, Eq. 4, so the lower scaling bound of a profile column is 0);
-outputs are standardised.
+`ModelListGP`, each fitted on its own rows with inferred noise. Outputs are
+standardised.
+
+Inputs are one of the models' feature sets (`core.models.features`): the raw
+DoE columns (the default), the profile descriptors shared by every profile
+type, or both. On fresh virtual-lab campaigns the descriptor GPs predicted
+neither better nor worse than the raw ones overall (`bench/bench_plan_models.py`),
+so the default stays with the raw columns. Raw rows are scaled to the unit box
+by the schema's bounds (profile columns from 0, the "unused" value), feature
+rows by the data's range. The descriptors are computed in numpy, so the
+acquisition is optimised without gradients (`core.plan.propose`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from botorch.models.transforms import Normalize, Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from core.doe.schema import Schema
+from core.models.features import FEATURE_SETS, FeatureMap
 from core.optimize.spec import BATCH_TIME
+from core.profiles import SolubilityCurve
 
 # L-BFGS iterations of the marginal-likelihood fit: a bounded cost per planning call on a shared machine.
 FIT_MAXITER = 150
@@ -54,11 +63,33 @@ def one_torch_thread() -> Iterator[None]:
 class PlanningModels:
     """GPs of the CQAs with a frame-in, mean/std-out view for reports."""
 
-    def __init__(self, schema: Schema, outcomes: Sequence[str]) -> None:
-        self.schema, self.outcomes = schema, list(outcomes)
+    def __init__(self, schema: Schema, outcomes: Sequence[str], features: str = "raw") -> None:
+        if features not in FEATURE_SETS:
+            raise ValueError(f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SETS)}")
+        self.schema, self.outcomes, self.features = schema, list(outcomes), features
+        curve = SolubilityCurve(schema.solubility) if schema.solubility and features != "raw" else None
+        self.feature_map = FeatureMap(schema.input_names, features, curve)
+
+    def transform(self, X: torch.Tensor) -> torch.Tensor:
+        """Raw DoE rows (..., n_inputs) -> the GP's input columns (no gradient through the descriptors)."""
+        if self.features == "raw":
+            return X
+        flat = X.detach().reshape(-1, X.shape[-1]).numpy()
+        out = torch.as_tensor(self.feature_map.transform(flat), dtype=torch.double)
+        return out.reshape(*X.shape[:-1], out.shape[-1])
+
+    def _bounds(self, X: torch.Tensor) -> torch.Tensor:
+        if self.features == "raw":
+            return input_bounds(self.schema)
+        lo, hi = X.min(dim=0).values, X.max(dim=0).values
+        return torch.stack([lo, torch.where(hi > lo, hi, lo + 1.0)])
 
     def fit(self, inputs: pd.DataFrame, cqas: pd.DataFrame, random_state: int = 0) -> PlanningModels:
-        bounds = input_bounds(self.schema)
+        X_all = self.transform(torch.tensor(inputs[self.schema.input_names].to_numpy(float), dtype=torch.double))
+        if not torch.isfinite(X_all).all():
+            raise ValueError("some runs are not complete profiles; check the data on the Data screen")
+        bounds = self._bounds(X_all)
+        rows_of = {name: torch.as_tensor(cqas[name].notna().to_numpy()) for name in self.outcomes if name in cqas}
         gps, counts = [], {}
         with one_torch_thread(), torch.random.fork_rng():
             torch.manual_seed(random_state)
@@ -67,12 +98,12 @@ class PlanningModels:
                     raise ValueError("the planner works on measured CQAs; the batch time cannot be planned for")
                 if name not in cqas:
                     raise ValueError(f"{name} is not a CQA of the data; choose from {', '.join(cqas.columns)}")
-                rows = cqas[name].notna()
+                rows = rows_of[name]
                 counts[name] = int(rows.sum())
                 if counts[name] < 3:
                     raise ValueError(f"{name} is measured in {counts[name]} runs; planning needs at least 3")
-                X = torch.tensor(inputs.loc[rows, self.schema.input_names].to_numpy(float), dtype=torch.double)
-                Y = torch.tensor(cqas.loc[rows, name].to_numpy(float), dtype=torch.double).unsqueeze(-1)
+                X = X_all[rows]
+                Y = torch.tensor(cqas[name].to_numpy(float), dtype=torch.double)[rows].unsqueeze(-1)
                 gp = SingleTaskGP(
                     X, Y, input_transform=Normalize(X.shape[-1], bounds=bounds), outcome_transform=Standardize(1)
                 )
@@ -87,13 +118,13 @@ class PlanningModels:
                 gps.append(gp.eval())
         self.counts_ = counts
         self.model_ = ModelListGP(*gps)
-        self.X_baseline_ = torch.tensor(inputs[self.schema.input_names].to_numpy(float), dtype=torch.double)
+        self.X_baseline_ = X_all
         return self
 
     def predict_tensor(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and std (..., n, n_outcomes) of the latent function (observation noise left out)."""
+        """Posterior mean and std (..., n, n_outcomes) at raw DoE rows, of the latent function (noise left out)."""
         with torch.no_grad(), one_torch_thread():
-            posterior = self.model_.posterior(X)
+            posterior = self.model_.posterior(self.transform(X))
             return posterior.mean, posterior.variance.clamp_min(0.0).sqrt()
 
     def predict(self, features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -41,7 +41,6 @@ from botorch.acquisition.multi_objective import logei
 from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
 from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
 from botorch.exceptions.warnings import BotorchWarning, NumericsWarning, OptimizationWarning
-from botorch.optim import optimize_acqf
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.sampling import draw_sobol_samples
 from pymoo.indicators.hv import HV
@@ -50,6 +49,7 @@ from scipy.stats import qmc
 
 from core.doe.schema import Schema
 from core.models.domain import ApplicabilityDomain
+from core.models.features import FEATURE_SETS
 from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
@@ -73,10 +73,11 @@ class PlanSpec:
     start_T: tuple[float, float] | None = None
     end_T: tuple[float, float] | None = None
     random_state: int = 0
+    features: str = "raw"  # the GPs' inputs, a feature set of `core.models.features` (`bench_plan_models.py`)
     mc_samples: int = 64
-    num_restarts: int = 3
-    raw_samples: int = 64
-    maxiter: int = 30
+    num_restarts: int = 3  # screened candidates refined per slot
+    raw_samples: int = 128  # Sobol candidates screened per profile type and slot
+    maxiter: int = 30  # rounds of the local search
     front_pop: int = 32
     front_gen: int = 25
 
@@ -89,6 +90,8 @@ class PlanSpec:
             raise ValueError("planning improves a Pareto front: choose at least two objectives")
         if not self.n_temperatures:
             raise ValueError("choose at least one profile type")
+        if self.features not in FEATURE_SETS:
+            raise ValueError(f'unknown feature set "{self.features}"; choose one of {", ".join(FEATURE_SETS)}')
 
     @property
     def outcomes_needed(self) -> list[str]:
@@ -158,17 +161,6 @@ def _outcomes(cqas: pd.DataFrame, spec: PlanSpec) -> list[str]:
 
 
 # -- acquisition -----------------------------------------------------------------------
-class LatentAcquisition(AcquisitionFunction):
-    """An acquisition function of feature rows, seen from a profile type's feasible unit box."""
-
-    def __init__(self, inner: AcquisitionFunction, space: ProfileSpace) -> None:
-        super().__init__(model=inner.model)
-        self.inner, self.space = inner, space
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.inner(self.space.decode_tensor(X))
-
-
 def skip_fused_kernel() -> None:
     """Keep BoTorch from JIT-compiling its optional C++ qLogNEHVI kernel on first use.
 
@@ -206,11 +198,15 @@ def _constraint(j: int, c: Constraint) -> Callable[[torch.Tensor], torch.Tensor]
     return lambda Z: Z[..., j] - c.value
 
 
-def expected_improvement(acq: qLogNoisyExpectedHypervolumeImprovement, X: np.ndarray) -> np.ndarray:
-    """Expected hypervolume improvement of each row on its own (no pending runs)."""
+def acquisition_values(acq: AcquisitionFunction, models: PlanningModels, X: torch.Tensor) -> np.ndarray:
+    """The acquisition of each raw DoE row on its own (q = 1, given the pending runs)."""
     with torch.no_grad():
-        log_value = acq(torch.as_tensor(X, dtype=torch.double).unsqueeze(-2))
-    return log_value.exp().numpy()
+        return acq(models.transform(X).unsqueeze(-2)).numpy()
+
+
+def expected_improvement(acq: AcquisitionFunction, models: PlanningModels, X: np.ndarray) -> np.ndarray:
+    """Expected hypervolume improvement of each row on its own (the acquisition is its logarithm)."""
+    return np.exp(acquisition_values(acq, models, torch.as_tensor(X, dtype=torch.double)))
 
 
 def _ehvi_batch(
@@ -218,9 +214,10 @@ def _ehvi_batch(
 ) -> list[tuple[int, np.ndarray]]:
     """Sequential greedy batch over the union of the types' boxes.
 
-    Each slot screens `raw_samples` Sobol points of every type, then refines the
-    `num_restarts` best of all of them by gradient ascent within their own type,
-    so a type that cannot compete costs one batched evaluation, not an optimisation.
+    Each slot screens `raw_samples` Sobol points of every type, then improves
+    the `num_restarts` best of them all by a local search within their own
+    type, so a type that cannot compete costs one batched evaluation. The
+    search needs no gradients: the GP may see descriptors computed in numpy.
     """
     acq = build_acquisition(models, spec, reference, spec.random_state)
     chosen: list[tuple[int, np.ndarray]] = []
@@ -229,31 +226,43 @@ def _ehvi_batch(
         seed = spec.random_state * 7919 + slot * 101
         screened = []
         for t, space in enumerate(spaces):
-            U = draw_sobol_samples(space.unit_bounds(), n=spec.raw_samples, q=1, seed=seed + t)
-            with torch.no_grad():
-                values = LatentAcquisition(acq, space)(U)
-            screened += [(float(v), t, i, U) for i, v in enumerate(values)]
+            U = draw_sobol_samples(space.unit_bounds(), n=spec.raw_samples, q=1, seed=seed + t)[:, 0, :]
+            values = acquisition_values(acq, models, space.decode_tensor(U))
+            screened += [(float(v), t, i, U[i].numpy()) for i, v in enumerate(values)]
         screened.sort(key=lambda item: (-item[0], item[1], item[2]))
-        best: tuple[float, int, np.ndarray] | None = None
-        for t in sorted({item[1] for item in screened[: spec.num_restarts]}):
-            starts = torch.cat([U[i : i + 1] for _, tt, i, U in screened[: spec.num_restarts] if tt == t])
-            with torch.random.fork_rng():
-                torch.manual_seed(seed + t)
-                X, value = optimize_acqf(
-                    LatentAcquisition(acq, spaces[t]),
-                    bounds=spaces[t].unit_bounds(),
-                    q=1,
-                    num_restarts=len(starts),
-                    batch_initial_conditions=starts,
-                    options={"maxiter": spec.maxiter},
-                )
-            if best is None or float(value) > best[0]:
-                best = (float(value), t, X.detach().numpy()[0])
-        assert best is not None
-        chosen.append((best[1], best[2]))
-        pending.append(spaces[best[1]].decode_tensor(torch.as_tensor(best[2], dtype=torch.double)).unsqueeze(0))
-        acq.set_X_pending(torch.cat(pending))
+        rng = np.random.default_rng(seed)
+        refined = [
+            (*_local_search(acq, models, spaces[t], U, value, spec.maxiter, rng), t)
+            for value, t, _, U in screened[: spec.num_restarts]
+        ]
+        _, U_best, t_best = max(refined, key=lambda item: item[0])
+        chosen.append((t_best, U_best))
+        pending.append(spaces[t_best].decode_tensor(torch.as_tensor(U_best[None, :], dtype=torch.double)))
+        acq.set_X_pending(models.transform(torch.cat(pending)))
     return chosen
+
+
+def _local_search(
+    acq: AcquisitionFunction,
+    models: PlanningModels,
+    space: ProfileSpace,
+    start: np.ndarray,
+    value: float,
+    rounds: int,
+    rng: np.random.Generator,
+    n_moves: int = 16,
+) -> tuple[float, np.ndarray]:
+    """Seeded (1+λ) search in the unit box: keep the best of `n_moves` Gaussian moves, halve the step on failure."""
+    best, step = start, 0.1
+    for _ in range(rounds):
+        moves = np.clip(best + step * rng.standard_normal((n_moves, space.dim)), 0.0, 1.0)
+        values = acquisition_values(acq, models, space.decode_tensor(torch.as_tensor(moves, dtype=torch.double)))
+        i = int(np.argmax(values))
+        if values[i] > value:
+            best, value = moves[i], float(values[i])
+        else:
+            step /= 2
+    return value, best
 
 
 # -- predicted Pareto candidates -------------------------------------------------------
@@ -400,7 +409,7 @@ def _plan(
     reference: np.ndarray | None,
 ) -> Plan:
     start = time.perf_counter()
-    models = PlanningModels(schema, _outcomes(cqas, spec)).fit(inputs, cqas, spec.random_state)
+    models = PlanningModels(schema, _outcomes(cqas, spec), spec.features).fit(inputs, cqas, spec.random_state)
     spaces = spaces_for(schema, spec.n_temperatures, spec.start_T, spec.end_T)
     ref = reference_point(cqas, spec.objectives) if reference is None else np.asarray(reference)
     with warnings.catch_warnings():
@@ -416,7 +425,7 @@ def _plan(
             runs = _exploit(front, models, spec, ref)
         acq = build_acquisition(models, replace(spec, mc_samples=max(spec.mc_samples, 128)), ref, spec.random_state)
         runs = runs.reset_index(drop=True)
-        runs["expected_improvement"] = expected_improvement(acq, runs[schema.input_names].to_numpy(float))
+        runs["expected_improvement"] = expected_improvement(acq, models, runs[schema.input_names].to_numpy(float))
     runs.insert(1, "strategy", spec.strategy)
     runs.insert(3, "n_cycles", runs["n_temperatures"] // 2 - 1)
     runs["id"] = [f"N{i + 1}-{rid}" for i, rid in enumerate(runs["id"])]
@@ -424,7 +433,7 @@ def _plan(
         domain = ApplicabilityDomain().fit(inputs[schema.input_names]).score
     runs["domain_score"] = domain(runs[schema.input_names])
     runs = runs.drop(columns=["feasible"], errors="ignore")
-    notes = [f"{n}: GP on {c} runs" for n, c in models.counts_.items()]
+    notes = [f"{n}: GP on {c} runs ({spec.features})" for n, c in models.counts_.items()]
     return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes)
 
 

@@ -1,8 +1,8 @@
 """A unit box per profile type in which every point decodes to a feasible profile (Eqs. 2-4, Table 2).
 
 The acquisition optimiser works in [0, 1]^d with no constraints at all; the
-decoder (differentiable, in torch, so BoTorch's gradient-based optimiser can
-pass through it) builds the DoE feature row:
+decoder (in torch, for whole batches of candidates at once) builds the DoE
+feature row:
 
 * scalars (initial concentration, seed loading, extra schema inputs): ``lo + u (hi - lo)``;
 * T1: within the start-temperature range;
