@@ -10,7 +10,8 @@ seed) faces the same disturbance scenarios under three supervisors:
 - ``oracle``: knows the whole scenario in advance and runs it under each of
   a few true-model supervisors (`oracle_policies`: the verified steady-state
   tracker, `core.reactors.optimum.VerifiedTracker`, with 15 min foresight;
-  the economic planner on the true closed loop with foresight; the rule),
+  the economic planner on the true closed loop with foresight, as configured
+  and with free setpoints and small back-offs; the rule),
   keeping the one with the fewest violations and then the most throughput
   (`hindsight_oracle`);
 - on request, ``oracle_cem``: the learned model's optimiser predicting with
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,8 @@ from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
 
 CONTROLLERS = ("pid", "learned", "oracle")
 OPTIONAL_CONTROLLERS = ("oracle_cem", "learned_shooting")
-ORACLE_POLICIES = ("tracker", "planner", "rule")
+ORACLE_POLICIES = ("tracker", "planner", "planner_free", "rule")
+ORACLE_BACKOFF_K = 2.0
 ORACLE_FORESIGHT_MIN = 15  # the oracle sees the disturbances of the next decision interval and a half
 
 
@@ -159,15 +161,28 @@ def oracle_policies(
       learned one) predicting with the true closed loop, its true state and
       the disturbances of its whole horizon: what the learned optimiser would
       do with a perfect model;
+    - ``planner_free``: the same planner with free setpoints and back-offs of
+      only ``ORACLE_BACKOFF_K`` from the temperature limit and the coolant
+      floor: knowing the future, the oracle needs little margin, and the
+      whole-scenario check rejects it if the limit is crossed;
     - ``rule``: the operators' rule (the PI baseline), so the oracle is never
       below it.
     """
-    planner = EconomicOptimizer(plant.config, TrueModelPredictor(plant, foresight=True), settings)
-    return {
-        "tracker": VerifiedTracker(plant, program, foresight_min=ORACLE_FORESIGHT_MIN).decide,
-        "planner": lambda: planner.decide(plant.setpoints_, plant.feed_requests_),
-        "rule": None,
+    free = replace(
+        settings,
+        max_setpoint_move_K=None,
+        max_feed_move_L_min=None,
+        temperature_margin_K=ORACLE_BACKOFF_K,
+        coolant_headroom_K=ORACLE_BACKOFF_K,
+    )
+    planners = {
+        name: EconomicOptimizer(plant.config, TrueModelPredictor(plant, foresight=True), chosen)
+        for name, chosen in (("planner", settings), ("planner_free", free))
     }
+    policies = {"tracker": VerifiedTracker(plant, program, foresight_min=ORACLE_FORESIGHT_MIN).decide}
+    for name, planner in planners.items():
+        policies[name] = lambda planner=planner: planner.decide(plant.setpoints_, plant.feed_requests_)
+    return policies | {"rule": None}
 
 
 def hindsight_oracle(
