@@ -416,8 +416,8 @@ LEARNED_CURVE = (  # (label, planner settings): from free setpoints to setpoints
     ("free setpoints, weight 20", {"max_setpoint_move_K": None, "steadiness_weight_kg_h_K2": 20.0}),
     ("setpoint moves <= 1 K, weight 20", {"max_setpoint_move_K": 1.0, "steadiness_weight_kg_h_K2": 20.0}),
     ("setpoints held, headroom 8 K", {"coolant_headroom_K": 8.0}),
-    ("setpoints held (default)", {}),
-    ("setpoints held, headroom 4 K", {"coolant_headroom_K": 4.0}),
+    ("setpoints held, headroom 6 K", {"coolant_headroom_K": 6.0}),
+    ("setpoints held, headroom 4 K (default)", {}),
 )
 
 
@@ -444,7 +444,7 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
         tuned = replace(settings, **changes)
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned",))
         add(f"learned, {label}", "learned", summary_table(runs))
-    for label, changes in (LEARNED_CURVE[0], LEARNED_CURVE[-2]):
+    for label, changes in (LEARNED_CURVE[0], LEARNED_CURVE[-1]):
         tuned = replace(settings, **changes)
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned_shooting",))
         add(f"learned shooting MPC, {label}", "learned_shooting", summary_table(runs))

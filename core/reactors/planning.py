@@ -44,7 +44,7 @@ class PlannerSettings:
     iterations: int = 4
     elite_fraction: float = 0.2
     temperature_margin_K: float = 5.0
-    coolant_headroom_K: float = 6.0
+    coolant_headroom_K: float = 4.0
     barrier_width_K: float = 2.0
     barrier_weight_kg_h: float = 400.0
     coolant_weight_kg_h: float = 100.0
