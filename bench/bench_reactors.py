@@ -224,7 +224,7 @@ def true_optimum(config, hours: float) -> dict:
     rows = {}
     for label, t_cap, c_floor in (
         ("hard limits", config.max_temperature_K, config.coolant_bounds_K[0]),
-        ("planner's margins", config.max_temperature_K - 5.0, config.coolant_bounds_K[0] + 8.0),
+        ("5 K / 8 K back-offs", config.max_temperature_K - 5.0, config.coolant_bounds_K[0] + 8.0),
     ):
         tic = time.perf_counter()
         optimum = program.solve(max_temperature_K=t_cap, min_coolant_K=c_floor)
