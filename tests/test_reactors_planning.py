@@ -158,12 +158,12 @@ def test_move_limits_hold_the_setpoints_and_bound_the_feed_moves():
 
 
 def test_holding_the_setpoints_steadies_the_temperatures_and_still_raises_throughput():
-    scenario = {"deactivation and supply": evaluation_scenarios(CONFIG, 1.0)["deactivation and supply"]}
+    scenario = {"deactivation and supply": evaluation_scenarios(CONFIG, 0.5)["deactivation and supply"]}
     sd, throughput = {}, {}
     for label, move in (("free", None), ("held", 0.0)):
         settings = replace(SMALL, max_setpoint_move_K=move)
         runs = compare_controllers(
-            CONFIG, PI, None, hours=1.0, scenarios=scenario, controllers=("pid", "oracle_cem"), settings=settings
+            CONFIG, PI, None, hours=0.5, scenarios=scenario, controllers=("pid", "oracle_cem"), settings=settings
         )
         metrics = {run.controller: run.metrics for run in runs}
         sd[label], throughput[label] = metrics["oracle_cem"]["stability_sd"], metrics["oracle_cem"]["throughput_kg_h"]
