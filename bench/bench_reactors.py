@@ -5,7 +5,8 @@
     .venv/bin/python bench/bench_reactors.py --barrier  # only the training-barrier study (reuses the record)
     .venv/bin/python bench/bench_reactors.py --control --hours 200 --closed-loop-hours 6 --out runs/reactors_control
         # only the control studies: true optimum, closed loop, search size, steadiness, cooling failure
-        # (on a neural ODE trained for 3,000 steps unless --out holds one)
+        # (on a neural ODE trained for 3,000 steps unless --out holds one);
+        # --studies closed_loop,steadiness picks some of them
 
 Prints measured figures and writes them (and the trained models, in the
 layout `python -m core.reactors compare` reads) under --out.
