@@ -21,8 +21,9 @@ from pages.components.reactor_runs import accuracy, closed_loop, operating_data,
 st.title("Reactor network")
 st.caption(
     "Ten jacketed CSTRs (exothermic A → B) in two parallel trains that merge. Learn the dynamics from operating "
-    "data, then let an optimiser choose temperature setpoints and feeds, and compare it with PI control at "
-    "rule-based setpoints and with the same optimiser given the true model."
+    "data, then let an optimiser choose the feeds (the PI loops hold the temperatures), and compare it with PI "
+    "control at rule-based setpoints and with an oracle: the best of several true-model supervisors, chosen "
+    "knowing the whole scenario in advance."
 )
 
 
@@ -117,7 +118,7 @@ if learners:
         st.plotly_chart(plots.rollout_comparison(axis, measured, predicted, variable), key="reactor_rollout_plot")
 
 # ------------------------------------------------------------------ closed loop
-st.subheader("Closed loop: PI vs learned-model optimiser vs true-model optimiser")
+st.subheader("Closed loop: PI vs learned-model optimiser vs true-model oracle")
 if not learners:
     st.info("Train at least one model to run the optimiser on it.")
     st.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,7 +30,7 @@ from core.reactors.scenarios import evaluation_scenarios, generate_operating_dat
 CONFIG = series_parallel()
 N = CONFIG.n_reactors
 PI = PIConfig((2.0, 2.0, 4.0, 4.0, 2.0, 2.0, 4.0, 4.0, 4.0, 4.0), (0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0))
-SMALL = PlannerSettings(horizon_min=10, population=16, iterations=2, replan_every_min=5)
+SMALL = PlannerSettings(horizon_min=10, population=16, iterations=2, replan_every_min=5, max_setpoint_move_K=None)
 
 
 def test_barrier_is_the_seed_gaussian_inside_and_grows_outside():
@@ -95,7 +97,12 @@ def test_steadiness_weight_lowers_temperature_spread_on_a_short_scenario():
     spread = {}
     for weight in (0.0, 20.0):
         settings = PlannerSettings(
-            horizon_min=10, population=16, iterations=2, replan_every_min=5, steadiness_weight_kg_h_K2=weight
+            horizon_min=10,
+            population=16,
+            iterations=2,
+            replan_every_min=5,
+            steadiness_weight_kg_h_K2=weight,
+            max_setpoint_move_K=None,
         )
         runs = compare_controllers(
             CONFIG, PI, None, hours=1.0, scenarios=scenario, controllers=("oracle_cem",), settings=settings
@@ -128,3 +135,38 @@ def test_shooting_planner_climbs_the_same_objective_through_the_learned_model():
     # the differentiable rollout scores the chosen plan as the NumPy path of the cross-entropy search does
     planner.plan_ = previous  # the move term is measured from the plan in force when deciding
     assert planner.objective(chosen[None])[0] == pytest.approx(planner.last_objective_, rel=1e-3)
+
+
+def test_move_limits_hold_the_setpoints_and_bound_the_feed_moves():
+    plant = Plant(CONFIG, PI)
+    start_sp, start_feeds = rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min, dtype=float)
+    plant.reset(start_sp, start_feeds)
+    settings = PlannerSettings(
+        horizon_min=10, population=16, iterations=2, max_setpoint_move_K=0.0, max_feed_move_L_min=7.0
+    )
+    planner = EconomicOptimizer(CONFIG, TrueModelPredictor(plant), settings)
+    for _ in range(3):
+        setpoints, feeds = planner.decide(plant.setpoints_, plant.feed_requests_)
+        assert np.array_equal(setpoints, start_sp)
+        assert np.abs(feeds - plant.feed_requests_).max() <= 7.0 + 1e-9
+        for _ in range(5):
+            plant.step(setpoints, feeds)
+    assert plant.feed_requests_.sum() > start_feeds.sum()  # it still raises the feeds, step by step
+    free = EconomicOptimizer(CONFIG, TrueModelPredictor(plant), replace(settings, max_setpoint_move_K=None))
+    lower, upper = free.move_bounds(plant.setpoints_, plant.feed_requests_)
+    assert np.array_equal(lower[:N], free.lower[:N]) and np.array_equal(upper[:N], free.upper[:N])
+
+
+def test_holding_the_setpoints_steadies_the_temperatures_and_still_raises_throughput():
+    scenario = {"deactivation and supply": evaluation_scenarios(CONFIG, 0.5)["deactivation and supply"]}
+    sd, throughput = {}, {}
+    for label, move in (("free", None), ("held", 0.0)):
+        settings = replace(SMALL, max_setpoint_move_K=move)
+        runs = compare_controllers(
+            CONFIG, PI, None, hours=0.5, scenarios=scenario, controllers=("pid", "oracle_cem"), settings=settings
+        )
+        metrics = {run.controller: run.metrics for run in runs}
+        sd[label], throughput[label] = metrics["oracle_cem"]["stability_sd"], metrics["oracle_cem"]["throughput_kg_h"]
+        throughput["pid"] = metrics["pid"]["throughput_kg_h"]
+    assert sd["held"] < 0.5 * sd["free"]
+    assert throughput["held"] > throughput["pid"]  # the feeds still rise

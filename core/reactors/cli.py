@@ -3,7 +3,7 @@
     python -m core.reactors simulate --hours 1000 --out data.csv
     python -m core.reactors train data.csv --model lstm --out models/ [--barrier-weight 1]
     python -m core.reactors models models/ [--json]
-    python -m core.reactors compare models/ [--json] [--steadiness 20] [--cem-oracle]
+    python -m core.reactors compare models/ [--json] [--steadiness 20] [--free-setpoints] [--cem-oracle]
 
 `register` adds the same commands under ``python -m core reactors``.
 """
@@ -15,6 +15,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from core.reactors.closed_loop import CONTROLLERS, OPTIONAL_CONTROLLERS, compare_controllers, summary_table
@@ -149,6 +150,8 @@ def _compare(args: argparse.Namespace) -> int:
     settings = PlannerSettings(
         replan_every_min=args.replan, steadiness_weight_kg_h_K2=args.steadiness, random_state=args.seed
     )
+    if args.free_setpoints:
+        settings = replace(settings, max_setpoint_move_K=None)
     runs = compare_controllers(
         config,
         pi,
@@ -250,6 +253,11 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         type=_non_negative,
         default=0.0,
         help="planner weight (kg/h per K^2) on predicted temperature variance and setpoint changes",
+    )
+    compare.add_argument(
+        "--free-setpoints",
+        action="store_true",
+        help="let the learned optimiser move the temperature setpoints (default: it moves the feeds, PI holds T)",
     )
     compare.add_argument("--cem-oracle", action="store_true", help="also run the search on the true model")
     compare.add_argument("--seed", type=int, default=0)

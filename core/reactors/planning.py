@@ -44,12 +44,14 @@ class PlannerSettings:
     iterations: int = 4
     elite_fraction: float = 0.2
     temperature_margin_K: float = 5.0
-    coolant_headroom_K: float = 8.0
+    coolant_headroom_K: float = 4.0
     barrier_width_K: float = 2.0
     barrier_weight_kg_h: float = 400.0
     coolant_weight_kg_h: float = 100.0
     move_weight_kg_h: float = 20.0
     steadiness_weight_kg_h_K2: float = 0.0  # charge on predicted temperature variance and setpoint changes
+    max_setpoint_move_K: float | None = 0.0  # per decision; 0 holds the setpoints (PI keeps T steady), None: free
+    max_feed_move_L_min: float | None = None  # per decision
     setpoint_window_K: tuple[float, float] = (35.0, 1.0)  # setpoints between T_max - 35 and T_max - 1
     random_state: int = 0
 
@@ -210,16 +212,35 @@ class EconomicOptimizer:
             - s.steadiness_weight_kg_h_K2 * unsteady
         )
 
+    def move_bounds(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of this decision: the window, narrowed around the present plan by the per-decision move limits.
+
+        Move blocking: small, rare setpoint moves are what keeps a plant's
+        temperatures steady; with a setpoint limit of 0 the PI loops hold the
+        temperatures and the optimiser moves only the feeds.
+        """
+        s, n = self.settings, self.config.n_reactors
+        current = np.concatenate([current_setpoints, current_feeds])
+        step = np.full(len(current), np.inf)
+        if s.max_setpoint_move_K is not None:
+            step[:n] = s.max_setpoint_move_K
+        if s.max_feed_move_L_min is not None:
+            step[n:] = s.max_feed_move_L_min
+        lower = np.minimum(np.maximum(self.lower, current - step), self.upper)
+        upper = np.maximum(np.minimum(self.upper, current + step), lower)
+        return lower, upper
+
     def decide(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s, n = self.settings, self.config.n_reactors
         if self.plan_ is None:
             self.plan_ = np.clip(np.concatenate([current_setpoints, current_feeds]), self.lower, self.upper)
+        lower, upper = self.move_bounds(current_setpoints, current_feeds)
         span = self.upper - self.lower
-        mean, sd = self.plan_.copy(), 0.15 * span
+        mean, sd = np.clip(self.plan_, lower, upper), 0.15 * span
         n_elite = max(2, round(s.elite_fraction * s.population))
-        best_plan, best_value = self.plan_.copy(), -np.inf
+        best_plan, best_value = mean.copy(), -np.inf
         for _ in range(s.iterations):
-            plans = np.clip(mean + sd * self.rng.standard_normal((s.population, len(mean))), self.lower, self.upper)
+            plans = np.clip(mean + sd * self.rng.standard_normal((s.population, len(mean))), lower, upper)
             plans[0] = mean  # keep the current belief in the running
             values = np.nan_to_num(self.objective(plans), nan=-np.inf)
             order = np.argsort(values)[::-1]
@@ -270,13 +291,14 @@ class ShootingPlanner(EconomicOptimizer):
             self.plan_ = np.clip(np.concatenate([current_setpoints, current_feeds]), self.lower, self.upper)
         plant, learner = self.predictor.plant, self.predictor.learner
         history, past_inputs, feed_now = self.predictor.context()
-        span = self.upper - self.lower
+        low, high = self.move_bounds(current_setpoints, current_feeds)
+        span = high - low
         fraction = np.vstack(
-            [(self.plan_ - self.lower) / span, self.rng.uniform(0.1, 0.9, (self.starts - 1, len(span)))]
+            [(self.plan_ - low) / np.maximum(span, 1e-9), self.rng.uniform(0.1, 0.9, (self.starts - 1, len(span)))]
         )
         theta = torch.logit(torch.as_tensor(np.clip(fraction, 0.02, 0.98), dtype=torch.float32)).requires_grad_(True)
         optimizer = torch.optim.Adam([theta], lr=self.learning_rate)
-        lower, width = (torch.as_tensor(v, dtype=torch.float32) for v in (self.lower, span))
+        lower, width = (torch.as_tensor(v, dtype=torch.float32) for v in (low, span))
         states = np.broadcast_to(history, (self.starts, *history.shape))
         past = torch.as_tensor(past_inputs, dtype=torch.float32).expand(self.starts, *past_inputs.shape)
         conditions = torch.as_tensor(feed_now, dtype=torch.float32).expand(self.starts, s.horizon_min, 2)
@@ -303,6 +325,6 @@ class ShootingPlanner(EconomicOptimizer):
             optimizer.zero_grad()
             (-values.sum()).backward()
             optimizer.step()
-        self.plan_ = np.clip(best_plan, self.lower, self.upper)
+        self.plan_ = np.clip(best_plan, low, high)
         self.last_objective_ = best_value
         return self.plan_[:n], self.plan_[n:]
