@@ -57,6 +57,7 @@ from core.doe import load_doe  # noqa: E402
 from core.models import fit_cqa_models  # noqa: E402
 
 CQA = "D50"
+PHASES = {0.2: "tuning", 0.25: "simulations", 0.5: "generators", 0.9: "models", 1.0: "full model"}  # progress marks
 
 
 def cpu_seconds() -> dict[int, float]:
@@ -104,6 +105,12 @@ def timing(args: argparse.Namespace) -> None:
     f = fit.fits[CQA]
     settings = settings_from(args, 0)
     start, cpu, reaped = time.perf_counter(), cpu_seconds(), reaped_seconds()
+    marks: dict[str, float] = {}
+
+    def mark(fraction: float, message: str) -> None:  # the CPU seconds at the end of each phase of the study
+        if round(fraction, 6) in PHASES:
+            marks[PHASES[round(fraction, 6)]] = cpu_since(cpu, reaped)
+
     study = run_study(
         f.dataset.X_train,
         f.dataset.y_train,
@@ -111,6 +118,7 @@ def timing(args: argparse.Namespace) -> None:
         f.metrics.models[f.chosen].params,
         settings,
         n_jobs=args.n_jobs,
+        progress=mark,
         features=f.ensemble.feature_map_,
     )
     wall = time.perf_counter() - start
@@ -123,6 +131,12 @@ def timing(args: argparse.Namespace) -> None:
     print(
         f"   wall {wall:.1f} s; CPU {cpu_since(cpu, reaped):.1f} s here and in the workers (n_jobs {args.n_jobs}): "
         + ", ".join(f"{k} {v:.1f} s" for k, v in study.seconds.items())
+    )
+    ends = list(marks.values())
+    print(
+        "   CPU by phase: "
+        + ", ".join(f"{k} {e - b:.1f} s" for k, b, e in zip(marks, [0.0, *ends], ends, strict=False))
+        + f"; an idle machine with {args.n_jobs} cores would need about {cpu_since(cpu, reaped) / args.n_jobs:.0f} s"
     )
     print("   quality scores: " + ", ".join(f"{g} {q:.3f}" for g, q in study.quality_scores.items()))
     if "stand_in" in study.rule:
