@@ -25,7 +25,7 @@ Prints, from one run on this machine:
 Run from the repository root:
 `python bench/bench_augment.py [--campaigns 20] [--first-seed 2000] [--test-per-type 20] [--families svr]
 [--generators ...] [--m 5 10 15 20 25] [--lab-m 25 50 100 150 200] [--alpha-step 0.05] [--folds 5] [--repeats 3]
-[--n-jobs 2] [--skip-timing] [--epochs]`.
+[--stand-in 20] [--n-jobs 2] [--skip-timing] [--epochs]`.
 """
 
 from __future__ import annotations
@@ -50,12 +50,14 @@ from core.augment.generators import SyntheticGenerator, quality_score  # noqa: E
 from core.augment.result import final_synthetic_rows  # noqa: E402
 from core.augment.simulated import SimulationCache  # noqa: E402
 from core.augment.sources import SOURCES  # noqa: E402
+from core.augment.stand_in import STAND_IN_ESTIMATORS  # noqa: E402
 from core.augment.study import DEFAULT_LAB_M, DEFAULT_M, AugmentSettings, run_study, select_configuration  # noqa: E402
 from core.augment.weights import fit_weighted  # noqa: E402
 from core.doe import load_doe  # noqa: E402
 from core.models import fit_cqa_models  # noqa: E402
 
 CQA = "D50"
+PHASES = {0.2: "tuning", 0.25: "simulations", 0.5: "generators", 0.9: "models", 1.0: "full model"}  # progress marks
 
 
 def cpu_seconds() -> dict[int, float]:
@@ -93,6 +95,7 @@ def settings_from(args: argparse.Namespace, seed: int) -> AugmentSettings:
         repeats=args.repeats,
         tune=args.tune,
         random_state=seed,
+        stand_in_estimators=None if args.stand_in == 0 else args.stand_in,
     )
 
 
@@ -102,8 +105,21 @@ def timing(args: argparse.Namespace) -> None:
     f = fit.fits[CQA]
     settings = settings_from(args, 0)
     start, cpu, reaped = time.perf_counter(), cpu_seconds(), reaped_seconds()
+    marks: dict[str, float] = {}
+
+    def mark(fraction: float, message: str) -> None:  # the CPU seconds at the end of each phase of the study
+        if round(fraction, 6) in PHASES:
+            marks[PHASES[round(fraction, 6)]] = cpu_since(cpu, reaped)
+
     study = run_study(
-        f.dataset.X_train, f.dataset.y_train, f.chosen, f.metrics.models[f.chosen].params, settings, n_jobs=args.n_jobs
+        f.dataset.X_train,
+        f.dataset.y_train,
+        f.chosen,
+        f.metrics.models[f.chosen].params,
+        settings,
+        n_jobs=args.n_jobs,
+        progress=mark,
+        features=f.ensemble.feature_map_,
     )
     wall = time.perf_counter() - start
     n_fits = sum(len(settings.m_for(g)) for g in study.curves) * (len(settings.alphas) - 1)
@@ -116,7 +132,17 @@ def timing(args: argparse.Namespace) -> None:
         f"   wall {wall:.1f} s; CPU {cpu_since(cpu, reaped):.1f} s here and in the workers (n_jobs {args.n_jobs}): "
         + ", ".join(f"{k} {v:.1f} s" for k, v in study.seconds.items())
     )
+    ends = list(marks.values())
+    print(
+        "   CPU by phase: "
+        + ", ".join(f"{k} {e - b:.1f} s" for k, b, e in zip(marks, [0.0, *ends], ends, strict=False))
+        + f"; an idle machine with {args.n_jobs} cores would need about {cpu_since(cpu, reaped) / args.n_jobs:.0f} s"
+    )
     print("   quality scores: " + ", ".join(f"{g} {q:.3f}" for g, q in study.quality_scores.items()))
+    if "stand_in" in study.rule:
+        print(
+            f"   grid scored by the stand-in {study.rule['stand_in']}; full model {f.metrics.models[f.chosen].params}"
+        )
     print(
         f"   {study.rule['verdict']}; best CV gain noise ±{study.gain_se:.3g}; "
         f"α chosen {study.alpha:g}, α from the scaling law "
@@ -152,7 +178,10 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
     family, fparams = f.chosen, f.metrics.models[f.chosen].params
     X, y = f.dataset.X_train, f.dataset.y_train
     test, cycled = test_set(seed, params, holdout, args.test_per_type, list(X.columns))
-    study = run_study(X, y, family, fparams, settings_from(args, seed), n_jobs=args.n_jobs, cache=lab)
+    features = f.ensemble.feature_map_
+    study = run_study(
+        X, y, family, fparams, settings_from(args, seed), n_jobs=args.n_jobs, cache=lab, features=features
+    )
     choices = {"study choice": (study.generator, study.m, study.alpha)}
     law = next((s["law"] for s in study.sources.values() if "law" in s), None)
     if law is not None and study.rule["name"] != "law":
@@ -176,18 +205,27 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
         g, best = min(bests, key=lambda p: p[1]["cv_mse"])
         choices["scaling-law α"] = (g, best["m"], study.alpha_theory)
         gap = abs(study.alpha_theory - (study.alpha if study.generator else best["alpha"]))
-    Xt, yt = test[list(X.columns)].to_numpy(float), test[CQA].to_numpy(float)
+    Xt, yt = features.transform(test[list(X.columns)].to_numpy(float)), test[CQA].to_numpy(float)
+    Xr = features.transform(X.to_numpy(float))
 
     def squared_errors(g: str | None, m: int, alpha: float) -> np.ndarray:
-        Xs, ys = np.empty((0, X.shape[1])), np.empty(0)
+        Xs, ys = np.empty((0, Xr.shape[1])), np.empty(0)
         if g is not None:
             syn = final_synthetic_rows(f, g, study.generator_params[g], m, seed, cache=lab)
-            Xs, ys = syn[list(X.columns)].to_numpy(float), syn[CQA].to_numpy(float)
-        model = fit_weighted(family, fparams, X, y, Xs, ys, alpha if g is not None else 0.0, seed)
+            Xs, ys = features.transform(syn[list(X.columns)].to_numpy(float)), syn[CQA].to_numpy(float)
+        model = fit_weighted(family, fparams, Xr, y, Xs, ys, alpha if g is not None else 0.0, seed)
         return (model.predict(Xt) - yt) ** 2
 
     base = squared_errors(None, 0, 0.0)
-    row = {"seed": seed, "family": family, "alpha gap": gap}
+    confirmation = study.rule.get("confirmation")
+    row = {
+        "seed": seed,
+        "family": family,
+        "alpha gap": gap,
+        "stand-in": "stand_in" in study.rule,
+        "proposed": confirmation is not None,
+        "confirmed": bool(confirmation and confirmation["holds"]),
+    }
     for name, (g, m, alpha) in choices.items():
         sq = base if g is None else squared_errors(g, m, alpha)
         row[name] = sq.mean() / base.mean() - 1
@@ -220,6 +258,11 @@ def evaluation(args: argparse.Namespace) -> None:
         )
     table = pd.DataFrame(rows)
     print("   relative test MSE change against the real-only model (negative = better); all runs | cycled runs:")
+    proposed, confirmed = int(table["proposed"].sum()), int(table["confirmed"].sum())
+    print(
+        f"   a stand-in scored the grid in {int(table['stand-in'].sum())}/{len(table)} campaigns; it proposed "
+        f"augmentation in {proposed}, the full model confirmed {confirmed}"
+    )
     gaps = table["alpha gap"].dropna()
     if len(gaps):
         print(f"   |α_theory − CV α| (chosen, else best candidate): median {gaps.median():.2f}, max {gaps.max():.2f}")
@@ -246,6 +289,9 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tune", action="store_true", help="tune the SDV generators by quality score")
+    parser.add_argument(
+        "--stand-in", type=int, default=STAND_IN_ESTIMATORS, help="ensemble size of the grid's stand-in; 0: full model"
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--epochs", action="store_true", help="print CTGAN/TVAE quality by epoch count")

@@ -56,9 +56,23 @@ def fit_weighted(
     random_state: int = 0,
 ) -> Pipeline:
     """The family's pipeline fitted by weighted ERM; at α = 0 exactly the real-only fit."""
+    with one_thread_per_fit():
+        return fit_weighted_here(family, params, X_real, y_real, X_syn, y_syn, alpha, random_state)
+
+
+def fit_weighted_here(
+    family: str,
+    params: dict,
+    X_real: np.ndarray | pd.DataFrame,
+    y_real: np.ndarray | pd.Series,
+    X_syn: np.ndarray | pd.DataFrame,
+    y_syn: np.ndarray | pd.Series,
+    alpha: float,
+    random_state: int = 0,
+) -> Pipeline:
+    """`fit_weighted` on the thread pools as they are: for loops of many small fits that limit them once."""
     X, y, w = weighted_training_set(
         np.asarray(X_real, float), np.asarray(y_real, float), np.asarray(X_syn, float), np.asarray(y_syn, float), alpha
     )
     fit_params = {} if w is None else {"model__sample_weight": w}
-    with one_thread_per_fit():
-        return build_pipeline(family, params, random_state).fit(X, y, **fit_params)
+    return build_pipeline(family, params, random_state).fit(X, y, **fit_params)
