@@ -10,9 +10,9 @@ on the same rows:
 * new: feature set chosen by validation, the Gaussian process and the committee
   added, selection by the K-fold + leave-one-profile-type-out score with the
   committee kept unless a family beats it on the left-out types (sign test),
-  grouped conformal calibration, percentages (DoA, crystallinity) modelled on the
-  logit scale (`--new-families rf gbt svr xgb gp` scores the default families,
-  without the opt-in committee; `--target-scale identity` models them as measured);
+  grouped conformal calibration, percentages (DoA, crystallinity) modelled as measured
+  or on the logit scale, whichever validation prefers per family (`--new-families rf gbt svr xgb gp`
+  scores the default families, without the opt-in committee; `--target-scale identity|logit` forces a scale);
 
 and a default `RandomForestRegressor(300)` on the raw columns is the yardstick.
 All are scored on fresh noise-free runs of every profile type (linear, 1-4
@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
 from bench.campaigns import campaign, compound, test_runs  # noqa: E402
 from core.models import compute_backend, fit_cqa_models  # noqa: E402
 from core.models.datasets import ModelData  # noqa: E402
+from core.models.fitting import CQAFit  # noqa: E402
 from core.models.target import TARGET_SCALES  # noqa: E402
 from core.models.zoo import FAMILIES  # noqa: E402
 
@@ -97,15 +98,20 @@ def _score(
                 row[f"{name}_mse"] = float(np.mean(err**2))
                 row[f"{name}_in1"] = int(np.sum(err <= std[k]))
                 row[f"{name}_in2"] = int(np.sum(err <= 2 * std[k]))
-                row[f"{name}_model"] = f"{fits[name].fits[cqa].chosen}/{fits[name].fits[cqa].metrics.features}"
+                row[f"{name}_model"] = _label(fits[name].fits[cqa])
             rows.append(row)
     print(
         f"campaign {campaign_id} ({'perturbed' if perturbed else 'default'} lab): fit old {fits['old'].seconds:.0f} s, "
         f"new {fits['new'].seconds:.0f} s; new models "
-        + ", ".join(f"{c} {f.chosen}/{f.metrics.features}" for c, f in fits["new"].fits.items()),
+        + ", ".join(f"{c} {_label(f)}" for c, f in fits["new"].fits.items()),
         flush=True,
     )
     return rows
+
+
+def _label(fit: CQAFit) -> str:
+    """family/feature set/target scale of a CQA's model in use."""
+    return f"{fit.chosen}/{fit.metrics.features}/{fit.metrics.target_scale}"
 
 
 def _summary(table: pd.DataFrame) -> None:
@@ -144,7 +150,10 @@ def main() -> None:
         help="families of the new arm (default: every family, the opt-in committee included)",
     )
     parser.add_argument(
-        "--target-scale", choices=TARGET_SCALES, default="auto", help="target scale of the new arm (default: auto)"
+        "--target-scale",
+        choices=TARGET_SCALES,
+        default="auto",
+        help="target scale of the new arm (default: auto, chosen by validation)",
     )
     parser.add_argument("--summarize", nargs="+", metavar="CSV", help="only summarise tables written by --csv")
     args = parser.parse_args()

@@ -83,10 +83,10 @@ def test_split_errors_and_both_searches_score_as_measured():
     assert np.isclose(fast.cv_mse, by_hand)
 
 
-def test_fit_models_percentages_on_the_logit_scale_unless_asked_not_to():
+def test_fit_models_percentages_on_the_logit_scale_when_asked():
     frame = make_doe_frame(n=24, seed=3)
     small = {"families": ("svr",), "grids": {"svr": {"kernel": ["rbf"], "C": [10.0]}}, "n_members": 4, "n_jobs": 1}
-    result = fit_cqa_models(frame, ["D50", "DoA"], **small)
+    result = fit_cqa_models(frame, ["D50", "DoA"], target_scale="logit", **small)
     assert result.settings.limits == {"DoA": LIMITS, "crystallinity": LIMITS}  # the default schema's limits
     assert result.metrics["DoA"].models["svr"].params[TARGET_PARAM] == LIMITS
     assert TARGET_PARAM not in result.metrics["D50"].models["svr"].params  # D50 has no upper limit

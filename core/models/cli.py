@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--target-scale",
         choices=TARGET_SCALES,
         default="auto",
-        help="auto: CQAs with two finite limits (percentages) are modelled on the logit scale (default); identity: "
-        "every CQA as measured",
+        help="auto: a CQA with two finite limits (a percentage) is modelled as measured or on the logit scale, "
+        "whichever validation prefers (default); identity: every CQA as measured; logit: bounded CQAs on logit",
     )
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument("--cqa", action="append", help="fit only this CQA (repeatable)")

@@ -5,7 +5,18 @@ agglomeration) cannot leave them, but a model fitted to it as measured can:
 a linear trend or a kernel carried to a profile type the DoE has few runs of
 predicts past 0 or 100 %. Fitted to z = logit((y - lo) / (hi - lo)) instead,
 every prediction maps back inside the limits, and a trend flattens as it
-nears one, as bounded responses do.
+nears one, as bounded responses do. Whether that helps is an empirical
+question that differs between CQAs (a share piled at a limit gains, a
+mid-range linear one can lose), so the scale is chosen by validation:
+
+* "auto" (default): for a CQA with two finite schema limits, each family is
+  searched and validated on both scales, and keeps the scale whose best
+  configuration has the lower selection score (`fitting.selection_score`:
+  K-fold and leave-one-profile-type-out MSE, both as measured; a tie keeps
+  the measured scale). The CQA's scale is then that of the family selection
+  picks; `metrics.json` reports it per CQA and per family (`target_scale`).
+  A CQA without two finite limits is modelled as measured.
+* "identity": every CQA as measured; "logit": every bounded CQA on the logit scale.
 
 The scale travels with the family's hyper-parameters (`TARGET_PARAM` holding
 [lo, hi]), so every consumer of a chosen configuration (uncertainty ensemble,
@@ -25,7 +36,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 TARGET_PARAM = "target_limits"
-TARGET_SCALES = ("auto", "identity")
+TARGET_SCALES = ("auto", "identity", "logit")
 # Measurements on a limit (crystallinity 100 %) have an infinite logit: they are moved this share of the range
 # inside, about the resolution at which such percentages are reported, which keeps them from dominating the fit.
 MARGIN = 0.005
@@ -72,3 +83,8 @@ def bounded_limits(limits: Sequence[float] | None) -> list[float] | None:
         return None
     lo, hi = float(limits[0]), float(limits[1])
     return [lo, hi] if np.isfinite(lo) and np.isfinite(hi) and hi > lo else None
+
+
+def scale_name(params: Mapping[str, Any] | None) -> str:
+    """ "logit" when a configuration's hyper-parameters carry a target scale, else "identity"."""
+    return "logit" if split_target(params)[1] is not None else "identity"
