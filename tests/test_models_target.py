@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 from test_models_data import make_doe_frame
 
 from core.models import EnsembleRegressor, fit_cqa_models
 from core.models.datasets import ModelData
+from core.models.persistence import load_run, save_run
 from core.models.search import cv_folds, search_family, split_errors
 from core.models.target import MARGIN, TARGET_PARAM, LogitScale, bounded_limits, split_target
 from core.models.zoo import build_pipeline
@@ -100,3 +104,39 @@ def test_fit_models_percentages_on_the_logit_scale_when_asked():
     assert not np.allclose(plain.fits["DoA"].predict(data.inputs), result.fits["DoA"].predict(data.inputs))
     with pytest.raises(ValueError, match="unknown target scale 'log'"):
         fit_cqa_models(frame, ["DoA"], target_scale="log", **small)
+
+
+def _bounded_frame(shape: str) -> pd.DataFrame:
+    """DoA as a clean function of the concentration: piled near its 100 % limit (a logistic trend) or mid-range
+    and linear."""
+    frame = make_doe_frame(n=30, seed=3, noise=0.0)
+    s = (frame["initial_concentration"] - 40.0) / 9.0
+    frame["DoA"] = 100 / (1 + np.exp(-(3.0 + 2.5 * s))) if shape == "piled" else 50 + 8 * s
+    return frame
+
+
+@pytest.mark.parametrize(("shape", "expected"), [("piled", "logit"), ("linear", "identity")])
+def test_auto_target_scale_follows_the_selection_score(shape, expected):
+    frame = _bounded_frame(shape)
+    small = {"families": ("svr",), "grids": {"svr": {"kernel": ["linear"], "C": [10.0]}}, "n_members": 4}
+    small |= {"features": "raw", "n_jobs": 1}
+    auto = fit_cqa_models(frame, ["DoA"], **small).metrics["DoA"]
+    forced = {s: fit_cqa_models(frame, ["DoA"], target_scale=s, **small).metrics["DoA"] for s in ("identity", "logit")}
+    scores = {s: m.selection_score for s, m in forced.items()}
+    assert min(scores, key=scores.get) == expected and forced["logit"].target_scale == "logit"
+    assert auto.target_scale == auto.models["svr"].target_scale == expected
+    assert np.isclose(auto.selection_score, scores[expected])
+    assert (TARGET_PARAM in auto.models["svr"].params) == (expected == "logit")
+
+
+def test_chosen_target_scale_is_saved_and_reloaded(tmp_path):
+    frame = _bounded_frame("piled")
+    small = {"families": ("svr",), "grids": {"svr": {"kernel": ["linear"], "C": [10.0]}}, "n_members": 4}
+    result = fit_cqa_models(frame, ["D50", "DoA"], features="raw", n_jobs=1, **small)
+    save_run(result, tmp_path)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["DoA"]["target_scale"] == "logit" and saved["D50"]["target_scale"] == "identity"
+    loaded = load_run(tmp_path)
+    assert loaded.settings.target_scale == "auto" and loaded.metrics["DoA"].target_scale == "logit"
+    X = ModelData.from_frame(frame).inputs
+    assert np.allclose(loaded.fits["DoA"].predict(X), result.fits["DoA"].predict(X))
