@@ -5,12 +5,14 @@ mix, a different seed each; every second one from "another compound", i.e.
 perturbed kinetic and solubility parameters) the CQA models are fitted twice
 on the same rows:
 
-* old: raw columns, the four paper families, selection and calibration by K-fold CV only;
+* old: raw columns, the four paper families, selection and calibration by K-fold CV only, every CQA
+  modelled as measured;
 * new: feature set chosen by validation, the Gaussian process and the committee
   added, selection by the K-fold + leave-one-profile-type-out score with the
   committee kept unless a family beats it on the left-out types (sign test),
-  grouped conformal calibration (`--new-families rf gbt svr xgb gp` scores the
-  default families, without the opt-in committee);
+  grouped conformal calibration, percentages (DoA, crystallinity) modelled as measured
+  or on the logit scale, whichever validation prefers per family (`--new-families rf gbt svr xgb gp`
+  scores the default families, without the opt-in committee; `--target-scale identity|logit` forces a scale);
 
 and a default `RandomForestRegressor(300)` on the raw columns is the yardstick.
 All are scored on fresh noise-free runs of every profile type (linear, 1-4
@@ -43,14 +45,18 @@ if str(ROOT) not in sys.path:
 from bench.campaigns import campaign, compound, test_runs  # noqa: E402
 from core.models import compute_backend, fit_cqa_models  # noqa: E402
 from core.models.datasets import ModelData  # noqa: E402
+from core.models.fitting import CQAFit  # noqa: E402
+from core.models.target import TARGET_SCALES  # noqa: E402
 from core.models.zoo import FAMILIES  # noqa: E402
 
 CQAS = ("D50", "DoA", "crystallinity")
 TYPES = {0: "linear", 1: "1 cycle", 2: "2 cycles", 3: "3 cycles", 4: "4 cycles"}
-OLD = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"}
+OLD = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold", "target_scale": "identity"}
 
 
-def _score(campaign_id: int, perturbed: bool, n_per_type: int, n_jobs: int, families: tuple[str, ...]) -> list[dict]:
+def _score(
+    campaign_id: int, perturbed: bool, n_per_type: int, n_jobs: int, families: tuple[str, ...], target_scale: str
+) -> list[dict]:
     params = compound(1000 + campaign_id, perturbed)
     doe, holdout = campaign(campaign_id, params)
     test = test_runs(n_per_type, 5000 + campaign_id, params, n_jobs=n_jobs)
@@ -59,7 +65,7 @@ def _score(campaign_id: int, perturbed: bool, n_per_type: int, n_jobs: int, fami
     X_test = test[inputs]
     rows = []
     fits = {}
-    for name, kw in (("old", OLD), ("new", {"families": families})):
+    for name, kw in (("old", OLD), ("new", {"families": families, "target_scale": target_scale})):
         with compute_backend(None, n_jobs=n_jobs):
             fits[name] = fit_cqa_models(doe, holdout=holdout, random_state=0, n_jobs=n_jobs, **kw)
     score, in_domain = fits["new"].predictor().domain_scores(X_test)
@@ -92,15 +98,20 @@ def _score(campaign_id: int, perturbed: bool, n_per_type: int, n_jobs: int, fami
                 row[f"{name}_mse"] = float(np.mean(err**2))
                 row[f"{name}_in1"] = int(np.sum(err <= std[k]))
                 row[f"{name}_in2"] = int(np.sum(err <= 2 * std[k]))
-                row[f"{name}_model"] = f"{fits[name].fits[cqa].chosen}/{fits[name].fits[cqa].metrics.features}"
+                row[f"{name}_model"] = _label(fits[name].fits[cqa])
             rows.append(row)
     print(
         f"campaign {campaign_id} ({'perturbed' if perturbed else 'default'} lab): fit old {fits['old'].seconds:.0f} s, "
         f"new {fits['new'].seconds:.0f} s; new models "
-        + ", ".join(f"{c} {f.chosen}/{f.metrics.features}" for c, f in fits["new"].fits.items()),
+        + ", ".join(f"{c} {_label(f)}" for c, f in fits["new"].fits.items()),
         flush=True,
     )
     return rows
+
+
+def _label(fit: CQAFit) -> str:
+    """family/feature set/target scale of a CQA's model in use."""
+    return f"{fit.chosen}/{fit.metrics.features}/{fit.metrics.target_scale}"
 
 
 def _summary(table: pd.DataFrame) -> None:
@@ -138,6 +149,12 @@ def main() -> None:
         default=list(FAMILIES),
         help="families of the new arm (default: every family, the opt-in committee included)",
     )
+    parser.add_argument(
+        "--target-scale",
+        choices=TARGET_SCALES,
+        default="auto",
+        help="target scale of the new arm (default: auto, chosen by validation)",
+    )
     parser.add_argument("--summarize", nargs="+", metavar="CSV", help="only summarise tables written by --csv")
     args = parser.parse_args()
     if args.summarize:
@@ -145,7 +162,7 @@ def main() -> None:
         return
     rows = []
     for i in range(args.first, args.first + args.campaigns):
-        rows += _score(i, i % 2 == 1, args.per_type, args.n_jobs, tuple(args.new_families))
+        rows += _score(i, i % 2 == 1, args.per_type, args.n_jobs, tuple(args.new_families), args.target_scale)
     table = pd.DataFrame(rows)
     if args.csv:
         table.to_csv(args.csv, index=False)

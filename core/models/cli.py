@@ -18,6 +18,7 @@ from core.models.fitting import FitResult, fit_cqa_models
 from core.models.persistence import RunFormatError, save_run
 from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
 from core.models.search import SEARCH_MODES
+from core.models.target import TARGET_SCALES
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS
 from core.models.zoo import DEFAULT_FAMILIES, FAMILIES
 
@@ -40,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("auto", *FEATURE_SETS),
         default="auto",
         help="model inputs: raw columns, shared profile descriptors, both, or auto (chosen by validation; default)",
+    )
+    fit.add_argument(
+        "--target-scale",
+        choices=TARGET_SCALES,
+        default="auto",
+        help="auto: a CQA with two finite limits (a percentage) is modelled as measured or on the logit scale, "
+        "whichever validation prefers (default); identity: every CQA as measured; logit: bounded CQAs on logit",
     )
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument("--cqa", action="append", help="fit only this CQA (repeatable)")
@@ -112,6 +120,7 @@ def run_fit(args: argparse.Namespace) -> int:
                 families=[f.strip() for f in args.families.split(",") if f.strip()],
                 choice=choice,
                 features=args.features,
+                target_scale=args.target_scale,
                 random_state=args.seed,
                 progress=lambda fraction, message: _err(f"[{fraction:4.0%}] {message}"),
             )

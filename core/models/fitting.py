@@ -21,6 +21,7 @@ from joblib import Parallel, delayed
 from scipy.stats import binomtest
 from sklearn.pipeline import Pipeline
 
+from core.doe import Schema
 from core.models.datasets import (
     DEFAULT_TEST_FRACTION,
     CQADataset,
@@ -34,6 +35,7 @@ from core.models.features import FEATURE_SETS, FeatureMap, available_feature_set
 from core.models.metrics import CQAMetrics, FamilyMetrics, coverage, regression_scores
 from core.models.scaleout import one_thread_per_fit
 from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, group_folds, search_family, split_errors
+from core.models.target import TARGET_SCALES, bounded_limits, scale_name, split_target
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
 from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, build_pipeline, family
 from core.profiles import SolubilityCurve
@@ -62,8 +64,15 @@ class FitSettings:
     validation: str = "types"
     # (T, c*) points of the schema's solubility curve: adds supersaturation descriptors
     solubility: tuple[tuple[float, float], ...] | None = None
+    # "auto": a CQA with two finite physical limits (`limits`) is modelled on the scale validation prefers, as
+    # measured or logit (`core.models.target`); "identity": every CQA as measured; "logit": bounded ones on logit
+    target_scale: str = "auto"
+    limits: dict[str, list[float]] = field(default_factory=dict)  # CQA -> [lo, hi], its physical limits
 
     def __post_init__(self) -> None:
+        if self.target_scale not in TARGET_SCALES:
+            raise ValueError(f"unknown target scale {self.target_scale!r}; choose {' or '.join(TARGET_SCALES)}")
+        object.__setattr__(self, "limits", {str(k): [float(v) for v in lim] for k, lim in self.limits.items()})
         if self.validation not in VALIDATIONS:
             raise ValueError(f"unknown validation {self.validation!r}; choose {' or '.join(VALIDATIONS)}")
         object.__setattr__(self, "families", tuple(self.families))
@@ -97,6 +106,13 @@ class FitSettings:
 
     def curve(self) -> SolubilityCurve | None:
         return SolubilityCurve(self.solubility) if self.solubility else None
+
+    def target_candidates(self, cqa: str) -> list[list[float] | None]:
+        """The target scales `cqa` is tried on, as `search_family`'s `target_limits` (None: as measured)."""
+        limits = bounded_limits(self.limits.get(cqa)) if self.target_scale != "identity" else None
+        if limits is None:
+            return [None]
+        return [limits] if self.target_scale == "logit" else [None, limits]
 
     def ensemble(
         self,
@@ -136,7 +152,7 @@ class CQAFit:
     cqa: str
     dataset: CQADataset
     searches: dict[str, SearchOutcome]
-    pipelines: dict[str, Pipeline]  # each family's best configuration refitted on all training rows
+    pipelines: dict[str, Pipeline]  # each family's best configuration refitted on all rows (on its target scale)
     ensemble: EnsembleRegressor  # the chosen family with its uncertainty ensemble
     metrics: CQAMetrics
 
@@ -305,6 +321,7 @@ def fit_cqa_models(
     features: str = "auto",
     validation: str = "types",
     solubility: Sequence[Sequence[float]] | None = None,
+    target_scale: str = "auto",
     random_state: int = 0,
     n_jobs: int | None = None,
     progress: Progress | None = None,
@@ -319,6 +336,9 @@ def fit_cqa_models(
     features: "raw", "descriptors", "both", or "auto" to let validation choose per family.
     validation: "types" adds leave-one-profile-type-out CV to selection and calibration; "kfold" does not.
     solubility: (T, c*) points; default: the data's schema's `solubility`, if any.
+    target_scale: "auto" tries a CQA whose schema limits are both finite (a percentage) as measured and on the logit
+    scale and keeps the one with the lower selection score, per family (`core.models.target`); "identity" models
+    every CQA as measured, "logit" every bounded one on the logit scale. Data without a schema use the default one's.
     n_jobs: parallel fits; None follows `joblib.parallel_config` (see `scaleout`).
     progress: called with (fraction done, message) after every family search.
     """
@@ -336,6 +356,8 @@ def fit_cqa_models(
         features=features,
         validation=validation,
         solubility=_solubility(data, solubility),
+        target_scale=target_scale,
+        limits=_cqa_limits(data),
     )
     return fit_with_settings(data, settings, cqas, holdout=holdout, n_jobs=n_jobs, progress=progress)
 
@@ -345,6 +367,17 @@ def _solubility(data: DataSource, given: Sequence[Sequence[float]] | None) -> tu
         return tuple((float(t), float(c)) for t, c in given)
     schema = getattr(data, "schema", None)
     return getattr(schema, "solubility", None)
+
+
+def _cqa_limits(data: DataSource) -> dict[str, list[float]]:
+    """Physical limits of the CQAs that have two finite ones, from the data's schema (else the default schema)."""
+    schema = getattr(data, "schema", None) or Schema.default()
+    out = {}
+    for name in schema.cqa_names:
+        limits = bounded_limits(schema.variable(name).limits)
+        if limits is not None:
+            out[name] = limits
+    return out
 
 
 def fit_with_settings(
@@ -452,34 +485,47 @@ def _fit_family(
     if family(name).column_roles and search_on == "both":
         raw, desc = maps["both"].column_roles()
         grid = {**(grid or family(name).grid), "raw_columns": [raw], "descriptor_columns": [desc]}
-    outcome = search_family(
-        name,
-        own[search_on],
-        y,
-        folds,
-        mode=settings.search,
-        grid=grid,
-        random_state=settings.random_state,
-        n_jobs=n_jobs,
-    )
     start = time.perf_counter()
-    scores = _validate_feature_sets(
-        name,
-        outcome,
-        search_on,
-        own,
-        y,
-        fresh_folds or folds,
-        by_type,
-        settings.random_state,
-        n_jobs,
-        reuse_search=fresh_folds is None,
-    )
-    chosen_set = min(scores, key=lambda f: scores[f][3])
+    best: tuple[SearchOutcome, str, Scores] | None = None
+    n_fits = 0
+    # Hyper-parameters such as SVR's C and epsilon mean different things on either scale: each scale is searched.
+    for limits in settings.target_candidates(ds.cqa):
+        outcome = search_family(
+            name,
+            own[search_on],
+            y,
+            folds,
+            mode=settings.search,
+            grid=grid,
+            random_state=settings.random_state,
+            n_jobs=n_jobs,
+            target_limits=limits,
+        )
+        n_fits += outcome.n_fits
+        scores = _validate_feature_sets(
+            name,
+            outcome,
+            search_on,
+            own,
+            y,
+            fresh_folds or folds,
+            by_type,
+            settings.random_state,
+            n_jobs,
+            reuse_search=fresh_folds is None,
+        )
+        chosen_set = min(scores, key=lambda f: scores[f][3])
+        if best is None or scores[chosen_set][3] < best[2][3]:  # a tie keeps the scale tried first, as measured
+            best = (outcome, chosen_set, scores[chosen_set])
+    outcome, chosen_set, chosen_scores = best
+    outcome = replace(outcome, n_fits=n_fits)
+    _, target = split_target(outcome.best_params)
     with one_thread_per_fit():
-        pipe = build_pipeline(name, outcome.best_params, settings.random_state).fit(matrices[chosen_set], y)
-    seconds = outcome.seconds + time.perf_counter() - start
-    return outcome, pipe, _family_metrics(name, outcome, pipe, maps[chosen_set], ds, seconds, scores[chosen_set])
+        pipe = build_pipeline(name, outcome.best_params, settings.random_state).fit(
+            matrices[chosen_set], target.forward(y) if target else y
+        )
+    seconds = time.perf_counter() - start
+    return outcome, pipe, _family_metrics(name, outcome, pipe, maps[chosen_set], ds, seconds, chosen_scores)
 
 
 def _candidate_feature_sets(setting: str, input_names: list[str]) -> list[str]:
@@ -567,13 +613,15 @@ def _family_metrics(
     scores: Scores,
 ) -> FamilyMetrics:
     cv, sd, per_type, score, errors = scores
-    train = regression_scores(
-        ds.y_train.to_numpy(float), pipe.predict(feature_map.transform(ds.X_train.to_numpy(float)))
-    )
+    _, target = split_target(outcome.best_params)
+
+    def predict(X: pd.DataFrame) -> np.ndarray:
+        z = pipe.predict(feature_map.transform(X.to_numpy(float)))
+        return target.inverse(z) if target else z
+
+    train = regression_scores(ds.y_train.to_numpy(float), predict(ds.X_train))
     if ds.n_test:
-        test = regression_scores(
-            ds.y_test.to_numpy(float), pipe.predict(feature_map.transform(ds.X_test.to_numpy(float)))
-        )
+        test = regression_scores(ds.y_test.to_numpy(float), predict(ds.X_test))
     else:
         test = regression_scores(np.empty(0), np.empty(0))
     return FamilyMetrics(
@@ -582,6 +630,7 @@ def _family_metrics(
         cv_mse_by_type=per_type,
         selection_score=score,
         validation_errors=errors,
+        target_scale=scale_name(outcome.best_params),
         params=outcome.best_params,
         cv_mse=cv,
         cv_mse_sd=sd,
@@ -674,6 +723,7 @@ def _finish_cqa(
         features=fm.features,
         cv_mse_by_type=dict(fm.cv_mse_by_type),
         selection_score=fm.selection_score,
+        target_scale=fm.target_scale,
         coverage_by_type=by_type,
         selected_by="cv" if chosen == best else "user",
         cv_mse=fm.cv_mse,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,11 +37,16 @@ def permutation_importance_table(
         raise ValueError(f"permutation importance needs at least two {rows} rows")
     # Shuffled in the columns the model sees: shuffling one raw set point would break the profiles.
     features = fit.ensemble.feature_map_
+    back = fit.ensemble.from_model_scale  # the model predicts on its target scale; errors count as measured
+
+    def neg_mse(model: Any, Z: np.ndarray, truth: np.ndarray) -> float:
+        return -float(np.mean((truth - back(model.predict(Z))) ** 2))
+
     res = permutation_importance(
         fit.ensemble.model_,
         features.transform(X.to_numpy(float)),
         y.to_numpy(float),
-        scoring="neg_mean_squared_error",
+        scoring=neg_mse,
         n_repeats=n_repeats,
         random_state=random_state,
     )

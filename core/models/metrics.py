@@ -58,6 +58,7 @@ class FamilyMetrics:
     # squared error of every row of each left-out profile type but the one with the most runs, as its type was
     # left out (`cv_mse_by_type` order): what `fitting.select_family` pairs with the committee's
     validation_errors: list[float] = field(default_factory=list)
+    target_scale: str = "identity"  # "logit" when validation preferred the logit scale (`core.models.target`)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,8 +77,9 @@ class CQAMetrics:
     profile types) unless the user chose another (`selected_by` = "user");
     `features` is the input feature set it sees. `cv_mse` is K-fold CV,
     `cv_mse_by_type` the MSE on each profile type when that type is left out
-    of training. Coverage is the share of hold-out points inside the ±1σ
-    and ±2σ intervals, overall and per profile type.
+    of training; `target_scale` the scale it is modelled on ("identity": as
+    measured, or "logit"). Coverage is the share of hold-out points inside the
+    ±1σ and ±2σ intervals, overall and per profile type.
     """
 
     best_model: str
@@ -99,6 +101,7 @@ class CQAMetrics:
     cv_mse_by_type: dict[str, float] = field(default_factory=dict)
     selection_score: float | None = None
     coverage_by_type: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    target_scale: str = "identity"  # the scale the family in use models the CQA on
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -40,10 +40,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
 from sklearn.preprocessing import StandardScaler
 
 from core.models.scaleout import one_thread_per_fit
+from core.models.target import TARGET_PARAM, LogitScale, split_target
 from core.models.zoo import Params, build_pipeline, family
 
 SEARCH_MODES = ("fast", "exhaustive")
@@ -82,10 +84,13 @@ def group_folds(groups: Sequence[Any], min_rows: int = 2) -> GroupFolds:
 def split_errors(
     name: str, params: Params, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, random_state: int
 ) -> np.ndarray:
-    """Squared validation error of each `test` row, one configuration fitted on the `train` rows."""
+    """Squared validation error of each `test` row (as measured), one configuration fitted on the `train` rows."""
+    _, target = split_target(params)
+    y_fit = target.forward(y[train]) if target else y[train]
     with one_thread_per_fit():
-        pipe = build_pipeline(name, params, random_state).fit(X[train], y[train])
-    return (y[test] - pipe.predict(X[test])) ** 2
+        pipe = build_pipeline(name, params, random_state).fit(X[train], y_fit)
+    pred = pipe.predict(X[test])
+    return (y[test] - (target.inverse(pred) if target else pred)) ** 2
 
 
 def split_mse(
@@ -121,20 +126,26 @@ def search_family(
     n_jobs: int | None = None,
     eta: int = 3,
     max_configs: int = 36,
+    target_limits: Sequence[float] | None = None,
 ) -> SearchOutcome:
     """Search `grid` (default: the family's paper grid) for the lowest cross-validated MSE.
 
     Fast mode only: `eta` is the halving factor and `max_configs` caps how many
     configurations start the halving (a seeded sample when the grid has more).
+    `target_limits` [lo, hi]: the models are fitted on the logit scale (`core.models.target`), scored as
+    measured, and every configuration carries the limits.
     """
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}; choose {' or '.join(SEARCH_MODES)}")
     grid = {k: list(v) for k, v in (grid or family(name).grid).items()}
+    target = {TARGET_PARAM: list(target_limits)} if target_limits is not None else {}
+    _, scale = split_target(target)
     start = time.perf_counter()
     if mode == "exhaustive":
-        records, n_fits = _grid_search(name, X, y, folds, grid, random_state, n_jobs)
+        records, n_fits = _grid_search(name, X, y, folds, grid, random_state, n_jobs, scale)
     else:
-        records, n_fits = _fast_search(name, X, y, folds, grid, random_state, n_jobs, eta, max_configs)
+        records, n_fits = _fast_search(name, X, y, folds, grid, random_state, n_jobs, eta, max_configs, scale)
+    records = [({**params, **target}, mse) for params, mse in records]
     seconds = time.perf_counter() - start
     means = [fold_mse.mean() for _, fold_mse in records]
     best_params, best_mse = records[int(np.argmin(means))]  # first of equals, as GridSearchCV ranks ties
@@ -145,11 +156,24 @@ def search_family(
 
 
 def _grid_search(
-    name: str, X: np.ndarray, y: np.ndarray, folds: Folds, grid: dict[str, list], random_state: int, n_jobs: int | None
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Folds,
+    grid: dict[str, list],
+    random_state: int,
+    n_jobs: int | None,
+    target: LogitScale | None,
 ) -> tuple[list[Record], int]:
+    estimator, prefix = build_pipeline(name, random_state=random_state), "model__"
+    if target is not None:
+        estimator = TransformedTargetRegressor(
+            regressor=estimator, func=target.forward, inverse_func=target.inverse, check_inverse=False
+        )
+        prefix = "regressor__model__"
     search = GridSearchCV(
-        build_pipeline(name, random_state=random_state),
-        {f"model__{k}": v for k, v in grid.items()},
+        estimator,
+        {f"{prefix}{k}": v for k, v in grid.items()},
         scoring="neg_mean_squared_error",
         cv=folds,
         refit=False,
@@ -161,8 +185,7 @@ def _grid_search(
     res = search.cv_results_
     fold_mse = -np.column_stack([res[f"split{k}_test_score"] for k in range(len(folds))])
     records = [
-        ({k.removeprefix("model__"): v for k, v in p.items()}, mse)
-        for p, mse in zip(res["params"], fold_mse, strict=True)
+        ({k.removeprefix(prefix): v for k, v in p.items()}, mse) for p, mse in zip(res["params"], fold_mse, strict=True)
     ]
     return records, len(records) * len(folds)
 
@@ -177,6 +200,7 @@ def _fast_search(
     n_jobs: int | None,
     eta: int,
     max_configs: int,
+    target: LogitScale | None = None,
 ) -> tuple[list[Record], int]:
     """Successive halving over the grid: score every configuration on every fold at a small budget of the family's
     resource (e.g. trees), keep the best 1/`eta` of each group sharing budget-coupled parameters, and rescore the
@@ -200,7 +224,7 @@ def _fast_search(
         for g in groups:
             survivors += g if len(g) <= per_group else rng.choice(g, size=per_group, replace=False).tolist()
         survivors.sort()
-    scaled = _scaled_folds(X, y, folds)
+    scaled = _scaled_folds(X, y, folds, target)
     scored: dict[tuple[int, Any], np.ndarray] = {}  # (config index, budget) -> per-fold MSE
     grown: dict[tuple[int, int], Any] = {}  # (config, fold) -> model to warm-start at the next budget
     rungs = _rungs(budgets, eta)
@@ -237,16 +261,18 @@ def _fast_search(
     return records, n_fits
 
 
-ScaledFold = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+ScaledFold = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, LogitScale | None]
 
 
-def _scaled_folds(X: np.ndarray, y: np.ndarray, folds: Folds) -> list[ScaledFold]:
+def _scaled_folds(X: np.ndarray, y: np.ndarray, folds: Folds, target: LogitScale | None = None) -> list[ScaledFold]:
     """Each fold standardised once with a scaler fitted on its training rows, exactly as the
-    pipeline would do it, and shared by every configuration scored on that fold."""
+    pipeline would do it, and shared by every configuration scored on that fold. The training
+    targets are on the modelling scale, the validation targets as measured."""
     out = []
     for train, test in folds:
         scaler = StandardScaler().fit(X[train])
-        out.append((scaler.transform(X[train]), y[train], scaler.transform(X[test]), y[test]))
+        y_train = target.forward(y[train]) if target else y[train]
+        out.append((scaler.transform(X[train]), y_train, scaler.transform(X[test]), y[test], target))
     return out
 
 
@@ -299,7 +325,8 @@ def _score_fold(
     that can warm-start only adds the missing estimators to it. Also returns
     the model when it can be grown further, else None.
     """
-    X_train, y_train, X_val, y_val = fold
+    X_train, y_train, X_val, y_val, target = fold
+    back = target.inverse if target else np.asarray
     fam = family(name)
     if grown is not None:
         model = grown.set_params(**{resource: budget})
@@ -311,5 +338,5 @@ def _score_fold(
         model.fit(X_train, y_train)
     if resource:
         preds = fam.staged_predict(model, X_val, stages)
-        return [float(np.mean((y_val - preds[b]) ** 2)) for b in stages], (model if fam.warm_start else None)
-    return [float(np.mean((y_val - model.predict(X_val)) ** 2))], None
+        return [float(np.mean((y_val - back(preds[b])) ** 2)) for b in stages], (model if fam.warm_start else None)
+    return [float(np.mean((y_val - back(model.predict(X_val))) ** 2))], None

@@ -29,6 +29,9 @@ where the data are thin rather than everywhere.
 
 The model sees the rows through a `FeatureMap` (raw columns, shared profile
 descriptors, or both); rows are passed in the raw input order either way.
+When the parameters carry a target scale (`core.models.target`), the models
+are fitted on it and every prediction, member and spread is mapped back, so
+means, standard deviations and calibration are as measured.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from sklearn.pipeline import Pipeline
 from core.models.fast_predict import forest_tree_predictions, predict_pipelines
 from core.models.features import FeatureMap
 from core.models.scaleout import one_thread_per_fit
+from core.models.target import split_target
 from core.models.zoo import build_pipeline, family
 from core.profiles import SolubilityCurve
 
@@ -135,6 +139,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         w = None if sample_weight is None else np.asarray(sample_weight, float)
         n = len(y)
         params = dict(self.params or {})
+        _, self.target_ = split_target(params)
+        z = self.target_.forward(y) if self.target_ else y  # what the models are fitted on
         rng = np.random.default_rng(self.random_state)
         self.model_ = build_pipeline(self.family, params, self.random_state)
         self.native_std_ = family(self.family).native_std
@@ -142,20 +148,21 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if self.uses_forest_:
             self.model_.set_params(model__oob_score=True)
         with one_thread_per_fit():
-            self.model_.fit(X, y, **_weights(w))
+            self.model_.fit(X, z, **_weights(w))
         self.members_: list[Pipeline] = []
         if self.native_std_:
-            oos, oos_spread = self.model_[-1].loo()
+            oos, oos_spread = self._as_measured(*self.model_[-1].loo())
         elif self.uses_forest_:
-            oos = np.asarray(self.model_[-1].oob_prediction_, float)  # NaN where a row was never left out
+            # NaN where a row was never left out
+            oos = self.from_model_scale(np.asarray(self.model_[-1].oob_prediction_, float))
         else:
             draws = self._draws(n, rng)
             seeds = rng.integers(0, 2**31 - 1, size=len(draws))
             self.members_ = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_member)(self.family, params, int(s), X[idx], y[idx], None if w is None else w[idx])
+                delayed(_fit_member)(self.family, params, int(s), X[idx], z[idx], None if w is None else w[idx])
                 for idx, s in zip(draws, seeds, strict=True)
             )
-            oos = self._out_of_sample(X, draws)
+            oos = self.from_model_scale(self._out_of_sample(X, draws))
         self.oos_prediction_ = oos
         spread = oos_spread if self.native_std_ else self._spread(X)
         seen = ~np.isnan(oos)
@@ -167,6 +174,16 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         self.calibration_scores_ = np.sort(scores)
         self.scale_ = conformal_quantile(scores, ONE_SIGMA) if self.calibration == "conformal" else 1.0
         return self
+
+    def from_model_scale(self, z: np.ndarray) -> np.ndarray:
+        """Model outputs (on the modelling scale) as measured."""
+        return self.target_.inverse(z) if self.target_ else z
+
+    def _as_measured(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A GP's mean and std on the modelling scale as measured (the std by the delta method)."""
+        if self.target_ is None:
+            return mean, std
+        return self.target_.inverse(mean), std * self.target_.slope(mean)
 
     def _features(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, float)
@@ -181,6 +198,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         families are refitted without the group and scaled by the full spread.
         """
         groups = np.asarray(groups)
+        z = self.target_.forward(y) if self.target_ else y
         out = []
         for g in pd.unique(groups):
             held = groups == g
@@ -188,17 +206,19 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
                 continue
             if self.native_std_:
                 scale = self.model_[0].transform
-                mean, spread = self.model_[-1].conditioned_predict(scale(X[~held]), y[~held], scale(X[held]))
+                mean, spread = self._as_measured(
+                    *self.model_[-1].conditioned_predict(scale(X[~held]), z[~held], scale(X[held]))
+                )
             else:
                 pipe = _fit_member(
                     self.family,
                     dict(self.params or {}),
                     self.random_state,
                     X[~held],
-                    y[~held],
+                    z[~held],
                     None if w is None else w[~held],
                 )
-                mean, spread = pipe.predict(X[held]), self._spread(X[held])
+                mean, spread = self.from_model_scale(pipe.predict(X[held])), self._spread(X[held])
             out.append(_scores(y[held] - mean, spread))
         return np.concatenate(out) if out else np.empty(0)
 
@@ -219,15 +239,15 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     def member_predictions(self, X: Any) -> np.ndarray:
-        """(members, rows) predictions: the forest's trees for `oob`, otherwise the refitted members."""
+        """(members, rows) predictions as measured: the forest's trees for `oob`, otherwise the refitted members."""
         if self.native_std_:
             raise ValueError(f"{self.family} gives its own standard deviation and has no ensemble members")
         return self._member_predictions(self._features(X))
 
     def _member_predictions(self, Z: np.ndarray) -> np.ndarray:
         if self.uses_forest_:
-            return forest_tree_predictions(self.model_, Z)
-        return predict_pipelines(self.members_, Z)
+            return self.from_model_scale(forest_tree_predictions(self.model_, Z))
+        return self.from_model_scale(predict_pipelines(self.members_, Z))
 
     def _spread(self, X: np.ndarray, factor: float = 1.0) -> np.ndarray:
         """On model-feature rows: `factor` times the members' (or the GP's) standard deviation.
@@ -237,7 +257,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if math.isinf(factor):
             return np.full(len(X), np.inf)
         if self.native_std_:
-            return factor * self.model_.predict(X, return_std=True)[1]
+            return factor * self._as_measured(*self.model_.predict(X, return_std=True))[1]
         return factor * self._member_predictions(X).std(axis=0, ddof=1)
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -245,11 +265,11 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         Z = self._features(X)
         ok = np.isfinite(Z).all(axis=1)
         if ok.all():  # the common case, returned as the model computes it (XGBoost: float32)
-            mean = predict_pipelines([self.model_], Z)[0]
+            mean = self.from_model_scale(predict_pipelines([self.model_], Z)[0])
             return (mean, self._spread(Z, self.scale_)) if return_std else mean
         mean, std = np.full(len(Z), np.nan), np.full(len(Z), np.nan)
         if ok.any():
-            mean[ok] = predict_pipelines([self.model_], Z[ok])[0]
+            mean[ok] = self.from_model_scale(predict_pipelines([self.model_], Z[ok])[0])
             if return_std:
                 std[ok] = self._spread(Z[ok], self.scale_)
         return (mean, std) if return_std else mean
@@ -264,7 +284,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if not 0 < level < 1:
             raise ValueError("the interval level must be between 0 and 1")
         X = self._features(X)
-        mean = predict_pipelines([self.model_], X)[0]
+        mean = self.from_model_scale(predict_pipelines([self.model_], X)[0])
         if self.calibration == "conformal":
             factor = conformal_quantile(self.calibration_scores_, level)
         else:

@@ -35,6 +35,7 @@ from xgboost import XGBRegressor
 
 from core.models.committee import Committee
 from core.models.gaussian_process import GaussianProcessModel
+from core.models.target import split_target
 
 Params = dict[str, Any]
 StagedPredict = Callable[[Any, np.ndarray, Sequence[int]], dict[int, np.ndarray]]
@@ -204,14 +205,16 @@ def family(name: str) -> ModelFamily:
 
 
 def build_pipeline(name: str, params: Mapping[str, Any] | None = None, random_state: int = 0) -> Pipeline:
-    """StandardScaler + the family's model with `params` set; unfitted."""
+    """StandardScaler + the family's model with `params` set; unfitted.
+
+    A target scale in `params` (`target.TARGET_PARAM`) is not the model's: the caller fits the pipeline on it."""
     fam = family(name)
     model = fam.make(random_state)
-    valid = model.get_params()
-    unknown = sorted(set(params or {}) - set(valid))
+    params, _ = split_target(params)
+    unknown = sorted(set(params) - set(model.get_params()))
     if unknown:
         raise ValueError(f"{fam.label} has no hyper-parameter {', '.join(unknown)}")
-    model.set_params(**(params or {}))
+    model.set_params(**params)
     return Pipeline([("scale", StandardScaler()), ("model", model)])
 
 
