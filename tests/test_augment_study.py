@@ -20,6 +20,7 @@ from core.augment.theory import learning_curve, scaling_law_error, theoretical_a
 from core.augment.weights import erm_weights, fit_weighted
 from core.doe import load_doe
 from core.models import build_pipeline, fit_cqa_models, save_run
+from core.models.target import TARGET_PARAM, LogitScale
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 GC = {"gaussian_copula": {"default_distribution": "norm"}}
@@ -67,6 +68,21 @@ def test_alpha_zero_is_exactly_the_real_only_model():
     np.testing.assert_array_equal(weighted.predict(X.to_numpy(float)), plain.predict(X.to_numpy(float)))
     mixed = fit_weighted("rf", params, X, y, X_syn, y_syn, 0.5, 0)
     assert not np.array_equal(mixed.predict(X.to_numpy(float)), plain.predict(X.to_numpy(float)))
+
+
+def test_a_configuration_on_the_logit_scale_is_weighed_on_that_scale():
+    """The study must score the model the augmented ensemble will be: fitted on the logit, predicting as measured."""
+    X, _ = train_rows()
+    rng = np.random.default_rng(1)
+    share = np.clip(90 + 12 * rng.random(len(X)), 0, 100)  # a percentage piled at its upper limit
+    X_syn, y_syn = rng.normal(size=(10, X.shape[1])), np.full(10, 99.0)
+    params = {"C": 10.0, "epsilon": 0.1, TARGET_PARAM: [0.0, 100.0]}
+    model = fit_weighted("svr", params, X, share, X_syn, y_syn, 0.0, 0)
+    scale = LogitScale(0.0, 100.0)
+    on_logit = build_pipeline("svr", {"C": 10.0, "epsilon": 0.1}, 0).fit(X.to_numpy(float), scale.forward(share))
+    far = X.to_numpy(float) * 5  # far from the data, where a fit as measured leaves the limits
+    np.testing.assert_allclose(model.predict(far), scale.inverse(on_logit.predict(far)))
+    assert ((model.predict(far) >= 0) & (model.predict(far) <= 100)).all()
 
 
 class RecordingGenerator(SyntheticGenerator):

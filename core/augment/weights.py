@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
+from sklearn.base import RegressorMixin
+from sklearn.compose import TransformedTargetRegressor
 
 from core.models.scaleout import one_thread_per_fit
+from core.models.target import split_target
 from core.models.zoo import build_pipeline
 
 
@@ -54,7 +56,7 @@ def fit_weighted(
     y_syn: np.ndarray | pd.Series,
     alpha: float,
     random_state: int = 0,
-) -> Pipeline:
+) -> RegressorMixin:
     """The family's pipeline fitted by weighted ERM; at α = 0 exactly the real-only fit."""
     with one_thread_per_fit():
         return fit_weighted_here(family, params, X_real, y_real, X_syn, y_syn, alpha, random_state)
@@ -69,10 +71,17 @@ def fit_weighted_here(
     y_syn: np.ndarray | pd.Series,
     alpha: float,
     random_state: int = 0,
-) -> Pipeline:
-    """`fit_weighted` on the thread pools as they are: for loops of many small fits that limit them once."""
+) -> RegressorMixin:
+    """`fit_weighted` on the thread pools as they are: for loops of many small fits that limit them once.
+
+    A configuration that models its CQA on a target scale (`core.models.target`) is fitted on that scale and
+    predicts as measured, so the study weighs the very model the augmented ensemble will be."""
     X, y, w = weighted_training_set(
         np.asarray(X_real, float), np.asarray(y_real, float), np.asarray(X_syn, float), np.asarray(y_syn, float), alpha
     )
     fit_params = {} if w is None else {"model__sample_weight": w}
-    return build_pipeline(family, params, random_state).fit(X, y, **fit_params)
+    own, scale = split_target(params)
+    model = build_pipeline(family, own, random_state)
+    if scale is not None:
+        model = TransformedTargetRegressor(model, func=scale.forward, inverse_func=scale.inverse, check_inverse=False)
+    return model.fit(X, y, **fit_params)
