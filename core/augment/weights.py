@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import RegressorMixin
-from sklearn.compose import TransformedTargetRegressor
 
 from core.models.scaleout import one_thread_per_fit
-from core.models.target import split_target
+from core.models.target import on_scale, split_target
 from core.models.zoo import build_pipeline
 
 
@@ -81,7 +80,4 @@ def fit_weighted_here(
     )
     fit_params = {} if w is None else {"model__sample_weight": w}
     own, scale = split_target(params)
-    model = build_pipeline(family, own, random_state)
-    if scale is not None:
-        model = TransformedTargetRegressor(model, func=scale.forward, inverse_func=scale.inverse, check_inverse=False)
-    return model.fit(X, y, **fit_params)
+    return on_scale(build_pipeline(family, own, random_state), scale).fit(X, y, **fit_params)

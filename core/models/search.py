@@ -40,12 +40,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
 from sklearn.preprocessing import StandardScaler
 
 from core.models.scaleout import one_thread_per_fit
-from core.models.target import TARGET_PARAM, LogitScale, split_target
+from core.models.target import TARGET_PARAM, LogitScale, on_scale, split_target
 from core.models.zoo import Params, build_pipeline, family
 
 SEARCH_MODES = ("fast", "exhaustive")
@@ -165,12 +164,8 @@ def _grid_search(
     n_jobs: int | None,
     target: LogitScale | None,
 ) -> tuple[list[Record], int]:
-    estimator, prefix = build_pipeline(name, random_state=random_state), "model__"
-    if target is not None:
-        estimator = TransformedTargetRegressor(
-            regressor=estimator, func=target.forward, inverse_func=target.inverse, check_inverse=False
-        )
-        prefix = "regressor__model__"
+    estimator = on_scale(build_pipeline(name, random_state=random_state), target)
+    prefix = "model__" if target is None else "regressor__model__"
     search = GridSearchCV(
         estimator,
         {f"{prefix}{k}": v for k, v in grid.items()},

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 from scipy.special import expit, logit
+from sklearn.base import RegressorMixin
+from sklearn.compose import TransformedTargetRegressor
 
 TARGET_PARAM = "target_limits"
 TARGET_SCALES = ("auto", "identity", "logit")
@@ -88,3 +90,12 @@ def bounded_limits(limits: Sequence[float] | None) -> list[float] | None:
 def scale_name(params: Mapping[str, Any] | None) -> str:
     """ "logit" when a configuration's hyper-parameters carry a target scale, else "identity"."""
     return "logit" if split_target(params)[1] is not None else "identity"
+
+
+def on_scale(estimator: RegressorMixin, scale: LogitScale | None) -> RegressorMixin:
+    """`estimator` fitted on `scale` and predicting as measured; unchanged without a scale."""
+    if scale is None:
+        return estimator
+    return TransformedTargetRegressor(
+        regressor=estimator, func=scale.forward, inverse_func=scale.inverse, check_inverse=False
+    )
