@@ -49,7 +49,7 @@ from core.augment.simulated import SimulationCache, design_runs, unavailable_rea
 from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params
 from core.augment.theory import learning_curve, theoretical_alpha
-from core.augment.weights import fit_weighted, fit_weighted_here
+from core.augment.weights import fit_weighted
 from core.models.features import FeatureMap
 from core.models.scaleout import one_thread_per_fit
 from core.progress import Progress
@@ -248,7 +248,7 @@ def _fold_scores(
 
     def mse(Xs: np.ndarray, ys: np.ndarray, alpha: float, rows: np.ndarray | None = None) -> float:
         Xt, yt = (Xr, yr) if rows is None else (Xr[rows], yr[rows])
-        model = fit_weighted_here(family, params, Xt, yt, Xs, ys, alpha, seed)
+        model = fit_weighted(family, params, Xt, yt, Xs, ys, alpha, seed, limit_threads=False)
         return float(np.mean((model.predict(Xv) - yv) ** 2))
 
     order = np.random.default_rng(curve_seed).permutation(len(train))

@@ -55,26 +55,16 @@ def fit_weighted(
     y_syn: np.ndarray | pd.Series,
     alpha: float,
     random_state: int = 0,
+    limit_threads: bool = True,
 ) -> RegressorMixin:
-    """The family's pipeline fitted by weighted ERM; at α = 0 exactly the real-only fit."""
-    with one_thread_per_fit():
-        return fit_weighted_here(family, params, X_real, y_real, X_syn, y_syn, alpha, random_state)
-
-
-def fit_weighted_here(
-    family: str,
-    params: dict,
-    X_real: np.ndarray | pd.DataFrame,
-    y_real: np.ndarray | pd.Series,
-    X_syn: np.ndarray | pd.DataFrame,
-    y_syn: np.ndarray | pd.Series,
-    alpha: float,
-    random_state: int = 0,
-) -> RegressorMixin:
-    """`fit_weighted` on the thread pools as they are: for loops of many small fits that limit them once.
+    """The family's pipeline fitted by weighted ERM; at α = 0 exactly the real-only fit.
 
     A configuration that models its CQA on a target scale (`core.models.target`) is fitted on that scale and
-    predicts as measured, so the study weighs the very model the augmented ensemble will be."""
+    predicts as measured, so the study weighs the very model the augmented ensemble will be. Loops of many small
+    fits limit the thread pools once themselves and pass `limit_threads=False`."""
+    if limit_threads:
+        with one_thread_per_fit():
+            return fit_weighted(family, params, X_real, y_real, X_syn, y_syn, alpha, random_state, False)
     X, y, w = weighted_training_set(
         np.asarray(X_real, float), np.asarray(y_real, float), np.asarray(X_syn, float), np.asarray(y_syn, float), alpha
     )

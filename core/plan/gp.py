@@ -31,7 +31,7 @@ from botorch.models.transforms import Normalize, Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from core.doe.schema import Schema
-from core.models.features import FEATURE_SETS, FeatureMap
+from core.models.features import FeatureMap
 from core.optimize.spec import BATCH_TIME
 from core.profiles import SolubilityCurve
 
@@ -64,8 +64,6 @@ class PlanningModels:
     """GPs of the CQAs with a frame-in, mean/std-out view for reports."""
 
     def __init__(self, schema: Schema, outcomes: Sequence[str], features: str = "raw") -> None:
-        if features not in FEATURE_SETS:
-            raise ValueError(f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SETS)}")
         self.schema, self.outcomes, self.features = schema, list(outcomes), features
         curve = SolubilityCurve(schema.solubility) if schema.solubility and features != "raw" else None
         self.feature_map = FeatureMap(schema.input_names, features, curve)
@@ -89,7 +87,6 @@ class PlanningModels:
         if not torch.isfinite(X_all).all():
             raise ValueError("some runs are not complete profiles; check the data on the Data screen")
         bounds = self._bounds(X_all)
-        rows_of = {name: torch.as_tensor(cqas[name].notna().to_numpy()) for name in self.outcomes if name in cqas}
         gps, counts = [], {}
         with one_torch_thread(), torch.random.fork_rng():
             torch.manual_seed(random_state)
@@ -98,7 +95,7 @@ class PlanningModels:
                     raise ValueError("the planner works on measured CQAs; the batch time cannot be planned for")
                 if name not in cqas:
                     raise ValueError(f"{name} is not a CQA of the data; choose from {', '.join(cqas.columns)}")
-                rows = rows_of[name]
+                rows = torch.as_tensor(cqas[name].notna().to_numpy())
                 counts[name] = int(rows.sum())
                 if counts[name] < 3:
                     raise ValueError(f"{name} is measured in {counts[name]} runs; planning needs at least 3")
