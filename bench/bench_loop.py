@@ -3,11 +3,13 @@
 From the shipped 31-run sample DoE, each strategy (`ehvi`, `explore`,
 `random`, `exploit`) plans ROUNDS batches of BATCH runs; the virtual lab
 "runs" them with its measurement noise and they join the data. Before the
-first round and after each one, the recommended Pareto set (the planner's
-predicted front merged over the profile types, its RECOMMEND best points by
-predicted hypervolume) is simulated noise-free, and the hypervolume of its
-true (D50, DoA) values (constraint-breaking designs count for nothing) is
-divided by that of the true front: NSGA-II run on the simulator itself over
+first round and after each one, a recommended Pareto set of RECOMMEND designs
+is simulated noise-free, and the hypervolume of its true (D50, DoA) values
+(constraint-breaking designs count for nothing) is divided by that of the true
+front. Three recommendations are scored side by side: the product's
+(`core.plan.recommend`: predicted front and measured runs, ranked by mean − 1σ),
+the predicted front ranked by the GP means alone, and the runs made so far
+(what the data already hold, at their true values). The true front is NSGA-II run on the simulator itself over
 the same decision space, computed once and cached in a JSON file. Reference
 point: D50 = 0 µm, DoA = 100 %. Each seed changes the planner's seed and the
 lab noise; the start data stay the sample's.
@@ -50,10 +52,9 @@ from core.plan.propose import (
     PlanSpec,
     constraints_met,
     hypervolume,
-    merged_front,
     plan_experiments,
-    recommended_set,
 )
+from core.plan.recommend import recommend
 from core.virtual_lab import ModelParameters
 from core.virtual_lab.simulator import CQA_NAMES, simulate_rows
 
@@ -106,12 +107,22 @@ def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints)
     return hv
 
 
-def campaign(strategy: str, seed: int, args, data, spec: PlanSpec, hv_true: float) -> tuple[list[float], list[float]]:
-    """True HV fraction of the recommendation after 0, 1, ..., rounds rounds; seconds per planning call."""
+RECOMMENDERS = {
+    "product": "the product's recommendation (core.plan.recommend: predicted front and measured runs, mean - 1 sigma)",
+    "mean front": "the predicted front alone, ranked by the GP means (kappa 0, no measured runs)",
+    "measured": "the runs made so far (start DoE and planned), at their true values: what the data already hold",
+}
+
+
+def campaign(
+    strategy: str, seed: int, args, data, spec: PlanSpec, hv_true: float
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Per recommender, true HV fraction after 0, 1, ..., rounds rounds; seconds per planning call."""
     schema = data.schema
     md = ModelData.from_doe(data)
     inputs, cqas = md.inputs.reset_index(drop=True), md.cqas.reset_index(drop=True)
-    fractions, seconds = [], []
+    fractions: dict[str, list[float]] = {name: [] for name in RECOMMENDERS}
+    seconds = []
     for r in range(args.rounds + 1):
         last = r == args.rounds
         plan = plan_experiments(
@@ -119,8 +130,13 @@ def campaign(strategy: str, seed: int, args, data, spec: PlanSpec, hv_true: floa
         )
         if not last:
             seconds.append(plan.seconds)
-        rec = recommended_set(merged_front(plan.front, spec), spec, np.array(plan.reference_point), args.recommend)
-        fractions.append(true_hv(rec[schema.input_names], spec.constraints, args.jobs) / hv_true)
+        chosen = {
+            "product": recommend(plan, args.recommend),
+            "mean front": recommend(plan, args.recommend, kappa=0.0, measured=False),
+            "measured": inputs,
+        }
+        for name, rows in chosen.items():
+            fractions[name].append(true_hv(rows[schema.input_names], spec.constraints, args.jobs) / hv_true)
         if last:
             break
         new = plan.runs[schema.input_names].reset_index(drop=True)
@@ -160,27 +176,32 @@ def main() -> None:
         f"true front NSGA-II {args.true_pop}x{args.true_gen}; constraints: {', '.join(args.constraint) or 'none'}"
     )
     hv_true = true_front_hv(args, data.schema, start_T, end_T, constraints)
-    results: dict[str, np.ndarray] = {}
+    results: dict[str, dict[str, np.ndarray]] = {name: {} for name in RECOMMENDERS}
     for features in args.features:
         for strategy in args.strategies:
             name = strategy if len(args.features) == 1 else f"{strategy}/{features}"
-            runs, times = [], []
+            runs: dict[str, list[list[float]]] = {r: [] for r in RECOMMENDERS}
+            times = []
             for seed in range(args.seeds):
                 fractions, seconds = campaign(strategy, seed, args, data, replace(spec, features=features), hv_true)
-                runs.append(fractions)
                 times += seconds
-                print(f"  {name} seed {seed}: " + " ".join(f"{f:.2f}" for f in fractions), flush=True)
-            results[name] = np.array(runs)
+                for rec, values in fractions.items():
+                    runs[rec].append(values)
+                    print(f"  {name} seed {seed} {rec}: " + " ".join(f"{f:.2f}" for f in values), flush=True)
+            for rec in RECOMMENDERS:
+                results[rec][name] = np.array(runs[rec])
             print(f"{name}: planning call {np.median(times):.1f} s median, {max(times):.1f} s max", flush=True)
     added = [args.batch * r for r in range(args.rounds + 1)]
-    print("\ntrue HV of the recommended set / true front: median [min-max] over seeds")
-    print(f"{'added runs':<22}" + "".join(f"{n:>18}" for n in added))
-    for strategy, table in results.items():
-        cells = "".join(
-            f"{np.median(table[:, r]):>8.2f} [{table[:, r].min():.2f}-{table[:, r].max():.2f}]"
-            for r in range(len(added))
-        )
-        print(f"{strategy:<22}{cells}")
+    for rec, explanation in RECOMMENDERS.items():
+        print(f"\ntrue HV / true front of {rec}: {explanation}; median [min-max] over seeds")
+        print(f"{'added runs':<22}" + "".join(f"{n:>18}" for n in added))
+        for strategy, table in results[rec].items():
+            cells = "".join(
+                f"{np.median(table[:, r]):>8.2f} [{table[:, r].min():.2f}-{table[:, r].max():.2f}]"
+                for r in range(len(added))
+            )
+            print(f"{strategy:<22}{cells}")
+    results = results["product"]
     for features in args.features:
         tag = "" if len(args.features) == 1 else f"/{features}"
         ehvi, rand = results.get(f"ehvi{tag}"), results.get(f"random{tag}")

@@ -8,7 +8,8 @@ import streamlit as st
 from core.doe import DoEData, LoadResult
 from core.optimize.spec import Constraint, data_temperature_ranges, n_temperatures_for_cycles
 from core.plan.loop import append_filled_workbook, history_frame, run_in_virtual_lab
-from core.plan.propose import STRATEGIES, Plan, PlanSpec
+from core.plan.propose import STRATEGIES, Plan, PlanSpec, predictions_table
+from core.plan.recommend import recommend
 from core.plan.workbook import plan_workbook
 from core.plots.plan import history_figure, plan_figure
 from core.workspace import AppendError
@@ -80,6 +81,20 @@ def show_plan(plan: Plan, data: DoEData) -> None:
         file_name="next_experiments.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="plan_download",
+    )
+    st.subheader("Best designs to make now")
+    best = recommend(plan, size=plan.spec.batch_size)
+    if best.empty:
+        st.info("No design meets the constraints in the planner's models yet.")
+    else:
+        st.dataframe(
+            predictions_table(best, ["id", "profile_type", "source"], data.schema.cqa_names),
+            hide_index=True,
+            key="plan_recommended",
+        )
+    st.caption(
+        "If the campaign stopped today: the predicted front and the runs already made, ranked by what they give "
+        "at one σ on the cautious side, so that a well-measured run is preferred to a guess far from the data."
     )
 
 

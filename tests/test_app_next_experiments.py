@@ -22,6 +22,8 @@ def test_propose_download_run_in_virtual_lab_and_history_grows():
     assert len(plan.runs) == 3 and set(plan.runs["profile_type"]) <= {"linear cooling", "2 cycles"}
     table = next(d.value for d in at.dataframe if "domain score" in d.value.columns)
     assert list(table["id"]) == list(plan.runs["id"])
+    best = next(d.value for d in at.dataframe if "source" in d.value.columns)
+    assert 1 <= len(best) <= 3 and set(best["source"]) <= {"predicted", "measured"}
     assert len(at.session_state["plan_history"]) == 1
     download = at.get("download_button")[0]
     assert download.proto.label.startswith("Download the workbook")

@@ -176,3 +176,14 @@ def test_a_descriptor_planner_proposes_feasible_distinct_runs(sample):
         assert all(
             ThermocycleProfile.from_features(r).is_feasible() for r in runs[data.schema.input_names].to_dict("records")
         )
+
+
+def test_the_plan_carries_every_measured_run_at_the_posterior(plans, sample):
+    data, md, _, _ = sample
+    measured = plans["ehvi"].measured
+    assert measured["id"].tolist() == [str(i) for i in md.inputs.index]
+    assert measured["profile_type"].tolist() == data.profile_types().tolist()
+    for c in ("D50", "DoA", "crystallinity"):
+        assert (measured[f"{c}_std"] > 0).all()
+    gap = (measured["D50_mean"] - md.cqas["D50"].to_numpy()).abs()
+    assert gap.median() < md.cqas["D50"].std()  # the posterior follows the measurements it was fitted on

@@ -55,7 +55,7 @@ from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
 from core.plan.gp import PlanningModels, input_bounds, one_torch_thread
 from core.plan.space import ProfileSpace, spaces_for
-from core.profiles import profile_type_name
+from core.profiles import profile_type_name, temperature_columns
 
 STRATEGIES = ("ehvi", "explore", "random", "exploit")
 DomainScorer = Callable[[pd.DataFrame], np.ndarray]
@@ -108,16 +108,23 @@ class Plan:
     reference_point: list[float]  # in maximisation form, one value per objective
     seconds: float
     notes: list[str] = field(default_factory=list)
+    measured: pd.DataFrame = field(default_factory=pd.DataFrame)  # the data's runs at the GPs' posterior
 
     def runs_table(self, cqas: Sequence[str]) -> pd.DataFrame:
         """The runs to show: id, type, each CQA as "mean ± σ", the expected improvement and the domain score."""
-        table = self.runs[["id", "profile_type"]].copy()
-        for c in (c for c in cqas if f"{c}_mean" in self.runs):
-            pairs = zip(self.runs[f"{c}_mean"], self.runs[f"{c}_std"], strict=True)
-            table[f"{c} ± σ"] = [f"{m:.3g} ± {s:.2g}" for m, s in pairs]
+        table = predictions_table(self.runs, ["id", "profile_type"], cqas)
         table["expected HV improvement"] = self.runs["expected_improvement"].round(3)
         table["domain score"] = self.runs["domain_score"].round(2)
         return table
+
+
+def predictions_table(rows: pd.DataFrame, columns: Sequence[str], cqas: Sequence[str]) -> pd.DataFrame:
+    """`columns` of `rows`, then each predicted CQA as "mean ± σ"."""
+    table = rows[list(columns)].copy()
+    for c in (c for c in cqas if f"{c}_mean" in rows):
+        pairs = zip(rows[f"{c}_mean"], rows[f"{c}_std"], strict=True)
+        table[f"{c} ± σ"] = [f"{m:.3g} ± {s:.2g}" for m, s in pairs]
+    return table
 
 
 # -- objectives ------------------------------------------------------------------------
@@ -434,7 +441,22 @@ def _plan(
     runs["domain_score"] = domain(runs[schema.input_names])
     runs = runs.drop(columns=["feasible"], errors="ignore")
     notes = [f"{n}: GP on {c} runs ({spec.features})" for n, c in models.counts_.items()]
-    return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes)
+    measured = _measured(inputs, models, spec)
+    return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes, measured)
+
+
+def _measured(inputs: pd.DataFrame, models: PlanningModels, spec: PlanSpec) -> pd.DataFrame:
+    """The data's runs as candidates: their profiles with the GPs' posterior (which averages out their noise)."""
+    schema = models.schema
+    features = inputs[schema.input_names].reset_index(drop=True)
+    n_temps = (features[temperature_columns(schema.max_cycles)] > 0).sum(axis=1).to_numpy()
+    table = features.copy()
+    table.insert(0, "profile_type", [profile_type_name(int(n)) for n in n_temps])
+    table.insert(0, "n_temperatures", n_temps)
+    table.insert(0, "id", [str(i) for i in inputs.index])
+    table = pd.concat([table, models.predict_frame(features)], axis=1)
+    table["feasible"] = constraints_met(table, spec.constraints)
+    return table
 
 
 def _from_latent(
