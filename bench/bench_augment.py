@@ -3,8 +3,9 @@
 Prints, from one run on this machine:
 1. timing: the full default study for D50 on the shipped sample data (every
    source × its 5 m values × 21 α, 5 × 3 repeated K-fold) with its time split
-   into generator tuning, virtual-lab simulations, source fits per fold and
-   weighted model fits (target: ≤ 60 s on 2 cores), wall and CPU seconds;
+   into generator tuning (none at the defaults), SDV generator fits per fold
+   with their quality scores, virtual-lab simulations and weighted model fits
+   (target: ≤ 60 s on 2 cores), wall and CPU seconds;
    with `--epochs`, SDV's quality score of CTGAN/TVAE samples by epoch count
    (why 25 epochs are enough);
 2. evaluation: the study on fresh virtual-lab campaigns of "other compounds"
@@ -57,7 +58,7 @@ from core.doe import load_doe  # noqa: E402
 from core.models import fit_cqa_models  # noqa: E402
 
 CQA = "D50"
-PHASES = {0.2: "tuning", 0.25: "simulations", 0.5: "generators", 0.9: "models", 1.0: "full model"}  # progress marks
+PHASES = {0.1: "tuning", 0.4: "generators", 0.5: "simulations", 0.9: "models", 1.0: "full model"}  # progress marks
 
 
 def cpu_seconds() -> dict[int, float]:
