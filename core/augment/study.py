@@ -46,7 +46,14 @@ import sklearn
 from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedKFold
 
-from core.augment.generators import GENERATORS, TuningOutcome, generator_kind, quality_score, tune_generator
+from core.augment.generators import (
+    GENERATORS,
+    TuningOutcome,
+    generator_kind,
+    quality_score,
+    shared_transformers,
+    tune_generator,
+)
 from core.augment.simulated import SimulationCache, design_runs, unavailable_reason
 from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params
@@ -311,8 +318,10 @@ def _fold_samples(
     m_by_source: Mapping[str, int],
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each SDV source fitted on one training fold and sampled once: one job per fold."""
-    return {n: _fold_sample(n, params[n], seed, X, y, train, m_by_source[n], scalar_bounds, None) for n in names}
+    """Each SDV source fitted on one training fold and sampled once: one job per fold, so that CTGAN and TVAE
+    share the part of their fit that depends on the rows alone."""
+    with shared_transformers():
+        return {n: _fold_sample(n, params[n], seed, X, y, train, m_by_source[n], scalar_bounds, None) for n in names}
 
 
 def _fold_sample(
