@@ -108,3 +108,8 @@ def test_ctgan_and_tvae_on_the_same_rows_share_one_transformer_fit_and_give_the_
         assert len(fits) == 2  # other rows get their own fit
     fitted("ctgan", 2)
     assert len(fits) == 2  # outside the block nothing is kept
+    with shared_transformers() as outer:
+        with shared_transformers() as inner:
+            fitted("tvae", 2)
+        fitted("ctgan", 2)
+        assert inner is outer and len(outer) == 1  # a block inside another shares its fits

@@ -144,12 +144,15 @@ if not getattr(DataTransformer.fit, "shares", False):
 
 @contextlib.contextmanager
 def shared_transformers() -> Iterator[dict]:
-    """A block in which CTGAN and TVAE fitted on the same rows share one `DataTransformer` fit (module notes)."""
-    _shared.fitted = {}
+    """A block in which CTGAN and TVAE fitted on the same rows share one `DataTransformer` fit (module notes).
+
+    A block inside another one shares the outer block's fits."""
+    outer = getattr(_shared, "fitted", None)
+    _shared.fitted = {} if outer is None else outer
     try:
         yield _shared.fitted
     finally:
-        _shared.fitted = None
+        _shared.fitted = outer
 
 
 def _metadata(latent: pd.DataFrame) -> Metadata:
@@ -242,8 +245,9 @@ def tune_generator(
     """Fit each configuration on (X, y) and keep the one whose samples score highest (first among equals)."""
     real = X.assign(**{str(y.name): y.to_numpy(float)})
     tried = []
-    for params in grid if grid is not None else generator_kind(kind).grid:
-        gen = SyntheticGenerator(kind, dict(params), random_state, scalar_bounds=scalar_bounds).fit(X, y)
-        tried.append({"params": dict(params), "score": quality_score(real, gen.sample(N_QUALITY_ROWS))})
+    with shared_transformers():  # every configuration learns the same rows
+        for params in grid if grid is not None else generator_kind(kind).grid:
+            gen = SyntheticGenerator(kind, dict(params), random_state, scalar_bounds=scalar_bounds).fit(X, y)
+            tried.append({"params": dict(params), "score": quality_score(real, gen.sample(N_QUALITY_ROWS))})
     best = max(tried, key=lambda t: t["score"])
     return TuningOutcome(kind, best["params"], best["score"], tried)

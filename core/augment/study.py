@@ -76,7 +76,6 @@ def alpha_grid(step: float) -> tuple[float, ...]:
 
 
 LEARNING_CURVE_FRACTIONS = (0.4, 0.55, 0.7, 0.85)
-FIT_COST = {"ctgan": 3, "tvae": 2, "gaussian_copula": 1}  # rank of a source's fit time on DoE-sized data
 SELECTION_RULES = ("one_se", "law", "lowest")
 NO_GAIN = "synthetic data does not help these data; the real-only model is kept"
 Curves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # source -> m -> [[α, CV MSE], ...]
@@ -373,11 +372,26 @@ def _sdv_samples(
         delayed(_fold_samples)(sdv, params, seed + k, X, y, train, m_max, scalar_bounds)
         for k, (train, _) in enumerate(folds)
     ]
-    scored = [] if settings.tune else sorted(sdv, key=lambda n: -FIT_COST.get(n, 0))
-    jobs += [delayed(tune_generator)(n, X, y, [params[n]], seed, scalar_bounds) for n in scored]
+    scored = [] if settings.tune else list(sdv)
+    if scored:  # one job, so that CTGAN and TVAE share their fit on every row; the longest job goes first
+        jobs.insert(0, delayed(_quality_scores)(scored, params, X, y, seed, scalar_bounds))
     done = Parallel(n_jobs=n_jobs)(jobs)
-    samples = {(k, n): rows for k, by_source in enumerate(done[: len(folds)]) for n, rows in by_source.items()}
-    return samples, dict(zip(scored, done[len(folds) :], strict=True))
+    quality = done.pop(0) if scored else {}
+    samples = {(k, n): rows for k, by_source in enumerate(done) for n, rows in by_source.items()}
+    return samples, quality
+
+
+def _quality_scores(
+    names: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]],
+    X: pd.DataFrame,
+    y: pd.Series,
+    seed: int,
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+) -> dict[str, TuningOutcome]:
+    """SDV's quality score of each source as configured, fitted on every row."""
+    with shared_transformers():
+        return {n: tune_generator(n, X, y, [params[n]], seed, scalar_bounds) for n in names}
 
 
 def _lab_samples(
