@@ -35,16 +35,25 @@ gain over α = 0 is also larger than its SE; the curves are the stand-in's.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
 from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedKFold
 
-from core.augment.generators import GENERATORS, generator_kind, quality_score, tune_generator
+from core.augment.generators import (
+    GENERATORS,
+    TuningOutcome,
+    generator_kind,
+    quality_score,
+    shared_transformers,
+    tune_generator,
+)
 from core.augment.simulated import SimulationCache, design_runs, unavailable_reason
 from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params
@@ -67,7 +76,6 @@ def alpha_grid(step: float) -> tuple[float, ...]:
 
 
 LEARNING_CURVE_FRACTIONS = (0.4, 0.55, 0.7, 0.85)
-FIT_COST = {"ctgan": 3, "tvae": 2, "gaussian_copula": 1}  # rank of a source's fit time on DoE-sized data
 SELECTION_RULES = ("one_se", "law", "lowest")
 NO_GAIN = "synthetic data does not help these data; the real-only model is kept"
 Curves = Mapping[str, Mapping[int, Sequence[Sequence[float]]]]  # source -> m -> [[α, CV MSE], ...]
@@ -229,38 +237,90 @@ def select_configuration(
     return gen, int(m), float(a), float(e)
 
 
-def _fold_scores(
-    family: str,
-    params: dict,
-    X: np.ndarray,
-    y: np.ndarray,
-    train: np.ndarray,
-    val: np.ndarray,
-    samples: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    m_by_source: Mapping[str, Sequence[int]],
-    alphas: Sequence[float],
-    curve_seed: int,
-    seed: int,
-) -> tuple[float, list[int], list[float], dict[str, np.ndarray]]:
-    """One fold: the real-only MSE, the learning-curve points and, per source, MSE by (m, α)."""
+def _scorer(
+    family: str, params: dict, X: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, seed: int
+) -> Callable[..., float]:
+    """The validation MSE of one weighted fit on the training fold (optionally on some of its real rows only)."""
     Xr, yr, Xv, yv = X[train], y[train], X[val], y[val]
-    empty = np.empty((0, X.shape[1]))
 
     def mse(Xs: np.ndarray, ys: np.ndarray, alpha: float, rows: np.ndarray | None = None) -> float:
         Xt, yt = (Xr, yr) if rows is None else (Xr[rows], yr[rows])
         model = fit_weighted(family, params, Xt, yt, Xs, ys, alpha, seed, limit_threads=False)
         return float(np.mean((model.predict(Xv) - yv) ** 2))
 
+    return mse
+
+
+def _unchecked() -> AbstractContextManager:
+    """sklearn without its per-fit checks of parameters and finite inputs, which cost a third of each small fit.
+
+    Used only after one checked fit with the same parameters and with inputs already checked to be finite."""
+    return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
+
+
+def _real_scores(
+    family: str,
+    params: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    curve_seed: int,
+    seed: int,
+) -> tuple[float, list[int], list[float]]:
+    """One fold's real-only MSE and its learning curve (MSE on growing subsets of the training rows)."""
+    mse = _scorer(family, params, X, y, train, val, seed)
+    empty = np.empty((0, X.shape[1]))
     order = np.random.default_rng(curve_seed).permutation(len(train))
     sizes = sorted({max(3, round(f * len(train))) for f in LEARNING_CURVE_FRACTIONS} - {len(train)})
-    with one_thread_per_fit():  # once for the fold's hundreds of small fits
-        curve = [mse(empty, empty[:, 0], 0.0, order[:s]) for s in sizes]
-        real_only = mse(empty, empty[:, 0], 0.0)
-        scores = {
-            name: np.array([[mse(Xs[:m], ys[:m], a) for a in alphas] for m in m_by_source[name]])
-            for name, (Xs, ys) in samples.items()
-        }
-    return real_only, [*sizes, len(train)], [*curve, real_only], scores
+    with one_thread_per_fit():
+        real_only = mse(empty, empty[:, 0], 0.0)  # checks the parameters and the rows once
+        with _unchecked():
+            curve = [mse(empty, empty[:, 0], 0.0, order[:s]) for s in sizes]
+    return real_only, [*sizes, len(train)], [*curve, real_only]
+
+
+def _source_scores(
+    family: str,
+    params: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    sample: tuple[np.ndarray, np.ndarray],
+    m_values: Sequence[int],
+    alphas: Sequence[float],
+    seed: int,
+) -> np.ndarray:
+    """One fold and one source: the MSE of every (m, α), m by α; the first m rows of the sample serve each m."""
+    Xs, ys = sample
+    if not (np.isfinite(Xs).all() and np.isfinite(ys).all()):
+        raise ValueError("a surrogate source gave rows with missing or infinite values")
+    mse = _scorer(family, params, X, y, train, val, seed)
+    with one_thread_per_fit():  # once for the hundreds of small fits
+        first = mse(Xs[: m_values[0]], ys[: m_values[0]], alphas[0])  # checks the parameters once
+        with _unchecked():
+            scores = [
+                [first if i == j == 0 else mse(Xs[:m], ys[:m], a) for j, a in enumerate(alphas)]
+                for i, m in enumerate(m_values)
+            ]
+    return np.array(scores)
+
+
+def _fold_samples(
+    names: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]],
+    seed: int,
+    X: pd.DataFrame,
+    y: pd.Series,
+    train: np.ndarray,
+    m_by_source: Mapping[str, int],
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each SDV source fitted on one training fold and sampled once: one job per fold, so that CTGAN and TVAE
+    share the part of their fit that depends on the rows alone."""
+    with shared_transformers():
+        return {n: _fold_sample(n, params[n], seed, X, y, train, m_by_source[n], scalar_bounds, None) for n in names}
 
 
 def _fold_sample(
@@ -280,28 +340,85 @@ def _fold_sample(
     return synthetic[list(X.columns)].to_numpy(float), synthetic[str(y.name)].to_numpy(float)
 
 
-def _source_params(
+def _tuned(
     settings: AugmentSettings,
-    sources: Sequence[str],
+    sdv: Sequence[str],
     X: pd.DataFrame,
     y: pd.Series,
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
     n_jobs: int | None,
-    report: Progress,
-) -> tuple[dict, dict, dict]:
-    """(params, quality score, tuning record) per SDV generator; generators are tuned side by side."""
-    gen_params, quality, tuning = {}, {}, {}
-    sdv = [n for n in sources if n in GENERATORS]
-    grids = {
-        n: None if settings.tune else [settings.generator_params.get(n, dict(generator_kind(n).defaults))] for n in sdv
-    }
-    outcomes = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(tune_generator)(n, X, y, grids[n], settings.random_state, scalar_bounds) for n in sdv
+) -> dict[str, TuningOutcome]:
+    """Each SDV generator's configuration by SDV's quality score, generators side by side."""
+    outcomes = Parallel(n_jobs=n_jobs)(
+        delayed(tune_generator)(n, X, y, None, settings.random_state, scalar_bounds) for n in sdv
     )
-    for i, (name, outcome) in enumerate(zip(sdv, outcomes, strict=True)):
-        gen_params[name], quality[name], tuning[name] = outcome.params, outcome.score, outcome.tried
-        report(0.2 * (i + 1) / len(sdv), f"{source_label(name)}: quality {outcome.score:.3f}")
-    return gen_params, quality, tuning
+    return dict(zip(sdv, outcomes, strict=True))
+
+
+def _sdv_samples(
+    settings: AugmentSettings,
+    sdv: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]],
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: Folds,
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    n_jobs: int | None,
+) -> tuple[dict[tuple[int, str], tuple[np.ndarray, np.ndarray]], dict[str, TuningOutcome]]:
+    """The SDV sources fitted inside each training fold (seed + k) and, unless they were tuned, their quality
+    score on every row (the configuration as given), all in one batch of jobs, the longest first."""
+    seed, m_max = settings.random_state, {n: settings.m_for(n)[-1] for n in sdv}
+    jobs = [
+        delayed(_fold_samples)(sdv, params, seed + k, X, y, train, m_max, scalar_bounds)
+        for k, (train, _) in enumerate(folds)
+    ]
+    scored = [] if settings.tune else list(sdv)
+    if scored:  # one job, so that CTGAN and TVAE share their fit on every row; the longest job goes first
+        jobs.insert(0, delayed(_quality_scores)(scored, params, X, y, seed, scalar_bounds))
+    done = Parallel(n_jobs=n_jobs)(jobs)
+    quality = done.pop(0) if scored else {}
+    samples = {(k, n): rows for k, by_source in enumerate(done) for n, rows in by_source.items()}
+    return samples, quality
+
+
+def _quality_scores(
+    names: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]],
+    X: pd.DataFrame,
+    y: pd.Series,
+    seed: int,
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+) -> dict[str, TuningOutcome]:
+    """SDV's quality score of each source as configured, fitted on every row."""
+    with shared_transformers():
+        return {n: tune_generator(n, X, y, [params[n]], seed, scalar_bounds) for n in names}
+
+
+def _lab_samples(
+    settings: AugmentSettings,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: Folds,
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    cache: SimulationCache,
+    n_jobs: int | None,
+) -> tuple[dict[str, Any], float, dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]]:
+    """(params, quality score, samples per fold) of the virtual lab.
+
+    Its designed runs depend on the seed only, so they and the training rows are simulated once for the study;
+    each fold then only fits its calibration on its training rows (cheap, here rather than in a worker)."""
+    seed, m_max = settings.random_state, settings.lab_m_values[-1]
+    runs = design_runs(m_max, list(X.columns), seed, scalar_bounds=scalar_bounds)
+    cache.simulate(pd.concat([X, runs], ignore_index=True), n_jobs)  # every training row and designed run, once
+    params = {**default_params(VIRTUAL_LAB), **settings.generator_params.get(VIRTUAL_LAB, {})}
+    real = X.assign(**{str(y.name): y.to_numpy(float)})
+    every_row = make_source(VIRTUAL_LAB, params, seed, scalar_bounds, cache).fit(X, y)
+    quality = quality_score(real, every_row.sample(m_max))
+    samples = {
+        (k, VIRTUAL_LAB): _fold_sample(VIRTUAL_LAB, params, seed, X, y, train, m_max, scalar_bounds, cache)
+        for k, (train, _) in enumerate(folds)
+    }
+    return params, quality, samples
 
 
 def run_study(
@@ -333,67 +450,89 @@ def run_study(
     sources = [n for n in settings.generators if n not in skipped]
     if not sources:
         raise ValueError("no surrogate source can be used for these data: " + "; ".join(skipped.values()))
-    start = time.perf_counter()
-    gen_params, quality, tuning = _source_params(settings, sources, X, y, scalar_bounds, n_jobs, report)
-    seconds["tuning"] = time.perf_counter() - start
-
+    sdv = [n for n in sources if n in GENERATORS]
     folds = repeated_folds(len(y), settings.folds, settings.repeats, seed)
+
+    start = time.perf_counter()
+    outcomes = _tuned(settings, sdv, X, y, scalar_bounds, n_jobs) if settings.tune else {}
+    gen_params = {n: dict(outcomes[n].params) if n in outcomes else _given(settings, n) for n in sdv}
+    seconds["tuning"] = time.perf_counter() - start
+    report(0.1, "generators tuned" if settings.tune else "generators at their settings")
+
+    start = time.perf_counter()
+    samples, scored = _sdv_samples(settings, sdv, gen_params, X, y, folds, scalar_bounds, n_jobs)
+    outcomes.update(scored)
+    quality = {n: outcomes[n].score for n in sdv}
+    tuning = {n: outcomes[n].tried for n in sdv}
+    seconds["generators"] = time.perf_counter() - start
+    report(0.4, f"generators fitted inside each of the {len(folds)} training folds")
+
     start = time.perf_counter()
     if VIRTUAL_LAB in sources:
         cache = cache if cache is not None else SimulationCache()
-        runs = design_runs(settings.lab_m_values[-1], list(X.columns), seed, scalar_bounds=scalar_bounds)
-        cache.simulate(pd.concat([X, runs], ignore_index=True), n_jobs)  # every training row and designed run, once
-        gen_params[VIRTUAL_LAB] = {**default_params(VIRTUAL_LAB), **settings.generator_params.get(VIRTUAL_LAB, {})}
-        real = X.assign(**{str(y.name): y.to_numpy(float)})
-        lab_rows = make_source(VIRTUAL_LAB, gen_params[VIRTUAL_LAB], seed, scalar_bounds, cache).fit(X, y)
-        quality[VIRTUAL_LAB] = quality_score(real, lab_rows.sample(settings.lab_m_values[-1]))
+        gen_params[VIRTUAL_LAB], quality[VIRTUAL_LAB], lab = _lab_samples(
+            settings, X, y, folds, scalar_bounds, cache, n_jobs
+        )
+        samples.update(lab)
         tuning[VIRTUAL_LAB] = []
     seconds["simulations"] = time.perf_counter() - start
-    report(0.25, "virtual-lab runs simulated" if VIRTUAL_LAB in sources else "generators tuned")
+    report(0.5, "virtual-lab runs simulated" if VIRTUAL_LAB in sources else "no virtual-lab runs")
 
     start = time.perf_counter()
-    costliest_first = sorted(sources, key=lambda n: -FIT_COST.get(n, 0))  # so that no worker ends on a long fit
-    jobs = [(k, name) for name in costliest_first for k in range(len(folds))]
-    drawn = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_sample)(
-            name,
-            gen_params[name],
-            seed if name == VIRTUAL_LAB else seed + k,  # the lab's designed runs are the same in every fold
-            X,
-            y,
-            folds[k][0],
-            settings.m_for(name)[-1],
-            scalar_bounds,
-            cache,
-        )
-        for k, name in jobs
-    )
     Xn, yn = to_model(X.to_numpy(float)), y.to_numpy(float)
     empty = np.empty((0, Xn.shape[1]))
-    samples = {key: (to_model(Xs) if len(Xs) else empty, ys) for key, (Xs, ys) in zip(jobs, drawn, strict=True)}
-    seconds["generators"] = time.perf_counter() - start
-    report(0.5, f"sources fitted inside each of the {len(folds)} training folds")
-
-    start = time.perf_counter()
+    samples = {key: (to_model(Xs) if len(Xs) else empty, ys) for key, (Xs, ys) in samples.items()}
     alphas = [a for a in settings.alphas if a > 0]
-    m_by_source = {n: settings.m_for(n) for n in sources}
     search = stand_in_params(family, params, settings.stand_in_estimators)
-    scored = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_scores)(
-            family, search, Xn, yn, train, val, {n: samples[k, n] for n in sources}, m_by_source, alphas, seed + k, seed
-        )
-        for k, (train, val) in enumerate(folds)
-    )
+    scored_folds = _scored(family, search, Xn, yn, folds, samples, sources, settings, alphas, n_jobs)
     seconds["models"] = time.perf_counter() - start
     report(0.9, "every candidate scored")
+    quality = {n: quality[n] for n in sources}  # in the order of the sources
     fitted = {"quality_scores": quality, "generator_params": gen_params, "tuning": tuning, "seconds": seconds}
-    outcome = _outcome(settings, sources, skipped, folds, alphas, scored, fitted)
+    outcome = _outcome(settings, sources, skipped, folds, alphas, scored_folds, fitted)
     if search != params:
         start = time.perf_counter()
         outcome = _confirmed(outcome, family, params, search, Xn, yn, folds, samples, seed, n_jobs)
         seconds["full_model"] = time.perf_counter() - start
     report(1.0, f"chosen: {outcome.rule['verdict']}")
     return outcome
+
+
+def _given(settings: AugmentSettings, name: str) -> dict[str, Any]:
+    return dict(settings.generator_params.get(name, generator_kind(name).defaults))
+
+
+def _scored(
+    family: str,
+    params: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Folds,
+    samples: Mapping[tuple[int, str], tuple[np.ndarray, np.ndarray]],
+    sources: Sequence[str],
+    settings: AugmentSettings,
+    alphas: Sequence[float],
+    n_jobs: int | None,
+) -> list[tuple[float, list[int], list[float], dict[str, np.ndarray]]]:
+    """Per fold: the real-only MSE, the learning curve and, per source, MSE by (m, α).
+
+    One job per fold and source, the largest (most rows × fits) first, so that both workers end together."""
+    seed = settings.random_state
+
+    def rows(name: str) -> int:
+        return sum(len(y) + m for m in settings.m_for(name))
+
+    pairs = sorted(((k, n) for k in range(len(folds)) for n in sources), key=lambda p: -rows(p[1]))
+    jobs = [
+        delayed(_source_scores)(family, params, X, y, *folds[k], samples[k, n], settings.m_for(n), alphas, seed)
+        for k, n in pairs
+    ]
+    jobs += [
+        delayed(_real_scores)(family, params, X, y, train, val, seed + k, seed) for k, (train, val) in enumerate(folds)
+    ]
+    done = Parallel(n_jobs=n_jobs)(jobs)
+    by_pair = dict(zip(pairs, done[: len(pairs)], strict=True))
+    return [(*real, {n: by_pair[k, n] for n in sources}) for k, real in enumerate(done[len(pairs) :])]
 
 
 def _full_fold_scores(
