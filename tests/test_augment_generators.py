@@ -14,7 +14,6 @@ from core.augment.generators import (
     GENERATORS,
     SyntheticGenerator,
     quality_score,
-    shared_transformers,
     tune_generator,
 )
 from core.doe import Schema, load_doe
@@ -92,24 +91,3 @@ def test_quality_score_prefers_real_like_rows_and_tuning_keeps_the_best():
     assert [t["params"]["default_distribution"] for t in outcome.tried] == ["norm", "uniform"]
     assert outcome.score == max(t["score"] for t in outcome.tried)
     assert outcome.params in [t["params"] for t in outcome.tried if t["score"] == outcome.score]
-
-
-def test_ctgan_and_tvae_on_the_same_rows_share_one_transformer_fit_and_give_the_rows_they_give_alone():
-    alone = [fitted(kind, 2).sample(30) for kind in ("ctgan", "tvae")]
-    with shared_transformers() as fits:
-        shared = [fitted(kind, 2).sample(30) for kind in ("ctgan", "tvae")]
-        assert len(fits) == 1  # the second generator copied the first one's fit
-    for a, b in zip(alone, shared, strict=True):
-        pd.testing.assert_frame_equal(a, b)
-    X, y = real()
-    with shared_transformers() as fits:
-        SyntheticGenerator("tvae", FAST["tvae"], 2).fit(X.iloc[3:], y.iloc[3:])
-        fitted("tvae", 2)
-        assert len(fits) == 2  # other rows get their own fit
-    fitted("ctgan", 2)
-    assert len(fits) == 2  # outside the block nothing is kept
-    with shared_transformers() as outer:
-        with shared_transformers() as inner:
-            fitted("tvae", 2)
-        fitted("ctgan", 2)
-        assert inner is outer and len(outer) == 1  # a block inside another shares its fits

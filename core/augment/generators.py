@@ -5,20 +5,11 @@ DoE rows (inputs + one CQA) that are all feasible profiles (see `encoding`).
 Fitting and sampling are seeded: the torch and NumPy global generators that
 CTGAN/TVAE draw from are seeded inside a context and restored afterwards, so
 calling code keeps its own random state.
-
-CTGAN and TVAE both start by fitting ctgan's `DataTransformer` (a Bayesian
-Gaussian mixture per column, seeded by rdt, so a pure function of the rows):
-about half of each fit on DoE-sized data. Inside `shared_transformers()` the
-first such fit on a table is kept and later fits on the same table copy it,
-so CTGAN and TVAE on one training fold fit it once and give the same rows as alone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import pickle
-import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from ctgan.data_transformer import DataTransformer
 from sdv.evaluation import evaluate_quality
 from sdv.metadata import Metadata
 from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
@@ -114,45 +104,6 @@ def seeded(random_state: int) -> Iterator[None]:
         finally:
             torch.set_num_threads(threads)
             np.random.set_state(np_state)
-
-
-_shared = threading.local()  # per thread: the fitted transformers by table inside `shared_transformers`
-
-
-def _fit_once(fit: Any) -> Any:
-    """`DataTransformer.fit` that, inside `shared_transformers`, fits each table once and copies that fit after."""
-
-    def shared_fit(self: DataTransformer, raw_data: pd.DataFrame, discrete_columns: Sequence[str] = ()) -> None:
-        fitted = getattr(_shared, "fitted", None)
-        if fitted is None:
-            return fit(self, raw_data, discrete_columns)
-        key = (pickle.dumps(raw_data), tuple(discrete_columns))
-        if key in fitted:
-            self.__dict__.update(copy.deepcopy(fitted[key]))
-        else:
-            fit(self, raw_data, discrete_columns)
-            fitted[key] = copy.deepcopy(self.__dict__)  # as fitted: transforming later moves rdt's random states
-        return None
-
-    shared_fit.shares = True
-    return shared_fit
-
-
-if not getattr(DataTransformer.fit, "shares", False):
-    DataTransformer.fit = _fit_once(DataTransformer.fit)
-
-
-@contextlib.contextmanager
-def shared_transformers() -> Iterator[dict]:
-    """A block in which CTGAN and TVAE fitted on the same rows share one `DataTransformer` fit (module notes).
-
-    A block inside another one shares the outer block's fits."""
-    outer = getattr(_shared, "fitted", None)
-    _shared.fitted = {} if outer is None else outer
-    try:
-        yield _shared.fitted
-    finally:
-        _shared.fitted = outer
 
 
 def _metadata(latent: pd.DataFrame) -> Metadata:
@@ -245,9 +196,8 @@ def tune_generator(
     """Fit each configuration on (X, y) and keep the one whose samples score highest (first among equals)."""
     real = X.assign(**{str(y.name): y.to_numpy(float)})
     tried = []
-    with shared_transformers():  # every configuration learns the same rows
-        for params in grid if grid is not None else generator_kind(kind).grid:
-            gen = SyntheticGenerator(kind, dict(params), random_state, scalar_bounds=scalar_bounds).fit(X, y)
-            tried.append({"params": dict(params), "score": quality_score(real, gen.sample(N_QUALITY_ROWS))})
+    for params in grid if grid is not None else generator_kind(kind).grid:
+        gen = SyntheticGenerator(kind, dict(params), random_state, scalar_bounds=scalar_bounds).fit(X, y)
+        tried.append({"params": dict(params), "score": quality_score(real, gen.sample(N_QUALITY_ROWS))})
     best = max(tried, key=lambda t: t["score"])
     return TuningOutcome(kind, best["params"], best["score"], tried)

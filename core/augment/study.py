@@ -51,7 +51,6 @@ from core.augment.generators import (
     TuningOutcome,
     generator_kind,
     quality_score,
-    shared_transformers,
     tune_generator,
 )
 from core.augment.simulated import SimulationCache, design_runs, unavailable_reason
@@ -317,10 +316,8 @@ def _fold_samples(
     m_by_source: Mapping[str, int],
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each SDV source fitted on one training fold and sampled once: one job per fold, so that CTGAN and TVAE
-    share the part of their fit that depends on the rows alone."""
-    with shared_transformers():
-        return {n: _fold_sample(n, params[n], seed, X, y, train, m_by_source[n], scalar_bounds, None) for n in names}
+    """Each SDV source fitted on one training fold and sampled once: one job per fold."""
+    return {n: _fold_sample(n, params[n], seed, X, y, train, m_by_source[n], scalar_bounds, None) for n in names}
 
 
 def _fold_sample(
@@ -373,7 +370,7 @@ def _sdv_samples(
         for k, (train, _) in enumerate(folds)
     ]
     scored = [] if settings.tune else list(sdv)
-    if scored:  # one job, so that CTGAN and TVAE share their fit on every row; the longest job goes first
+    if scored:  # one job over every row, the longest, so it goes first
         jobs.insert(0, delayed(_quality_scores)(scored, params, X, y, seed, scalar_bounds))
     done = Parallel(n_jobs=n_jobs)(jobs)
     quality = done.pop(0) if scored else {}
@@ -390,8 +387,7 @@ def _quality_scores(
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
 ) -> dict[str, TuningOutcome]:
     """SDV's quality score of each source as configured, fitted on every row."""
-    with shared_transformers():
-        return {n: tune_generator(n, X, y, [params[n]], seed, scalar_bounds) for n in names}
+    return {n: tune_generator(n, X, y, [params[n]], seed, scalar_bounds) for n in names}
 
 
 def _lab_samples(
