@@ -47,7 +47,7 @@ from core.models import compute_backend, fit_cqa_models  # noqa: E402
 from core.models.datasets import ModelData  # noqa: E402
 from core.models.fitting import CQAFit  # noqa: E402
 from core.models.target import TARGET_SCALES  # noqa: E402
-from core.models.zoo import FAMILIES  # noqa: E402
+from core.models.zoo import SEARCHED_FAMILIES  # noqa: E402
 
 CQAS = ("D50", "DoA", "crystallinity")
 TYPES = {0: "linear", 1: "1 cycle", 2: "2 cycles", 3: "3 cycles", 4: "4 cycles"}
@@ -145,8 +145,8 @@ def main() -> None:
     parser.add_argument(
         "--new-families",
         nargs="+",
-        choices=list(FAMILIES),
-        default=list(FAMILIES),
+        choices=list(SEARCHED_FAMILIES),
+        default=list(SEARCHED_FAMILIES),
         help="families of the new arm (default: every family, the opt-in committee included)",
     )
     parser.add_argument(

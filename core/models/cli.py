@@ -20,7 +20,7 @@ from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
 from core.models.search import SEARCH_MODES
 from core.models.target import TARGET_SCALES
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS
-from core.models.zoo import DEFAULT_FAMILIES, FAMILIES
+from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, SEARCHED_FAMILIES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--families",
         default=",".join(DEFAULT_FAMILIES),
-        help=f"comma-separated model families of {','.join(FAMILIES)} (default: {','.join(DEFAULT_FAMILIES)})",
+        help=f"comma-separated model families of {','.join(SEARCHED_FAMILIES)} (default: {','.join(DEFAULT_FAMILIES)})",
     )
     fit.add_argument(
         "--model", action="append", default=[], metavar="CQA=FAMILY", help=f"use FAMILY ({', '.join(FAMILIES)}) for CQA"

@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from xgboost import XGBRegressor
 
+from core.models.blend import FamilyAverage
 from core.models.committee import Committee
 from core.models.gaussian_process import GaussianProcessModel
 from core.models.target import split_target
@@ -112,6 +113,8 @@ class ModelFamily:
     feature_sets: tuple[str, ...] | None = None
     # takes `raw_columns` / `descriptor_columns` (set by the fit on the `both` feature set)
     column_roles: bool = False
+    # built by the fit from other families' chosen configurations, never searched (the average of families)
+    searched: bool = True
 
 
 FAMILIES: dict[str, ModelFamily] = {
@@ -189,11 +192,19 @@ FAMILIES: dict[str, ModelFamily] = {
             feature_sets=("both",),
             column_roles=True,
         ),
+        ModelFamily(
+            name="average",
+            label="Average of the best families",
+            make=lambda seed: FamilyAverage(random_state=seed),
+            grid={},
+            searched=False,
+        ),
     )
 }
 
 
-DEFAULT_FAMILIES: tuple[str, ...] = tuple(name for name in FAMILIES if name != "committee")
+DEFAULT_FAMILIES: tuple[str, ...] = tuple(name for name, f in FAMILIES.items() if f.searched and name != "committee")
+SEARCHED_FAMILIES: tuple[str, ...] = tuple(name for name, f in FAMILIES.items() if f.searched)
 
 
 def family(name: str) -> ModelFamily:
