@@ -14,6 +14,9 @@ The committee is fitted only when asked for (it is not in `DEFAULT_FAMILIES`): o
 random runs of the cycled types better than any single family, but its linear members extrapolate outside the
 data, and designs optimised on it failed in the virtual lab (`bench/bench_ground_truth.py`).
 
+The average of families (`average`, `core.models.blend`) is not searched: the fit builds it from the best
+searched families' chosen configurations and scores it on their validation predictions (`fitting`).
+
 Every pipeline is `StandardScaler` followed by the model, so scaling is learned
 on whatever rows the pipeline is fitted on (a training fold, never the
 validation fold) and `fit(X, y, model__sample_weight=w)` weights the rows.
