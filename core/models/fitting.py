@@ -76,8 +76,8 @@ class FitSettings:
     # measured or logit (`core.models.target`); "identity": every CQA as measured; "logit": bounded ones on logit
     target_scale: str = "auto"
     limits: dict[str, list[float]] = field(default_factory=dict)  # CQA -> [lo, hi], its physical limits
-    # with "types" validation: also build the average of the best families (`_fit_average`), the reference that a
-    # family replaces only when clearly better on left-out types (`select_family`)
+    # with "types" validation: also build the average of the best families (`_fit_average`), used when its selection
+    # score is the lowest
     average: bool = True
 
     def __post_init__(self) -> None:
@@ -352,7 +352,7 @@ def fit_cqa_models(
     validation: "types" adds leave-one-profile-type-out CV to selection and calibration; "kfold" does not.
     solubility: (T, c*) points; default: the data's schema's `solubility`, if any.
     average: with "types" validation, also build the average of the best families (`_fit_average`); it is used
-    unless a family predicts the left-out profile types clearly better (`select_family`).
+    when its selection score is the lowest.
     target_scale: "auto" tries a CQA whose schema limits are both finite (a percentage) as measured and on the logit
     scale and keeps the one with the lower selection score, per family (`core.models.target`); "identity" models
     every CQA as measured, "logit" every bounded one on the logit scale. Data without a schema use the default one's.
@@ -731,14 +731,14 @@ def _family_metrics(
     )
 
 
-REFERENCE_FAMILIES = ("committee", AVERAGE)  # the first one fitted is the reference
+REFERENCE_FAMILY = "committee"
 SWITCH_P = 0.05  # one-sided sign-test level at which a family replaces the reference
 
 
 def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
-    """The family with the lowest selection score (`selection_score`; the first listed among equals), unless a
-    reference was fitted too (the committee, else the average of the best families) and the best family does not
-    beat it beyond noise.
+    """The family with the lowest selection score (`selection_score`; the first listed among equals), unless the
+    committee was fitted too and the best family does not beat it beyond noise. The average of the best families
+    (`_fit_average`) competes by its score like any family.
 
     On a DoE of ~20-30 runs, validation scores are noisy, and picking the lowest of six adds that noise to the
     model: on fresh virtual-lab campaigns (`bench/bench_extrapolation.py`), the scores ranked the families
@@ -750,10 +750,6 @@ def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
     the case, unlike a mean of squared errors). A better K-fold score alone (interpolating among runs of
     well-covered types) does not replace it. Without such rows (K-fold-only validation, or fewer than two types
     with two runs), the lowest score wins.
-
-    The average of the best families (`_fit_average`) is the reference when no committee was fitted, for the same
-    reason: on fresh campaigns it predicted the profile types the DoE has few runs of better than the family with
-    the lowest score did (`bench/bench_extrapolation.py`).
     """
 
     def key(name: str) -> float:
@@ -761,10 +757,10 @@ def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
         return m.selection_score if m.selection_score is not None else m.cv_mse
 
     best = min(family_metrics, key=key)
-    name = next((n for n in REFERENCE_FAMILIES if n in family_metrics), None)
-    if name is None or best == name:
+    name = REFERENCE_FAMILY
+    reference = family_metrics.get(name)
+    if reference is None or best == name:
         return best
-    reference = family_metrics[name]
     errors, reference_errors = family_metrics[best].validation_errors, reference.validation_errors
     if len(errors) < 2 or len(errors) != len(reference_errors):
         return best
