@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from core.doe import load_doe  # noqa: E402
 from core.models import (  # noqa: E402
-    FAMILIES,
+    SEARCHED_FAMILIES,
     EnsembleRegressor,
     FitResult,
     ModelData,
@@ -80,9 +80,9 @@ def _fresh_runs(n: int, seed: int) -> ModelData:
 
 def _fit_every_family() -> int:
     X, y = np.random.default_rng(0).random((12, 3)), np.arange(12.0)
-    for name in FAMILIES:
+    for name in SEARCHED_FAMILIES:
         build_pipeline(name).fit(X, y)
-    return len(FAMILIES)
+    return len(SEARCHED_FAMILIES)
 
 
 def _warm_up(n_jobs: int) -> None:
@@ -127,7 +127,7 @@ def search_comparison(data: ModelData, holdout: ModelData, n_jobs: int) -> None:
             folds = cv_folds(len(y), 3, random_state=0)
             best = {"fast": (np.inf, ""), "exhaustive": (np.inf, "")}
             per_cqa = np.zeros(4)
-            for name in FAMILIES:
+            for name in SEARCHED_FAMILIES:
                 fast, fw, fc = _measure(search_family, name, X, y, folds, mode="fast")
                 full, ew, ec = _measure(search_family, name, X, y, folds, mode="exhaustive")
                 per_cqa += (fw, ew, fc, ec)

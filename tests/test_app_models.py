@@ -18,7 +18,7 @@ def test_training_fills_the_metrics_table_and_marks_the_choice():
     result = at.session_state["fit"]
     assert set(result.fits) == {"D50", "DoA", "crystallinity"}
     table = result.metrics_table()
-    assert set(table["family"]) == {"rf", "svr"}
+    assert set(table["family"]) == {"rf", "svr", "average"}
     for _, part in table.groupby("cqa"):
         assert part.loc[part["chosen"], "selection_score"].item() == part["selection_score"].min()
     assert at.session_state["fit"].settings.n_members == 3

@@ -108,3 +108,12 @@ def test_unusable_inputs_exit_with_a_message(doe_csv, tmp_path, capsys):
     assert "--model takes CQA=FAMILY" in capsys.readouterr().err
     assert main(["fit", doe_csv[0], "--out", str(tmp_path / "z"), "--model", "D50=rf", *QUICK]) == 2
     assert "'rf' was chosen for D50 but was not fitted" in capsys.readouterr().err
+
+
+def test_fit_scores_the_average_of_families_unless_told_not_to(doe_csv, tmp_path):
+    two = ["--families", "svr,gp", "--cqa", "D50", "--members", "3", "--n-jobs", "1"]
+    for flag, expected in (([], {"svr", "gp", "average"}), (["--no-average"], {"svr", "gp"})):
+        out = tmp_path / f"run{len(flag)}"
+        assert main(["fit", doe_csv[0], "--out", str(out), *two, *flag]) == 0
+        assert set(json.loads((out / "metrics.json").read_text())["D50"]["models"]) == expected
+        assert json.loads((out / "settings.json").read_text())["settings"]["average"] is not bool(flag)

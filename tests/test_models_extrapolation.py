@@ -15,7 +15,7 @@ from core.models import EnsembleRegressor, ModelData, fit_cqa_models, load_run, 
 from core.models.features import FeatureMap
 from core.models.fitting import selection_score
 from core.models.gaussian_process import GaussianProcessModel
-from core.models.search import cv_folds, group_folds, split_mse
+from core.models.search import cv_folds, group_folds, split_mse, split_predictions
 from core.profiles import descriptor_names
 
 QUICK = {"svr": {"kernel": ["linear", "rbf"], "C": [1.0, 10.0]}, "gbt": {"n_estimators": [10, 30]}}
@@ -110,7 +110,7 @@ def test_feature_set_round_trips_through_the_run_directory(frame, features, tmp_
 
 
 def test_auto_picks_each_familys_feature_set_by_its_selection_score(frame):
-    result = fit_cqa_models(frame, ["D50"], families=("svr", "gbt"), grids=QUICK, n_members=4, n_jobs=1)
+    result = fit_cqa_models(frame, ["D50"], families=("svr", "gbt"), grids=QUICK, n_members=4, n_jobs=1, average=False)
     metrics = result.fits["D50"].metrics
     scores = {name: m.selection_score for name, m in metrics.models.items()}
     assert metrics.best_model == min(scores, key=scores.get)
@@ -199,3 +199,43 @@ def test_paired_validation_errors_cover_the_sparser_left_out_types(frame):
     sizes = sorted(len(test) for _, _, test in folds)
     assert len(folds) >= 2
     assert len(fit.metrics.models["svr"].validation_errors) == sum(sizes[:-1])  # the best-covered type is not paired
+
+
+def test_average_of_families_is_scored_from_its_members_validation_predictions(frame, tmp_path):
+    result = fit_cqa_models(frame, ["D50"], families=("svr", "gbt", "gp"), grids=QUICK, n_members=3, n_jobs=1)
+    fit = result.fits["D50"]
+    models = fit.metrics.models
+    average = models["average"]
+    members = [m[0] for m in average.params["members"]]
+    ranked = sorted(("svr", "gbt", "gp"), key=lambda n: models[n].selection_score)
+    assert members == ranked[: len(members)] and len(members) >= 2
+    ds = fit.dataset
+    y = ds.y_train.to_numpy(float)
+    X = ds.X_train.to_numpy(float)
+
+    def predictions(name: str, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        Z = FeatureMap(list(ds.X_train.columns), models[name].features).transform(X)
+        return split_predictions(name, models[name].params, Z, y, train, test, 0)
+
+    for g, train, test in group_folds(ds.types_train.to_numpy()):
+        mean = np.mean([predictions(n, train, test) for n in members], axis=0)
+        assert average.cv_mse_by_type[g] == pytest.approx(np.mean((y[test] - mean) ** 2))
+    # the fitted average predicts the mean of its members, each on its own columns and target scale
+    rows = frame[result.input_names].fillna(0.0)
+    averaged = fit.pipelines["average"]
+    Z = averaged[0].transform(FeatureMap(result.input_names, average.features).transform(rows.to_numpy(float)))
+    parts = averaged[-1].member_predictions(Z)
+    assert parts.shape == (len(members), len(rows)) and not np.allclose(parts[0], parts[1])
+    np.testing.assert_allclose(averaged[-1].predict(Z), parts.mean(axis=0))
+    switched = result.with_choice("D50", "average", n_jobs=1)
+    save_run(switched, tmp_path)
+    np.testing.assert_allclose(load_run(tmp_path).predictor().predict(rows)[0], switched.predictor().predict(rows)[0])
+
+
+def test_average_is_only_built_from_searched_families_and_can_be_turned_off(frame):
+    off = fit_cqa_models(frame, ["D50"], families=("svr", "gbt"), grids=QUICK, n_members=3, n_jobs=1, average=False)
+    assert "average" not in off.fits["D50"].metrics.models
+    kfold = fit_cqa_models(frame, ["D50"], families=("svr", "gbt"), grids=QUICK, n_members=3, validation="kfold")
+    assert "average" not in kfold.fits["D50"].metrics.models  # no fresh folds to score it on
+    with pytest.raises(ValueError, match="not searched itself"):
+        fit_cqa_models(frame, ["D50"], families=("svr", "average"))

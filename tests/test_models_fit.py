@@ -71,7 +71,7 @@ def test_metrics_per_cqa_have_the_documented_fields(result, doe):
     assert list(metrics) == ["D50", "DoA", "crystallinity"]
     for cqa, m in metrics.items():
         assert set(m) >= METRICS_JSON_FIELDS
-        assert set(m["models"]) == {"rf", "gbt", "svr"}
+        assert set(m["models"]) == {"rf", "gbt", "svr", "average"}
         assert m["n_train"] + m["n_test"] == doe[cqa].notna().sum()
         assert 0 <= m["coverage_1sd"] <= m["coverage_2sd"] <= 1
         for fm in m["models"].values():

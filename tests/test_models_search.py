@@ -12,7 +12,7 @@ from core.models.datasets import ModelData
 from core.models.fitting import select_family
 from core.models.metrics import FamilyMetrics
 from core.models.search import _rungs, cv_folds, search_family
-from core.models.zoo import FAMILIES, build_pipeline, grid_size
+from core.models.zoo import FAMILIES, SEARCHED_FAMILIES, build_pipeline, grid_size
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,8 @@ SMALL = {
 
 
 def test_registry_holds_the_paper_spaces():
-    assert set(FAMILIES) == {"rf", "gbt", "svr", "xgb", "gp", "committee"}
+    assert set(FAMILIES) == {"rf", "gbt", "svr", "xgb", "gp", "committee", "average"}
+    assert set(SEARCHED_FAMILIES) == set(FAMILIES) - {"average"}
     assert FAMILIES["gp"].native_std and not FAMILIES["rf"].native_std
     assert FAMILIES["rf"].grid["max_depth"] == (None, 10, 20, 30)
     assert FAMILIES["gbt"].grid["alpha"] == (0.1, 0.5, 0.9)
@@ -41,7 +42,7 @@ def test_registry_holds_the_paper_spaces():
     assert grid_size(FAMILIES["rf"].grid) == 144
 
 
-@pytest.mark.parametrize("name", list(FAMILIES))
+@pytest.mark.parametrize("name", list(SEARCHED_FAMILIES))
 def test_every_family_fits_predicts_and_takes_sample_weights(name, xy):
     X, y = xy
     params = {"n_estimators": 10} if FAMILIES[name].resource else {}
@@ -193,3 +194,11 @@ def test_the_committee_stays_unless_a_family_beats_it_beyond_noise():
     assert (
         select_family({"committee": _with_errors("committee", 1.0, []), "gbt": _with_errors("gbt", 0.5, [])}) == "gbt"
     )
+
+
+def test_the_average_of_families_competes_by_its_score_alone():
+    rng = np.random.default_rng(1)
+    average = rng.uniform(0.5, 1.5, 30).tolist()
+    svr = _with_errors("svr", 0.5, (np.asarray(average) * rng.uniform(0.2, 1.6, 30)).tolist())
+    assert select_family({"average": _with_errors("average", 1.0, average), "svr": svr}) == "svr"
+    assert select_family({"average": _with_errors("average", 0.4, average), "svr": svr}) == "average"

@@ -29,12 +29,13 @@ from core.models.persistence import RunFormatError, load_run, result_from_files,
 from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
 from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, search_family
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor, conformal_quantile
-from core.models.zoo import FAMILIES, ModelFamily, build_pipeline, family
+from core.models.zoo import FAMILIES, SEARCHED_FAMILIES, ModelFamily, build_pipeline, family
 
 __all__ = [
     "CALIBRATIONS",
     "DASK_ENV",
     "FAMILIES",
+    "SEARCHED_FAMILIES",
     "SEARCH_MODES",
     "UQ_METHODS",
     "ApplicabilityDomain",

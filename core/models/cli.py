@@ -20,7 +20,7 @@ from core.models.scaleout import DASK_ENV, compute_backend, scheduler_address
 from core.models.search import SEARCH_MODES
 from core.models.target import TARGET_SCALES
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS
-from core.models.zoo import DEFAULT_FAMILIES, FAMILIES
+from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, SEARCHED_FAMILIES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,12 +49,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="auto: a CQA with two finite limits (a percentage) is modelled as measured or on the logit scale, "
         "whichever validation prefers (default); identity: every CQA as measured; logit: bounded CQAs on logit",
     )
+    fit.add_argument(
+        "--no-average",
+        dest="average",
+        action="store_false",
+        help="do not score or use the average of the best families (see README, Models)",
+    )
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument("--cqa", action="append", help="fit only this CQA (repeatable)")
     fit.add_argument(
         "--families",
         default=",".join(DEFAULT_FAMILIES),
-        help=f"comma-separated model families of {','.join(FAMILIES)} (default: {','.join(DEFAULT_FAMILIES)})",
+        help=f"comma-separated model families of {','.join(SEARCHED_FAMILIES)} (default: {','.join(DEFAULT_FAMILIES)})",
     )
     fit.add_argument(
         "--model", action="append", default=[], metavar="CQA=FAMILY", help=f"use FAMILY ({', '.join(FAMILIES)}) for CQA"
@@ -121,6 +127,7 @@ def run_fit(args: argparse.Namespace) -> int:
                 choice=choice,
                 features=args.features,
                 target_scale=args.target_scale,
+                average=args.average,
                 random_state=args.seed,
                 progress=lambda fraction, message: _err(f"[{fraction:4.0%}] {message}"),
             )
@@ -134,14 +141,14 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def _summary(result: FitResult) -> str:
-    lines = [f"{'CQA':<14} {'model':<5} {'CV MSE':>12} {'test R²':>8} {'±1σ':>5} {'±2σ':>5} {'train':>5} {'test':>4}"]
+    lines = [f"{'CQA':<14} {'model':<9} {'CV MSE':>12} {'test R²':>8} {'±1σ':>5} {'±2σ':>5} {'train':>5} {'test':>4}"]
 
     def fmt(value: float | None, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
     for cqa, m in result.metrics.items():
         lines.append(
-            f"{cqa:<14} {m.best_model:<5} {m.cv_mse:>12.4g} {fmt(m.test_r2, '.3f'):>8} "
+            f"{cqa:<14} {m.best_model:<9} {m.cv_mse:>12.4g} {fmt(m.test_r2, '.3f'):>8} "
             f"{fmt(m.coverage_1sd, '.0%'):>5} {fmt(m.coverage_2sd, '.0%'):>5} {m.n_train:>5} {m.n_test:>4}"
         )
     lines += [f"{cqa:<14} skipped: {why}" for cqa, why in result.skipped.items()]

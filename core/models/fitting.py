@@ -34,7 +34,15 @@ from core.models.domain import ApplicabilityDomain
 from core.models.features import FEATURE_SETS, FeatureMap, available_feature_sets
 from core.models.metrics import CQAMetrics, FamilyMetrics, coverage, regression_scores
 from core.models.scaleout import one_thread_per_fit
-from core.models.search import SEARCH_MODES, SearchOutcome, cv_folds, group_folds, search_family, split_errors
+from core.models.search import (
+    SEARCH_MODES,
+    GroupFolds,
+    SearchOutcome,
+    cv_folds,
+    group_folds,
+    search_family,
+    split_predictions,
+)
 from core.models.target import TARGET_SCALES, bounded_limits, scale_name, split_target
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
 from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, build_pipeline, family
@@ -68,6 +76,9 @@ class FitSettings:
     # measured or logit (`core.models.target`); "identity": every CQA as measured; "logit": bounded ones on logit
     target_scale: str = "auto"
     limits: dict[str, list[float]] = field(default_factory=dict)  # CQA -> [lo, hi], its physical limits
+    # with "types" validation: also build the average of the best families (`_fit_average`), used when its selection
+    # score is the lowest
+    average: bool = True
 
     def __post_init__(self) -> None:
         if self.target_scale not in TARGET_SCALES:
@@ -90,6 +101,9 @@ class FitSettings:
             raise ValueError("choose at least one model family")
         for name in [*self.families, *self.grids, *self.choice.values()]:
             family(name)
+        derived = [name for name in self.families if not family(name).searched]
+        if derived:
+            raise ValueError(f"{', '.join(derived)} is built from the searched families, not searched itself")
         if self.folds < 2:
             raise ValueError("cross-validation needs at least 2 folds")
         if self.n_members < 2:
@@ -322,6 +336,7 @@ def fit_cqa_models(
     validation: str = "types",
     solubility: Sequence[Sequence[float]] | None = None,
     target_scale: str = "auto",
+    average: bool = True,
     random_state: int = 0,
     n_jobs: int | None = None,
     progress: Progress | None = None,
@@ -336,6 +351,8 @@ def fit_cqa_models(
     features: "raw", "descriptors", "both", or "auto" to let validation choose per family.
     validation: "types" adds leave-one-profile-type-out CV to selection and calibration; "kfold" does not.
     solubility: (T, c*) points; default: the data's schema's `solubility`, if any.
+    average: with "types" validation, also build the average of the best families (`_fit_average`); it is used
+    when its selection score is the lowest.
     target_scale: "auto" tries a CQA whose schema limits are both finite (a percentage) as measured and on the logit
     scale and keeps the one with the lower selection score, per family (`core.models.target`); "identity" models
     every CQA as measured, "logit" every bounded one on the logit scale. Data without a schema use the default one's.
@@ -358,6 +375,7 @@ def fit_cqa_models(
         solubility=_solubility(data, solubility),
         target_scale=target_scale,
         limits=_cqa_limits(data),
+        average=average,
     )
     return fit_with_settings(data, settings, cqas, holdout=holdout, n_jobs=n_jobs, progress=progress)
 
@@ -439,9 +457,9 @@ def fit_with_settings(
             f: FeatureMap(list(ds.X_train.columns), f, settings.curve() if f != "raw" else None) for f in feature_sets
         }
         matrices = {f: m.transform(X) for f, m in maps.items()}
-        searches, pipelines, family_metrics = {}, {}, {}
+        searches, pipelines, family_metrics, predictions = {}, {}, {}, {}
         for name in settings.families:
-            searches[name], pipelines[name], family_metrics[name] = _fit_family(
+            searches[name], pipelines[name], family_metrics[name], predictions[name] = _fit_family(
                 name, ds, maps, matrices, y, folds, by_type, settings, n_jobs, fresh
             )
             step += 1
@@ -451,6 +469,10 @@ def fit_with_settings(
                 f"{cqa}: {FAMILIES[name].label} CV MSE {m.cv_mse:.4g} on {m.features}, "
                 f"selection score {m.selection_score:.4g} ({searches[name].n_fits} search fits, "
                 f"{m.fit_time_s:.1f} s, {settings.search})",
+            )
+        if settings.average and fresh is not None and len(family_metrics) >= 2:
+            searches[AVERAGE], pipelines[AVERAGE], family_metrics[AVERAGE] = _fit_average(
+                ds, family_metrics, predictions, maps, matrices, y, fresh, by_type, settings
             )
         fits[cqa] = _finish_cqa(ds, searches, pipelines, family_metrics, settings, n_jobs)
         step += 1
@@ -463,6 +485,9 @@ def fit_with_settings(
 
 # K-fold MSE, its sd, MSE per left-out type, selection score, squared errors of the sparser left-out types' rows
 Scores = tuple[float, float, dict[str, float], float, list[float]]
+# validation predictions (as measured) of each fold's validation rows: ("kfold", fold index) or ("type", type name)
+Predictions = dict[tuple[str, Any], np.ndarray]
+AVERAGE = "average"
 
 
 def _fit_family(
@@ -476,9 +501,10 @@ def _fit_family(
     settings: FitSettings,
     n_jobs: int | None,
     fresh_folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
-) -> tuple[SearchOutcome, Pipeline, FamilyMetrics]:
+) -> tuple[SearchOutcome, Pipeline, FamilyMetrics, Predictions]:
     """Search the family's hyper-parameters (on `both` when it is a candidate: it holds every column), score
-    the best configuration on each candidate feature set and refit it on the one with the lowest score."""
+    the best configuration on each candidate feature set and refit it on the one with the lowest score; also
+    returns that configuration's validation predictions."""
     own = _family_feature_sets(name, matrices, settings.features)
     search_on = "both" if "both" in own else next(iter(own))
     grid = settings.grids.get(name)
@@ -486,7 +512,7 @@ def _fit_family(
         raw, desc = maps["both"].column_roles()
         grid = {**(grid or family(name).grid), "raw_columns": [raw], "descriptor_columns": [desc]}
     start = time.perf_counter()
-    best: tuple[SearchOutcome, str, Scores] | None = None
+    best: tuple[SearchOutcome, str, Scores, Predictions] | None = None
     n_fits = 0
     # Hyper-parameters such as SVR's C and epsilon mean different things on either scale: each scale is searched.
     for limits in settings.target_candidates(ds.cqa):
@@ -502,7 +528,7 @@ def _fit_family(
             target_limits=limits,
         )
         n_fits += outcome.n_fits
-        scores = _validate_feature_sets(
+        scores, predictions = _validate_feature_sets(
             name,
             outcome,
             search_on,
@@ -516,8 +542,8 @@ def _fit_family(
         )
         chosen_set = min(scores, key=lambda f: scores[f][3])
         if best is None or scores[chosen_set][3] < best[2][3]:  # a tie keeps the scale tried first, as measured
-            best = (outcome, chosen_set, scores[chosen_set])
-    outcome, chosen_set, chosen_scores = best
+            best = (outcome, chosen_set, scores[chosen_set], predictions[chosen_set])
+    outcome, chosen_set, chosen_scores, chosen_predictions = best
     outcome = replace(outcome, n_fits=n_fits)
     _, target = split_target(outcome.best_params)
     with one_thread_per_fit():
@@ -525,7 +551,8 @@ def _fit_family(
             matrices[chosen_set], target.forward(y) if target else y
         )
     seconds = time.perf_counter() - start
-    return outcome, pipe, _family_metrics(name, outcome, pipe, maps[chosen_set], ds, seconds, chosen_scores)
+    metrics = _family_metrics(name, outcome, pipe, maps[chosen_set], ds, seconds, chosen_scores)
+    return outcome, pipe, metrics, chosen_predictions
 
 
 def _candidate_feature_sets(setting: str, input_names: list[str]) -> list[str]:
@@ -570,37 +597,96 @@ def _validate_feature_sets(
     matrices: Mapping[str, np.ndarray],
     y: np.ndarray,
     folds: list[tuple[np.ndarray, np.ndarray]],
-    by_type: list[tuple[str, np.ndarray, np.ndarray]],
+    by_type: GroupFolds,
     random_state: int,
     n_jobs: int | None,
     reuse_search: bool = True,
-) -> dict[str, Scores]:
-    """K-fold and leave-one-type-out MSE of the family's best configuration on every feature set, in one batch.
+) -> tuple[dict[str, Scores], dict[str, Predictions]]:
+    """K-fold and leave-one-type-out MSE of the family's best configuration on every feature set, in one batch,
+    and the validation predictions behind them.
 
-    With `reuse_search` the searched feature set keeps the search's CV MSE (the `folds` are the search's);
-    without, every set is scored on `folds`, which should then be fresh ones (see `fit_with_settings`)."""
+    With `reuse_search` the searched feature set keeps the search's CV MSE (the `folds` are the search's, and its
+    K-fold predictions are not returned); without, every set is scored on `folds`, which should then be fresh ones
+    (see `fit_with_settings`)."""
     rescored = [f for f in matrices if f != searched_on or not reuse_search]
     tasks = [(f, "kfold", i, tr, te) for f in rescored for i, (tr, te) in enumerate(folds)]
     tasks += [(f, "type", g, tr, te) for f in matrices for g, tr, te in by_type]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(split_predictions)(name, outcome.best_params, matrices[f], y, tr, te, random_state)
+        for f, _, _, tr, te in tasks
+    )
+    scores, predictions = {}, {}
+    for f in matrices:
+        predictions[f] = {(kind, key): r for (ff, kind, key, _, _), r in zip(tasks, results, strict=True) if ff == f}
+        kfold = None if f in rescored else (outcome.cv_mse, outcome.cv_mse_sd)
+        scores[f] = _scores(predictions[f], y, folds, by_type, kfold)
+    return scores, predictions
+
+
+def _scores(
+    predictions: Predictions,
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    by_type: GroupFolds,
+    kfold: tuple[float, float] | None = None,
+) -> Scores:
+    """K-fold and leave-one-type-out scores from validation predictions (`kfold`: the K-fold MSE and sd, given)."""
+    if kfold is None:
+        fold_mse = np.array([np.mean((y[te] - predictions[("kfold", i)]) ** 2) for i, (_, te) in enumerate(folds)])
+        kfold = (float(fold_mse.mean()), float(fold_mse.std()))
+    cv, sd = kfold
+    squared = {g: (y[te] - predictions[("type", g)]) ** 2 for g, _, te in by_type}
+    per_type = {str(g): float(e.mean()) for g, e in squared.items()}
     # Leaving out the type with the most runs asks the sparse types to predict it: not the extrapolation designs
     # need, and its many rows would outvote the others in `select_family`'s sign test.
     best_covered = max(by_type, key=lambda fold: len(fold[2]))[0] if len(by_type) > 1 else None
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(split_errors)(name, outcome.best_params, matrices[f], y, tr, te, random_state)
-        for f, _, _, tr, te in tasks
-    )
-    out = {}
-    for f in matrices:
-        found = [(kind, key, r) for (ff, kind, key, _, _), r in zip(tasks, results, strict=True) if ff == f]
-        if f not in rescored:
-            cv, sd = outcome.cv_mse, outcome.cv_mse_sd
-        else:
-            kfold = np.array([r.mean() for kind, _, r in found if kind == "kfold"])
-            cv, sd = float(kfold.mean()), float(kfold.std())
-        per_type = {str(key): float(r.mean()) for kind, key, r in found if kind == "type"}
-        errors = [float(e) for kind, key, r in found if kind == "type" and key != best_covered for e in r]
-        out[f] = (cv, sd, per_type, selection_score(cv, per_type), errors)
-    return out
+    errors = [float(e) for g, sq in squared.items() if g != best_covered for e in sq]
+    return cv, sd, per_type, selection_score(cv, per_type), errors
+
+
+def _fit_average(
+    ds: CQADataset,
+    family_metrics: Mapping[str, FamilyMetrics],
+    predictions: Mapping[str, Predictions],
+    maps: Mapping[str, FeatureMap],
+    matrices: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    by_type: GroupFolds,
+    settings: FitSettings,
+) -> tuple[SearchOutcome, Pipeline, FamilyMetrics]:
+    """The equal-weight average (`core.models.blend`) of the k families with the lowest selection scores, k from
+    2 to all, each as chosen (configuration, feature set, target scale); the k whose averaged validation predictions
+    score lowest. Scored on the folds the families were, from their own validation predictions: no extra fit."""
+    start = time.perf_counter()
+    ranked = sorted(family_metrics, key=lambda n: family_metrics[n].selection_score)
+    best: tuple[Scores, list[str]] | None = None
+    for k in range(2, len(ranked) + 1):
+        members = ranked[:k]
+        mean = {key: np.mean([predictions[n][key] for n in members], axis=0) for key in predictions[members[0]]}
+        scores = _scores(mean, y, folds, by_type)
+        if best is None or scores[3] < best[0][3]:
+            best = (scores, members)
+    scores, members = best
+    feature_set, params = _average_params(members, family_metrics, maps)
+    outcome = SearchOutcome(AVERAGE, settings.search, params, scores[0], scores[1], pd.DataFrame(), 0, 0.0)
+    with one_thread_per_fit():
+        pipe = build_pipeline(AVERAGE, params, settings.random_state).fit(matrices[feature_set], y)
+    seconds = time.perf_counter() - start
+    return outcome, pipe, _family_metrics(AVERAGE, outcome, pipe, maps[feature_set], ds, seconds, scores)
+
+
+def _average_params(
+    members: Sequence[str], family_metrics: Mapping[str, FamilyMetrics], maps: Mapping[str, FeatureMap]
+) -> tuple[str, dict[str, Any]]:
+    """The average's feature set (the members' common one, else `both`) and its `members` hyper-parameter."""
+    sets = {family_metrics[n].features for n in members}
+    feature_set = sets.pop() if len(sets) == 1 else "both"
+    columns: dict[str, list[int] | None] = {feature_set: None}
+    if feature_set == "both":
+        columns["raw"], columns["descriptors"] = maps["both"].column_roles()
+    spec = [[n, family_metrics[n].params, columns[family_metrics[n].features]] for n in members]
+    return feature_set, {"members": spec}
 
 
 def _family_metrics(
@@ -651,7 +737,8 @@ SWITCH_P = 0.05  # one-sided sign-test level at which a family replaces the refe
 
 def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
     """The family with the lowest selection score (`selection_score`; the first listed among equals), unless the
-    committee was fitted too and the best family does not beat it beyond noise.
+    committee was fitted too and the best family does not beat it beyond noise. The average of the best families
+    (`_fit_average`) competes by its score like any family.
 
     On a DoE of ~20-30 runs, validation scores are noisy, and picking the lowest of six adds that noise to the
     model: on fresh virtual-lab campaigns (`bench/bench_extrapolation.py`), the scores ranked the families
@@ -670,8 +757,9 @@ def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
         return m.selection_score if m.selection_score is not None else m.cv_mse
 
     best = min(family_metrics, key=key)
-    reference = family_metrics.get(REFERENCE_FAMILY)
-    if reference is None or best == REFERENCE_FAMILY:
+    name = REFERENCE_FAMILY
+    reference = family_metrics.get(name)
+    if reference is None or best == name:
         return best
     errors, reference_errors = family_metrics[best].validation_errors, reference.validation_errors
     if len(errors) < 2 or len(errors) != len(reference_errors):
@@ -679,7 +767,7 @@ def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
     diff = np.asarray(errors) - np.asarray(reference_errors)
     wins, decided = int(np.sum(diff < 0)), int(np.sum(diff != 0))
     clearly_better = decided > 0 and binomtest(wins, decided, alternative="greater").pvalue < SWITCH_P
-    return best if clearly_better else REFERENCE_FAMILY
+    return best if clearly_better else name
 
 
 def _finish_cqa(

@@ -80,16 +80,23 @@ def group_folds(groups: Sequence[Any], min_rows: int = 2) -> GroupFolds:
     return out
 
 
-def split_errors(
+def split_predictions(
     name: str, params: Params, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, random_state: int
 ) -> np.ndarray:
-    """Squared validation error of each `test` row (as measured), one configuration fitted on the `train` rows."""
+    """Prediction (as measured) of each `test` row by one configuration fitted on the `train` rows."""
     _, target = split_target(params)
     y_fit = target.forward(y[train]) if target else y[train]
     with one_thread_per_fit():
         pipe = build_pipeline(name, params, random_state).fit(X[train], y_fit)
     pred = pipe.predict(X[test])
-    return (y[test] - (target.inverse(pred) if target else pred)) ** 2
+    return target.inverse(pred) if target else pred
+
+
+def split_errors(
+    name: str, params: Params, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, random_state: int
+) -> np.ndarray:
+    """Squared validation error of each `test` row (as measured), one configuration fitted on the `train` rows."""
+    return (y[test] - split_predictions(name, params, X, y, train, test, random_state)) ** 2
 
 
 def split_mse(

@@ -14,6 +14,9 @@ The committee is fitted only when asked for (it is not in `DEFAULT_FAMILIES`): o
 random runs of the cycled types better than any single family, but its linear members extrapolate outside the
 data, and designs optimised on it failed in the virtual lab (`bench/bench_ground_truth.py`).
 
+The average of families (`average`, `core.models.blend`) is not searched: the fit builds it from the best
+searched families' chosen configurations and scores it on their validation predictions (`fitting`).
+
 Every pipeline is `StandardScaler` followed by the model, so scaling is learned
 on whatever rows the pipeline is fitted on (a training fold, never the
 validation fold) and `fit(X, y, model__sample_weight=w)` weights the rows.
@@ -33,6 +36,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from xgboost import XGBRegressor
 
+from core.models.blend import FamilyAverage
 from core.models.committee import Committee
 from core.models.gaussian_process import GaussianProcessModel
 from core.models.target import split_target
@@ -112,6 +116,8 @@ class ModelFamily:
     feature_sets: tuple[str, ...] | None = None
     # takes `raw_columns` / `descriptor_columns` (set by the fit on the `both` feature set)
     column_roles: bool = False
+    # built by the fit from other families' chosen configurations, never searched (the average of families)
+    searched: bool = True
 
 
 FAMILIES: dict[str, ModelFamily] = {
@@ -189,11 +195,19 @@ FAMILIES: dict[str, ModelFamily] = {
             feature_sets=("both",),
             column_roles=True,
         ),
+        ModelFamily(
+            name="average",
+            label="Average of the best families",
+            make=lambda seed: FamilyAverage(random_state=seed),
+            grid={},
+            searched=False,
+        ),
     )
 }
 
 
-DEFAULT_FAMILIES: tuple[str, ...] = tuple(name for name in FAMILIES if name != "committee")
+DEFAULT_FAMILIES: tuple[str, ...] = tuple(name for name, f in FAMILIES.items() if f.searched and name != "committee")
+SEARCHED_FAMILIES: tuple[str, ...] = tuple(name for name, f in FAMILIES.items() if f.searched)
 
 
 def family(name: str) -> ModelFamily:

@@ -9,7 +9,7 @@ from core.models.features import FEATURE_SETS
 from core.models.fitting import FitSettings
 from core.models.search import SEARCH_MODES
 from core.models.uncertainty import UQ_METHODS
-from core.models.zoo import DEFAULT_FAMILIES, FAMILIES
+from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, SEARCHED_FAMILIES
 
 
 def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
@@ -34,7 +34,7 @@ def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
     c5, c8, c6, c7 = st.columns([2, 1, 1, 1])
     families = c5.multiselect(
         "Model families",
-        list(FAMILIES),
+        list(SEARCHED_FAMILIES),
         default=list(DEFAULT_FAMILIES),
         format_func=lambda n: FAMILIES[n].label,
         key="model_families",
