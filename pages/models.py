@@ -22,11 +22,11 @@ st.caption(
     "Each CQA is modelled on the runs where it was measured. Hyper-parameters are searched by K-fold CV. "
     "Each family also sees the runs as raw columns, as profile descriptors every type shares, or both; each "
     "family's feature set is the one with the lowest selection score, the geometric mean of the K-fold CV MSE "
-    "and the MSEs when each profile type is left out of training. The average of the best-scoring families is "
-    "used unless a single family predicts the left-out types clearly better (sign test). The committee (forest + "
-    "ridge + GP) is fitted only when chosen and then takes the average's place; its linear members extrapolate, "
-    "so check its designs in the virtual lab or the lab. An ensemble (or the Gaussian process's own σ) gives each "
-    "prediction its uncertainty."
+    "and the MSEs when each profile type is left out of training. The average of the best-scoring families "
+    "competes by that score like any family. The committee (forest + ridge + GP) is fitted only when chosen and "
+    "then stays unless a family predicts the left-out types clearly better (sign test); its linear members "
+    "extrapolate, so check its designs in the virtual lab or the lab. An ensemble (or the Gaussian process's own "
+    "σ) gives each prediction its uncertainty."
 )
 
 
