@@ -12,10 +12,12 @@ from test_models_data import make_doe_frame
 from core.doe import Schema, load_doe
 from core.doe.schema import SchemaError
 from core.models import EnsembleRegressor, ModelData, fit_cqa_models, load_run, save_run
+from core.models.blend import members_scale
 from core.models.features import FeatureMap
 from core.models.fitting import selection_score
 from core.models.gaussian_process import GaussianProcessModel
 from core.models.search import cv_folds, group_folds, split_mse, split_predictions
+from core.models.target import TARGET_PARAM
 from core.profiles import descriptor_names
 
 QUICK = {"svr": {"kernel": ["linear", "rbf"], "C": [1.0, 10.0]}, "gbt": {"n_estimators": [10, 30]}}
@@ -239,3 +241,10 @@ def test_average_is_only_built_from_searched_families_and_can_be_turned_off(fram
     assert "average" not in kfold.fits["D50"].metrics.models  # no fresh folds to score it on
     with pytest.raises(ValueError, match="not searched itself"):
         fit_cqa_models(frame, ["D50"], families=("svr", "average"))
+
+
+def test_an_average_reports_its_members_scale_or_mixed():
+    logit = {"C": 1.0, TARGET_PARAM: [0.0, 100.0]}
+    assert members_scale([["svr", {"C": 1.0}, None], ["gbt", {}, None]]) == "identity"
+    assert members_scale([["svr", logit, None], ["gbt", logit, None]]) == "logit"
+    assert members_scale([["svr", logit, None], ["gbt", {}, None]]) == "mixed"

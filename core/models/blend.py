@@ -25,9 +25,15 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from core.models.target import split_target
+from core.models.target import scale_name, split_target
 
 Member = Sequence[Any]  # [family name, params, column indices or None]
+
+
+def members_scale(members: Sequence[Member]) -> str:
+    """The target scale the members model the CQA on: theirs when they agree, else "mixed"."""
+    scales = {scale_name(params) for _, params, _ in members}
+    return scales.pop() if len(scales) == 1 else "mixed"
 
 
 class FamilyAverage(RegressorMixin, BaseEstimator):

@@ -22,6 +22,7 @@ from scipy.stats import binomtest
 from sklearn.pipeline import Pipeline
 
 from core.doe import Schema
+from core.models.blend import members_scale
 from core.models.datasets import (
     DEFAULT_TEST_FRACTION,
     CQADataset,
@@ -699,7 +700,8 @@ def _family_metrics(
     scores: Scores,
 ) -> FamilyMetrics:
     cv, sd, per_type, score, errors = scores
-    _, target = split_target(outcome.best_params)
+    params = outcome.best_params
+    _, target = split_target(params)
 
     def predict(X: pd.DataFrame) -> np.ndarray:
         z = pipe.predict(feature_map.transform(X.to_numpy(float)))
@@ -716,7 +718,7 @@ def _family_metrics(
         cv_mse_by_type=per_type,
         selection_score=score,
         validation_errors=errors,
-        target_scale=scale_name(outcome.best_params),
+        target_scale=members_scale(params["members"]) if name == AVERAGE else scale_name(params),
         params=outcome.best_params,
         cv_mse=cv,
         cv_mse_sd=sd,
