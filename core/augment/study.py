@@ -46,13 +46,7 @@ import sklearn
 from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedKFold
 
-from core.augment.generators import (
-    GENERATORS,
-    TuningOutcome,
-    generator_kind,
-    quality_score,
-    tune_generator,
-)
+from core.augment.generators import GENERATORS, TuningOutcome, generator_kind, quality_score, tune_generator
 from core.augment.simulated import SimulationCache, design_runs, unavailable_reason
 from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params

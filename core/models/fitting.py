@@ -759,9 +759,8 @@ def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
         return m.selection_score if m.selection_score is not None else m.cv_mse
 
     best = min(family_metrics, key=key)
-    name = REFERENCE_FAMILY
-    reference = family_metrics.get(name)
-    if reference is None or best == name:
+    reference = family_metrics.get(REFERENCE_FAMILY)
+    if reference is None or best == REFERENCE_FAMILY:
         return best
     errors, reference_errors = family_metrics[best].validation_errors, reference.validation_errors
     if len(errors) < 2 or len(errors) != len(reference_errors):
@@ -769,7 +768,7 @@ def select_family(family_metrics: Mapping[str, FamilyMetrics]) -> str:
     diff = np.asarray(errors) - np.asarray(reference_errors)
     wins, decided = int(np.sum(diff < 0)), int(np.sum(diff != 0))
     clearly_better = decided > 0 and binomtest(wins, decided, alternative="greater").pvalue < SWITCH_P
-    return best if clearly_better else name
+    return best if clearly_better else REFERENCE_FAMILY
 
 
 def _finish_cqa(

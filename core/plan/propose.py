@@ -305,12 +305,17 @@ def predicted_front(models: PlanningModels, spaces: list[ProfileSpace], spec: Pl
 
 def _candidates(space: ProfileSpace, U: np.ndarray, models: PlanningModels) -> pd.DataFrame:
     features = space.decode(U)
+    ids = [point_id(space.n_temperatures, x) for x in features.to_numpy(float)]
+    return _predicted(features, np.full(len(features), space.n_temperatures), ids, models)
+
+
+def _predicted(features: pd.DataFrame, n_temps: np.ndarray, ids: Sequence[str], models: PlanningModels) -> pd.DataFrame:
+    """Id, profile type and profile of each row, with the GPs' predictions."""
     table = features.copy()
-    table.insert(0, "profile_type", profile_type_name(space.n_temperatures))
-    table.insert(0, "n_temperatures", space.n_temperatures)
-    table.insert(0, "id", [point_id(space.n_temperatures, x) for x in features.to_numpy(float)])
-    predicted = models.predict_frame(features)
-    return pd.concat([table, predicted], axis=1)
+    table.insert(0, "profile_type", [profile_type_name(int(n)) for n in n_temps])
+    table.insert(0, "n_temperatures", n_temps)
+    table.insert(0, "id", list(ids))
+    return pd.concat([table, models.predict_frame(features)], axis=1)
 
 
 def merged_front(front: pd.DataFrame, spec: PlanSpec) -> pd.DataFrame:
@@ -450,11 +455,7 @@ def _measured(inputs: pd.DataFrame, models: PlanningModels, spec: PlanSpec) -> p
     schema = models.schema
     features = inputs[schema.input_names].reset_index(drop=True)
     n_temps = (features[temperature_columns(schema.max_cycles)] > 0).sum(axis=1).to_numpy()
-    table = features.copy()
-    table.insert(0, "profile_type", [profile_type_name(int(n)) for n in n_temps])
-    table.insert(0, "n_temperatures", n_temps)
-    table.insert(0, "id", [str(i) for i in inputs.index])
-    table = pd.concat([table, models.predict_frame(features)], axis=1)
+    table = _predicted(features, n_temps, [str(i) for i in inputs.index], models)
     table["feasible"] = constraints_met(table, spec.constraints)
     return table
 
