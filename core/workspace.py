@@ -199,7 +199,7 @@ class Workspace:
 
         The models' supersaturation descriptors come from it, so every result made with the old curve is
         cleared, as for new data; returns what was, in words. Raises ValueError, changing nothing, for a
-        curve that cannot be used."""
+        curve that cannot be used; the same curve again changes nothing."""
         data = self.data
         if data is None:
             raise ValueError("load data before giving a solubility curve")
@@ -207,6 +207,8 @@ class Workspace:
         if any(len(p) != 2 or not np.all(np.isfinite(p)) for p in pairs):
             raise ValueError("every point needs a temperature and a solubility")
         curve = SolubilityCurve(tuple(pairs)).points if pairs else None
+        if curve == data.schema.solubility:
+            return []
         schema = replace(data.schema, solubility=curve)
         return self.load_data(
             replace(data, schema=schema), self.data_name, self.store.get(DOE_REPORT), self.data_source or ""

@@ -60,6 +60,8 @@ def test_a_solubility_curve_reaches_the_schema_and_clears_what_the_old_one_made(
     assert cleared == ["models", "design", "basket"]
     assert ws.data.schema.solubility == ((0.0, 10.0), (40.0, 30.0))  # sorted by temperature
     assert ws.data_name == "small.csv" and ws.data_source == source and len(ws.data) == len(small_data())
+    ws.set_fit(tiny_fit())
+    assert ws.set_solubility([[0.0, 10.0], [40.0, 30.0]]) == [] and ws.fit is not None  # the same curve again
     opened = Workspace()
     opened.open_project(open_project(save_project(ws.to_project())))
     assert opened.data.schema.solubility == ws.data.schema.solubility
