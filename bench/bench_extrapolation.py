@@ -23,7 +23,11 @@ relative to the default forest (targets for the cycled types: D50 and DoA
 <= 0.8), and per type the ±1σ/±2σ coverage pooled over campaigns (target
 ±2σ: 90-98 %); then the applicability-domain flag per type.
 
-    python bench/bench_extrapolation.py [--campaigns 10] [--per-type 100] [--n-jobs 2]
+    python bench/bench_extrapolation.py [--campaigns 10] [--per-type 100] [--n-jobs 2] [--solubility]
+
+`--solubility` gives each DoE's schema its compound's solubility curve as a
+user would measure it (`campaigns.with_solubility`); both arms then see it, and
+the new arm's descriptors include the supersaturation ones.
 
 A quick look: `--campaigns 4 --per-type 20`. Campaigns can run in pieces
 (`--first 4 --campaigns 6 --csv b.csv`) and be summarised together
@@ -44,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.campaigns import campaign, compound, test_runs  # noqa: E402
+from bench.campaigns import campaign, compound, test_runs, with_solubility  # noqa: E402
 from core.models import compute_backend, fit_cqa_models  # noqa: E402
 from core.models.datasets import ModelData  # noqa: E402
 from core.models.fitting import CQAFit  # noqa: E402
@@ -57,10 +61,18 @@ OLD = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation":
 
 
 def _score(
-    campaign_id: int, perturbed: bool, n_per_type: int, n_jobs: int, families: tuple[str, ...], target_scale: str
+    campaign_id: int,
+    perturbed: bool,
+    n_per_type: int,
+    n_jobs: int,
+    families: tuple[str, ...],
+    target_scale: str,
+    solubility: bool,
 ) -> list[dict]:
     params = compound(1000 + campaign_id, perturbed)
     doe, holdout = campaign(campaign_id, params)
+    if solubility:
+        doe = with_solubility(doe, params, campaign_id)
     test = test_runs(n_per_type, 5000 + campaign_id, params, n_jobs=n_jobs)
     data = ModelData.from_doe(doe)
     inputs = data.input_names
@@ -158,13 +170,15 @@ def main() -> None:
         help="target scale of the new arm (default: auto, chosen by validation)",
     )
     parser.add_argument("--summarize", nargs="+", metavar="CSV", help="only summarise tables written by --csv")
+    parser.add_argument("--solubility", action="store_true", help="give each schema its compound's solubility curve")
     args = parser.parse_args()
     if args.summarize:
         _summary(pd.concat([pd.read_csv(f) for f in args.summarize], ignore_index=True))
         return
     rows = []
     for i in range(args.first, args.first + args.campaigns):
-        rows += _score(i, i % 2 == 1, args.per_type, args.n_jobs, tuple(args.new_families), args.target_scale)
+        families = tuple(args.new_families)
+        rows += _score(i, i % 2 == 1, args.per_type, args.n_jobs, families, args.target_scale, args.solubility)
     table = pd.DataFrame(rows)
     if args.csv:
         table.to_csv(args.csv, index=False)

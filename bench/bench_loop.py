@@ -17,10 +17,12 @@ lab noise; the start data stay the sample's.
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json] [--fused-kernel]
-        [--features raw descriptors]
+        [--features raw descriptors both] [--solubility]
 
 `--features` lists the planning GPs' inputs to compare (default: the product's, raw);
-each strategy runs once per feature set on the same seeds.
+each strategy runs once per feature set on the same seeds. `--solubility` gives
+the sample's schema the lab's solubility curve as a user would measure it
+(`campaigns.with_solubility`), which adds the supersaturation descriptors.
 
 `--fused-kernel` compiles and uses BoTorch's optional C++ qLogNEHVI kernel, which the product skips:
 compare the planning-call times it prints with a run without it.
@@ -42,6 +44,7 @@ from botorch.acquisition.multi_objective import logei
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.campaigns import with_solubility
 from core.doe import load_doe
 from core.models.datasets import ModelData
 from core.models.features import FEATURE_SETS
@@ -161,6 +164,7 @@ def main() -> None:
     parser.add_argument("--cache", default=str(ROOT / "runs" / "bench_loop_true_front.json"))
     parser.add_argument("--fused-kernel", action="store_true", help="compile and use BoTorch's C++ qLogNEHVI kernel")
     parser.add_argument("--features", nargs="+", choices=FEATURE_SETS, default=[PlanSpec.features])
+    parser.add_argument("--solubility", action="store_true", help="give the schema the lab's solubility curve")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fused_kernel:
@@ -168,6 +172,8 @@ def main() -> None:
         logei._try_load_fused_kernel()
         print(f"fused kernel {'loaded' if logei._C is not None else 'unavailable'} in {time.perf_counter() - t:.0f} s")
     data = load_doe(SAMPLE).data
+    if args.solubility:
+        data = with_solubility(data, ModelParameters(), seed=0)
     start_T, end_T = data_temperature_ranges(data.profiles())
     constraints = tuple(Constraint.parse(c) for c in args.constraint)
     spec = PlanSpec(batch_size=args.batch, constraints=constraints, start_T=start_T, end_T=end_T)

@@ -11,6 +11,7 @@ runs of each profile type spread over the design space.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ from sample_data.generate import (  # noqa: E402
 )
 
 PROFILE_CYCLES = (0, 1, 2, 3, 4)
+SOLUBILITY_TEMPERATURES = (0.0, 17.5, 35.0, 52.5, 70.0)  # °C: five points over Table 2's temperature range
+SOLUBILITY_ERROR = 0.03  # relative sd of a measured solubility
 
 
 def compound(seed: int, perturbed: bool) -> ModelParameters:
@@ -81,3 +84,16 @@ def test_runs(
     frame = pd.DataFrame(rows)
     truth = simulate_rows(frame.drop(columns="n_cycles"), params=params, n_jobs=n_jobs, bounds=None)
     return pd.concat([frame, truth.drop(columns="error")], axis=1)
+
+
+def with_solubility(doe: DoEData, params: ModelParameters, seed: int) -> DoEData:
+    """The DoE with its compound's solubility curve in the schema, as measured by its user.
+
+    Five points with a seeded 3 % measurement error: what an engineer who knows the compound would
+    give the schema, neither exact nor the virtual lab's own formula."""
+    rng = np.random.default_rng(seed)
+    error = np.exp(SOLUBILITY_ERROR * rng.standard_normal(len(SOLUBILITY_TEMPERATURES)))
+    points = tuple(
+        (t, round(float(params.solubility(t) * e), 2)) for t, e in zip(SOLUBILITY_TEMPERATURES, error, strict=True)
+    )
+    return replace(doe, schema=replace(doe.schema, solubility=points))

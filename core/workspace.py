@@ -2,7 +2,8 @@
 
 Each transition is a method and says what happens to the results that depend on it:
 
-- loading a new data set (`load_data`, `open_project`) clears every result made from the old one;
+- loading a new data set (`load_data`, `open_project`) clears every result made from the old one, and so does
+  giving the data a solubility curve (`set_solubility`), which changes what the models see;
 - appending runs (`append_runs`) or refitting (`set_fit`, `choose_model`) keeps the design and its
   ground-truth check visible, but `design_is_stale` then says they were made with other models, so a
   screen labels them and never uses them silently;
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,6 +36,7 @@ from core.optimize.run import DesignResult
 from core.optimize.spec import DesignSpec
 from core.plan.loop import RoundSummary, summarise_round
 from core.plan.propose import Plan, PlanSpec, plan_experiments
+from core.profiles import SolubilityCurve
 from core.project import MODEL_PREFIX, Project, model_files, saved_models
 
 DOE = "doe"  # DoEData of the project
@@ -191,6 +193,26 @@ class Workspace:
             self.store.pop(key, None)
         self._set_data(data, name, report, source)
         return cleared
+
+    def set_solubility(self, points: Sequence[Sequence[float]] | None) -> list[str]:
+        """Give the data the compound's solubility curve ((T, c*) points; None or empty: no curve).
+
+        The models' supersaturation descriptors come from it, so every result made with the old curve is
+        cleared, as for new data; returns what was, in words. Raises ValueError, changing nothing, for a
+        curve that cannot be used; the same curve again changes nothing."""
+        data = self.data
+        if data is None:
+            raise ValueError("load data before giving a solubility curve")
+        pairs = [tuple(float(v) for v in p) for p in points or []]
+        if any(len(p) != 2 or not np.all(np.isfinite(p)) for p in pairs):
+            raise ValueError("every point needs a temperature and a solubility")
+        curve = SolubilityCurve(tuple(pairs)).points if pairs else None
+        if curve == data.schema.solubility:
+            return []
+        schema = replace(data.schema, solubility=curve)
+        return self.load_data(
+            replace(data, schema=schema), self.data_name, self.store.get(DOE_REPORT), self.data_source or ""
+        )
 
     def append_runs(self, result: LoadResult, label: str) -> None:
         """Runs appended to the data (a validation run, a planned round): the models are refitted with their

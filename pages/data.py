@@ -9,6 +9,7 @@ from core.doe.template import build_template
 from core.plots.doe import experiment_profiles_figure, profile_mix_figure
 from pages import state
 from pages.components.data_upload import column_roles, highlighted_cells, pick_sheet, schema_spec, show_report
+from pages.components.solubility import solubility_section
 
 st.title("DoE data")
 st.caption(
@@ -68,6 +69,7 @@ def data_section(data: DoEData) -> None:
     left.plotly_chart(profile_mix_figure(data), key="profile_mix")
     labels = data.frame["run_id"].astype(str) if "run_id" in data.frame else None
     right.plotly_chart(experiment_profiles_figure(data, labels), key="experiment_profiles")
+    solubility_section(data)
 
 
 upload_section()

@@ -1,5 +1,6 @@
 """AppTest of the Data page through the app's router: uploads keep what is loaded unless they are usable."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -105,3 +106,17 @@ def test_a_new_data_set_clears_the_models_of_the_old_one_and_says_so():
     upload(at, "runs.csv", to_csv_bytes(doe_frame(2)))
     assert at.session_state["doe_name"] == "runs.csv" and "fit" not in at.session_state
     assert any("models of the previous data were cleared" in t.value for t in at.toast)
+
+
+def test_the_solubility_curve_shown_is_the_one_the_data_keep():
+    at = start()
+    data = at.session_state["doe"]
+    curve = ((0.0, 7.5), (35.0, 22.0), (70.0, 65.0))
+    at.session_state["doe"] = replace(data, schema=replace(data.schema, solubility=curve))
+    at.run()
+    shown = next(d.value for d in at.dataframe if "temperature (°C)" in d.value.columns)
+    assert shown.to_numpy().tolist() == [list(p) for p in curve]
+    at.button(key="solubility_use").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert at.session_state["doe"].schema.solubility == curve

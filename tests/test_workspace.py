@@ -53,6 +53,34 @@ def test_loading_new_data_clears_every_result_made_from_the_old():
     assert ws.basket.empty and ws.selected_points == [] and ws.plan is None and ws.plan_history == []
 
 
+def test_a_solubility_curve_reaches_the_schema_and_clears_what_the_old_one_made():
+    ws = full_workspace()
+    source = ws.data_source
+    cleared = ws.set_solubility([[40.0, 30.0], [0.0, 10.0]])
+    assert cleared == ["models", "design", "basket"]
+    assert ws.data.schema.solubility == ((0.0, 10.0), (40.0, 30.0))  # sorted by temperature
+    assert ws.data_name == "small.csv" and ws.data_source == source and len(ws.data) == len(small_data())
+    ws.set_fit(tiny_fit())
+    assert ws.set_solubility([[0.0, 10.0], [40.0, 30.0]]) == [] and ws.fit is not None  # the same curve again
+    opened = Workspace()
+    opened.open_project(open_project(save_project(ws.to_project())))
+    assert opened.data.schema.solubility == ws.data.schema.solubility
+    ws.set_solubility(None)
+    assert ws.data.schema.solubility is None
+
+
+@pytest.mark.parametrize(
+    "points, message",
+    [([[0.0, 10.0]], "at least two"), ([[0.0, 10.0], [40.0, float("nan")]], "temperature and a solubility")],
+)
+def test_a_curve_that_cannot_be_used_changes_nothing(points, message):
+    ws = full_workspace()
+    fit = ws.fit
+    with pytest.raises(ValueError, match=message):
+        ws.set_solubility(points)
+    assert ws.fit is fit and ws.data.schema.solubility is None
+
+
 def test_refitting_keeps_the_design_and_its_check_visible_but_stale():
     ws = full_workspace()
     assert not ws.design_is_stale()
