@@ -15,9 +15,22 @@ leave-one-out predictions are the out-of-sample ones.
 
 Every method leaves rows out of each member, which gives an out-of-sample
 prediction for most training rows. Conformal calibration uses those residuals,
-scaled by the spread, to stretch or shrink the intervals so that the share of
-points inside ±1σ matches a normal's 68.3 % (and `predict_interval` matches any
-level asked for) instead of trusting the raw spread.
+scaled by the spread (normalised split conformal, Lei et al., JASA 113, 2018),
+to stretch or shrink the intervals so that ±1σ holds at least a normal's
+68.3 % of the scores by the finite-sample rank ceil((n+1)·level) (and
+`predict_interval` any level asked for) instead of trusting the raw spread.
+
+A score must be computed at a training row as it is at a new point, or the
+two are not exchangeable. At a new point every member is out of sample; at a
+training row the members that saw it are pulled towards its measurement, so
+the whole ensemble's spread there is not the spread at a comparable new point
+(narrower where the members that saw the row agree on it, wider where they and
+the others split into two camps). The jackknife+-after-bootstrap
+(Kim, Xu & Barber, NeurIPS 2020) uses only the members that left a point out
+for the same reason. The spread of the few members that left a row out is too noisy to divide
+by, one row at a time, so the training rows' spreads are scaled by one factor,
+the root ratio of the mean variance of the members that left each row out to
+the mean variance of all members (`in_sample_factor`).
 
 Given the profile type of every training row (`fit(..., groups=types)`), the
 calibration also scores each type with at least two runs as a model fitted
@@ -64,6 +77,25 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     s = np.sort(np.asarray(scores, float))
     k = math.ceil((len(s) + 1) * level)
     return float(s[k - 1]) if 1 <= k <= len(s) else math.inf
+
+
+def in_sample_factor(members: np.ndarray, left_out: np.ndarray) -> float:
+    """sqrt(mean variance of the members that left a row out / mean variance of all members), over the rows
+    left out by at least two members; 1 when there are none.
+
+    members, left_out: (members, rows) predictions at the training rows and which members did not see each row.
+    """
+    counts = left_out.sum(axis=0)
+    rows = counts >= 2
+    if not rows.any():
+        return 1.0
+    P, out = members[:, rows], left_out[:, rows]
+    total = members.std(axis=0, ddof=1)[rows] ** 2
+    if total.sum() <= 0:
+        return 1.0
+    mean_out = np.where(out, P, 0.0).sum(axis=0) / counts[rows]
+    var_out = np.where(out, (P - mean_out) ** 2, 0.0).sum(axis=0) / (counts[rows] - 1)
+    return float(np.sqrt(var_out.sum() / total.sum()))
 
 
 def _scores(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -150,21 +182,30 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         with one_thread_per_fit():
             self.model_.fit(X, z, **_weights(w))
         self.members_: list[Pipeline] = []
+        # a GP's leave-one-out std is that of a new point already
+        self.in_sample_factor_ = 1.0
         if self.native_std_:
-            oos, oos_spread = self._as_measured(*self.model_[-1].loo())
-        elif self.uses_forest_:
-            # NaN where a row was never left out
-            oos = self.from_model_scale(np.asarray(self.model_[-1].oob_prediction_, float))
+            oos, spread = self._as_measured(*self.model_[-1].loo())
         else:
-            draws = self._draws(n, rng)
-            seeds = rng.integers(0, 2**31 - 1, size=len(draws))
-            self.members_ = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_member)(self.family, params, int(s), X[idx], z[idx], None if w is None else w[idx])
-                for idx, s in zip(draws, seeds, strict=True)
-            )
-            oos = self.from_model_scale(self._out_of_sample(X, draws))
+            if self.uses_forest_:
+                # NaN where a row was never left out
+                oos = self.from_model_scale(np.asarray(self.model_[-1].oob_prediction_, float))
+                draws = list(self.model_[-1].estimators_samples_)
+            else:
+                draws = self._draws(n, rng)
+                seeds = rng.integers(0, 2**31 - 1, size=len(draws))
+                self.members_ = Parallel(n_jobs=self.n_jobs)(
+                    delayed(_fit_member)(self.family, params, int(s), X[idx], z[idx], None if w is None else w[idx])
+                    for idx, s in zip(draws, seeds, strict=True)
+                )
+                oos = self.from_model_scale(self._out_of_sample(X, draws))
+            members = self._member_predictions(X)
+            left_out = np.ones(members.shape, bool)
+            for k, idx in enumerate(draws):
+                left_out[k, idx] = False
+            self.in_sample_factor_ = in_sample_factor(members, left_out)
+            spread = self.in_sample_factor_ * members.std(axis=0, ddof=1)
         self.oos_prediction_ = oos
-        spread = oos_spread if self.native_std_ else self._spread(X)
         seen = ~np.isnan(oos)
         if not seen.any():
             raise ValueError("no training row was left out of any ensemble member; use more members")
@@ -195,7 +236,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         """|residual| / spread of each row of every group with >= 2 rows, predicted without its group.
 
         The held-out GP keeps the full fit's kernel and gives its own σ; other
-        families are refitted without the group and scaled by the full spread.
+        families are refitted without the group and scaled by the full spread at those (training) rows, with the
+        in-sample factor.
         """
         groups = np.asarray(groups)
         z = self.target_.forward(y) if self.target_ else y
@@ -218,7 +260,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
                     z[~held],
                     None if w is None else w[~held],
                 )
-                mean, spread = self.from_model_scale(pipe.predict(X[held])), self._spread(X[held])
+                mean = self.from_model_scale(pipe.predict(X[held]))
+                spread = self._spread(X[held], self.in_sample_factor_)
             out.append(_scores(y[held] - mean, spread))
         return np.concatenate(out) if out else np.empty(0)
 
