@@ -335,6 +335,10 @@ def test_the_verdict_says_plainly_when_the_real_only_model_is_kept_and_shows_the
     assert "m = 10, α = 0.4" in text and "0.1 ± 0.25" in text and "α* = 0.30" in text and "0.10 away" in text
     helped = replace(kept, generator="gaussian_copula", m=10, alpha=0.2, rule={"verdict": "Gaussian copula rows help"})
     assert "for the chosen α = 0.2, 0.10 away" in helped.evidence()
+    # with left-out profile types the evidence is that of the selection score, with the types' own change
+    whole = {"source": "gaussian_copula", "m": 10, "alpha": 0.4, "gain": 0.05, "gain_se": 0.08, "type_gain": -0.2}
+    text = replace(kept, rule={"name": "one_se", "verdict": NO_GAIN, "evidence": whole}).evidence()
+    assert "K-fold and left-out profile types together" in text and "0.05 ± 0.08" in text and "by +22%" in text
     # older augment.json files (without rule, gain_se, sources) still load
     old = {k: v for k, v in kept.to_dict().items() if k not in ("rule", "gain_se", "sources")}
     assert CQAAugment.from_dict(old).sources == {} and CQAAugment.from_dict(kept.to_dict()) == kept
