@@ -16,8 +16,11 @@ Prints, from one run on this machine:
    default parameters, so it never is the truth it is judged on): a 31-run DoE
    with the Table 1 mix, tested on its 4 multi-cycle hold-out runs plus fresh
    noise-free runs of every profile type. Per choice (the study's own under
-   its rule; the `law` rule; each source under the study's rule; each source at its lowest CV
-   MSE; the scaling law's α at the best candidate's source and m), the
+   its rule; the `law` rule; the one-SE rule on the same study's K-fold
+   evidence alone, without the left-out profile types and unconfirmed by the
+   full model; each source under the study's rule; each source at its lowest
+   CV MSE and at its best selection score, K-fold and left-out types
+   together; the scaling law's α at the best candidate's source and m), the
    median / worst / best relative change of test MSE against the
    real-only model (same family and parameters, fitted on the real rows), on
    all test runs and on the cycled ones, how often augmentation was used,
@@ -29,7 +32,7 @@ Prints, from one run on this machine:
 Run from the repository root:
 `python bench/bench_augment.py [--campaigns 20] [--first-seed 2000] [--test-per-type 20] [--families svr]
 [--generators ...] [--m 5 10 15 20 25] [--lab-m 25 50 100 150 200] [--alpha-step 0.05] [--folds 5] [--repeats 3]
-[--stand-in 20] [--n-jobs 2] [--skip-timing] [--epochs] [--warm]`.
+[--stand-in 20] [--kfold-only] [--n-jobs 2] [--skip-timing] [--epochs] [--warm]`.
 """
 
 from __future__ import annotations
