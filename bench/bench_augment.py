@@ -16,8 +16,11 @@ Prints, from one run on this machine:
    default parameters, so it never is the truth it is judged on): a 31-run DoE
    with the Table 1 mix, tested on its 4 multi-cycle hold-out runs plus fresh
    noise-free runs of every profile type. Per choice (the study's own under
-   its rule; the `law` rule; each source under the study's rule; each source at its lowest CV
-   MSE; the scaling law's α at the best candidate's source and m), the
+   its rule; the `law` rule; the one-SE rule on the same study's K-fold
+   evidence alone, without the left-out profile types and unconfirmed by the
+   full model; each source under the study's rule; each source at its lowest
+   CV MSE and at its best selection score, K-fold and left-out types
+   together; the scaling law's α at the best candidate's source and m), the
    median / worst / best relative change of test MSE against the
    real-only model (same family and parameters, fitted on the real rows), on
    all test runs and on the cycled ones, how often augmentation was used,
@@ -29,7 +32,7 @@ Prints, from one run on this machine:
 Run from the repository root:
 `python bench/bench_augment.py [--campaigns 20] [--first-seed 2000] [--test-per-type 20] [--families svr]
 [--generators ...] [--m 5 10 15 20 25] [--lab-m 25 50 100 150 200] [--alpha-step 0.05] [--folds 5] [--repeats 3]
-[--stand-in 20] [--n-jobs 2] [--skip-timing] [--epochs] [--warm]`.
+[--stand-in 20] [--kfold-only] [--n-jobs 2] [--skip-timing] [--epochs] [--warm]`.
 """
 
 from __future__ import annotations
@@ -55,7 +58,14 @@ from core.augment.result import final_synthetic_rows  # noqa: E402
 from core.augment.simulated import SimulationCache  # noqa: E402
 from core.augment.sources import SOURCES  # noqa: E402
 from core.augment.stand_in import STAND_IN_ESTIMATORS  # noqa: E402
-from core.augment.study import DEFAULT_LAB_M, DEFAULT_M, AugmentSettings, run_study, select_configuration  # noqa: E402
+from core.augment.study import (  # noqa: E402
+    DEFAULT_LAB_M,
+    DEFAULT_M,
+    AugmentSettings,
+    TypeEvidence,
+    run_study,
+    select_configuration,
+)
 from core.augment.weights import fit_weighted  # noqa: E402
 from core.doe import load_doe  # noqa: E402
 from core.models import fit_cqa_models  # noqa: E402
@@ -100,6 +110,7 @@ def settings_from(args: argparse.Namespace, seed: int) -> AugmentSettings:
         tune=args.tune,
         random_state=seed,
         stand_in_estimators=None if args.stand_in == 0 else args.stand_in,
+        types=not args.kfold_only,
     )
 
 
@@ -133,7 +144,8 @@ def timing(args: argparse.Namespace) -> None:
     print(
         f"1. sample data, {CQA} ({len(f.dataset.y_train)} training rows), family {f.chosen}: study over "
         f"{', '.join(study.curves)}; {len(settings.alphas)} α; K = {settings.folds} × {settings.repeats} repeats; "
-        f"{n_fits * settings.folds * settings.repeats} weighted fits"
+        f"{len(study.type_folds)} left-out profile types; "
+        f"{n_fits * (settings.folds * settings.repeats + len(study.type_folds))} weighted fits"
     )
     print(
         f"   wall {wall:.1f} s; CPU {cpu_since(cpu, reaped):.1f} s here and in the workers (n_jobs {args.n_jobs}): "
@@ -191,6 +203,10 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
     )
     choices = {"study choice": (study.generator, study.m, study.alpha)}
     law = next((s["law"] for s in study.sources.values() if "law" in s), None)
+    types = None
+    if study.type_folds:
+        share = np.mean([len(v) / (len(y) - len(v)) for v in study.type_folds.values()])
+        types = TypeEvidence(study.type_curves, study.type_mse_real_only, float(share))
     if law is not None and study.rule["name"] != "law":
         g, m, alpha, _ = select_configuration(
             study.curves,
@@ -200,12 +216,20 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
             study.fold_mse_real_only,
             args.folds,
             (law["floor"], law["exponent"]),
+            types,
         )
         choices["law rule"] = (g, m, alpha)
+    if types is not None and study.rule["name"] == "one_se":  # the same study's K-fold evidence alone, unconfirmed
+        g, m, alpha, _ = select_configuration(
+            study.curves, study.cv_mse_real_only, "one_se", study.fold_curves, study.fold_mse_real_only, args.folds
+        )
+        choices["K-fold-only rule"] = (g, m, alpha)
     for g, s in study.sources.items():
         if "skipped" not in s:
             choices[f"{g} (rule)"] = (g if s["alpha"] > 0 else None, s["m"], s["alpha"])
             choices[f"{g} (lowest CV)"] = (g, s["best"]["m"], s["best"]["alpha"])
+            if s.get("whole"):
+                choices[f"{g} (best score)"] = (g, s["whole"]["m"], s["whole"]["alpha"])
     bests = [(g, s["best"]) for g, s in study.sources.items() if s.get("best", {}).get("alpha")]
     gap = None
     if bests and study.alpha_theory is not None:  # the law's α at the study's best (source, m)
@@ -247,7 +271,8 @@ def evaluation(args: argparse.Namespace) -> None:
         f"{5 * args.test_per_type} fresh runs, {args.test_per_type} per profile type), {CQA}, "
         f"families {','.join(args.families)}, "
         f"sources {', '.join(args.generators)}, m {args.m}, lab m {args.lab_m}, α step {args.alpha_step}, "
-        f"K = {args.folds} × {args.repeats}, generators {'tuned' if args.tune else 'at defaults'}",
+        f"K = {args.folds} × {args.repeats}{'' if args.kfold_only else ' + left-out profile types'}, "
+        f"generators {'tuned' if args.tune else 'at defaults'}",
         flush=True,
     )
     lab = SimulationCache()
@@ -298,6 +323,9 @@ def main() -> int:
     parser.add_argument("--tune", action="store_true", help="tune the SDV generators by quality score")
     parser.add_argument(
         "--stand-in", type=int, default=STAND_IN_ESTIMATORS, help="ensemble size of the grid's stand-in; 0: full model"
+    )
+    parser.add_argument(
+        "--kfold-only", action="store_true", help="score on repeated K-fold alone (no left-out profile types)"
     )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-timing", action="store_true")

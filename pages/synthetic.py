@@ -23,10 +23,12 @@ STUDY_CACHE = "augment_study_cache"  # content key -> AugmentResult
 st.title("Synthetic data & α")
 st.caption(
     "Surrogate DoE rows (every row a feasible profile) from an SDV generator or from virtual-lab simulations are "
-    "added with weight α (Eq. 1). Source, number of rows m and α are chosen by repeated K-fold CV on real rows only; "
-    "each source is fitted inside each training fold. Augmentation is used only when its CV gain over the "
-    "real-only model (α = 0) is larger than the fold-to-fold noise. A large ensemble scores the grid with its first "
-    "20 members (a stand-in); the full model then scores the choice again on the same folds and must confirm the gain."
+    "added with weight α (Eq. 1). Source, number of rows m and α are chosen on real rows only, by repeated K-fold CV "
+    "and by leaving out one profile type at a time (how well the rows carry knowledge to thinly covered types); "
+    "each source is fitted inside each training fold. Augmentation is used only when its gain over the real-only "
+    "model (α = 0) on both together is larger than the fold-to-fold noise and the left-out types do not get worse. "
+    "A large ensemble scores the grid with its first 20 members (a stand-in); the full model then scores the choice "
+    "again on the same folds and must confirm the gain."
 )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import core.augment.sources as sources_module
 from core.augment.simulated import SimulationCache, VirtualLabSource, calibration_fit, design_runs
-from core.augment.study import AugmentSettings, repeated_folds, run_study
+from core.augment.study import AugmentSettings, run_study, study_folds
 from core.doe import load_doe
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
 
@@ -89,9 +89,10 @@ def test_the_virtual_lab_never_sees_validation_rows(monkeypatch):
     monkeypatch.setattr(sources_module, "VirtualLabSource", RecordingLab)
     lab = SimulationCache()
     study = run_study(X, y, "svr", {}, LAB, cache=lab)
-    folds = repeated_folds(len(y), LAB.folds, LAB.repeats, LAB.random_state)
+    kfold, by_type = study_folds(X, y, LAB)
+    folds = kfold + [(train, val) for _, train, val in by_type]  # the left-out profile types too
     fold_fits = RecordingLab.seen[1:]  # the first fit, on every row, only scores the source's quality
-    assert len(fold_fits) == len(folds) == LAB.folds * LAB.repeats
+    assert len(kfold) == LAB.folds * LAB.repeats and len(by_type) >= 1 and len(fold_fits) == len(folds)
     for (seen_X, seen_y), (train, val) in zip(fold_fits, folds, strict=True):
         assert seen_X == seen_y == set(X.index[train])
         assert seen_X.isdisjoint(X.index[val])

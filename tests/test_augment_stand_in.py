@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from core.augment.stand_in import stand_in_params
-from core.augment.study import NO_GAIN, AugmentSettings, _confirmed, repeated_folds, run_study, select_configuration
+from core.augment.study import (
+    NO_GAIN,
+    AugmentSettings,
+    _confirmed,
+    repeated_folds,
+    run_study,
+    select_configuration,
+    study_folds,
+)
 from core.augment.weights import fit_weighted
 from core.doe import load_doe
 
@@ -65,6 +73,7 @@ def test_the_stand_in_scores_the_grid_and_the_full_model_rescores_the_choice_on_
     confirmation = study.rule["confirmation"]
     assert confirmation["cv_mse_real_only"] == pytest.approx(cv(FOREST), rel=1e-12)  # the full model, same folds
     assert confirmation["holds"] and "the full model confirms it" in study.rule["verdict"]
+    assert "type_gain" in confirmation  # the left-out profile types were rescored too
     # the same study with the full model everywhere: no stand-in, no confirmation
     full = run_study(X, y, "rf", FOREST, replace(SMALL, stand_in_estimators=None))
     assert "stand_in" not in full.rule and full.cv_mse_real_only == pytest.approx(confirmation["cv_mse_real_only"])
@@ -83,6 +92,15 @@ def test_a_gain_the_full_model_does_not_confirm_keeps_the_real_only_model():
     assert kept.cv_mse_augmented == kept.cv_mse_real_only
     assert not kept.rule["confirmation"]["holds"] and kept.rule["confirmation"]["gain"] < 0
     assert kept.rule["verdict"].startswith(NO_GAIN) and "does not confirm" in kept.rule["verdict"]
+    # the same with the left-out profile types: the junk loses there too, and the whole evidence says so
+    study = run_study(X, y, "rf", FOREST, replace(SMALL, selection="one_se", stand_in_estimators=3))
+    study.generator, study.m, study.alpha = "gaussian_copula", 5, 0.5
+    kfold, by_type = study_folds(X, y, SMALL)
+    folds = kfold + [(train, val) for _, train, val in by_type]
+    junk = {(k, "gaussian_copula"): (Xn, -50 * yn) for k in range(len(folds))}
+    kept = _confirmed(study, "rf", FOREST, {**FOREST, "n_estimators": 3}, Xn, yn, folds, junk, 0, 1, by_type)
+    assert kept.generator is None and kept.rule["confirmation"]["type_gain"] < 0
+    assert "log selection score" in kept.rule["verdict"]
 
 
 def test_the_one_se_rule_does_not_shrink_alpha_to_a_gain_that_is_not_established():

@@ -15,7 +15,18 @@ import core.augment.sources as sources_module
 from core.augment.generators import SyntheticGenerator
 from core.augment.persistence import load_augment, load_predictor, save_augment
 from core.augment.result import AugmentResult, CQAAugment, augment_fit, augmented_ensemble, final_synthetic_rows
-from core.augment.study import NO_GAIN, AugmentSettings, paired_gain, repeated_folds, run_study, select_configuration
+from core.augment.study import (
+    NO_GAIN,
+    AugmentSettings,
+    TypeEvidence,
+    paired_gain,
+    repeated_folds,
+    run_study,
+    select_configuration,
+    study_folds,
+    type_folds,
+    whole_gain,
+)
 from core.augment.theory import learning_curve, scaling_law_error, theoretical_alpha
 from core.augment.weights import erm_weights, fit_weighted
 from core.doe import load_doe
@@ -98,8 +109,9 @@ def test_generators_never_see_validation_rows(monkeypatch):
     RecordingGenerator.seen = []
     monkeypatch.setattr(sources_module, "SyntheticGenerator", RecordingGenerator)
     run_study(X, y, "svr", {}, SMALL)
-    folds = repeated_folds(len(y), SMALL.folds, SMALL.repeats, SMALL.random_state)
-    assert len(RecordingGenerator.seen) == len(folds)
+    kfold, by_type = study_folds(X, y, SMALL)
+    folds = kfold + [(train, val) for _, train, val in by_type]  # the left-out profile types' folds too
+    assert len(by_type) >= 2 and len(RecordingGenerator.seen) == len(folds)
     for seen, (train, val) in zip(RecordingGenerator.seen, folds, strict=True):
         assert seen == set(X.index[train])
         assert seen.isdisjoint(X.index[val])
@@ -124,9 +136,14 @@ def test_study_curves_selection_and_determinism():
     assert a.cv_mse_real_only == pytest.approx(np.mean(plain), rel=1e-12)
     best = min(e for pts in a.curves["gaussian_copula"].values() for _, e in pts)
     assert select_configuration(a.curves, a.cv_mse_real_only, "lowest")[3] == best
-    chosen = select_configuration(a.curves, a.cv_mse_real_only, "one_se", a.fold_curves, a.fold_mse_real_only, 3)
+    share = np.mean([len(v) / (len(y) - len(v)) for v in a.type_folds.values()])
+    types = TypeEvidence(a.type_curves, a.type_mse_real_only, share)
+    chosen = select_configuration(
+        a.curves, a.cv_mse_real_only, "one_se", a.fold_curves, a.fold_mse_real_only, 3, types=types
+    )
     assert (a.generator, a.m, a.alpha, a.cv_mse_augmented) == chosen
-    assert a.rule == {"name": "one_se", "folds": 3, "repeats": 2, "verdict": a.rule["verdict"]}
+    assert a.rule["name"] == "one_se" and (a.rule["folds"], a.rule["repeats"]) == (3, 2)
+    assert a.rule["types"] == list(a.type_folds) and a.rule["evidence"]["source"] == "gaussian_copula"
     assert (a.rule["verdict"] == NO_GAIN) == (a.generator is None)
     assert 0.0 <= a.alpha_theory <= 1.0
     # the per-fold scores behind every curve point average to it
@@ -318,6 +335,91 @@ def test_the_verdict_says_plainly_when_the_real_only_model_is_kept_and_shows_the
     assert "m = 10, α = 0.4" in text and "0.1 ± 0.25" in text and "α* = 0.30" in text and "0.10 away" in text
     helped = replace(kept, generator="gaussian_copula", m=10, alpha=0.2, rule={"verdict": "Gaussian copula rows help"})
     assert "for the chosen α = 0.2, 0.10 away" in helped.evidence()
+    # with left-out profile types the evidence is that of the selection score, with the types' own change
+    whole = {"source": "gaussian_copula", "m": 10, "alpha": 0.4, "gain": 0.05, "gain_se": 0.08, "type_gain": -0.2}
+    text = replace(kept, rule={"name": "one_se", "verdict": NO_GAIN, "evidence": whole}).evidence()
+    assert "K-fold and left-out profile types together" in text and "0.05 ± 0.08" in text and "by +22%" in text
     # older augment.json files (without rule, gain_se, sources) still load
     old = {k: v for k, v in kept.to_dict().items() if k not in ("rule", "gain_se", "sources")}
     assert CQAAugment.from_dict(old).sources == {} and CQAAugment.from_dict(kept.to_dict()) == kept
+
+
+def test_left_out_type_folds_never_validate_a_type_they_train_on():
+    groups = np.array(["linear"] * 6 + ["2 cycles"] * 3 + ["linear"] * 2 + ["3 cycles"] * 2 + ["1 cycle"])
+    folds = type_folds(groups)
+    # the best-covered type stays in every training side; a type seen once cannot be left out
+    assert [name for name, _, _ in folds] == ["2 cycles", "3 cycles"]
+    for name, train, val in folds:
+        assert set(groups[val]) == {name} and name not in set(groups[train])
+        assert sorted([*train, *val]) == list(range(len(groups)))
+    assert type_folds(["linear"] * 5 + ["1 cycle"]) == []  # nothing to leave out
+    X, y = train_rows()
+    assert study_folds(X, y, replace(SMALL, types=False))[1] == []
+
+
+def test_left_out_types_are_scored_for_every_candidate_on_the_same_folds():
+    X, y = train_rows()
+    params = {"C": 10.0, "kernel": "rbf"}
+    study = run_study(X, y, "svr", params, SMALL)
+    kfold, by_type = study_folds(X, y, SMALL)
+    types = fit_result().fits["D50"].dataset.types_train.to_numpy()
+    assert study.type_folds == {name: val.tolist() for name, _, val in by_type} and len(by_type) >= 2
+    for name, val in study.type_folds.items():  # the whole type and nothing else is validated
+        assert set(types[val]) == {name} and (types == name).sum() == len(val)
+    assert max(set(types), key=list(types).count) not in study.type_folds
+    for per_alpha in study.type_curves["gaussian_copula"].values():
+        assert per_alpha[0] == study.type_mse_real_only and all(len(f) == len(by_type) for f in per_alpha)
+    Xn, yn = X.to_numpy(float), y.to_numpy(float)
+    gc = study.generator_params["gaussian_copula"]
+    for g in (0, len(by_type) - 1):  # a candidate's score on a left-out type, rebuilt from that fold alone
+        _, train, val = by_type[g]
+        seed = SMALL.random_state + len(kfold) + g
+        rows = SyntheticGenerator("gaussian_copula", gc, seed).fit(X.iloc[train], y.iloc[train]).sample(10)
+        model = fit_weighted("svr", params, Xn[train], yn[train], rows.iloc[:, :-1], rows.iloc[:, -1], 1.0)
+        assert study.type_curves["gaussian_copula"][10][2][g] == pytest.approx(
+            np.mean((model.predict(Xn[val]) - yn[val]) ** 2), rel=1e-10
+        )
+        plain = build_pipeline("svr", params, 0).fit(Xn[train], yn[train])
+        assert study.type_mse_real_only[g] == pytest.approx(np.mean((plain.predict(Xn[val]) - yn[val]) ** 2))
+
+
+def _hand_made(kfold_gain: float, type_factor: list[float]):
+    """Curves of one candidate (α = 0.5) with a steady K-fold gain and its left-out types' MSE times a factor."""
+    rng = np.random.default_rng(5)
+    real = rng.uniform(1.5, 2.5, 15)
+    cand = real - kfold_gain + 0.02 * rng.standard_normal(15)
+    type_real = [3.0, 6.0, 9.0]
+    type_cand = [t * f for t, f in zip(type_real, type_factor, strict=True)]
+    curves = {"g": {10: [[0.0, float(real.mean())], [0.5, float(cand.mean())]]}}
+    fold_curves = {"g": {10: [real.tolist(), cand.tolist()]}}
+    types = TypeEvidence({"g": {10: [type_real, type_cand]}}, type_real, 0.15)
+    return curves, fold_curves, real, types
+
+
+def test_the_rule_keeps_alpha_zero_when_the_left_out_types_lose():
+    """A clear K-fold gain (0.3 on every fold) fooled the K-fold-only rule; the left-out types, 30 % worse, do not."""
+    curves, fold_curves, real, types = _hand_made(0.3, [1.3, 1.3, 1.3])
+    cv = float(real.mean())
+    assert select_configuration(curves, cv, "one_se", fold_curves, real, 5)[0] == "g"  # K-fold alone
+    assert select_configuration(curves, cv, "one_se", fold_curves, real, 5, types=types) == (None, 0, 0.0, cv)
+    assert select_configuration(curves, cv, "law", fold_curves, real, 5, (1.0, 1.0), types)[0] is None
+    # the types gain on the whole (geometric mean) but by less than the noise of the evidence: still no
+    curves, fold_curves, real, types = _hand_made(0.0, [0.5, 1.8, 1.0])
+    gain, se, type_gain = whole_gain(fold_curves["g"][10][1], real, 5, types.curves["g"][10][1], types.real_only, 0.15)
+    assert type_gain > 0 and gain < se
+    assert select_configuration(curves, float(real.mean()), "one_se", fold_curves, real, 5, types=types)[0] is None
+
+
+def test_the_rule_picks_augmentation_when_both_kinds_of_fold_gain_clearly():
+    curves, fold_curves, real, types = _hand_made(0.3, [0.7, 0.75, 0.8])
+    cv = float(real.mean())
+    chosen = select_configuration(curves, cv, "one_se", fold_curves, real, 5, types=types)
+    assert chosen == ("g", 10, 0.5, curves["g"][10][1][1])
+    gain, se, type_gain = whole_gain(fold_curves["g"][10][1], real, 5, types.curves["g"][10][1], types.real_only, 0.15)
+    # the log selection score's drop: half the K-fold log ratio, half the mean log ratio of the left-out types
+    expected = 0.5 * np.log(cv / curves["g"][10][1][1]) + 0.5 * np.mean(np.log([1 / 0.7, 1 / 0.75, 1 / 0.8]))
+    assert gain == pytest.approx(expected) and type_gain == pytest.approx(np.mean(np.log([1 / 0.7, 1 / 0.75, 1 / 0.8])))
+    ratios = np.log([1 / 0.7, 1 / 0.75, 1 / 0.8])
+    _, kfold_se = paired_gain(fold_curves["g"][10][1], real, 5)
+    type_se = np.std(ratios, ddof=1) * np.sqrt(1 / 3 + 0.15)
+    assert se == pytest.approx(0.5 * np.hypot(kfold_se / cv, type_se)) and gain > se

@@ -62,8 +62,10 @@ class CQAAugment:
         g, best = min(found, key=lambda p: p[1]["cv_mse"])
         label = self.sources[g]["label"]
         noise = "" if best["gain_se"] is None else f" ± {best['gain_se']:.3g}"
-        text = (
-            f"{verdict}. Best candidate: {label}, m = {best['m']}, α = {best['alpha']:g}, CV MSE gain over the "
+        text = f"{verdict}. " + (
+            _whole_evidence(self.rule["evidence"], self.sources[self.rule["evidence"]["source"]]["label"])
+            if self.rule.get("evidence")
+            else f"Best candidate: {label}, m = {best['m']}, α = {best['alpha']:g}, CV MSE gain over the "
             f"real-only model {best['gain']:.3g}{noise} (one standard error across the repeated folds)."
         )
         if self.alpha_theory is not None:
@@ -124,6 +126,16 @@ class CQAAugment:
         d["curves"] = {g: {int(m): pts for m, pts in by_m.items()} for g, by_m in d["curves"].items()}
         d["sources"] = {g: _keys_as(int, s) for g, s in d.get("sources", {}).items()}
         return cls(**d)
+
+
+def _whole_evidence(best: Mapping[str, Any], label: str) -> str:
+    """The best candidate by the selection score, and its gain over α = 0 on K-fold and left-out types together."""
+    return (
+        f"Best candidate by K-fold and left-out profile types together: {label}, m = {best['m']}, "
+        f"α = {best['alpha']:g}, gain over the real-only model {best['gain']:.3g} ± {best['gain_se']:.3g} "
+        f"(log selection score, one standard error); on the left-out profile types the MSE changes by "
+        f"{np.expm1(-best['type_gain']):+.0%}."
+    )
 
 
 def _keys_as(kind: type, summary: Mapping[str, Any]) -> dict[str, Any]:

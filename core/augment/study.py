@@ -1,35 +1,56 @@
 """The weighted-ERM study: which source, how many surrogate rows m and which α, without leakage.
 
-Folds. Repeated K-fold (K = 5, three repeats by default): every candidate
-(α = 0 included) is scored on the very same folds, and each source is fitted on
-the training rows of each fold only and sampled once; the first m rows serve
-every m (nested prefixes) and every α. Validation folds hold real rows only.
+Folds. Repeated K-fold (K = 5, three repeats by default) and, beside it, one
+fold per profile type with at least two runs that leaves that type out
+(`type_folds`; the best-covered type, usually linear cooling, stays in every
+training side: leaving it out would train on a handful of sparse-type rows, a
+setting where any extra rows help and that the final model never faces).
+Every candidate (α = 0 included) is scored on the very same folds, and each
+source is fitted on the training rows of each fold only and sampled once; the
+first m rows serve every m (nested prefixes) and every α. Validation folds
+hold real rows only. Random folds of a mostly-linear DoE validate mostly on
+linear runs and cannot see whether surrogate rows carry knowledge to the
+profile types with few runs; the left-out types can.
 
 Selection. With ~20 training rows the fold-to-fold noise of the CV MSE is as
 large as most gains, and the lowest of a few hundred noisy candidates is
 biased low, so the default rule (`one_se`) asks for a gain larger than that
-noise. For a candidate, the paired differences d_j = MSE_j(candidate) −
+noise. On the repeated K-fold, the paired differences d_j = MSE_j(candidate) −
 MSE_j(α = 0) over the J = R·K folds give the gain −mean(d) and its standard
 error with the Nadeau & Bengio correction for overlapping training sets,
 SE = sd(d) · sqrt(1/J + n_val/n_train) with n_val/n_train = 1/(K − 1): the
 plain sd/sqrt(J) of repeated folds would count the same rows R times as
-independent evidence. The rule takes the candidate with the lowest CV MSE;
-when its gain is not larger than its SE, synthetic data does not help and the
-real-only model is kept. Otherwise it keeps that candidate's source and m and
-takes the smallest α whose CV MSE is within one SE of the best (the usual
-one-standard-error rule, which leans towards the real data) among the α whose
-own gain over α = 0 is larger than its own SE: the rule uses synthetic rows
-only where their gain is established, and a small α near the noise floor may
-be "within one SE of the best" and no better than real-only at once. The `law` rule
-makes the same decision whether to augment, then takes α from the scaling law
-(Eq. 4, `theory`) at that source and m instead of from the noisy CV curve.
-`lowest` takes the minimum as it is.
+independent evidence.
+
+With left-out types (the default whenever a type other than the best-covered
+one has two runs), candidates are ranked by the models' selection score
+(`core.models.fitting.selection_score`): half the log CV MSE plus half the
+mean log MSE of the left-out types. A candidate's gain over α = 0 is the drop
+of that log score: ½·log(CV MSE₀ / CV MSE) + ½·mean_t l_t with the per-type
+log ratios l_t = log(MSE_t,0 / MSE_t). Its SE is ½·sqrt(s_K² + s_T²): s_K the
+corrected SE of d above relative to the real-only CV MSE (delta method), s_T =
+sd(l) · sqrt(1/T + mean n_val/n_train) over the T left-out types (with a
+single type, s_K stands in for it). A candidate holds when its gain is larger
+than its SE (a gain beyond noise on the evidence as a whole) and mean_t l_t ≥ 0
+(no loss on the left-out types, whatever the random folds say). The rule takes
+the candidate with the lowest score; when it does not hold, synthetic data
+does not help and the real-only model is kept. Otherwise it keeps that
+candidate's source and m and takes the smallest α whose score is within one
+SE of the best among the α that hold on their own. Without left-out types the
+same rule runs on the K-fold evidence alone: the lowest CV MSE, its gain
+against its SE, and the smallest α within one SE whose own gain exceeds its SE.
+
+Either way a small α near the noise floor may be "within one SE of the best"
+and no better than real-only at once, hence the own-gain condition. The `law`
+rule makes the same decision whether to augment, then takes α from the
+scaling law (Eq. 4, `theory`) at that source and m instead of from the noisy
+CV curve. `lowest` takes the lowest K-fold CV MSE as it is.
 
 Stand-in. A large ensemble would cost ten minutes over the default grid, so
 the grid is scored with a stand-in of the chosen model (`stand_in`: the first
 20 members of an ensemble, every other parameter kept). Its choice is scored
-again with the full model on the same folds and kept only if the full model's
-gain over α = 0 is also larger than its SE; the curves are the stand-in's.
+again with the full model on the same folds (left-out types included) and kept
+only if it also holds for the full model; the curves are the stand-in's.
 """
 
 from __future__ import annotations
@@ -52,8 +73,10 @@ from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_par
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params
 from core.augment.theory import learning_curve, theoretical_alpha
 from core.augment.weights import fit_weighted
+from core.models.datasets import profile_types_of
 from core.models.features import FeatureMap
 from core.models.scaleout import one_thread_per_fit
+from core.models.search import GroupFolds, group_folds
 from core.progress import Progress
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
@@ -91,6 +114,7 @@ class AugmentSettings:
     repeats: int = 3
     lab_m_values: tuple[int, ...] = DEFAULT_LAB_M
     stand_in_estimators: int | None = STAND_IN_ESTIMATORS  # None: the full model scores every candidate
+    types: bool = True  # also leave one profile type out at a time (module notes); False: repeated K-fold only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "generators", tuple(self.generators))
@@ -157,6 +181,9 @@ class StudyOutcome:
     gain_se: float | None = None  # SE of the best candidate's gain over α = 0
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per source: its own choice, spread, law
     validation_folds: list[list[int]] = field(default_factory=list)  # the rows of every validation fold
+    type_folds: dict[str, list[int]] = field(default_factory=dict)  # left-out profile type -> its rows
+    type_curves: dict[str, dict[int, list[list[float]]]] = field(default_factory=dict)  # per α, MSE per type
+    type_mse_real_only: list[float] = field(default_factory=list)  # per left-out type, in `type_folds` order
 
 
 def repeated_folds(n_rows: int, folds: int, repeats: int, random_state: int) -> Folds:
@@ -165,6 +192,50 @@ def repeated_folds(n_rows: int, folds: int, repeats: int, random_state: int) -> 
         raise ValueError(f"{n_rows} training rows cannot be split into {folds} folds")
     splitter = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=random_state)
     return list(splitter.split(np.zeros((n_rows, 1))))
+
+
+def type_folds(groups: Sequence[Any]) -> GroupFolds:
+    """Leave-one-profile-type-out folds of the types with at least two runs, the best-covered type excepted.
+
+    Leaving out the type with the most runs (usually linear cooling) would train on a handful of
+    sparse-type rows: a setting where any extra rows help and that the final model never faces."""
+    folds = group_folds(groups)
+    if len(folds) < 2:
+        return folds
+    most = max(range(len(folds)), key=lambda i: len(folds[i][2]))
+    return [f for i, f in enumerate(folds) if i != most]
+
+
+@dataclass(frozen=True)
+class TypeEvidence:
+    """Per-type scores of the leave-one-profile-type-out folds, beside the repeated K-fold ones."""
+
+    curves: FoldCurves  # source -> m -> per α, the MSE of each left-out type
+    real_only: Sequence[float]  # α = 0, per left-out type
+    val_share: float  # mean n_val / n_train of these folds, for the Nadeau–Bengio correction
+
+
+def whole_gain(
+    candidate: Sequence[float],
+    real_only: Sequence[float],
+    folds: int,
+    type_candidate: Sequence[float],
+    type_real_only: Sequence[float],
+    val_share: float,
+) -> tuple[float, float, float]:
+    """(gain, SE, type gain) of a candidate over α = 0 on the evidence as a whole, in log units (module notes)."""
+    c, r = np.asarray(candidate, float), np.asarray(real_only, float)
+    _, se = paired_gain(c, r, folds)
+    kfold_gain, kfold_se = float(np.log(r.mean() / c.mean())), se / r.mean()
+    ratios = np.log(np.maximum(type_real_only, 1e-300) / np.maximum(type_candidate, 1e-300))
+    type_gain = float(ratios.mean())
+    type_se = ratios.std(ddof=1) * np.sqrt(1 / len(ratios) + val_share) if len(ratios) > 1 else kfold_se
+    return 0.5 * (kfold_gain + type_gain), 0.5 * float(np.hypot(kfold_se, type_se)), type_gain
+
+
+def _log_score(cv_mse: float, type_mse: Sequence[float]) -> float:
+    """The log of the models' selection score: half the log CV MSE, half the mean log MSE of the left-out types."""
+    return 0.5 * float(np.log(cv_mse)) + 0.5 * float(np.mean(np.log(np.maximum(type_mse, 1e-300))))
 
 
 def paired_gain(candidate: Sequence[float], real_only: Sequence[float], folds: int) -> tuple[float, float]:
@@ -193,17 +264,22 @@ def select_configuration(
     fold_real_only: Sequence[float] = (),
     folds: int | None = None,
     law: tuple[float, float] | None = None,
+    types: TypeEvidence | None = None,
 ) -> Choice:
     """(source, m, α, CV MSE) by `rule` (see the module notes); α = 0 wins every tie.
 
     `folds` is K of the repeated K-fold behind the per-fold scores (default: their number, plain K-fold);
-    `law` is (R*, β) of the real-data learning curve, which the `law` rule needs."""
+    `law` is (R*, β) of the real-data learning curve, which the `law` rule needs; `types`, the scores of the
+    leave-one-profile-type-out folds: with at least one such fold the one-SE and law rules weigh the evidence
+    as a whole."""
     if rule not in SELECTION_RULES:
         raise ValueError(f"unknown selection rule {rule!r}; choose one of {', '.join(SELECTION_RULES)}")
     if rule != "lowest" and fold_curves is None:
         raise ValueError(f"the {rule} rule needs the per-fold CV scores")
     if rule == "law" and law is None:
         raise ValueError("the law rule needs the real-data learning curve (R*, β)")
+    if rule != "lowest" and types is not None and len(types.real_only):
+        return _select_on_whole(curves, real_only, rule, fold_curves, fold_real_only, folds, law, types)
     best = _best(curves, real_only)
     gen, m, alpha, mse = best
     if rule == "lowest" or gen is None:
@@ -228,6 +304,73 @@ def select_configuration(
     ]
     a, e = min(established or [(alpha, mse)], key=lambda p: p[0])
     return gen, int(m), float(a), float(e)
+
+
+Candidate = tuple[str, int, int]  # (source, m, index of α in the curve)
+
+
+def _whole_evidence(
+    key: Candidate, fold_curves: FoldCurves, fold_real_only: Sequence[float], k: int, types: TypeEvidence
+) -> tuple[float, float, float]:
+    gen, m, i = key
+    return whole_gain(
+        fold_curves[gen][m][i], fold_real_only, k, types.curves[gen][m][i], types.real_only, types.val_share
+    )
+
+
+def _holds(gain: float, se: float, type_gain: float) -> bool:
+    """A gain beyond its noise on the evidence as a whole, and no loss on the left-out profile types."""
+    return gain > se and type_gain >= 0
+
+
+def best_on_whole(curves: Curves, types: TypeEvidence) -> Candidate | None:
+    """The augmented candidate (α > 0) with the lowest selection score, K-fold and left-out types together."""
+    scored = [
+        (_log_score(e, types.curves[gen][m][i]), (gen, int(m), i))
+        for gen, by_m in curves.items()
+        for m, points in by_m.items()
+        for i, (a, e) in enumerate(points)
+        if a > 0
+    ]
+    return min(scored, key=lambda p: p[0])[1] if scored else None
+
+
+def _select_on_whole(
+    curves: Curves,
+    real_only: float,
+    rule: str,
+    fold_curves: FoldCurves,
+    fold_real_only: Sequence[float],
+    folds: int | None,
+    law: tuple[float, float] | None,
+    types: TypeEvidence,
+) -> Choice:
+    """The one-SE (or law) rule on K-fold and left-out-type evidence together (module notes)."""
+    k = folds or len(fold_real_only)
+    best = best_on_whole(curves, types)
+    if best is None:
+        return None, 0, 0.0, real_only
+    gen, m, i = best
+    gain, se, type_gain = _whole_evidence(best, fold_curves, fold_real_only, k, types)
+    if not _holds(gain, se, type_gain):
+        return None, 0, 0.0, real_only
+    points = curves[gen][m]
+    surrogate_only = [e for a, e in points if a == 1.0]
+    if rule == "law" and surrogate_only:
+        a = round(theoretical_alpha(real_only, surrogate_only[0], *law), 3)
+        if a > 0:
+            grid = np.asarray(points, float)
+            return gen, int(m), a, float(np.interp(a, grid[:, 0], grid[:, 1]))
+    ceiling = _log_score(points[i][1], types.curves[gen][m][i]) + se
+    established = [
+        j
+        for j, (a, e) in enumerate(points)
+        if a > 0
+        and _log_score(e, types.curves[gen][m][j]) <= ceiling
+        and _holds(*_whole_evidence((gen, m, j), fold_curves, fold_real_only, k, types))
+    ]
+    j = min(established or [i], key=lambda j: points[j][0])
+    return gen, int(m), float(points[j][0]), float(points[j][1])
 
 
 def _scorer(
@@ -260,6 +403,7 @@ def _real_scores(
     val: np.ndarray,
     curve_seed: int,
     seed: int,
+    with_curve: bool = True,
 ) -> tuple[float, list[int], list[float]]:
     """One fold's real-only MSE and its learning curve (MSE on growing subsets of the training rows)."""
     mse = _scorer(family, params, X, y, train, val, seed)
@@ -268,6 +412,8 @@ def _real_scores(
     sizes = sorted({max(3, round(f * len(train))) for f in LEARNING_CURVE_FRACTIONS} - {len(train)})
     with one_thread_per_fit():
         real_only = mse(empty, empty[:, 0], 0.0)  # checks the parameters and the rows once
+        if not with_curve:
+            return real_only, [], []
         with _unchecked():
             curve = [mse(empty, empty[:, 0], 0.0, order[:s]) for s in sizes]
     return real_only, [*sizes, len(train)], [*curve, real_only]
@@ -422,12 +568,15 @@ def run_study(
     progress: Progress | None = None,
     cache: SimulationCache | None = None,
     features: FeatureMap | None = None,
+    groups: Sequence[Any] | None = None,
 ) -> StudyOutcome:
     """The CV study for one CQA on its training rows (X, y) with the model `family` and `params`.
 
     Sources learn the raw rows; `features` (the CQA model's feature set) maps real and surrogate rows
     alike before each weighted model is fitted, so the study scores the model that will be used.
-    `cache` keeps virtual-lab simulations between studies (the same runs are designed for the same seed)."""
+    `cache` keeps virtual-lab simulations between studies (the same runs are designed for the same seed).
+    `groups`: the profile type of each row (default: read from the profile columns of X), for the
+    leave-one-type-out folds."""
     to_model = features.transform if features is not None else np.asarray
     report = progress or (lambda fraction, message: None)
     seed, params = settings.random_state, dict(params)
@@ -441,7 +590,8 @@ def run_study(
     if not sources:
         raise ValueError("no surrogate source can be used for these data: " + "; ".join(skipped.values()))
     sdv = [n for n in sources if n in GENERATORS]
-    folds = repeated_folds(len(y), settings.folds, settings.repeats, seed)
+    kfold, by_type = study_folds(X, y, settings, groups)
+    folds = kfold + [(train, val) for _, train, val in by_type]  # every candidate is scored on all of them
 
     start = time.perf_counter()
     outcomes = _tuned(settings, sdv, X, y, scalar_bounds, n_jobs) if settings.tune else {}
@@ -474,18 +624,28 @@ def run_study(
     samples = {key: (to_model(Xs) if len(Xs) else empty, ys) for key, (Xs, ys) in samples.items()}
     alphas = [a for a in settings.alphas if a > 0]
     search = stand_in_params(family, params, settings.stand_in_estimators)
-    scored_folds = _scored(family, search, Xn, yn, folds, samples, sources, settings, alphas, n_jobs)
+    scored_folds = _scored(family, search, Xn, yn, folds, len(kfold), samples, sources, settings, alphas, n_jobs)
     seconds["models"] = time.perf_counter() - start
     report(0.9, "every candidate scored")
     quality = {n: quality[n] for n in sources}  # in the order of the sources
     fitted = {"quality_scores": quality, "generator_params": gen_params, "tuning": tuning, "seconds": seconds}
-    outcome = _outcome(settings, sources, skipped, folds, alphas, scored_folds, fitted)
+    outcome = _outcome(settings, sources, skipped, kfold, by_type, alphas, scored_folds, fitted)
     if search != params:
         start = time.perf_counter()
-        outcome = _confirmed(outcome, family, params, search, Xn, yn, folds, samples, seed, n_jobs)
+        outcome = _confirmed(outcome, family, params, search, Xn, yn, folds, samples, seed, n_jobs, by_type)
         seconds["full_model"] = time.perf_counter() - start
     report(1.0, f"chosen: {outcome.rule['verdict']}")
     return outcome
+
+
+def study_folds(
+    X: pd.DataFrame, y: pd.Series, settings: AugmentSettings, groups: Sequence[Any] | None = None
+) -> tuple[Folds, GroupFolds]:
+    """The repeated K-fold splits and, unless `settings.types` is off, the leave-one-type-out ones (`type_folds`)."""
+    kfold = repeated_folds(len(y), settings.folds, settings.repeats, settings.random_state)
+    if not settings.types:
+        return kfold, []
+    return kfold, type_folds(profile_types_of(X) if groups is None else groups)
 
 
 def _given(settings: AugmentSettings, name: str) -> dict[str, Any]:
@@ -498,13 +658,15 @@ def _scored(
     X: np.ndarray,
     y: np.ndarray,
     folds: Folds,
+    n_kfold: int,
     samples: Mapping[tuple[int, str], tuple[np.ndarray, np.ndarray]],
     sources: Sequence[str],
     settings: AugmentSettings,
     alphas: Sequence[float],
     n_jobs: int | None,
 ) -> list[tuple[float, list[int], list[float], dict[str, np.ndarray]]]:
-    """Per fold: the real-only MSE, the learning curve and, per source, MSE by (m, α).
+    """Per fold: the real-only MSE, the learning curve (the first `n_kfold` folds only) and, per source, MSE by
+    (m, α).
 
     One job per fold and source, the largest (most rows × fits) first, so that both workers end together."""
     seed = settings.random_state
@@ -518,7 +680,8 @@ def _scored(
         for k, n in pairs
     ]
     jobs += [
-        delayed(_real_scores)(family, params, X, y, train, val, seed + k, seed) for k, (train, val) in enumerate(folds)
+        delayed(_real_scores)(family, params, X, y, train, val, seed + k, seed, k < n_kfold)
+        for k, (train, val) in enumerate(folds)
     ]
     done = Parallel(n_jobs=n_jobs)(jobs)
     by_pair = dict(zip(pairs, done[: len(pairs)], strict=True))
@@ -556,11 +719,13 @@ def _confirmed(
     samples: Mapping[tuple[int, str], tuple[np.ndarray, np.ndarray]],
     seed: int,
     n_jobs: int | None,
+    by_type: GroupFolds = (),
 ) -> StudyOutcome:
     """The stand-in's choice scored again with the full model on the same folds; kept only if its gain holds.
 
-    Under the `lowest` rule the choice is kept as it is (that rule asks for no evidence) and the full
-    model's scores are only recorded."""
+    `folds` are the repeated K-fold ones followed by the left-out types' (`by_type`), whose evidence then
+    counts as in the selection. Under the `lowest` rule the choice is kept as it is (that rule asks for no
+    evidence) and the full model's scores are only recorded."""
     outcome.rule["stand_in"] = search
     if outcome.generator is None:
         return outcome
@@ -569,29 +734,36 @@ def _confirmed(
         delayed(_full_fold_scores)(family, params, X, y, train, val, *_prefix(samples[k, g], m), alpha, seed)
         for k, (train, val) in enumerate(folds)
     )
-    real, chosen = (np.array(v) for v in zip(*pairs, strict=True))
+    scores, n = np.array(pairs), len(folds) - len(by_type)
+    real, chosen = scores[:n, 0], scores[:n, 1]
     gain, se = paired_gain(chosen, real, outcome.rule["folds"])
-    holds = outcome.rule["name"] == "lowest" or gain > se
-    outcome.rule["confirmation"] = {
-        "cv_mse_real_only": float(real.mean()),
-        "cv_mse": float(chosen.mean()),
-        "gain": gain,
-        "gain_se": se,
-        "holds": holds,
-    }
+    holds = gain > se
+    confirmation = {"cv_mse_real_only": float(real.mean()), "cv_mse": float(chosen.mean())}
+    if len(by_type):
+        gain, se, type_gain = whole_gain(
+            chosen, real, outcome.rule["folds"], scores[n:, 1], scores[n:, 0], _share(by_type)
+        )
+        holds = _holds(gain, se, type_gain)
+        confirmation["type_gain"] = type_gain
+    holds = outcome.rule["name"] == "lowest" or holds
+    outcome.rule["confirmation"] = {**confirmation, "gain": gain, "gain_se": se, "holds": holds}
+    evidence = f"{gain:.3g} ± {se:.3g}" + (" in log selection score" if len(by_type) else "")
     if holds:
         outcome.rule["verdict"] += (
-            f"; the full model confirms it: CV MSE {chosen.mean():.4g} against {real.mean():.4g} "
-            f"({gain:.3g} ± {se:.3g})"
+            f"; the full model confirms it: CV MSE {chosen.mean():.4g} against {real.mean():.4g} ({evidence})"
         )
     else:
         outcome.generator, outcome.m, outcome.alpha = None, 0, 0.0
         outcome.cv_mse_augmented = outcome.cv_mse_real_only
         outcome.rule["verdict"] = (
-            f"{NO_GAIN} (the full model does not confirm the stand-in's gain at m = {m}, α = {alpha:g}: "
-            f"{gain:.3g} ± {se:.3g})"
+            f"{NO_GAIN} (the full model does not confirm the stand-in's gain at m = {m}, α = {alpha:g}: {evidence})"
         )
     return outcome
+
+
+def _share(by_type: GroupFolds) -> float:
+    """The mean n_val / n_train of the leave-one-type-out folds."""
+    return float(np.mean([len(val) / len(train) for _, train, val in by_type]))
 
 
 def _prefix(sample: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -603,32 +775,30 @@ def _outcome(
     sources: Sequence[str],
     skipped: Mapping[str, str],
     folds: Folds,
+    by_type: GroupFolds,
     alphas: Sequence[float],
     scored: Sequence[tuple[float, list[int], list[float], dict[str, np.ndarray]]],
     fitted: Mapping[str, Any],
 ) -> StudyOutcome:
     """Curves, per-fold scores, the choice under the rule and the scaling law from the fold results.
 
-    `fitted` holds the sources' quality scores, parameters, tuning records and the seconds spent."""
+    `scored` holds the repeated K-fold folds, then the left-out types'; `fitted` holds the sources' quality
+    scores, parameters, tuning records and the seconds spent."""
+    scored, by_type_scored = scored[: len(folds)], scored[len(folds) :]
     real_only = np.array([s[0] for s in scored])
     sizes = [n for s in scored for n in s[1]]
     errors = [e for s in scored for e in s[2]]
-    per_fold = {n: np.stack([s[3][n] for s in scored]) for n in sources}  # (fold, m, α)
     cv_real = float(real_only.mean())
-    curves, fold_curves = {}, {}
-    for n in sources:
-        means = per_fold[n].mean(axis=0)
-        curves[n] = {
-            m: [[0.0, cv_real], *([a, float(e)] for a, e in zip(alphas, means[i], strict=True))]
-            for i, m in enumerate(settings.m_for(n))
-        }
-        fold_curves[n] = {
-            m: [real_only.tolist(), *per_fold[n][:, i, :].T.tolist()] for i, m in enumerate(settings.m_for(n))
-        }
+    curves, fold_curves = _curves(sources, settings, alphas, scored, cv_real)
+    types = None
+    if by_type:
+        type_real = [s[0] for s in by_type_scored]
+        type_curves = _curves(sources, settings, alphas, by_type_scored, cv_real)[1]
+        types = TypeEvidence(type_curves, type_real, _share(by_type))
     k = settings.folds
     floor, exponent = learning_curve(sizes, errors)
     choice = select_configuration(
-        curves, cv_real, settings.selection, fold_curves, real_only.tolist(), k, (floor, exponent)
+        curves, cv_real, settings.selection, fold_curves, real_only.tolist(), k, (floor, exponent), types
     )
     best = _best(curves, np.inf)  # the lowest augmented candidate, whether or not it beats α = 0
     gain_se = None
@@ -636,7 +806,8 @@ def _outcome(
         at = [a for a, _ in curves[best[0]][best[1]]].index(best[2])
         gain_se = paired_gain(fold_curves[best[0]][best[1]][at], real_only, k)[1]
     by_source = {
-        n: _source_summary(n, curves, fold_curves, real_only, settings, cv_real, floor, exponent) for n in sources
+        n: _source_summary(n, curves, fold_curves, real_only, settings, cv_real, floor, exponent, types)
+        for n in sources
     }
     by_source.update({n: {"label": source_label(n), "skipped": reason} for n, reason in skipped.items()})
     generator, m, alpha, cv_aug = choice
@@ -648,6 +819,13 @@ def _outcome(
         else f"{source_label(generator)} rows help: m = {m}, α = {alpha:g} (CV MSE {cv_aug:.4g} against {cv_real:.4g})"
     )
     rule = {"name": settings.selection, "folds": k, "repeats": settings.repeats, "verdict": verdict}
+    if types is not None:
+        rule["types"] = [name for name, _, _ in by_type]
+        rule["evidence"] = _whole_summary(curves, fold_curves, real_only, k, types)
+        on_grid = [a for a, _ in curves[generator][m]] if generator is not None else []
+        if alpha in on_grid:  # the law rule's α may lie between grid points
+            type_gain = _whole_evidence((generator, m, on_grid.index(alpha)), fold_curves, real_only, k, types)[2]
+            rule["verdict"] += f"; on the left-out profile types the MSE changes by {np.expm1(-type_gain):+.0%}"
     return StudyOutcome(
         generator=generator,
         m=m,
@@ -662,8 +840,44 @@ def _outcome(
         gain_se=gain_se,
         sources=by_source,
         validation_folds=[val.tolist() for _, val in folds],
+        type_folds={name: val.tolist() for name, _, val in by_type},
+        type_curves=dict(types.curves) if types is not None else {},
+        type_mse_real_only=list(types.real_only) if types is not None else [],
         **fitted,
     )
+
+
+def _curves(
+    sources: Sequence[str],
+    settings: AugmentSettings,
+    alphas: Sequence[float],
+    scored: Sequence[tuple[float, list[int], list[float], dict[str, np.ndarray]]],
+    cv_real: float,
+) -> tuple[dict[str, dict[int, list[list[float]]]], dict[str, dict[int, list[list[float]]]]]:
+    """(curves, per-fold curves) of these folds' scores: [[α, mean MSE], ...] and, per α, the per-fold MSEs."""
+    real_only = [s[0] for s in scored]
+    per_fold = {n: np.stack([s[3][n] for s in scored]) for n in sources}  # (fold, m, α)
+    curves, fold_curves = {}, {}
+    for n in sources:
+        means = per_fold[n].mean(axis=0)
+        curves[n] = {
+            m: [[0.0, cv_real], *([a, float(e)] for a, e in zip(alphas, means[i], strict=True))]
+            for i, m in enumerate(settings.m_for(n))
+        }
+        fold_curves[n] = {m: [real_only, *per_fold[n][:, i, :].T.tolist()] for i, m in enumerate(settings.m_for(n))}
+    return curves, fold_curves
+
+
+def _whole_summary(
+    curves: Curves, fold_curves: FoldCurves, real_only: Sequence[float], k: int, types: TypeEvidence
+) -> dict[str, Any] | None:
+    """The best candidate by the selection score (K-fold and left-out types) and its evidence over α = 0."""
+    best = best_on_whole(curves, types)
+    if best is None:
+        return None
+    gain, se, type_gain = _whole_evidence(best, fold_curves, real_only, k, types)
+    gen, m, i = best
+    return {"source": gen, "m": m, "alpha": curves[gen][m][i][0], "gain": gain, "gain_se": se, "type_gain": type_gain}
 
 
 def _source_summary(
@@ -675,11 +889,12 @@ def _source_summary(
     cv_real: float,
     floor: float,
     exponent: float,
+    types: TypeEvidence | None = None,
 ) -> dict[str, Any]:
     """This source alone under the study's rule: its choice, the noise of its best gain, its spread and its law."""
     own = {name: curves[name]}
     gen, m, alpha, cv = select_configuration(
-        own, cv_real, settings.selection, fold_curves, real_only, settings.folds, (floor, exponent)
+        own, cv_real, settings.selection, fold_curves, real_only, settings.folds, (floor, exponent), types
     )
     _, best_m, best_alpha, best_cv = _best(own, np.inf)
     gain, se = (0.0, None)
@@ -691,7 +906,9 @@ def _source_summary(
         for mm, per_alpha in fold_curves[name].items()
     }
     law_m = m if gen is not None else (best_m or settings.m_for(name)[-1])
+    whole = {} if types is None else {"whole": _whole_summary(own, fold_curves, real_only, settings.folds, types)}
     return {
+        **whole,
         "label": source_label(name),
         "m": m,
         "alpha": alpha,

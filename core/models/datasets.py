@@ -96,8 +96,13 @@ class ModelData:
         if blank:
             rows = x.index[x[blank].isna().any(axis=1)].tolist()
             raise ValueError(f"missing {', '.join(blank)} in row {', '.join(map(str, rows[:10]))}")
-        types = pd.Series([_type_name(r, max_cycles) for r in x.to_dict("records")], index=x.index, name="profile_type")
-        return cls(x, y, types)
+        return cls(x, y, profile_types_of(x, max_cycles))
+
+
+def profile_types_of(inputs: pd.DataFrame, max_cycles: int = DEFAULT_MAX_CYCLES) -> pd.Series:
+    """The profile type of each row of model inputs (`UNRECOGNISED_PROFILE` where the columns make no profile)."""
+    names = [_type_name(r, max_cycles) for r in inputs.to_dict("records")]
+    return pd.Series(names, index=inputs.index, name="profile_type")
 
 
 def _type_name(row: dict[str, float], max_cycles: int) -> str:
