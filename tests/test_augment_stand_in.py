@@ -51,6 +51,10 @@ def test_the_stand_in_keeps_every_parameter_but_the_ensemble_size():
     assert stand_in_params("gbt", gbt, None) == gbt
     assert stand_in_params("svr", {"C": 5.0, "kernel": "rbf"}, 20) == {"C": 5.0, "kernel": "rbf"}
     assert stand_in_params("gp", {"nu": 2.5}, 20) == {"nu": 2.5, "n_restarts_optimizer": 0}
+    average = {"members": [["gbt", gbt, None], ["svr", {"C": 5.0}, [0, 1]]]}
+    assert stand_in_params("average", average, 20) == {
+        "members": [["gbt", {**gbt, "n_estimators": 20}, None], ["svr", {"C": 5.0}, [0, 1]]]
+    }
     with pytest.raises(ValueError, match="at least one"):
         stand_in_params("rf", {}, 0)
     with pytest.raises(ValueError, match="at least one"):

@@ -16,7 +16,8 @@ The stand-in keeps every parameter but the budget:
   different model: on the sample's D50 a 10-stage boosted stand-in at learning
   rate 1 had twice the full model's CV MSE and preferred other α;
 * models that restart an optimiser (`n_restarts_optimizer`, the Gaussian
-  process) start it once.
+  process) start it once;
+* an average of families (`average`) averages the stand-ins of its members.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def stand_in_params(name: str, params: Mapping[str, Any], estimators: int | None
         return params
     if estimators < 1:
         raise ValueError("a stand-in needs at least one estimator")
+    if "members" in params:
+        params["members"] = [[f, stand_in_params(f, p, estimators), c] for f, p, c in params["members"]]
+        return params
     defaults = build_pipeline(name, params).named_steps["model"].get_params()
     n = defaults.get("n_estimators")
     if isinstance(n, int) and not isinstance(n, bool) and n > estimators:
