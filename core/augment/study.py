@@ -290,12 +290,8 @@ def select_configuration(
     threshold = mse + se
     if real_only <= threshold:
         return None, 0, 0.0, real_only
-    surrogate_only = [e for a, e in points if a == 1.0]
-    if rule == "law" and surrogate_only:
-        a = round(theoretical_alpha(real_only, surrogate_only[0], *law), 3)
-        if a > 0:
-            grid = np.asarray(points, float)
-            return gen, int(m), a, float(np.interp(a, grid[:, 0], grid[:, 1]))
+    if rule == "law" and (by_law := _law_choice(gen, m, points, real_only, law)) is not None:
+        return by_law
     per_fold, k = fold_curves[gen][m], folds or len(fold_real_only)
     established = [
         (a, e)
@@ -307,6 +303,20 @@ def select_configuration(
 
 
 Candidate = tuple[str, int, int]  # (source, m, index of α in the curve)
+
+
+def _law_choice(
+    gen: str, m: int, points: Sequence[Sequence[float]], real_only: float, law: tuple[float, float] | None
+) -> Choice | None:
+    """α from the scaling law at this source and m, its CV MSE read off the curve; None without a positive α."""
+    surrogate_only = [e for a, e in points if a == 1.0]
+    if not surrogate_only or law is None:
+        return None
+    a = round(theoretical_alpha(real_only, surrogate_only[0], *law), 3)
+    if a <= 0:
+        return None
+    grid = np.asarray(points, float)
+    return gen, int(m), a, float(np.interp(a, grid[:, 0], grid[:, 1]))
 
 
 def _whole_evidence(
@@ -355,12 +365,8 @@ def _select_on_whole(
     if not _holds(gain, se, type_gain):
         return None, 0, 0.0, real_only
     points = curves[gen][m]
-    surrogate_only = [e for a, e in points if a == 1.0]
-    if rule == "law" and surrogate_only:
-        a = round(theoretical_alpha(real_only, surrogate_only[0], *law), 3)
-        if a > 0:
-            grid = np.asarray(points, float)
-            return gen, int(m), a, float(np.interp(a, grid[:, 0], grid[:, 1]))
+    if rule == "law" and (by_law := _law_choice(gen, m, points, real_only, law)) is not None:
+        return by_law
     ceiling = _log_score(points[i][1], types.curves[gen][m][i]) + se
     established = [
         j
