@@ -62,6 +62,10 @@ def test_bad_input_gives_a_plain_message_and_exit_code(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "--hours", "-3", "--out", str(tmp_path / "x.csv")])
     assert "must be positive" in capsys.readouterr().err
+    for window in ("-1", "2.5"):
+        with pytest.raises(SystemExit):
+            main(["compare", str(tmp_path), "--offset-correction", window])
+        assert "--offset-correction" in capsys.readouterr().err
 
 
 def test_module_entry_point_prints_help():

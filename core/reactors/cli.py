@@ -3,7 +3,8 @@
     python -m core.reactors simulate --hours 1000 --out data.csv
     python -m core.reactors train data.csv --model lstm --out models/ [--barrier-weight 1]
     python -m core.reactors models models/ [--json]
-    python -m core.reactors compare models/ [--json] [--steadiness 20] [--free-setpoints] [--cem-oracle]
+    python -m core.reactors compare models/ [--json] [--steadiness 20] [--free-setpoints]
+        [--offset-correction 10] [--cem-oracle]
 
 `register` adds the same commands under ``python -m core reactors``.
 """
@@ -152,6 +153,7 @@ def _compare(args: argparse.Namespace) -> int:
     )
     if args.free_setpoints:
         settings = replace(settings, max_setpoint_move_K=None)
+    settings = replace(settings, offset_window_min=args.offset_correction)
     runs = compare_controllers(
         config,
         pi,
@@ -202,6 +204,16 @@ def _non_negative(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {text}") from None
     if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be zero or positive, got {text}")
+    return value
+
+
+def _minutes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of minutes, got {text}") from None
+    if value < 0:
         raise argparse.ArgumentTypeError(f"must be zero or positive, got {text}")
     return value
 
@@ -259,7 +271,16 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let the learned optimiser move the temperature setpoints (default: it moves the feeds, PI holds T)",
     )
-    compare.add_argument("--cem-oracle", action="store_true", help="also run the search on the true model")
+    compare.add_argument(
+        "--offset-correction",
+        type=_minutes,
+        default=0,
+        metavar="MIN",
+        help="correct the learned model's forecasts by its mean error over the last MIN minutes (default 0: off)",
+    )
+    compare.add_argument(
+        "--cem-oracle", action="store_true", help="also run the search on the true model and the shooting MPC"
+    )
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--quiet", action="store_true")
