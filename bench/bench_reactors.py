@@ -850,6 +850,7 @@ def main() -> None:
     parser.add_argument("--control-model", choices=MODEL_KINDS, default="node", help="learned model of --control")
     parser.add_argument("--control-steps", type=int, default=3000, help="training steps of that model")
     parser.add_argument("--curve-hours", type=float, default=3.0, help="scenario length of the steadiness curve")
+    parser.add_argument("--planner-seed", type=int, default=0, help="seed of the planners' searches (control studies)")
     parser.add_argument("--cem-populations", default="12,24,48,96,192", help="search sizes to measure")
     parser.add_argument("--out", default="runs/reactors")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
@@ -918,7 +919,7 @@ CONTROL_STUDIES = (
 
 def control_studies(args, config, pi, learner, validation: pd.DataFrame, unprotected: bool = True) -> dict:
     """Everything about control: the true optimum, the comparison, search size, steadiness, offset, cooling failure."""
-    hours, settings = args.closed_loop_hours, PlannerSettings()
+    hours, settings = args.closed_loop_hours, PlannerSettings(random_state=args.planner_seed)
     populations = tuple(int(p) for p in args.cem_populations.split(","))
     chosen = args.studies.split(",")
     unknown = set(chosen) - set(CONTROL_STUDIES)
