@@ -4,7 +4,8 @@
     .venv/bin/python bench/bench_reactors.py --quick    # minutes, for a smoke run
     .venv/bin/python bench/bench_reactors.py --barrier  # only the training-barrier study (reuses the record)
     .venv/bin/python bench/bench_reactors.py --control --hours 200 --closed-loop-hours 6 --out runs/reactors_control
-        # only the control studies: true optimum, closed loop, search size, steadiness, cooling failure
+        # only the control studies: true optimum, closed loop, search size, steadiness, offset correction,
+        # cooling failure
         # (on a neural ODE trained for 3,000 steps unless --out holds one);
         # --studies closed_loop,steadiness picks some of them
 
@@ -458,6 +459,184 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
     return {"curve": curve}
 
 
+OFFSET_WINDOW_MIN = 10  # the learned model's error since the previous decision
+
+
+def offset_on_validation(learner, validation: pd.DataFrame, window: int, horizon: int = 30) -> dict:
+    """RMS error of 30 min rollouts on the validation split, plain and corrected by the model's error over the
+    ``window`` minutes before each start (what `LearnedModelPredictor` subtracts)."""
+    n, w = learner.config_.n_reactors, learner.window_
+    states = validation[learner.state_names_].to_numpy(dtype=float)
+    inputs = validation[learner.input_names_].to_numpy(dtype=float)
+    starts = np.arange(w - 1 + window, len(validation) - horizon - 1, 3)
+    forecast = learner.rollout(
+        np.stack([states[s - w + 1 : s + 1] for s in starts]),
+        np.stack([inputs[s - w + 1 : s + horizon] for s in starts]),
+        horizon,
+    )
+    actual = np.stack([states[s + 1 : s + horizon + 1] for s in starts])
+    back = starts - window
+    hindcast = learner.rollout(
+        np.stack([states[s - w + 1 : s + 1] for s in back]),
+        np.stack([inputs[s - w + 1 : s + window] for s in back]),
+        window,
+    )
+    offset = (hindcast - np.stack([states[s + 1 : s + window + 1] for s in back])).mean(axis=1)
+    result = {}
+    for label, block in (("temperature_K", slice(2 * n, 3 * n)), ("coolant_K", slice(3 * n, 4 * n))):
+        plain = forecast[..., block] - actual[..., block]
+        corrected = plain - offset[:, None, block]
+        result[label] = {"plain": float(np.sqrt((plain**2).mean())), "corrected": float(np.sqrt((corrected**2).mean()))}
+    return result
+
+
+def logged_run(plant: Plant, planner, minutes: int) -> tuple[pd.DataFrame, list[float], list[dict]]:
+    """A closed-loop run that also keeps, per decision, the plan and the predicted path of the chosen plan."""
+    log = []
+    horizon = planner.settings.horizon_min
+
+    def decide():
+        setpoints, feeds = planner.decide(plant.setpoints_, plant.feed_requests_)
+        temps, _, coolant = planner.predictor.predict(setpoints[None], feeds[None], horizon)
+        log.append(
+            {
+                "t_min": plant.t_min,
+                "setpoints_before": plant.setpoints_.copy(),
+                "setpoints": setpoints.copy(),
+                "feeds": feeds.copy(),
+                "temps": temps[0],
+                "coolant": coolant[0],
+                "offset": planner.predictor.offset().copy(),
+            }
+        )
+        return setpoints, feeds
+
+    start = (rule_based_setpoints(plant.config), np.asarray(plant.config.nominal_feed_L_min, dtype=float))
+    record, times = run_closed_loop(plant, decide, minutes, planner.settings.replan_every_min, start)
+    return record, times, log
+
+
+def explain_violations(config, scenario: str, record: pd.DataFrame, log: list[dict]) -> list[dict]:
+    """Every violating reactor-minute with what the planner commanded and what the model predicted for it."""
+    n, found = config.n_reactors, []
+    temps = record[[f"true_T_{i + 1}" for i in range(n)]].to_numpy()
+    for row, reactor in np.argwhere(temps > config.max_temperature_K):
+        minute = float(record["time_min"].iloc[row])
+        decision = max((d for d in log if d["t_min"] < minute), key=lambda d: d["t_min"])
+        k = int(minute - decision["t_min"]) - 1  # the predicted path starts one minute after the decision
+        before = max(row - 1, 0)
+        at = record.iloc[row]
+        item = {
+            "scenario": scenario,
+            "minute": minute,
+            "reactor": f"R{reactor + 1}",
+            "T_K": float(temps[row, reactor]),
+            "setpoint_K": float(at[f"Tsp_{reactor + 1}"]),
+            "setpoint_decided_K": (float(decision["setpoints_before"][reactor]), float(decision["setpoints"][reactor])),
+            "feeds_requested": [float(at[f"F_request_{f + 1}"]) for f in range(config.n_feeds)],
+            "feeds_delivered": [float(at[name]) for name in config.feed_names()],
+            "coolant_K": float(at[f"Tc_{reactor + 1}"]),
+            "coolant_before_K": float(record[f"Tc_{reactor + 1}"].iloc[before]),
+            "predicted_coolant_before_K": float(decision["coolant"][max(k - 1, 0), reactor]),
+            "T_before_K": float(temps[before, reactor]),
+            "predicted_T_before_K": float(decision["temps"][max(k - 1, 0), reactor]),
+            "coolant_offset_K": float(decision["offset"][3 * n + reactor]),
+            "ua_factor": float(at[f"ua_factor_{reactor + 1}"]),
+        }
+        found.append(item)
+        print(
+            f"  {scenario}, minute {minute:.0f}, {item['reactor']}: T {item['T_K']:.1f} K at setpoint "
+            f"{item['setpoint_K']:.1f} (decided at minute {decision['t_min']:.0f}: "
+            f"{item['setpoint_decided_K'][0]:.1f} -> {item['setpoint_decided_K'][1]:.1f}), feeds requested "
+            f"{np.round(item['feeds_requested']).astype(int).tolist()} delivered "
+            f"{np.round(item['feeds_delivered']).astype(int).tolist()}; a minute before: T {item['T_before_K']:.1f} "
+            f"(predicted {item['predicted_T_before_K']:.1f}), coolant {item['coolant_before_K']:.1f} K (predicted "
+            f"{item['predicted_coolant_before_K']:.1f}; offset subtracted {item['coolant_offset_K']:+.1f}); "
+            f"coolant now {item['coolant_K']:.1f} K; UA x {item['ua_factor']:.2f}"
+        )
+    return found
+
+
+OFFSET_VARIANTS = (  # (label, planner, setpoint move limit per decision); steadiness weight 0
+    ("cem, free", EconomicOptimizer, None),
+    ("cem, free, offset", EconomicOptimizer, None),
+    ("shooting, free", ShootingPlanner, None),
+    ("shooting, free, offset", ShootingPlanner, None),
+    ("shooting, <= 2 K, offset", ShootingPlanner, 2.0),
+)
+
+
+def offset_study(config, pi, learner, hours: float, settings: PlannerSettings, validation, seeds=(101, 202)) -> dict:
+    """Why the free-setpoint planners cross the limit more often than PI, and the learned model's offset correction.
+
+    Steadiness weight 0, cross-entropy search and shooting MPC with free
+    setpoints and the offset correction off and on, and the shooting MPC with
+    setpoint moves of at most 2 K per decision (the correction holds near the
+    operating point it was measured at), on the three scenarios and on held-out
+    random schedules; the oracle and PI on the same schedules. Every violating
+    reactor-minute is printed with what the planner commanded and predicted.
+    """
+    section(f"Offset correction of the learned model ({OFFSET_WINDOW_MIN} min), 3 scenarios + 2 random x {hours:g} h")
+    result = {}
+    if validation is not None:
+        errors = offset_on_validation(learner, validation, OFFSET_WINDOW_MIN)
+        result["validation_rms"] = errors
+        print(
+            f"30 min rollouts on the validation split, RMS error plain -> corrected by the model's error over the "
+            f"{OFFSET_WINDOW_MIN} min before: "
+            + ", ".join(f"{k} {v['plain']:.2f} -> {v['corrected']:.2f}" for k, v in errors.items())
+        )
+    scenarios = evaluation_scenarios(config, hours)
+    scenarios |= {f"random schedule {seed}": random_schedule(config, hours, seed) for seed in seeds}
+    reference = compare_controllers(
+        config, pi, None, hours=hours, settings=settings, controllers=("pid", "oracle"), scenarios=scenarios
+    )
+    per = {(r.controller, r.scenario): r.metrics for r in reference}
+    minutes, variants = round(hours * 60), {}
+    for label, make, move in OFFSET_VARIANTS:
+        tuned = replace(settings, max_setpoint_move_K=move, offset_window_min=OFFSET_WINDOW_MIN * ("offset" in label))
+        variants[label] = {"violations": []}
+        for name, schedule in scenarios.items():
+            plant = Plant(config, pi, schedule=schedule)
+            predictor = LearnedModelPredictor(plant, learner, tuned.offset_window_min)
+            record, times, log = logged_run(plant, make(config, predictor, tuned), minutes)
+            per[(label, name)] = {**performance(config, record), **timing_ms(times)}
+            variants[label]["violations"] += explain_violations(config, f"{label} / {name}", record, log)
+    names = list(scenarios)
+    main = names[:3]
+    print(f"\n{'3 scenarios':<24}{'kg/h':>7}{'% oracle':>10}{'sd K':>7}{'viol':>6}{'ms/dec':>8}{'max ms':>8}")
+    oracle_mean = np.mean([per[("oracle", s)]["throughput_kg_h"] for s in main])
+    for label in ["pid", "oracle", *variants]:
+        rows = [per[(label, s)] for s in main]
+        mean = {k: float(np.mean([r[k] for r in rows])) for k in ("throughput_kg_h", "stability_sd")}
+        mean["share_of_oracle"] = mean["throughput_kg_h"] / oracle_mean
+        mean["violations"] = int(sum(r["violations"] for r in rows))
+        mean["decision_time_ms"] = float(np.mean([r.get("decision_time_ms", 0.0) for r in rows]))
+        mean["max_decision_time_ms"] = float(max(r.get("max_decision_time_ms", 0.0) for r in rows))
+        result.setdefault("three_scenarios", {})[label] = mean
+        print(
+            f"{label:<24}{mean['throughput_kg_h']:>7.0f}{100 * mean['share_of_oracle']:>10.1f}"
+            f"{mean['stability_sd']:>7.2f}{mean['violations']:>6}{mean['decision_time_ms']:>8.0f}"
+            f"{mean['max_decision_time_ms']:>8.0f}"
+        )
+    print("\nper schedule, kg/h (violations)")
+    print(f"{'':<24}" + "".join(f"{s[:22]:>24}" for s in names))
+    for label in ["pid", "oracle", *variants]:
+        cells = [per[(label, s)] for s in names]
+        texts = [f"{m['throughput_kg_h']:.0f} ({m['violations']})" for m in cells]
+        print(f"{label:<24}" + "".join(f"{t:>24}" for t in texts))
+        result.setdefault("by_schedule", {})[label] = {
+            s: {"throughput_kg_h": m["throughput_kg_h"], "violations": m["violations"]}
+            for s, m in zip(names, cells, strict=True)
+        }
+    result["violations"] = {label: v["violations"] for label, v in variants.items()}
+    return result
+
+
+def timing_ms(times: list[float]) -> dict:
+    return {"decision_time_ms": 1e3 * float(np.mean(times)), "max_decision_time_ms": 1e3 * float(np.max(times))}
+
+
 def tracker_table(config, pi, hours: float, **tracker) -> dict:
     """The steady-state oracle with non-default settings on the three scenarios (summary_table layout)."""
     runs = []
@@ -664,13 +843,14 @@ def main() -> None:
     parser.add_argument(
         "--control",
         action="store_true",
-        help="only the control studies (optimum, closed loop, search size, steadiness, cooling failure); "
+        help="only the control studies (optimum, closed loop, search size, steadiness, offset, cooling failure); "
         "simulates --hours and trains an LSTM for --train-budget s unless --out holds them",
     )
     parser.add_argument("--studies", default=",".join(CONTROL_STUDIES), help="control studies to run (comma-separated)")
     parser.add_argument("--control-model", choices=MODEL_KINDS, default="node", help="learned model of --control")
     parser.add_argument("--control-steps", type=int, default=3000, help="training steps of that model")
     parser.add_argument("--curve-hours", type=float, default=3.0, help="scenario length of the steadiness curve")
+    parser.add_argument("--planner-seed", type=int, default=0, help="seed of the planners' searches (control studies)")
     parser.add_argument("--cem-populations", default="12,24,48,96,192", help="search sizes to measure")
     parser.add_argument("--out", default="runs/reactors")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
@@ -703,7 +883,7 @@ def main() -> None:
     opt = optimizers(frame, config, "node", args.optimizer_budget)
     best = compare_pick(reports)
     learner = DynamicsLearner.load(out / "models", best)
-    control = control_studies(args, config, tuning.pi, learner)
+    control = control_studies(args, config, tuning.pi, learner, split_chronological(frame)["validation"])
     barrier = barrier_study(
         frame,
         config,
@@ -726,12 +906,20 @@ def main() -> None:
     print(f"\nsummary written to {out / 'bench_summary.json'}")
 
 
-CONTROL_STUDIES = ("optimum", "closed_loop", "cem_candidates", "shooting", "steadiness", "cooling_failure")
+CONTROL_STUDIES = (
+    "optimum",
+    "closed_loop",
+    "cem_candidates",
+    "shooting",
+    "steadiness",
+    "offset",
+    "cooling_failure",
+)
 
 
-def control_studies(args, config, pi, learner, unprotected: bool = True) -> dict:
-    """Everything about control: the true optimum, the comparison, search size, steadiness, cooling failure."""
-    hours, settings = args.closed_loop_hours, PlannerSettings()
+def control_studies(args, config, pi, learner, validation: pd.DataFrame, unprotected: bool = True) -> dict:
+    """Everything about control: the true optimum, the comparison, search size, steadiness, offset, cooling failure."""
+    hours, settings = args.closed_loop_hours, PlannerSettings(random_state=args.planner_seed)
     populations = tuple(int(p) for p in args.cem_populations.split(","))
     chosen = args.studies.split(",")
     unknown = set(chosen) - set(CONTROL_STUDIES)
@@ -743,6 +931,7 @@ def control_studies(args, config, pi, learner, unprotected: bool = True) -> dict
         "cem_candidates": lambda: cem_candidates(config, pi, populations, 2, settings),
         "shooting": lambda: shooting_vs_search(config, pi, learner, settings, (5, 15)),
         "steadiness": lambda: steadiness_curve(config, pi, learner, args.curve_hours, settings, (10.0, 15.0)),
+        "offset": lambda: offset_study(config, pi, learner, hours, settings, validation),
         "cooling_failure": lambda: cooling_failure(config, pi, hours, (0, 5, 15)),
     }
     return {name: studies[name]() for name in CONTROL_STUDIES if name in chosen}
@@ -779,9 +968,10 @@ def control_only(args, out: Path, config) -> None:
         learner.save(models)
         print(f"{learner.history_[-1].step} steps, best validation loss {learner.best_val_loss_:.4f}")
     learner = DynamicsLearner.load(models, kind)
-    report = model_report(learner, split_chronological(frame)["test"])
+    parts = split_chronological(frame)
+    report = model_report(learner, parts["test"])
     print(f"learned model {kind}: 1 h rollout temperature error {report['model']['rollout_1h']['temperature_K']:.2f} K")
-    result = control_studies(args, config, pi, learner, unprotected=False)
+    result = control_studies(args, config, pi, learner, parts["validation"], unprotected=False)
     (out / "control_summary.json").write_text(json.dumps(result, indent=1, default=float))
     print(f"\nsummary written to {out / 'control_summary.json'}")
 

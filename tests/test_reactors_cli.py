@@ -49,9 +49,10 @@ def test_simulate_train_compare_pipeline(tmp_path, capsys):
     assert result["oracle"]["selection_time_s"] > 0  # the oracle tried its policies on every whole scenario
 
     args = ["compare", str(models), "--hours", "0.2", "--replan", "12", "--cem-oracle", "--free-setpoints", "--quiet"]
-    assert main(args) == 0
+    assert main([*args, "--offset-correction", "3"]) == 0
     text = capsys.readouterr().out
     assert "steady-state optimum" in text and "oracle_cem" in text and "% of optimum" in text
+    assert "learned_shooting" in text
 
 
 def test_bad_input_gives_a_plain_message_and_exit_code(tmp_path, capsys):
@@ -62,6 +63,12 @@ def test_bad_input_gives_a_plain_message_and_exit_code(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "--hours", "-3", "--out", str(tmp_path / "x.csv")])
     assert "must be positive" in capsys.readouterr().err
+    for window in ("-1", "2.5"):
+        with pytest.raises(SystemExit):
+            main(["compare", str(tmp_path), "--offset-correction", window])
+        assert "--offset-correction" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path), "--free-setpoints", "--setpoint-move", "2"]) == 2
+    assert "either --free-setpoints or --setpoint-move" in capsys.readouterr().err
 
 
 def test_module_entry_point_prints_help():

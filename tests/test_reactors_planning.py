@@ -12,6 +12,7 @@ import torch
 from core.reactors.closed_loop import compare_controllers, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.dataset import split_chronological
+from core.reactors.disturbances import Disturbance, DisturbanceSchedule
 from core.reactors.learning import DynamicsLearner
 from core.reactors.metrics import performance
 from core.reactors.network import NetworkModel, series_parallel
@@ -111,19 +112,25 @@ def test_steadiness_weight_lowers_temperature_spread_on_a_short_scenario():
     assert spread[20.0] < 0.75 * spread[0.0]
 
 
-def test_shooting_planner_climbs_the_same_objective_through_the_learned_model():
+@pytest.fixture(scope="module")
+def rough_learner() -> DynamicsLearner:
+    """A neural ODE trained for a few steps on 2 h of data: far off the plant, as a model is away from its data."""
     torch.manual_seed(0)
     frame, _ = generate_operating_data(CONFIG, 2.0, pi=PI, random_state=1)
     parts = split_chronological(frame)
-    learner = DynamicsLearner(kind="node", max_steps=20, rollout_steps=2).fit(
-        parts["train"], parts["validation"], CONFIG
-    )
+    return DynamicsLearner(kind="node", max_steps=20, rollout_steps=2).fit(parts["train"], parts["validation"], CONFIG)
+
+
+def test_shooting_planner_climbs_the_same_objective_through_the_learned_model(rough_learner):
     plant = Plant(CONFIG, PI)
     start_sp, start_feeds = rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min)
     plant.reset(start_sp, start_feeds)
     for _ in range(5):
         plant.step(start_sp, start_feeds)
-    planner = ShootingPlanner(CONFIG, LearnedModelPredictor(plant, learner), SMALL, steps=5, starts=2)
+    # with the offset correction on, so both paths must subtract the same offset to agree below
+    predictor = LearnedModelPredictor(plant, rough_learner, offset_window_min=3)
+    assert np.abs(predictor.offset()).max() > 1.0
+    planner = ShootingPlanner(CONFIG, predictor, SMALL, steps=5, starts=2)
     previous = np.concatenate([start_sp, start_feeds])
     planner.plan_ = previous.copy()
     before = planner.objective(previous[None])[0]
@@ -135,6 +142,36 @@ def test_shooting_planner_climbs_the_same_objective_through_the_learned_model():
     # the differentiable rollout scores the chosen plan as the NumPy path of the cross-entropy search does
     planner.plan_ = previous  # the move term is measured from the plan in force when deciding
     assert planner.objective(chosen[None])[0] == pytest.approx(planner.last_objective_, rel=1e-3)
+
+
+def test_offset_correction_removes_the_learned_model_s_error_at_the_operating_point(rough_learner):
+    # R1 has lost 40 % of its heat transfer, which no model input shows
+    schedule = DisturbanceSchedule(CONFIG, [Disturbance("cooling_failure", 0.0, 120.0, 0.6, 0)])
+    plant = Plant(CONFIG, PI, schedule=schedule)
+    setpoints, feeds = rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min, dtype=float)
+    plant.reset(setpoints, feeds)
+    plain = LearnedModelPredictor(plant, rough_learner)
+    corrected = LearnedModelPredictor(plant, rough_learner, offset_window_min=10)
+    assert not corrected.offset().any()  # too little history: no correction yet
+    for _ in range(20):
+        plant.step(setpoints, feeds)
+    assert not plain.offset().any()
+    forecasts = {
+        name: p.predict(setpoints[None], feeds[None], 10) for name, p in (("plain", plain), ("corrected", corrected))
+    }
+    for _ in range(11):
+        plant.step(setpoints, feeds)
+    what_happened = plant.record().iloc[21:31]
+    true_t = what_happened[[f"true_T_{i + 1}" for i in range(N)]].to_numpy()
+    coolant = what_happened[[f"Tc_{i + 1}" for i in range(N)]].to_numpy()
+    error = {
+        name: (np.sqrt(((t[0] - true_t) ** 2).mean()), np.sqrt(((c[0] - coolant) ** 2).mean()))
+        for name, (t, _, c) in forecasts.items()
+    }
+    assert error["corrected"][0] < 0.5 * error["plain"][0]  # reactor temperatures
+    assert error["corrected"][1] < 0.5 * error["plain"][1]  # coolant commands
+    with pytest.raises(ValueError, match="offset window"):
+        LearnedModelPredictor(plant, rough_learner, offset_window_min=-1)
 
 
 def test_move_limits_hold_the_setpoints_and_bound_the_feed_moves():

@@ -229,10 +229,13 @@ def _supervisor(
     """The decision function of one supervisor on one plant (None: keep the rule's setpoints)."""
     if controller == "pid":
         return None
+    if controller == "oracle_cem":
+        predictor = TrueModelPredictor(plant)
+    else:
+        predictor = LearnedModelPredictor(plant, learner, settings.offset_window_min)
     if controller == "learned_shooting":
-        shooting = ShootingPlanner(plant.config, LearnedModelPredictor(plant, learner), settings)
+        shooting = ShootingPlanner(plant.config, predictor, settings)
         return lambda: shooting.decide(plant.setpoints_, plant.feed_requests_)
-    predictor = TrueModelPredictor(plant) if controller == "oracle_cem" else LearnedModelPredictor(plant, learner)
     optimizer = EconomicOptimizer(plant.config, predictor, settings)
     return lambda: optimizer.decide(plant.setpoints_, plant.feed_requests_)
 

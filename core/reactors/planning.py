@@ -14,12 +14,14 @@ sample candidate plans around the current belief, keep the best fraction,
 refit, repeat; it needs only forward predictions, so the same optimiser runs
 on a learned model (`LearnedModelPredictor`) and on the true simulator
 (`TrueModelPredictor`, which also knows the current disturbances: the best
-achievable, the oracle).
+achievable, the oracle). ``offset_window_min`` corrects the learned model's
+forecasts for its recent error (`LearnedModelPredictor`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache
 
 import numpy as np
 import torch
@@ -51,6 +53,7 @@ class PlannerSettings:
     move_weight_kg_h: float = 20.0
     steadiness_weight_kg_h_K2: float = 0.0  # charge on predicted temperature variance and setpoint changes
     max_setpoint_move_K: float | None = 0.0  # per decision; 0 holds the setpoints (PI keeps T steady), None: free
+    offset_window_min: int = 0  # learned model: subtract its mean error over this many past minutes (0: off)
     max_feed_move_L_min: float | None = None  # per decision
     setpoint_window_K: tuple[float, float] = (35.0, 1.0)  # setpoints between T_max - 35 and T_max - 1
     random_state: int = 0
@@ -114,21 +117,60 @@ class TrueModelPredictor:
 
 
 class LearnedModelPredictor:
-    """Predicts with a learned dynamics model from measured history only."""
+    """Predicts with a learned dynamics model from measured history only.
+
+    With ``offset_window_min`` > 0 every forecast is corrected for the
+    model's offset at the present operating point (offset-free MPC): the
+    model is re-run over the last ``offset_window_min`` minutes from the state
+    measured then, with the inputs actually applied, and its mean error
+    against what was measured since (`offset`) is subtracted from every
+    predicted state. A model trained on data that rarely reach a limit can be
+    off there by several kelvin — the coolant command near its floor, where
+    the temperature has no reserve against a disturbance — and the planner's
+    barriers are only as good as the predictions they see.
+    """
 
     name = "learned"
 
-    def __init__(self, plant: Plant, learner: DynamicsLearner):
+    def __init__(self, plant: Plant, learner: DynamicsLearner, offset_window_min: int = 0):
+        if offset_window_min < 0:
+            raise ValueError("The offset window must be zero (off) or a positive number of minutes.")
         self.plant = plant
         self.learner = learner
+        self.offset_window_min = offset_window_min
         self.state_names = state_columns(plant.config)
         self.input_names = input_columns(plant.config)
+        self._offset_time: float | None = None
+        self._offset = np.zeros(len(self.state_names))
+
+    def measured_now(self) -> np.ndarray:
+        """The measured state now: sensor readings and the coolant commands the control system reports."""
+        plant = self.plant
+        return np.concatenate([plant.observe(), plant.loop.coolant(plant.state_, plant.setpoints_)])
+
+    def offset(self) -> np.ndarray:
+        """The model's mean error (predicted - measured) per state over the last window; zeros when off.
+
+        Computed once per plant time; zeros until the plant has logged the
+        window plus the model's history.
+        """
+        plant, w, span = self.plant, self.learner.window_, self.offset_window_min
+        if span == 0 or plant.t_min == self._offset_time:
+            return self._offset
+        self._offset_time = plant.t_min
+        states = plant.history(self.state_names, span + w - 1)
+        inputs = plant.history(self.input_names, span + w - 1)
+        if len(states) < span + w - 1:
+            return self._offset
+        hindcast = self.learner.rollout(states[None, :w], inputs[None], span)[0]
+        measured = np.vstack([states[w:], self.measured_now()])
+        self._offset = (hindcast - measured).mean(axis=0)
+        return self._offset
 
     def context(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Measured history ``(w, states)``, applied inputs ``(w - 1, inputs)`` and the feed conditions now."""
         plant, w = self.plant, self.learner.window_
-        # the coolant command now follows from the loop state, as the control system reports it
-        current = np.concatenate([plant.observe(), plant.loop.coolant(plant.state_, plant.setpoints_)])
+        current = self.measured_now()
         past_states = plant.history(self.state_names, w - 1)
         past_inputs = plant.history(self.input_names, w - 1)
         feed_conditions = plant.history(["CAf", "Tf"], 1)
@@ -150,7 +192,7 @@ class LearnedModelPredictor:
         future = np.concatenate([sp_path, feed_path, np.broadcast_to(feed_now, (p, horizon, 2))], axis=2)
         inputs = np.concatenate([np.broadcast_to(past_inputs, (p, w - 1, past_inputs.shape[1])), future], axis=1)
         states = np.broadcast_to(history, (p, *history.shape))
-        predicted = self.learner.rollout(states, inputs, horizon)
+        predicted = self.learner.rollout(states, inputs, horizon) - self.offset()
         return predicted[..., 2 * n : 3 * n], predicted[..., n : 2 * n], predicted[..., 3 * n :]
 
 
@@ -261,6 +303,15 @@ def ramp_tensor(current: np.ndarray, target: torch.Tensor, max_change: float, st
     return start + torch.maximum(torch.minimum(delta, max_change * k), -max_change * k)
 
 
+@cache
+def _load_optimizer_code() -> None:
+    """One Adam step on a scalar: a process's first optimiser step loads torch's compiler stack (about 1 s)."""
+    x = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.Adam([x])
+    x.sum().backward()
+    optimizer.step()
+
+
 class ShootingPlanner(EconomicOptimizer):
     """Gradient-based single-shooting MPC on a differentiable learned model.
 
@@ -269,7 +320,8 @@ class ShootingPlanner(EconomicOptimizer):
     autograd, and Adam climbs the same objective as the cross-entropy search
     (production, temperature and coolant barriers, move and steadiness
     terms) from the current plan and ``starts - 1`` random plans in one
-    batch; the best plan seen wins.
+    batch; the best plan seen wins. The predictor's offset correction
+    applies as in the search.
     """
 
     def __init__(
@@ -284,6 +336,7 @@ class ShootingPlanner(EconomicOptimizer):
         super().__init__(config, predictor, settings)
         self.name = "learned_shooting"
         self.steps, self.starts, self.learning_rate = steps, starts, learning_rate
+        _load_optimizer_code()  # at start-up, not in the first decision
 
     def decide(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s, n = self.settings, self.config.n_reactors
@@ -302,6 +355,7 @@ class ShootingPlanner(EconomicOptimizer):
         states = np.broadcast_to(history, (self.starts, *history.shape))
         past = torch.as_tensor(past_inputs, dtype=torch.float32).expand(self.starts, *past_inputs.shape)
         conditions = torch.as_tensor(feed_now, dtype=torch.float32).expand(self.starts, s.horizon_min, 2)
+        offset = torch.as_tensor(self.predictor.offset(), dtype=torch.float32)
         best_value, best_plan = -np.inf, self.plan_.copy()
         for step in range(self.steps + 1):
             plans = lower + width * torch.sigmoid(theta)
@@ -312,7 +366,7 @@ class ShootingPlanner(EconomicOptimizer):
                 plant.feed_requests_, plans[:, n:], plant.feed_ramp_L_min2 * plant.sample_min, s.horizon_min
             )
             inputs = torch.cat([past, torch.cat([sp_path, feed_path, conditions], dim=2)], dim=1)
-            predicted = learner.rollout_tensor(states, inputs, s.horizon_min)
+            predicted = learner.rollout_tensor(states, inputs, s.horizon_min) - offset
             values = self.plan_value(
                 plans, predicted[..., 2 * n : 3 * n], predicted[..., n : 2 * n], predicted[..., 3 * n :], feed_path
             )
