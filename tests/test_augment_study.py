@@ -43,6 +43,7 @@ SMALL = AugmentSettings(
     repeats=2,
     tune=False,
     generator_params=GC,
+    screen_repeats=2,  # the grid on every fold; the screen has its own test
 )
 
 
@@ -115,6 +116,33 @@ def test_generators_never_see_validation_rows(monkeypatch):
     for seen, (train, val) in zip(RecordingGenerator.seen, folds, strict=True):
         assert seen == set(X.index[train])
         assert seen.isdisjoint(X.index[val])
+
+
+def test_the_grid_is_screened_on_the_first_repeat_and_the_choice_decided_on_every_fold(monkeypatch):
+    X, y = train_rows()
+    RecordingGenerator.seen = []
+    monkeypatch.setattr(sources_module, "SyntheticGenerator", RecordingGenerator)
+    params = {"C": 1.0, "kernel": "linear"}  # an SVR that surrogate rows help on these data
+    settings = replace(SMALL, screen_repeats=1, selection="lowest")  # `lowest` always asks for a decision
+    study = run_study(X, y, "svr", params, settings)
+    kfold, by_type = study_folds(X, y, settings)
+    screen = kfold[:3] + [(train, val) for _, train, val in by_type]
+    assert study.validation_folds == [val.tolist() for _, val in kfold[:3]]
+    for per_alpha in study.fold_curves["gaussian_copula"].values():
+        assert all(len(scores) == 3 for scores in per_alpha)
+    assert study.generator == "gaussian_copula"
+    # the chosen source is drawn on the second repeat's folds too, and only on training rows
+    assert len(RecordingGenerator.seen) == len(screen) + 3
+    for seen, (train, _) in zip(RecordingGenerator.seen, screen + kfold[3:], strict=True):
+        assert seen == set(X.index[train])
+    decision = study.rule["confirmation"]
+    assert decision["folds"] == len(kfold) + len(by_type)
+    Xn, yn = X.to_numpy(float), y.to_numpy(float)
+    plain = [
+        np.mean((build_pipeline("svr", params, 0).fit(Xn[t], yn[t]).predict(Xn[v]) - yn[v]) ** 2) for t, v in kfold
+    ]
+    assert decision["cv_mse_real_only"] == pytest.approx(np.mean(plain), rel=1e-12)
+    assert study.cv_mse_real_only == pytest.approx(np.mean(plain[:3]), rel=1e-12)
 
 
 def test_study_curves_selection_and_determinism():

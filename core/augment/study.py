@@ -46,11 +46,15 @@ rule makes the same decision whether to augment, then takes α from the
 scaling law (Eq. 4, `theory`) at that source and m instead of from the noisy
 CV curve. `lowest` takes the lowest K-fold CV MSE as it is.
 
-Stand-in. A large ensemble would cost ten minutes over the default grid, so
-the grid is scored with a stand-in of the chosen model (`stand_in`: the first
-20 members of an ensemble, every other parameter kept). Its choice is scored
-again with the full model on the same folds (left-out types included) and kept
-only if it also holds for the full model; the curves are the stand-in's.
+Screen and decision. A large ensemble would cost ten minutes over the
+default grid, so the grid is scored with a stand-in of the chosen model
+(`stand_in`: the first 20 members of an ensemble, every other parameter kept),
+on the first repeat of the K-fold split and the left-out types
+(`screen_repeats`; the sources are fitted on those folds only): the curves and
+the rule's choice come from there. That choice is scored again with the full
+model on every fold (all repeats and the left-out types) and kept only if the
+rule's evidence holds there too. The repeats serve the decision, where noise
+would do harm; a ranking on fewer folds can lose a gain, not add a harmful one.
 """
 
 from __future__ import annotations
@@ -115,6 +119,7 @@ class AugmentSettings:
     lab_m_values: tuple[int, ...] = DEFAULT_LAB_M
     stand_in_estimators: int | None = STAND_IN_ESTIMATORS  # None: the full model scores every candidate
     types: bool = True  # also leave one profile type out at a time (module notes); False: repeated K-fold only
+    screen_repeats: int = 1  # repeats of the K-fold split the grid is scored on (module notes)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "generators", tuple(self.generators))
@@ -134,10 +139,17 @@ class AugmentSettings:
             raise ValueError("cross-validation needs at least 2 folds")
         if self.repeats < 1:
             raise ValueError("the folds must be drawn at least once (repeats ≥ 1)")
+        if self.screen_repeats < 1:
+            raise ValueError("the grid must be scored on at least one repeat of the folds (screen_repeats ≥ 1)")
         if self.stand_in_estimators is not None and self.stand_in_estimators < 1:
             raise ValueError("the stand-in model needs at least one estimator")
         if self.selection not in SELECTION_RULES:
             raise ValueError(f"unknown selection rule {self.selection!r}; choose one of {', '.join(SELECTION_RULES)}")
+
+    @property
+    def screened_folds(self) -> int:
+        """How many of the repeated K-fold splits the grid is scored on (the first ones)."""
+        return self.folds * min(self.screen_repeats, self.repeats)
 
     def m_for(self, source: str) -> tuple[int, ...]:
         return self.lab_m_values if source == VIRTUAL_LAB else self.m_values
@@ -505,23 +517,41 @@ def _sdv_samples(
     X: pd.DataFrame,
     y: pd.Series,
     folds: Folds,
+    which: Sequence[int],
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
     n_jobs: int | None,
 ) -> tuple[dict[tuple[int, str], tuple[np.ndarray, np.ndarray]], dict[str, TuningOutcome]]:
-    """The SDV sources fitted inside each training fold (seed + k) and, unless they were tuned, their quality
-    score on every row (the configuration as given), all in one batch of jobs, the longest first."""
+    """The SDV sources fitted inside the training side of folds `which` (fold k with seed + k, so a fold's sample
+    does not depend on which others are drawn) and, unless they were tuned, their quality score on every row (the
+    configuration as given), all in one batch of jobs, the longest first."""
     seed, m_max = settings.random_state, {n: settings.m_for(n)[-1] for n in sdv}
-    jobs = [
-        delayed(_fold_samples)(sdv, params, seed + k, X, y, train, m_max, scalar_bounds)
-        for k, (train, _) in enumerate(folds)
-    ]
+    jobs = [delayed(_fold_samples)(sdv, params, seed + k, X, y, folds[k][0], m_max, scalar_bounds) for k in which]
     scored = [] if settings.tune else list(sdv)
     if scored:  # one job over every row, the longest, so it goes first
         jobs.insert(0, delayed(_quality_scores)(scored, params, X, y, seed, scalar_bounds))
     done = Parallel(n_jobs=n_jobs)(jobs)
     quality = done.pop(0) if scored else {}
-    samples = {(k, n): rows for k, by_source in enumerate(done) for n, rows in by_source.items()}
+    samples = {(k, n): rows for k, by_source in zip(which, done, strict=True) for n, rows in by_source.items()}
     return samples, quality
+
+
+def _rest_samples(
+    name: str,
+    params: Mapping[str, Mapping[str, Any]],
+    settings: AugmentSettings,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: Folds,
+    which: Sequence[int],
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    n_jobs: int | None,
+) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
+    """The chosen SDV source inside the folds the grid was not scored on, drawn as `_sdv_samples` would."""
+    seed, m = settings.random_state, settings.m_for(name)[-1]
+    rows = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_sample)(name, params[name], seed + k, X, y, folds[k][0], m, scalar_bounds, None) for k in which
+    )
+    return {(k, name): r for k, r in zip(which, rows, strict=True)}
 
 
 def _quality_scores(
@@ -597,7 +627,8 @@ def run_study(
         raise ValueError("no surrogate source can be used for these data: " + "; ".join(skipped.values()))
     sdv = [n for n in sources if n in GENERATORS]
     kfold, by_type = study_folds(X, y, settings, groups)
-    folds = kfold + [(train, val) for _, train, val in by_type]  # every candidate is scored on all of them
+    folds = kfold + [(train, val) for _, train, val in by_type]  # the decision's evidence (module notes)
+    screen = [*range(settings.screened_folds), *range(len(kfold), len(folds))]  # the grid's: same for every candidate
 
     start = time.perf_counter()
     outcomes = _tuned(settings, sdv, X, y, scalar_bounds, n_jobs) if settings.tune else {}
@@ -606,12 +637,12 @@ def run_study(
     report(0.1, "generators tuned" if settings.tune else "generators at their settings")
 
     start = time.perf_counter()
-    samples, scored = _sdv_samples(settings, sdv, gen_params, X, y, folds, scalar_bounds, n_jobs)
+    samples, scored = _sdv_samples(settings, sdv, gen_params, X, y, folds, screen, scalar_bounds, n_jobs)
     outcomes.update(scored)
     quality = {n: outcomes[n].score for n in sdv}
     tuning = {n: outcomes[n].tried for n in sdv}
     seconds["generators"] = time.perf_counter() - start
-    report(0.4, f"generators fitted inside each of the {len(folds)} training folds")
+    report(0.4, f"generators fitted inside each of the {len(screen)} training folds")
 
     start = time.perf_counter()
     if VIRTUAL_LAB in sources:
@@ -626,22 +657,37 @@ def run_study(
 
     start = time.perf_counter()
     Xn, yn = to_model(X.to_numpy(float)), y.to_numpy(float)
-    empty = np.empty((0, Xn.shape[1]))
-    samples = {key: (to_model(Xs) if len(Xs) else empty, ys) for key, (Xs, ys) in samples.items()}
+    model_rows = _model_rows(to_model, Xn.shape[1])
+    samples = {key: model_rows(rows) for key, rows in samples.items()}
     alphas = [a for a in settings.alphas if a > 0]
     search = stand_in_params(family, params, settings.stand_in_estimators)
-    scored_folds = _scored(family, search, Xn, yn, folds, len(kfold), samples, sources, settings, alphas, n_jobs)
+    grid = {(i, n): samples[k, n] for i, k in enumerate(screen) for n in sources}
+    screened = [folds[k] for k in screen]
+    n_kfold = settings.screened_folds
+    scored_folds = _scored(family, search, Xn, yn, screened, n_kfold, grid, sources, settings, alphas, n_jobs)
     seconds["models"] = time.perf_counter() - start
     report(0.9, "every candidate scored")
     quality = {n: quality[n] for n in sources}  # in the order of the sources
     fitted = {"quality_scores": quality, "generator_params": gen_params, "tuning": tuning, "seconds": seconds}
-    outcome = _outcome(settings, sources, skipped, kfold, by_type, alphas, scored_folds, fitted)
-    if search != params:
+    outcome = _outcome(settings, sources, skipped, kfold[:n_kfold], by_type, alphas, scored_folds, fitted)
+    if search != params or len(screen) < len(folds):
         start = time.perf_counter()
+        if outcome.generator in GENERATORS:
+            rest = [k for k in range(len(folds)) if k not in screen]
+            more = _rest_samples(outcome.generator, gen_params, settings, X, y, folds, rest, scalar_bounds, n_jobs)
+            samples.update({key: model_rows(rows) for key, rows in more.items()})
         outcome = _confirmed(outcome, family, params, search, Xn, yn, folds, samples, seed, n_jobs, by_type)
         seconds["full_model"] = time.perf_counter() - start
     report(1.0, f"chosen: {outcome.rule['verdict']}")
     return outcome
+
+
+def _model_rows(
+    to_model: Callable[[np.ndarray], np.ndarray], width: int
+) -> Callable[[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    """A source's raw rows in the CQA model's inputs (an empty sample keeps its width)."""
+    empty = np.empty((0, width))
+    return lambda rows: (to_model(rows[0]) if len(rows[0]) else empty, rows[1])
 
 
 def study_folds(
@@ -727,9 +773,9 @@ def _confirmed(
     n_jobs: int | None,
     by_type: GroupFolds = (),
 ) -> StudyOutcome:
-    """The stand-in's choice scored again with the full model on the same folds; kept only if its gain holds.
+    """The grid's choice scored again with the full model on every fold; kept only if its gain holds there.
 
-    `folds` are the repeated K-fold ones followed by the left-out types' (`by_type`), whose evidence then
+    `folds` are all the repeated K-fold ones followed by the left-out types' (`by_type`), whose evidence then
     counts as in the selection. Under the `lowest` rule the choice is kept as it is (that rule asks for no
     evidence) and the full model's scores are only recorded."""
     outcome.rule["stand_in"] = search
@@ -744,7 +790,7 @@ def _confirmed(
     real, chosen = scores[:n, 0], scores[:n, 1]
     gain, se = paired_gain(chosen, real, outcome.rule["folds"])
     holds = gain > se
-    confirmation = {"cv_mse_real_only": float(real.mean()), "cv_mse": float(chosen.mean())}
+    confirmation = {"cv_mse_real_only": float(real.mean()), "cv_mse": float(chosen.mean()), "folds": len(folds)}
     if len(by_type):
         gain, se, type_gain = whole_gain(
             chosen, real, outcome.rule["folds"], scores[n:, 1], scores[n:, 0], _share(by_type)
@@ -756,13 +802,15 @@ def _confirmed(
     evidence = f"{gain:.3g} ± {se:.3g}" + (" in log selection score" if len(by_type) else "")
     if holds:
         outcome.rule["verdict"] += (
-            f"; the full model confirms it: CV MSE {chosen.mean():.4g} against {real.mean():.4g} ({evidence})"
+            f"; the full model confirms it on all {len(folds)} folds: CV MSE {chosen.mean():.4g} against "
+            f"{real.mean():.4g} ({evidence})"
         )
     else:
         outcome.generator, outcome.m, outcome.alpha = None, 0, 0.0
         outcome.cv_mse_augmented = outcome.cv_mse_real_only
         outcome.rule["verdict"] = (
-            f"{NO_GAIN} (the full model does not confirm the stand-in's gain at m = {m}, α = {alpha:g}: {evidence})"
+            f"{NO_GAIN} (on all {len(folds)} folds the full model does not confirm the grid's gain at m = {m}, "
+            f"α = {alpha:g}: {evidence})"
         )
     return outcome
 
