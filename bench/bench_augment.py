@@ -255,7 +255,7 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
         "seed": seed,
         "family": family,
         "alpha gap": gap,
-        "stand-in": "stand_in" in study.rule,
+        "stand-in": study.rule.get("stand_in", fparams) != fparams,
         "proposed": confirmation is not None,
         "confirmed": bool(confirmation and confirmation["holds"]),
     }
