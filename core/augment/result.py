@@ -66,7 +66,7 @@ class CQAAugment:
             _whole_evidence(self.rule["evidence"], self.sources[self.rule["evidence"]["source"]]["label"])
             if self.rule.get("evidence")
             else f"Best candidate: {label}, m = {best['m']}, α = {best['alpha']:g}, CV MSE gain over the "
-            f"real-only model {best['gain']:.3g}{noise} (one standard error across the repeated folds)."
+            f"real-only model {best['gain']:.3g}{noise} (one standard error across the grid's folds)."
         )
         if self.alpha_theory is not None:
             where = f"the chosen α = {self.alpha:g}" if self.augmented else "the best candidate"

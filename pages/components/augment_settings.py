@@ -27,7 +27,12 @@ def settings_ui(fit: FitResult) -> tuple[str, AugmentSettings]:
     c4, c5, c6, c7, c8 = st.columns(5)
     step = c4.selectbox("α step", [0.05, 0.1, 0.25, 0.5], key="aug_step")
     folds = c5.selectbox("CV folds (K)", [5, 3], key="aug_folds")
-    repeats = c6.selectbox("Repeats of the folds", [3, 2, 1], key="aug_repeats")
+    repeats = c6.selectbox(
+        "Repeats of the folds",
+        [3, 2, 1],
+        key="aug_repeats",
+        help="The grid is scored on the first repeat; the chosen candidate is decided on all of them.",
+    )
     tune = c7.checkbox("Tune generators by quality score", value=False, key="aug_tune")
     epochs = c8.number_input("Epochs (CTGAN/TVAE, untuned)", 1, 1000, 25, key="aug_epochs", disabled=tune)
     lab_m = st.multiselect(
