@@ -49,6 +49,7 @@ def test_the_stand_in_keeps_every_parameter_but_the_ensemble_size():
     assert stand_in_params("gbt", gbt, 20) == {**gbt, "n_estimators": 20}
     assert stand_in_params("rf", {"max_depth": 10}, 20) == {"max_depth": 10, "n_estimators": 20}  # default 100 trees
     assert stand_in_params("rf", {"n_estimators": 10}, 20) == {"n_estimators": 10}  # already small: the full model
+    assert stand_in_params("xgb", {"max_depth": 3}, 20) == {"max_depth": 3, "n_estimators": 20}  # default None: 100
     assert stand_in_params("gbt", gbt, None) == gbt
     assert stand_in_params("svr", {"C": 5.0, "kernel": "rbf"}, 20) == {"C": 5.0, "kernel": "rbf"}
     assert stand_in_params("gp", {"nu": 2.5}, 20) == {"nu": 2.5, "n_restarts_optimizer": 0}
