@@ -20,8 +20,8 @@ Prints, from one run on this machine:
    its rule; the `law` rule; the one-SE rule on the same study's K-fold
    evidence alone, without the left-out profile types and unconfirmed by the
    full model; each source under the study's rule; each source at its lowest
-   CV MSE and at its best selection score, K-fold and left-out types
-   together; the scaling law's α at the best candidate's source and m), the
+   CV MSE and at its lowest CV MSE among the candidates the left-out types
+   allow; the scaling law's α at the best candidate's source and m), the
    median / worst / best relative change of test MSE against the
    real-only model (same family and parameters, fitted on the real rows), on
    all test runs and on the cycled ones, how often augmentation was used,
@@ -207,8 +207,7 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
     law = next((s["law"] for s in study.sources.values() if "law" in s), None)
     types = None
     if study.type_folds:
-        share = np.mean([len(v) / (len(y) - len(v)) for v in study.type_folds.values()])
-        types = TypeEvidence(study.type_curves, study.type_mse_real_only, float(share))
+        types = TypeEvidence(study.type_curves, study.type_mse_real_only)
     if law is not None and study.rule["name"] != "law":
         g, m, alpha, _ = select_configuration(
             study.curves,
@@ -230,8 +229,8 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
         if "skipped" not in s:
             choices[f"{g} (rule)"] = (g if s["alpha"] > 0 else None, s["m"], s["alpha"])
             choices[f"{g} (lowest CV)"] = (g, s["best"]["m"], s["best"]["alpha"])
-            if s.get("whole"):
-                choices[f"{g} (best score)"] = (g, s["whole"]["m"], s["whole"]["alpha"])
+            if s.get("allowed"):
+                choices[f"{g} (best allowed)"] = (g, s["allowed"]["m"], s["allowed"]["alpha"])
     bests = [(g, s["best"]) for g, s in study.sources.items() if s.get("best", {}).get("alpha")]
     gap = None
     if bests and study.alpha_theory is not None:  # the law's α at the study's best (source, m)

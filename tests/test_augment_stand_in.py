@@ -106,7 +106,7 @@ def test_a_gain_the_full_model_does_not_confirm_keeps_the_real_only_model():
     junk = {(k, "gaussian_copula"): (Xn, -50 * yn) for k in range(len(folds))}
     kept = _confirmed(study, "rf", FOREST, {**FOREST, "n_estimators": 3}, Xn, yn, folds, junk, 0, 1, by_type)
     assert kept.generator is None and kept.rule["confirmation"]["type_gain"] < 0
-    assert "log selection score" in kept.rule["verdict"]
+    assert "left-out profile types +" in kept.rule["verdict"]
 
 
 def test_the_one_se_rule_does_not_shrink_alpha_to_a_gain_that_is_not_established():

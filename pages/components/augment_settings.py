@@ -50,9 +50,9 @@ def settings_ui(fit: FitResult) -> tuple[str, AugmentSettings]:
         horizontal=True,
         key="aug_selection",
         help="With ~20 rows the CV MSE is noisy and the lowest of hundreds of candidates is biased low. The default "
-        "rule ranks candidates on the repeated folds and the left-out profile types together, keeps the real-only "
-        "model unless the best gain exceeds its standard error (corrected for overlapping training sets) and the "
-        "left-out types do not get worse, then takes the smallest α within one standard error of the best.",
+        "rule leaves out candidates that make the left-out profile types worse, keeps the real-only model unless the "
+        "best gain on the repeated folds exceeds its standard error (corrected for overlapping training sets), then "
+        "takes the smallest α within one standard error of the best.",
     )
     params = {g: {**GENERATORS[g].defaults, "epochs": int(epochs)} for g in generators if g in NEURAL}
     settings = AugmentSettings(
