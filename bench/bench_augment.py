@@ -2,7 +2,8 @@
 
 Prints, from one run on this machine:
 1. timing: the full default study for D50 on the shipped sample data (every
-   source × its 5 m values × 21 α, 5 × 3 repeated K-fold) with its time split
+   source × its 5 m values × 21 α on the first repeat of 5 × 3 repeated K-fold and
+   the left-out types, the choice decided on all of them) with its time split
    into generator tuning (none at the defaults), SDV generator fits per fold
    with their quality scores, virtual-lab simulations and weighted model fits
    (target: ≤ 60 s on 2 cores), wall and CPU seconds; the first study in a
@@ -19,8 +20,8 @@ Prints, from one run on this machine:
    its rule; the `law` rule; the one-SE rule on the same study's K-fold
    evidence alone, without the left-out profile types and unconfirmed by the
    full model; each source under the study's rule; each source at its lowest
-   CV MSE and at its best selection score, K-fold and left-out types
-   together; the scaling law's α at the best candidate's source and m), the
+   CV MSE and at its lowest CV MSE among the candidates the left-out types
+   allow; the scaling law's α at the best candidate's source and m), the
    median / worst / best relative change of test MSE against the
    real-only model (same family and parameters, fitted on the real rows), on
    all test runs and on the cycled ones, how often augmentation was used,
@@ -32,7 +33,7 @@ Prints, from one run on this machine:
 Run from the repository root:
 `python bench/bench_augment.py [--campaigns 20] [--first-seed 2000] [--test-per-type 20] [--families svr]
 [--generators ...] [--m 5 10 15 20 25] [--lab-m 25 50 100 150 200] [--alpha-step 0.05] [--folds 5] [--repeats 3]
-[--stand-in 20] [--kfold-only] [--n-jobs 2] [--skip-timing] [--epochs] [--warm]`.
+[--screen-repeats 1] [--stand-in 20] [--kfold-only] [--n-jobs 2] [--skip-timing] [--epochs] [--warm]`.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def settings_from(args: argparse.Namespace, seed: int) -> AugmentSettings:
         alphas=tuple(round(k / n, 4) for k in range(n + 1)),
         folds=args.folds,
         repeats=args.repeats,
+        screen_repeats=args.screen_repeats,
         tune=args.tune,
         random_state=seed,
         stand_in_estimators=None if args.stand_in == 0 else args.stand_in,
@@ -143,9 +145,9 @@ def timing(args: argparse.Namespace) -> None:
     n_fits = sum(len(settings.m_for(g)) for g in study.curves) * (len(settings.alphas) - 1)
     print(
         f"1. sample data, {CQA} ({len(f.dataset.y_train)} training rows), family {f.chosen}: study over "
-        f"{', '.join(study.curves)}; {len(settings.alphas)} α; K = {settings.folds} × {settings.repeats} repeats; "
-        f"{len(study.type_folds)} left-out profile types; "
-        f"{n_fits * (settings.folds * settings.repeats + len(study.type_folds))} weighted fits"
+        f"{', '.join(study.curves)}; {len(settings.alphas)} α; K = {settings.folds} × {settings.repeats} repeats, "
+        f"the grid on {settings.screened_folds // settings.folds} of them; {len(study.type_folds)} left-out profile "
+        f"types; {n_fits * (settings.screened_folds + len(study.type_folds))} weighted fits in the grid"
     )
     print(
         f"   wall {wall:.1f} s; CPU {cpu_since(cpu, reaped):.1f} s here and in the workers (n_jobs {args.n_jobs}): "
@@ -205,8 +207,7 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
     law = next((s["law"] for s in study.sources.values() if "law" in s), None)
     types = None
     if study.type_folds:
-        share = np.mean([len(v) / (len(y) - len(v)) for v in study.type_folds.values()])
-        types = TypeEvidence(study.type_curves, study.type_mse_real_only, float(share))
+        types = TypeEvidence(study.type_curves, study.type_mse_real_only)
     if law is not None and study.rule["name"] != "law":
         g, m, alpha, _ = select_configuration(
             study.curves,
@@ -228,8 +229,8 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
         if "skipped" not in s:
             choices[f"{g} (rule)"] = (g if s["alpha"] > 0 else None, s["m"], s["alpha"])
             choices[f"{g} (lowest CV)"] = (g, s["best"]["m"], s["best"]["alpha"])
-            if s.get("whole"):
-                choices[f"{g} (best score)"] = (g, s["whole"]["m"], s["whole"]["alpha"])
+            if s.get("allowed"):
+                choices[f"{g} (best allowed)"] = (g, s["allowed"]["m"], s["allowed"]["alpha"])
     bests = [(g, s["best"]) for g, s in study.sources.items() if s.get("best", {}).get("alpha")]
     gap = None
     if bests and study.alpha_theory is not None:  # the law's α at the study's best (source, m)
@@ -253,7 +254,7 @@ def campaign_row(seed: int, args: argparse.Namespace, lab: SimulationCache) -> t
         "seed": seed,
         "family": family,
         "alpha gap": gap,
-        "stand-in": "stand_in" in study.rule,
+        "stand-in": study.rule.get("stand_in", fparams) != fparams,
         "proposed": confirmation is not None,
         "confirmed": bool(confirmation and confirmation["holds"]),
     }
@@ -271,7 +272,8 @@ def evaluation(args: argparse.Namespace) -> None:
         f"{5 * args.test_per_type} fresh runs, {args.test_per_type} per profile type), {CQA}, "
         f"families {','.join(args.families)}, "
         f"sources {', '.join(args.generators)}, m {args.m}, lab m {args.lab_m}, α step {args.alpha_step}, "
-        f"K = {args.folds} × {args.repeats}{'' if args.kfold_only else ' + left-out profile types'}, "
+        f"K = {args.folds} × {args.repeats} (the grid on {args.screen_repeats})"
+        f"{'' if args.kfold_only else ' + left-out profile types'}, "
         f"generators {'tuned' if args.tune else 'at defaults'}",
         flush=True,
     )
@@ -320,6 +322,7 @@ def main() -> int:
     parser.add_argument("--alpha-step", type=float, default=0.05)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--screen-repeats", type=int, default=1, help="repeats the grid is scored on")
     parser.add_argument("--tune", action="store_true", help="tune the SDV generators by quality score")
     parser.add_argument(
         "--stand-in", type=int, default=STAND_IN_ESTIMATORS, help="ensemble size of the grid's stand-in; 0: full model"

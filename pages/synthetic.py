@@ -26,9 +26,10 @@ st.caption(
     "added with weight α (Eq. 1). Source, number of rows m and α are chosen on real rows only, by repeated K-fold CV "
     "and by leaving out one profile type at a time (how well the rows carry knowledge to thinly covered types); "
     "each source is fitted inside each training fold. Augmentation is used only when its gain over the real-only "
-    "model (α = 0) on both together is larger than the fold-to-fold noise and the left-out types do not get worse. "
-    "A large ensemble scores the grid with its first 20 members (a stand-in); the full model then scores the choice "
-    "again on the same folds and must confirm the gain."
+    "model (α = 0) on the repeated folds is larger than the fold-to-fold noise and the left-out types do not get "
+    "worse. "
+    "The grid is scored on the first repeat of the folds and the left-out types, a large ensemble by its first 20 "
+    "members (a stand-in); the full model then scores the choice again on every repeat and must confirm the gain."
 )
 
 

@@ -33,6 +33,7 @@ SMALL = AugmentSettings(
     generator_params={"gaussian_copula": {"default_distribution": "norm"}},
     selection="lowest",
     stand_in_estimators=3,
+    screen_repeats=2,  # the grid on every fold, as the confirmation
 )
 
 
@@ -48,6 +49,7 @@ def test_the_stand_in_keeps_every_parameter_but_the_ensemble_size():
     assert stand_in_params("gbt", gbt, 20) == {**gbt, "n_estimators": 20}
     assert stand_in_params("rf", {"max_depth": 10}, 20) == {"max_depth": 10, "n_estimators": 20}  # default 100 trees
     assert stand_in_params("rf", {"n_estimators": 10}, 20) == {"n_estimators": 10}  # already small: the full model
+    assert stand_in_params("xgb", {"max_depth": 3}, 20) == {"max_depth": 3, "n_estimators": 20}  # default None: 100
     assert stand_in_params("gbt", gbt, None) == gbt
     assert stand_in_params("svr", {"C": 5.0, "kernel": "rbf"}, 20) == {"C": 5.0, "kernel": "rbf"}
     assert stand_in_params("gp", {"nu": 2.5}, 20) == {"nu": 2.5, "n_restarts_optimizer": 0}
@@ -76,9 +78,9 @@ def test_the_stand_in_scores_the_grid_and_the_full_model_rescores_the_choice_on_
     assert study.generator is not None  # the lowest rule augments whenever a candidate beats α = 0
     confirmation = study.rule["confirmation"]
     assert confirmation["cv_mse_real_only"] == pytest.approx(cv(FOREST), rel=1e-12)  # the full model, same folds
-    assert confirmation["holds"] and "the full model confirms it" in study.rule["verdict"]
+    assert confirmation["holds"] and "the full model confirms it on all" in study.rule["verdict"]
     assert "type_gain" in confirmation  # the left-out profile types were rescored too
-    # the same study with the full model everywhere: no stand-in, no confirmation
+    # the same study with the full model on every fold: no stand-in, no confirmation
     full = run_study(X, y, "rf", FOREST, replace(SMALL, stand_in_estimators=None))
     assert "stand_in" not in full.rule and full.cv_mse_real_only == pytest.approx(confirmation["cv_mse_real_only"])
 
@@ -104,7 +106,7 @@ def test_a_gain_the_full_model_does_not_confirm_keeps_the_real_only_model():
     junk = {(k, "gaussian_copula"): (Xn, -50 * yn) for k in range(len(folds))}
     kept = _confirmed(study, "rf", FOREST, {**FOREST, "n_estimators": 3}, Xn, yn, folds, junk, 0, 1, by_type)
     assert kept.generator is None and kept.rule["confirmation"]["type_gain"] < 0
-    assert "log selection score" in kept.rule["verdict"]
+    assert "left-out profile types +" in kept.rule["verdict"]
 
 
 def test_the_one_se_rule_does_not_shrink_alpha_to_a_gain_that_is_not_established():

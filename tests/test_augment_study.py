@@ -25,7 +25,7 @@ from core.augment.study import (
     select_configuration,
     study_folds,
     type_folds,
-    whole_gain,
+    type_gain,
 )
 from core.augment.theory import learning_curve, scaling_law_error, theoretical_alpha
 from core.augment.weights import erm_weights, fit_weighted
@@ -43,6 +43,7 @@ SMALL = AugmentSettings(
     repeats=2,
     tune=False,
     generator_params=GC,
+    screen_repeats=2,  # the grid on every fold; the screen has its own test
 )
 
 
@@ -117,6 +118,33 @@ def test_generators_never_see_validation_rows(monkeypatch):
         assert seen.isdisjoint(X.index[val])
 
 
+def test_the_grid_is_screened_on_the_first_repeat_and_the_choice_decided_on_every_fold(monkeypatch):
+    X, y = train_rows()
+    RecordingGenerator.seen = []
+    monkeypatch.setattr(sources_module, "SyntheticGenerator", RecordingGenerator)
+    params = {"C": 1.0, "kernel": "linear"}  # an SVR that surrogate rows help on these data
+    settings = replace(SMALL, screen_repeats=1, selection="lowest")  # `lowest` always asks for a decision
+    study = run_study(X, y, "svr", params, settings)
+    kfold, by_type = study_folds(X, y, settings)
+    screen = kfold[:3] + [(train, val) for _, train, val in by_type]
+    assert study.validation_folds == [val.tolist() for _, val in kfold[:3]]
+    for per_alpha in study.fold_curves["gaussian_copula"].values():
+        assert all(len(scores) == 3 for scores in per_alpha)
+    assert study.generator == "gaussian_copula"
+    # the chosen source is drawn on the second repeat's folds too, and only on training rows
+    assert len(RecordingGenerator.seen) == len(screen) + 3
+    for seen, (train, _) in zip(RecordingGenerator.seen, screen + kfold[3:], strict=True):
+        assert seen == set(X.index[train])
+    decision = study.rule["confirmation"]
+    assert decision["folds"] == len(kfold) + len(by_type)
+    Xn, yn = X.to_numpy(float), y.to_numpy(float)
+    plain = [
+        np.mean((build_pipeline("svr", params, 0).fit(Xn[t], yn[t]).predict(Xn[v]) - yn[v]) ** 2) for t, v in kfold
+    ]
+    assert decision["cv_mse_real_only"] == pytest.approx(np.mean(plain), rel=1e-12)
+    assert study.cv_mse_real_only == pytest.approx(np.mean(plain[:3]), rel=1e-12)
+
+
 def test_study_curves_selection_and_determinism():
     X, y = train_rows()
     a = run_study(X, y, "svr", {"C": 10.0, "kernel": "rbf"}, SMALL)
@@ -136,8 +164,7 @@ def test_study_curves_selection_and_determinism():
     assert a.cv_mse_real_only == pytest.approx(np.mean(plain), rel=1e-12)
     best = min(e for pts in a.curves["gaussian_copula"].values() for _, e in pts)
     assert select_configuration(a.curves, a.cv_mse_real_only, "lowest")[3] == best
-    share = np.mean([len(v) / (len(y) - len(v)) for v in a.type_folds.values()])
-    types = TypeEvidence(a.type_curves, a.type_mse_real_only, share)
+    types = TypeEvidence(a.type_curves, a.type_mse_real_only)
     chosen = select_configuration(
         a.curves, a.cv_mse_real_only, "one_se", a.fold_curves, a.fold_mse_real_only, 3, types=types
     )
@@ -335,10 +362,10 @@ def test_the_verdict_says_plainly_when_the_real_only_model_is_kept_and_shows_the
     assert "m = 10, α = 0.4" in text and "0.1 ± 0.25" in text and "α* = 0.30" in text and "0.10 away" in text
     helped = replace(kept, generator="gaussian_copula", m=10, alpha=0.2, rule={"verdict": "Gaussian copula rows help"})
     assert "for the chosen α = 0.2, 0.10 away" in helped.evidence()
-    # with left-out profile types the evidence is that of the selection score, with the types' own change
-    whole = {"source": "gaussian_copula", "m": 10, "alpha": 0.4, "gain": 0.05, "gain_se": 0.08, "type_gain": -0.2}
-    text = replace(kept, rule={"name": "one_se", "verdict": NO_GAIN, "evidence": whole}).evidence()
-    assert "K-fold and left-out profile types together" in text and "0.05 ± 0.08" in text and "by +22%" in text
+    # with left-out profile types the evidence is that of the best candidate they allow, with the types' change
+    allowed = {"source": "gaussian_copula", "m": 10, "alpha": 0.4, "gain": 0.05, "gain_se": 0.08, "type_gain": 0.2}
+    text = replace(kept, rule={"name": "one_se", "verdict": NO_GAIN, "evidence": allowed}).evidence()
+    assert "does not make the left-out profile types worse" in text and "0.05 ± 0.08" in text and "by -18%" in text
     # older augment.json files (without rule, gain_se, sources) still load
     old = {k: v for k, v in kept.to_dict().items() if k not in ("rule", "gain_se", "sources")}
     assert CQAAugment.from_dict(old).sources == {} and CQAAugment.from_dict(kept.to_dict()) == kept
@@ -392,34 +419,42 @@ def _hand_made(kfold_gain: float, type_factor: list[float]):
     type_cand = [t * f for t, f in zip(type_real, type_factor, strict=True)]
     curves = {"g": {10: [[0.0, float(real.mean())], [0.5, float(cand.mean())]]}}
     fold_curves = {"g": {10: [real.tolist(), cand.tolist()]}}
-    types = TypeEvidence({"g": {10: [type_real, type_cand]}}, type_real, 0.15)
+    types = TypeEvidence({"g": {10: [type_real, type_cand]}}, type_real)
     return curves, fold_curves, real, types
 
 
-def test_the_rule_keeps_alpha_zero_when_the_left_out_types_lose():
-    """A clear K-fold gain (0.3 on every fold) fooled the K-fold-only rule; the left-out types, 30 % worse, do not."""
+def test_the_left_out_types_veto_a_candidate_that_loses_on_them():
+    """A clear K-fold gain (0.3 on every fold) is not enough when the left-out types get 30 % worse."""
     curves, fold_curves, real, types = _hand_made(0.3, [1.3, 1.3, 1.3])
     cv = float(real.mean())
     assert select_configuration(curves, cv, "one_se", fold_curves, real, 5)[0] == "g"  # K-fold alone
     assert select_configuration(curves, cv, "one_se", fold_curves, real, 5, types=types) == (None, 0, 0.0, cv)
     assert select_configuration(curves, cv, "law", fold_curves, real, 5, (1.0, 1.0), types)[0] is None
-    # the types gain on the whole (geometric mean) but by less than the noise of the evidence: still no
-    curves, fold_curves, real, types = _hand_made(0.0, [0.5, 1.8, 1.0])
-    gain, se, type_gain = whole_gain(fold_curves["g"][10][1], real, 5, types.curves["g"][10][1], types.real_only, 0.15)
-    assert type_gain > 0 and gain < se
+    # a second candidate the types allow wins instead, though its CV MSE is higher
+    vetoed = curves["g"][10][1]
+    curves["g"][10].append([0.8, vetoed[1] + 0.05])
+    fold_curves["g"][10].append([e + 0.05 for e in fold_curves["g"][10][1]])
+    types.curves["g"][10].append([t * 0.9 for t in types.real_only])
+    assert select_configuration(curves, cv, "one_se", fold_curves, real, 5, types=types) == (
+        "g",
+        10,
+        0.8,
+        vetoed[1] + 0.05,
+    )
+
+
+def test_gains_on_the_left_out_types_alone_do_not_make_augmentation_pay():
+    """The types 80 % better, the folds a little worse: a type left out is a setting the final model never faces."""
+    curves, fold_curves, real, types = _hand_made(-0.02, [0.2, 0.2, 0.2])
+    assert type_gain(types, "g", 10, 1) == pytest.approx(np.log(5))
     assert select_configuration(curves, float(real.mean()), "one_se", fold_curves, real, 5, types=types)[0] is None
 
 
-def test_the_rule_picks_augmentation_when_both_kinds_of_fold_gain_clearly():
+def test_the_rule_picks_augmentation_when_the_folds_gain_clearly_and_the_types_do_not_lose():
     curves, fold_curves, real, types = _hand_made(0.3, [0.7, 0.75, 0.8])
     cv = float(real.mean())
     chosen = select_configuration(curves, cv, "one_se", fold_curves, real, 5, types=types)
     assert chosen == ("g", 10, 0.5, curves["g"][10][1][1])
-    gain, se, type_gain = whole_gain(fold_curves["g"][10][1], real, 5, types.curves["g"][10][1], types.real_only, 0.15)
-    # the log selection score's drop: half the K-fold log ratio, half the mean log ratio of the left-out types
-    expected = 0.5 * np.log(cv / curves["g"][10][1][1]) + 0.5 * np.mean(np.log([1 / 0.7, 1 / 0.75, 1 / 0.8]))
-    assert gain == pytest.approx(expected) and type_gain == pytest.approx(np.mean(np.log([1 / 0.7, 1 / 0.75, 1 / 0.8])))
-    ratios = np.log([1 / 0.7, 1 / 0.75, 1 / 0.8])
-    _, kfold_se = paired_gain(fold_curves["g"][10][1], real, 5)
-    type_se = np.std(ratios, ddof=1) * np.sqrt(1 / 3 + 0.15)
-    assert se == pytest.approx(0.5 * np.hypot(kfold_se / cv, type_se)) and gain > se
+    gain, se = paired_gain(fold_curves["g"][10][1], real, 5)
+    assert gain == pytest.approx(0.3, abs=0.02) and gain > se
+    assert type_gain(types, "g", 10, 1) == pytest.approx(np.mean(np.log([1 / 0.7, 1 / 0.75, 1 / 0.8])))

@@ -26,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=int, default=5, help="K of the repeated K-fold cross-validation (default: 5)")
     p.add_argument("--repeats", type=int, default=3, help="repeats of the K-fold split (default: 3)")
     p.add_argument(
+        "--screen-repeats",
+        type=int,
+        default=1,
+        help="repeats the grid of candidates is scored on; the choice is decided on all of them (default: 1)",
+    )
+    p.add_argument(
         "--tune",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -59,6 +65,7 @@ def run_augment(args: argparse.Namespace) -> int:
             alphas=tuple(args.alphas),
             folds=args.folds,
             repeats=args.repeats,
+            screen_repeats=args.screen_repeats,
             tune=args.tune,
             selection=args.selection,
             random_state=args.seed,

@@ -63,10 +63,10 @@ class CQAAugment:
         label = self.sources[g]["label"]
         noise = "" if best["gain_se"] is None else f" ± {best['gain_se']:.3g}"
         text = f"{verdict}. " + (
-            _whole_evidence(self.rule["evidence"], self.sources[self.rule["evidence"]["source"]]["label"])
+            _allowed_evidence(self.rule["evidence"], self.sources[self.rule["evidence"]["source"]]["label"])
             if self.rule.get("evidence")
             else f"Best candidate: {label}, m = {best['m']}, α = {best['alpha']:g}, CV MSE gain over the "
-            f"real-only model {best['gain']:.3g}{noise} (one standard error across the repeated folds)."
+            f"real-only model {best['gain']:.3g}{noise} (one standard error across the grid's folds)."
         )
         if self.alpha_theory is not None:
             where = f"the chosen α = {self.alpha:g}" if self.augmented else "the best candidate"
@@ -128,13 +128,12 @@ class CQAAugment:
         return cls(**d)
 
 
-def _whole_evidence(best: Mapping[str, Any], label: str) -> str:
-    """The best candidate by the selection score, and its gain over α = 0 on K-fold and left-out types together."""
+def _allowed_evidence(best: Mapping[str, Any], label: str) -> str:
+    """The best candidate the left-out profile types allow, and its CV gain over α = 0."""
     return (
-        f"Best candidate by K-fold and left-out profile types together: {label}, m = {best['m']}, "
-        f"α = {best['alpha']:g}, gain over the real-only model {best['gain']:.3g} ± {best['gain_se']:.3g} "
-        f"(log selection score, one standard error); on the left-out profile types the MSE changes by "
-        f"{np.expm1(-best['type_gain']):+.0%}."
+        f"Best candidate that does not make the left-out profile types worse: {label}, m = {best['m']}, "
+        f"α = {best['alpha']:g}, CV MSE gain over the real-only model {best['gain']:.3g} ± {best['gain_se']:.3g} "
+        f"(one standard error); on the left-out profile types the MSE changes by {np.expm1(-best['type_gain']):+.0%}."
     )
 
 

@@ -41,8 +41,8 @@ def stand_in_params(name: str, params: Mapping[str, Any], estimators: int | None
         params["members"] = [[f, stand_in_params(f, p, estimators), c] for f, p, c in params["members"]]
         return params
     defaults = build_pipeline(name, params).named_steps["model"].get_params()
-    n = defaults.get("n_estimators")
-    if isinstance(n, int) and not isinstance(n, bool) and n > estimators:
+    n = defaults.get("n_estimators", 0)
+    if n is None or (isinstance(n, int) and not isinstance(n, bool) and n > estimators):  # None: XGBoost's 100
         params["n_estimators"] = estimators
     if defaults.get("n_restarts_optimizer", 0) > 0:
         params["n_restarts_optimizer"] = 0

@@ -20,37 +20,39 @@ MSE_j(α = 0) over the J = R·K folds give the gain −mean(d) and its standard
 error with the Nadeau & Bengio correction for overlapping training sets,
 SE = sd(d) · sqrt(1/J + n_val/n_train) with n_val/n_train = 1/(K − 1): the
 plain sd/sqrt(J) of repeated folds would count the same rows R times as
-independent evidence.
+independent evidence. The rule takes the candidate with the lowest CV MSE;
+when its gain is not larger than its SE, synthetic data does not help and the
+real-only model is kept. Otherwise it keeps that candidate's source and m and
+takes the smallest α whose CV MSE is within one SE of the best and whose own
+gain exceeds its own SE.
 
 With left-out types (the default whenever a type other than the best-covered
-one has two runs), candidates are ranked by the models' selection score
-(`core.models.fitting.selection_score`): half the log CV MSE plus half the
-mean log MSE of the left-out types. A candidate's gain over α = 0 is the drop
-of that log score: ½·log(CV MSE₀ / CV MSE) + ½·mean_t l_t with the per-type
-log ratios l_t = log(MSE_t,0 / MSE_t). Its SE is ½·sqrt(s_K² + s_T²): s_K the
-corrected SE of d above relative to the real-only CV MSE (delta method), s_T =
-sd(l) · sqrt(1/T + mean n_val/n_train) over the T left-out types (with a
-single type, s_K stands in for it). A candidate holds when its gain is larger
-than its SE (a gain beyond noise on the evidence as a whole) and mean_t l_t ≥ 0
-(no loss on the left-out types, whatever the random folds say). The rule takes
-the candidate with the lowest score; when it does not hold, synthetic data
-does not help and the real-only model is kept. Otherwise it keeps that
-candidate's source and m and takes the smallest α whose score is within one
-SE of the best among the α that hold on their own. Without left-out types the
-same rule runs on the K-fold evidence alone: the lowest CV MSE, its gain
-against its SE, and the smallest α within one SE whose own gain exceeds its SE.
+one has two runs), they veto: a candidate whose MSE on the left-out types is
+higher than the real-only model's (mean log ratio over the types < 0,
+`type_gain`) is not considered, and the rule above decides among the rest on
+the repeated K-fold evidence. The left-out types do not add to the gain: with a
+type left out, the real-only model knows nothing of it and almost any rows
+help, a setting the final model, trained on every type, never faces; on 17
+campaigns of other compounds (`bench/bench_augment.py`) a rule that counted
+their gains (half the log CV MSE, half the mean log type MSE) chose
+virtual-lab rows that doubled the test MSE, while the K-fold evidence alone
+had rejected them.
 
-Either way a small α near the noise floor may be "within one SE of the best"
+A small α near the noise floor may be "within one SE of the best"
 and no better than real-only at once, hence the own-gain condition. The `law`
 rule makes the same decision whether to augment, then takes α from the
 scaling law (Eq. 4, `theory`) at that source and m instead of from the noisy
 CV curve. `lowest` takes the lowest K-fold CV MSE as it is.
 
-Stand-in. A large ensemble would cost ten minutes over the default grid, so
-the grid is scored with a stand-in of the chosen model (`stand_in`: the first
-20 members of an ensemble, every other parameter kept). Its choice is scored
-again with the full model on the same folds (left-out types included) and kept
-only if it also holds for the full model; the curves are the stand-in's.
+Screen and decision. A large ensemble would cost ten minutes over the
+default grid, so the grid is scored with a stand-in of the chosen model
+(`stand_in`: the first 20 members of an ensemble, every other parameter kept),
+on the first repeat of the K-fold split and the left-out types
+(`screen_repeats`; the sources are fitted on those folds only): the curves and
+the rule's choice come from there. That choice is scored again with the full
+model on every fold (all repeats and the left-out types) and kept only if the
+rule's evidence holds there too. The repeats serve the decision, where noise
+would do harm; a ranking on fewer folds can lose a gain, not add a harmful one.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ class AugmentSettings:
     lab_m_values: tuple[int, ...] = DEFAULT_LAB_M
     stand_in_estimators: int | None = STAND_IN_ESTIMATORS  # None: the full model scores every candidate
     types: bool = True  # also leave one profile type out at a time (module notes); False: repeated K-fold only
+    screen_repeats: int = 1  # repeats of the K-fold split the grid is scored on (module notes)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "generators", tuple(self.generators))
@@ -134,10 +137,17 @@ class AugmentSettings:
             raise ValueError("cross-validation needs at least 2 folds")
         if self.repeats < 1:
             raise ValueError("the folds must be drawn at least once (repeats ≥ 1)")
+        if self.screen_repeats < 1:
+            raise ValueError("the grid must be scored on at least one repeat of the folds (screen_repeats ≥ 1)")
         if self.stand_in_estimators is not None and self.stand_in_estimators < 1:
             raise ValueError("the stand-in model needs at least one estimator")
         if self.selection not in SELECTION_RULES:
             raise ValueError(f"unknown selection rule {self.selection!r}; choose one of {', '.join(SELECTION_RULES)}")
+
+    @property
+    def screened_folds(self) -> int:
+        """How many of the repeated K-fold splits the grid is scored on (the first ones)."""
+        return self.folds * min(self.screen_repeats, self.repeats)
 
     def m_for(self, source: str) -> tuple[int, ...]:
         return self.lab_m_values if source == VIRTUAL_LAB else self.m_values
@@ -212,30 +222,12 @@ class TypeEvidence:
 
     curves: FoldCurves  # source -> m -> per α, the MSE of each left-out type
     real_only: Sequence[float]  # α = 0, per left-out type
-    val_share: float  # mean n_val / n_train of these folds, for the Nadeau–Bengio correction
 
 
-def whole_gain(
-    candidate: Sequence[float],
-    real_only: Sequence[float],
-    folds: int,
-    type_candidate: Sequence[float],
-    type_real_only: Sequence[float],
-    val_share: float,
-) -> tuple[float, float, float]:
-    """(gain, SE, type gain) of a candidate over α = 0 on the evidence as a whole, in log units (module notes)."""
-    c, r = np.asarray(candidate, float), np.asarray(real_only, float)
-    _, se = paired_gain(c, r, folds)
-    kfold_gain, kfold_se = float(np.log(r.mean() / c.mean())), se / r.mean()
-    ratios = np.log(np.maximum(type_real_only, 1e-300) / np.maximum(type_candidate, 1e-300))
-    type_gain = float(ratios.mean())
-    type_se = ratios.std(ddof=1) * np.sqrt(1 / len(ratios) + val_share) if len(ratios) > 1 else kfold_se
-    return 0.5 * (kfold_gain + type_gain), 0.5 * float(np.hypot(kfold_se, type_se)), type_gain
-
-
-def _log_score(cv_mse: float, type_mse: Sequence[float]) -> float:
-    """The log of the models' selection score: half the log CV MSE, half the mean log MSE of the left-out types."""
-    return 0.5 * float(np.log(cv_mse)) + 0.5 * float(np.mean(np.log(np.maximum(type_mse, 1e-300))))
+def type_gain(types: TypeEvidence, source: str, m: int, index: int) -> float:
+    """The mean log ratio real-only / candidate MSE over the left-out profile types (> 0: better there)."""
+    candidate = np.maximum(types.curves[source][m][index], 1e-300)
+    return float(np.mean(np.log(np.maximum(types.real_only, 1e-300) / candidate)))
 
 
 def paired_gain(candidate: Sequence[float], real_only: Sequence[float], folds: int) -> tuple[float, float]:
@@ -270,8 +262,8 @@ def select_configuration(
 
     `folds` is K of the repeated K-fold behind the per-fold scores (default: their number, plain K-fold);
     `law` is (R*, β) of the real-data learning curve, which the `law` rule needs; `types`, the scores of the
-    leave-one-profile-type-out folds: with at least one such fold the one-SE and law rules weigh the evidence
-    as a whole."""
+    leave-one-profile-type-out folds: with at least one such fold the one-SE and law rules leave out the
+    candidates that lose on them (`allowed_by_types`)."""
     if rule not in SELECTION_RULES:
         raise ValueError(f"unknown selection rule {rule!r}; choose one of {', '.join(SELECTION_RULES)}")
     if rule != "lowest" and fold_curves is None:
@@ -279,7 +271,7 @@ def select_configuration(
     if rule == "law" and law is None:
         raise ValueError("the law rule needs the real-data learning curve (R*, β)")
     if rule != "lowest" and types is not None and len(types.real_only):
-        return _select_on_whole(curves, real_only, rule, fold_curves, fold_real_only, folds, law, types)
+        curves, fold_curves = allowed_by_types(curves, fold_curves, types)
     best = _best(curves, real_only)
     gen, m, alpha, mse = best
     if rule == "lowest" or gen is None:
@@ -302,9 +294,6 @@ def select_configuration(
     return gen, int(m), float(a), float(e)
 
 
-Candidate = tuple[str, int, int]  # (source, m, index of α in the curve)
-
-
 def _law_choice(
     gen: str, m: int, points: Sequence[Sequence[float]], real_only: float, law: tuple[float, float] | None
 ) -> Choice | None:
@@ -319,64 +308,17 @@ def _law_choice(
     return gen, int(m), a, float(np.interp(a, grid[:, 0], grid[:, 1]))
 
 
-def _whole_evidence(
-    key: Candidate, fold_curves: FoldCurves, fold_real_only: Sequence[float], k: int, types: TypeEvidence
-) -> tuple[float, float, float]:
-    gen, m, i = key
-    return whole_gain(
-        fold_curves[gen][m][i], fold_real_only, k, types.curves[gen][m][i], types.real_only, types.val_share
-    )
-
-
-def _holds(gain: float, se: float, type_gain: float) -> bool:
-    """A gain beyond its noise on the evidence as a whole, and no loss on the left-out profile types."""
-    return gain > se and type_gain >= 0
-
-
-def best_on_whole(curves: Curves, types: TypeEvidence) -> Candidate | None:
-    """The augmented candidate (α > 0) with the lowest selection score, K-fold and left-out types together."""
-    scored = [
-        (_log_score(e, types.curves[gen][m][i]), (gen, int(m), i))
-        for gen, by_m in curves.items()
-        for m, points in by_m.items()
-        for i, (a, e) in enumerate(points)
-        if a > 0
-    ]
-    return min(scored, key=lambda p: p[0])[1] if scored else None
-
-
-def _select_on_whole(
-    curves: Curves,
-    real_only: float,
-    rule: str,
-    fold_curves: FoldCurves,
-    fold_real_only: Sequence[float],
-    folds: int | None,
-    law: tuple[float, float] | None,
-    types: TypeEvidence,
-) -> Choice:
-    """The one-SE (or law) rule on K-fold and left-out-type evidence together (module notes)."""
-    k = folds or len(fold_real_only)
-    best = best_on_whole(curves, types)
-    if best is None:
-        return None, 0, 0.0, real_only
-    gen, m, i = best
-    gain, se, type_gain = _whole_evidence(best, fold_curves, fold_real_only, k, types)
-    if not _holds(gain, se, type_gain):
-        return None, 0, 0.0, real_only
-    points = curves[gen][m]
-    if rule == "law" and (by_law := _law_choice(gen, m, points, real_only, law)) is not None:
-        return by_law
-    ceiling = _log_score(points[i][1], types.curves[gen][m][i]) + se
-    established = [
-        j
-        for j, (a, e) in enumerate(points)
-        if a > 0
-        and _log_score(e, types.curves[gen][m][j]) <= ceiling
-        and _holds(*_whole_evidence((gen, m, j), fold_curves, fold_real_only, k, types))
-    ]
-    j = min(established or [i], key=lambda j: points[j][0])
-    return gen, int(m), float(points[j][0]), float(points[j][1])
+def allowed_by_types(curves: Curves, fold_curves: FoldCurves, types: TypeEvidence) -> tuple[Curves, FoldCurves]:
+    """The curves and per-fold scores without the candidates that lose on the left-out profile types (α = 0 kept)."""
+    kept: dict[str, dict[int, list]] = {}
+    kept_folds: dict[str, dict[int, list]] = {}
+    for gen, by_m in curves.items():
+        for m, points in by_m.items():
+            keep = [i for i, (a, _) in enumerate(points) if a == 0 or type_gain(types, gen, m, i) >= 0]
+            if len(keep) > 1:
+                kept.setdefault(gen, {})[m] = [points[i] for i in keep]
+                kept_folds.setdefault(gen, {})[m] = [fold_curves[gen][m][i] for i in keep]
+    return kept, kept_folds
 
 
 def _scorer(
@@ -505,23 +447,41 @@ def _sdv_samples(
     X: pd.DataFrame,
     y: pd.Series,
     folds: Folds,
+    which: Sequence[int],
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
     n_jobs: int | None,
 ) -> tuple[dict[tuple[int, str], tuple[np.ndarray, np.ndarray]], dict[str, TuningOutcome]]:
-    """The SDV sources fitted inside each training fold (seed + k) and, unless they were tuned, their quality
-    score on every row (the configuration as given), all in one batch of jobs, the longest first."""
+    """The SDV sources fitted inside the training side of folds `which` (fold k with seed + k, so a fold's sample
+    does not depend on which others are drawn) and, unless they were tuned, their quality score on every row (the
+    configuration as given), all in one batch of jobs, the longest first."""
     seed, m_max = settings.random_state, {n: settings.m_for(n)[-1] for n in sdv}
-    jobs = [
-        delayed(_fold_samples)(sdv, params, seed + k, X, y, train, m_max, scalar_bounds)
-        for k, (train, _) in enumerate(folds)
-    ]
+    jobs = [delayed(_fold_samples)(sdv, params, seed + k, X, y, folds[k][0], m_max, scalar_bounds) for k in which]
     scored = [] if settings.tune else list(sdv)
     if scored:  # one job over every row, the longest, so it goes first
         jobs.insert(0, delayed(_quality_scores)(scored, params, X, y, seed, scalar_bounds))
     done = Parallel(n_jobs=n_jobs)(jobs)
     quality = done.pop(0) if scored else {}
-    samples = {(k, n): rows for k, by_source in enumerate(done) for n, rows in by_source.items()}
+    samples = {(k, n): rows for k, by_source in zip(which, done, strict=True) for n, rows in by_source.items()}
     return samples, quality
+
+
+def _rest_samples(
+    name: str,
+    params: Mapping[str, Mapping[str, Any]],
+    settings: AugmentSettings,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: Folds,
+    which: Sequence[int],
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    n_jobs: int | None,
+) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
+    """The chosen SDV source inside the folds the grid was not scored on, drawn as `_sdv_samples` would."""
+    seed, m = settings.random_state, settings.m_for(name)[-1]
+    rows = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_sample)(name, params[name], seed + k, X, y, folds[k][0], m, scalar_bounds, None) for k in which
+    )
+    return {(k, name): r for k, r in zip(which, rows, strict=True)}
 
 
 def _quality_scores(
@@ -597,7 +557,8 @@ def run_study(
         raise ValueError("no surrogate source can be used for these data: " + "; ".join(skipped.values()))
     sdv = [n for n in sources if n in GENERATORS]
     kfold, by_type = study_folds(X, y, settings, groups)
-    folds = kfold + [(train, val) for _, train, val in by_type]  # every candidate is scored on all of them
+    folds = kfold + [(train, val) for _, train, val in by_type]  # the decision's evidence (module notes)
+    screen = [*range(settings.screened_folds), *range(len(kfold), len(folds))]  # the grid's: same for every candidate
 
     start = time.perf_counter()
     outcomes = _tuned(settings, sdv, X, y, scalar_bounds, n_jobs) if settings.tune else {}
@@ -606,12 +567,12 @@ def run_study(
     report(0.1, "generators tuned" if settings.tune else "generators at their settings")
 
     start = time.perf_counter()
-    samples, scored = _sdv_samples(settings, sdv, gen_params, X, y, folds, scalar_bounds, n_jobs)
+    samples, scored = _sdv_samples(settings, sdv, gen_params, X, y, folds, screen, scalar_bounds, n_jobs)
     outcomes.update(scored)
     quality = {n: outcomes[n].score for n in sdv}
     tuning = {n: outcomes[n].tried for n in sdv}
     seconds["generators"] = time.perf_counter() - start
-    report(0.4, f"generators fitted inside each of the {len(folds)} training folds")
+    report(0.4, f"generators fitted inside each of the {len(screen)} training folds")
 
     start = time.perf_counter()
     if VIRTUAL_LAB in sources:
@@ -626,22 +587,37 @@ def run_study(
 
     start = time.perf_counter()
     Xn, yn = to_model(X.to_numpy(float)), y.to_numpy(float)
-    empty = np.empty((0, Xn.shape[1]))
-    samples = {key: (to_model(Xs) if len(Xs) else empty, ys) for key, (Xs, ys) in samples.items()}
+    model_rows = _model_rows(to_model, Xn.shape[1])
+    samples = {key: model_rows(rows) for key, rows in samples.items()}
     alphas = [a for a in settings.alphas if a > 0]
     search = stand_in_params(family, params, settings.stand_in_estimators)
-    scored_folds = _scored(family, search, Xn, yn, folds, len(kfold), samples, sources, settings, alphas, n_jobs)
+    grid = {(i, n): samples[k, n] for i, k in enumerate(screen) for n in sources}
+    screened = [folds[k] for k in screen]
+    n_kfold = settings.screened_folds
+    scored_folds = _scored(family, search, Xn, yn, screened, n_kfold, grid, sources, settings, alphas, n_jobs)
     seconds["models"] = time.perf_counter() - start
     report(0.9, "every candidate scored")
     quality = {n: quality[n] for n in sources}  # in the order of the sources
     fitted = {"quality_scores": quality, "generator_params": gen_params, "tuning": tuning, "seconds": seconds}
-    outcome = _outcome(settings, sources, skipped, kfold, by_type, alphas, scored_folds, fitted)
-    if search != params:
+    outcome = _outcome(settings, sources, skipped, kfold[:n_kfold], by_type, alphas, scored_folds, fitted)
+    if search != params or len(screen) < len(folds):
         start = time.perf_counter()
+        if outcome.generator in GENERATORS:
+            rest = [k for k in range(len(folds)) if k not in screen]
+            more = _rest_samples(outcome.generator, gen_params, settings, X, y, folds, rest, scalar_bounds, n_jobs)
+            samples.update({key: model_rows(rows) for key, rows in more.items()})
         outcome = _confirmed(outcome, family, params, search, Xn, yn, folds, samples, seed, n_jobs, by_type)
         seconds["full_model"] = time.perf_counter() - start
     report(1.0, f"chosen: {outcome.rule['verdict']}")
     return outcome
+
+
+def _model_rows(
+    to_model: Callable[[np.ndarray], np.ndarray], width: int
+) -> Callable[[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    """A source's raw rows in the CQA model's inputs (an empty sample keeps its width)."""
+    empty = np.empty((0, width))
+    return lambda rows: (to_model(rows[0]) if len(rows[0]) else empty, rows[1])
 
 
 def study_folds(
@@ -727,9 +703,9 @@ def _confirmed(
     n_jobs: int | None,
     by_type: GroupFolds = (),
 ) -> StudyOutcome:
-    """The stand-in's choice scored again with the full model on the same folds; kept only if its gain holds.
+    """The grid's choice scored again with the full model on every fold; kept only if its gain holds there.
 
-    `folds` are the repeated K-fold ones followed by the left-out types' (`by_type`), whose evidence then
+    `folds` are all the repeated K-fold ones followed by the left-out types' (`by_type`), whose evidence then
     counts as in the selection. Under the `lowest` rule the choice is kept as it is (that rule asks for no
     evidence) and the full model's scores are only recorded."""
     outcome.rule["stand_in"] = search
@@ -744,32 +720,28 @@ def _confirmed(
     real, chosen = scores[:n, 0], scores[:n, 1]
     gain, se = paired_gain(chosen, real, outcome.rule["folds"])
     holds = gain > se
-    confirmation = {"cv_mse_real_only": float(real.mean()), "cv_mse": float(chosen.mean())}
+    confirmation = {"cv_mse_real_only": float(real.mean()), "cv_mse": float(chosen.mean()), "folds": len(folds)}
+    evidence = f"{gain:.3g} ± {se:.3g}"
     if len(by_type):
-        gain, se, type_gain = whole_gain(
-            chosen, real, outcome.rule["folds"], scores[n:, 1], scores[n:, 0], _share(by_type)
-        )
-        holds = _holds(gain, se, type_gain)
-        confirmation["type_gain"] = type_gain
+        types = TypeEvidence({g: {m: [scores[n:, 0], scores[n:, 1]]}}, scores[n:, 0])
+        confirmation["type_gain"] = type_gain(types, g, m, 1)
+        holds = holds and confirmation["type_gain"] >= 0
+        evidence += f"; left-out profile types {np.expm1(-confirmation['type_gain']):+.0%}"
     holds = outcome.rule["name"] == "lowest" or holds
     outcome.rule["confirmation"] = {**confirmation, "gain": gain, "gain_se": se, "holds": holds}
-    evidence = f"{gain:.3g} ± {se:.3g}" + (" in log selection score" if len(by_type) else "")
     if holds:
         outcome.rule["verdict"] += (
-            f"; the full model confirms it: CV MSE {chosen.mean():.4g} against {real.mean():.4g} ({evidence})"
+            f"; the full model confirms it on all {len(folds)} folds: CV MSE {chosen.mean():.4g} against "
+            f"{real.mean():.4g} ({evidence})"
         )
     else:
         outcome.generator, outcome.m, outcome.alpha = None, 0, 0.0
         outcome.cv_mse_augmented = outcome.cv_mse_real_only
         outcome.rule["verdict"] = (
-            f"{NO_GAIN} (the full model does not confirm the stand-in's gain at m = {m}, α = {alpha:g}: {evidence})"
+            f"{NO_GAIN} (on all {len(folds)} folds the full model does not confirm the grid's gain at m = {m}, "
+            f"α = {alpha:g}: {evidence})"
         )
     return outcome
-
-
-def _share(by_type: GroupFolds) -> float:
-    """The mean n_val / n_train of the leave-one-type-out folds."""
-    return float(np.mean([len(val) / len(train) for _, train, val in by_type]))
 
 
 def _prefix(sample: tuple[np.ndarray, np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -800,7 +772,7 @@ def _outcome(
     if by_type:
         type_real = [s[0] for s in by_type_scored]
         type_curves = _curves(sources, settings, alphas, by_type_scored, cv_real)[1]
-        types = TypeEvidence(type_curves, type_real, _share(by_type))
+        types = TypeEvidence(type_curves, type_real)
     k = settings.folds
     floor, exponent = learning_curve(sizes, errors)
     choice = select_configuration(
@@ -827,11 +799,11 @@ def _outcome(
     rule = {"name": settings.selection, "folds": k, "repeats": settings.repeats, "verdict": verdict}
     if types is not None:
         rule["types"] = [name for name, _, _ in by_type]
-        rule["evidence"] = _whole_summary(curves, fold_curves, real_only, k, types)
+        rule["evidence"] = _allowed_summary(curves, fold_curves, real_only, k, types)
         on_grid = [a for a, _ in curves[generator][m]] if generator is not None else []
         if alpha in on_grid:  # the law rule's α may lie between grid points
-            type_gain = _whole_evidence((generator, m, on_grid.index(alpha)), fold_curves, real_only, k, types)[2]
-            rule["verdict"] += f"; on the left-out profile types the MSE changes by {np.expm1(-type_gain):+.0%}"
+            change = np.expm1(-type_gain(types, generator, m, on_grid.index(alpha)))
+            rule["verdict"] += f"; on the left-out profile types the MSE changes by {change:+.0%}"
     return StudyOutcome(
         generator=generator,
         m=m,
@@ -874,16 +846,17 @@ def _curves(
     return curves, fold_curves
 
 
-def _whole_summary(
+def _allowed_summary(
     curves: Curves, fold_curves: FoldCurves, real_only: Sequence[float], k: int, types: TypeEvidence
 ) -> dict[str, Any] | None:
-    """The best candidate by the selection score (K-fold and left-out types) and its evidence over α = 0."""
-    best = best_on_whole(curves, types)
-    if best is None:
+    """The lowest-CV candidate the left-out profile types allow, its K-fold gain over α = 0 and its type change."""
+    gen, m, alpha, _ = _best(allowed_by_types(curves, fold_curves, types)[0], np.inf)
+    if gen is None:
         return None
-    gain, se, type_gain = _whole_evidence(best, fold_curves, real_only, k, types)
-    gen, m, i = best
-    return {"source": gen, "m": m, "alpha": curves[gen][m][i][0], "gain": gain, "gain_se": se, "type_gain": type_gain}
+    i = [a for a, _ in curves[gen][m]].index(alpha)
+    gain, se = paired_gain(fold_curves[gen][m][i], real_only, k)
+    change = type_gain(types, gen, m, i)
+    return {"source": gen, "m": m, "alpha": alpha, "gain": gain, "gain_se": se, "type_gain": change}
 
 
 def _source_summary(
@@ -912,7 +885,7 @@ def _source_summary(
         for mm, per_alpha in fold_curves[name].items()
     }
     law_m = m if gen is not None else (best_m or settings.m_for(name)[-1])
-    whole = {} if types is None else {"whole": _whole_summary(own, fold_curves, real_only, settings.folds, types)}
+    whole = {} if types is None else {"allowed": _allowed_summary(own, fold_curves, real_only, settings.folds, types)}
     return {
         **whole,
         "label": source_label(name),

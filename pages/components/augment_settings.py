@@ -27,7 +27,12 @@ def settings_ui(fit: FitResult) -> tuple[str, AugmentSettings]:
     c4, c5, c6, c7, c8 = st.columns(5)
     step = c4.selectbox("α step", [0.05, 0.1, 0.25, 0.5], key="aug_step")
     folds = c5.selectbox("CV folds (K)", [5, 3], key="aug_folds")
-    repeats = c6.selectbox("Repeats of the folds", [3, 2, 1], key="aug_repeats")
+    repeats = c6.selectbox(
+        "Repeats of the folds",
+        [3, 2, 1],
+        key="aug_repeats",
+        help="The grid is scored on the first repeat; the chosen candidate is decided on all of them.",
+    )
     tune = c7.checkbox("Tune generators by quality score", value=False, key="aug_tune")
     epochs = c8.number_input("Epochs (CTGAN/TVAE, untuned)", 1, 1000, 25, key="aug_epochs", disabled=tune)
     lab_m = st.multiselect(
@@ -45,9 +50,9 @@ def settings_ui(fit: FitResult) -> tuple[str, AugmentSettings]:
         horizontal=True,
         key="aug_selection",
         help="With ~20 rows the CV MSE is noisy and the lowest of hundreds of candidates is biased low. The default "
-        "rule ranks candidates on the repeated folds and the left-out profile types together, keeps the real-only "
-        "model unless the best gain exceeds its standard error (corrected for overlapping training sets) and the "
-        "left-out types do not get worse, then takes the smallest α within one standard error of the best.",
+        "rule leaves out candidates that make the left-out profile types worse, keeps the real-only model unless the "
+        "best gain on the repeated folds exceeds its standard error (corrected for overlapping training sets), then "
+        "takes the smallest α within one standard error of the best.",
     )
     params = {g: {**GENERATORS[g].defaults, "epochs": int(epochs)} for g in generators if g in NEURAL}
     settings = AugmentSettings(
