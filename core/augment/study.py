@@ -450,38 +450,20 @@ def _sdv_samples(
     which: Sequence[int],
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
     n_jobs: int | None,
+    with_quality: bool = True,
 ) -> tuple[dict[tuple[int, str], tuple[np.ndarray, np.ndarray]], dict[str, TuningOutcome]]:
     """The SDV sources fitted inside the training side of folds `which` (fold k with seed + k, so a fold's sample
-    does not depend on which others are drawn) and, unless they were tuned, their quality score on every row (the
-    configuration as given), all in one batch of jobs, the longest first."""
+    does not depend on which others are drawn) and, unless they were tuned or `with_quality` is off, their quality
+    score on every row (the configuration as given), all in one batch of jobs, the longest first."""
     seed, m_max = settings.random_state, {n: settings.m_for(n)[-1] for n in sdv}
     jobs = [delayed(_fold_samples)(sdv, params, seed + k, X, y, folds[k][0], m_max, scalar_bounds) for k in which]
-    scored = [] if settings.tune else list(sdv)
+    scored = list(sdv) if with_quality and not settings.tune else []
     if scored:  # one job over every row, the longest, so it goes first
         jobs.insert(0, delayed(_quality_scores)(scored, params, X, y, seed, scalar_bounds))
     done = Parallel(n_jobs=n_jobs)(jobs)
     quality = done.pop(0) if scored else {}
     samples = {(k, n): rows for k, by_source in zip(which, done, strict=True) for n, rows in by_source.items()}
     return samples, quality
-
-
-def _rest_samples(
-    name: str,
-    params: Mapping[str, Mapping[str, Any]],
-    settings: AugmentSettings,
-    X: pd.DataFrame,
-    y: pd.Series,
-    folds: Folds,
-    which: Sequence[int],
-    scalar_bounds: Mapping[str, tuple[float, float]] | None,
-    n_jobs: int | None,
-) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
-    """The chosen SDV source inside the folds the grid was not scored on, drawn as `_sdv_samples` would."""
-    seed, m = settings.random_state, settings.m_for(name)[-1]
-    rows = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_sample)(name, params[name], seed + k, X, y, folds[k][0], m, scalar_bounds, None) for k in which
-    )
-    return {(k, name): r for k, r in zip(which, rows, strict=True)}
 
 
 def _quality_scores(
@@ -603,8 +585,9 @@ def run_study(
     if search != params or len(screen) < len(folds):
         start = time.perf_counter()
         if outcome.generator in GENERATORS:
-            rest = [k for k in range(len(folds)) if k not in screen]
-            more = _rest_samples(outcome.generator, gen_params, settings, X, y, folds, rest, scalar_bounds, n_jobs)
+            rest = [k for k in range(len(folds)) if k not in screen]  # the chosen source on the other folds too
+            g, bounds = [outcome.generator], scalar_bounds
+            more, _ = _sdv_samples(settings, g, gen_params, X, y, folds, rest, bounds, n_jobs, with_quality=False)
             samples.update({key: model_rows(rows) for key, rows in more.items()})
         outcome = _confirmed(outcome, family, params, search, Xn, yn, folds, samples, seed, n_jobs, by_type)
         seconds["full_model"] = time.perf_counter() - start
