@@ -32,7 +32,7 @@ higher than the real-only model's (mean log ratio over the types < 0,
 `type_gain`) is not considered, and the rule above decides among the rest on
 the repeated K-fold evidence. The left-out types do not add to the gain: with a
 type left out, the real-only model knows nothing of it and almost any rows
-help, a setting the final model, trained on every type, never faces; on 17
+help, a setting the final model, trained on every type, never faces; on 20
 campaigns of other compounds (`bench/bench_augment.py`) a rule that counted
 their gains (half the log CV MSE, half the mean log type MSE) chose
 virtual-lab rows that doubled the test MSE, while the K-fold evidence alone
