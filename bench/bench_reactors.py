@@ -36,6 +36,7 @@ from core.reactors.closed_loop import (  # noqa: E402
     CONTROLLERS,
     ClosedLoopRun,
     compare_controllers,
+    decision_timing,
     run_closed_loop,
     summary_table,
 )
@@ -600,7 +601,7 @@ def offset_study(config, pi, learner, hours: float, settings: PlannerSettings, v
             plant = Plant(config, pi, schedule=schedule)
             predictor = LearnedModelPredictor(plant, learner, tuned.offset_window_min)
             record, times, log = logged_run(plant, make(config, predictor, tuned), minutes)
-            per[(label, name)] = {**performance(config, record), **timing_ms(times)}
+            per[(label, name)] = {**performance(config, record), **decision_timing(times)}
             variants[label]["violations"] += explain_violations(config, f"{label} / {name}", record, log)
     names = list(scenarios)
     main = names[:3]
@@ -631,10 +632,6 @@ def offset_study(config, pi, learner, hours: float, settings: PlannerSettings, v
         }
     result["violations"] = {label: v["violations"] for label, v in variants.items()}
     return result
-
-
-def timing_ms(times: list[float]) -> dict:
-    return {"decision_time_ms": 1e3 * float(np.mean(times)), "max_decision_time_ms": 1e3 * float(np.max(times))}
 
 
 def tracker_table(config, pi, hours: float, **tracker) -> dict:

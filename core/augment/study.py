@@ -226,8 +226,11 @@ class TypeEvidence:
 
 def type_gain(types: TypeEvidence, source: str, m: int, index: int) -> float:
     """The mean log ratio real-only / candidate MSE over the left-out profile types (> 0: better there)."""
-    candidate = np.maximum(types.curves[source][m][index], 1e-300)
-    return float(np.mean(np.log(np.maximum(types.real_only, 1e-300) / candidate)))
+    return _mean_log_ratio(types.real_only, types.curves[source][m][index])
+
+
+def _mean_log_ratio(real_only: Sequence[float], candidate: Sequence[float]) -> float:
+    return float(np.mean(np.log(np.maximum(real_only, 1e-300) / np.maximum(candidate, 1e-300))))
 
 
 def paired_gain(candidate: Sequence[float], real_only: Sequence[float], folds: int) -> tuple[float, float]:
@@ -706,8 +709,7 @@ def _confirmed(
     confirmation = {"cv_mse_real_only": float(real.mean()), "cv_mse": float(chosen.mean()), "folds": len(folds)}
     evidence = f"{gain:.3g} ± {se:.3g}"
     if len(by_type):
-        types = TypeEvidence({g: {m: [scores[n:, 0], scores[n:, 1]]}}, scores[n:, 0])
-        confirmation["type_gain"] = type_gain(types, g, m, 1)
+        confirmation["type_gain"] = _mean_log_ratio(scores[n:, 0], scores[n:, 1])
         holds = holds and confirmation["type_gain"] >= 0
         evidence += f"; left-out profile types {np.expm1(-confirmation['type_gain']):+.0%}"
     holds = outcome.rule["name"] == "lowest" or holds

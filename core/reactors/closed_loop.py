@@ -137,14 +137,15 @@ def compare_controllers(
             decide = _supervisor(controller, plant, learner, settings, program)
             record, times = run_closed_loop(plant, decide, minutes, settings.replan_every_min, start, report)
             run = ClosedLoopRun(controller, scenario, record, times)
-        run.metrics = {**performance(config, run.record), **_timing(run.decision_times_s), **run.metrics}
+        run.metrics = {**performance(config, run.record), **decision_timing(run.decision_times_s), **run.metrics}
         run.metrics["optimum_kg_h"] = optimum[scenario]
         run.metrics["share_of_optimum"] = run.metrics["throughput_kg_h"] / optimum[scenario]
         runs.append(run)
     return runs
 
 
-def _timing(times: list[float]) -> dict:
+def decision_timing(times: list[float]) -> dict:
+    """Mean and largest time per decision, in ms (0 without decisions)."""
     return {
         "decision_time_ms": 1e3 * float(np.mean(times)) if times else 0.0,
         "max_decision_time_ms": 1e3 * float(np.max(times)) if times else 0.0,
