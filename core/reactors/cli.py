@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 from core.reactors.closed_loop import CONTROLLERS, OPTIONAL_CONTROLLERS, compare_controllers, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.dataset import ReactorDataError, load_operating_data, save_operating_data, split_chronological
@@ -160,9 +158,6 @@ def _compare(args: argparse.Namespace) -> int:
     if args.setpoint_move is not None:
         settings = replace(settings, max_setpoint_move_K=args.setpoint_move)
     settings = replace(settings, offset_window_min=args.offset_correction)
-    # The planners' networks are small: extra threads only wait for each other. On a busy 2-core machine a
-    # shooting decision took 12 s with two threads against 0.2 s with one.
-    torch.set_num_threads(1)
     runs = compare_controllers(
         config,
         pi,
