@@ -158,6 +158,8 @@ def _compare(args: argparse.Namespace) -> int:
     if args.setpoint_move is not None:
         settings = replace(settings, max_setpoint_move_K=args.setpoint_move)
     settings = replace(settings, offset_window_min=args.offset_correction)
+    if args.coolant_headroom is not None:
+        settings = replace(settings, coolant_headroom_K=args.coolant_headroom)
     runs = compare_controllers(
         config,
         pi,
@@ -288,6 +290,13 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="MIN",
         help="correct the learned model's forecasts by its mean error over the last MIN minutes (default 0: off)",
+    )
+    compare.add_argument(
+        "--coolant-headroom",
+        type=_non_negative,
+        default=None,
+        metavar="K",
+        help=f"coolant reserve above its floor the planner keeps (default {PlannerSettings.coolant_headroom_K:g} K)",
     )
     compare.add_argument(
         "--cem-oracle", action="store_true", help="also run the search on the true model and the shooting MPC"
