@@ -157,7 +157,8 @@ def _compare(args: argparse.Namespace) -> int:
         settings = replace(settings, max_setpoint_move_K=None)
     if args.setpoint_move is not None:
         settings = replace(settings, max_setpoint_move_K=args.setpoint_move)
-    settings = replace(settings, offset_window_min=args.offset_correction)
+    if args.offset_correction is not None:
+        settings = replace(settings, offset_window_min=args.offset_correction)
     if args.coolant_headroom is not None:
         settings = replace(settings, coolant_headroom_K=args.coolant_headroom)
     runs = compare_controllers(
@@ -287,9 +288,10 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     compare.add_argument(
         "--offset-correction",
         type=_minutes,
-        default=0,
+        default=None,
         metavar="MIN",
-        help="correct the learned model's forecasts by its mean error over the last MIN minutes (default 0: off)",
+        help="correct the learned model's forecasts by its mean error over the last MIN minutes "
+        f"(default {PlannerSettings.offset_window_min}; 0: off)",
     )
     compare.add_argument(
         "--coolant-headroom",
