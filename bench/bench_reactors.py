@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_reactors.py --barrier  # only the training-barrier study (reuses the record)
     .venv/bin/python bench/bench_reactors.py --control --hours 200 --closed-loop-hours 6 --out runs/reactors_control
         # only the control studies: true optimum, closed loop, search size, steadiness, offset correction,
-        # cooling failure
+        # held setpoints' coolant reserve (headroom), cooling failure
         # (on a neural ODE trained for 3,000 steps unless --out holds one);
         # --studies closed_loop,steadiness picks some of them
 
@@ -414,13 +414,15 @@ def cem_candidates(config, pi, populations: tuple[int, ...], seeds: int, setting
     return {"by_population": results, "stops_improving_at_candidates": enough * settings.iterations}
 
 
+UNCORRECTED = {"offset_window_min": 0, "coolant_headroom_K": 4.0}  # the planner before the offset correction
 LEARNED_CURVE = (  # (label, planner settings): from free setpoints to setpoints held by the PI loops
-    ("free setpoints, weight 0", {"max_setpoint_move_K": None}),
-    ("free setpoints, weight 20", {"max_setpoint_move_K": None, "steadiness_weight_kg_h_K2": 20.0}),
-    ("setpoint moves <= 1 K, weight 20", {"max_setpoint_move_K": 1.0, "steadiness_weight_kg_h_K2": 20.0}),
-    ("setpoints held, headroom 8 K", {"coolant_headroom_K": 8.0}),
-    ("setpoints held, headroom 6 K", {"coolant_headroom_K": 6.0}),
-    ("setpoints held, headroom 4 K (default)", {}),
+    ("free setpoints, weight 0", UNCORRECTED | {"max_setpoint_move_K": None}),
+    ("free setpoints, weight 20", UNCORRECTED | {"max_setpoint_move_K": None, "steadiness_weight_kg_h_K2": 20.0}),
+    ("setpoint moves <= 1 K, weight 20", UNCORRECTED | {"max_setpoint_move_K": 1.0, "steadiness_weight_kg_h_K2": 20.0}),
+    ("setpoints held, headroom 8 K", UNCORRECTED | {"coolant_headroom_K": 8.0}),
+    ("setpoints held, headroom 6 K", UNCORRECTED | {"coolant_headroom_K": 6.0}),
+    ("setpoints held, headroom 4 K", UNCORRECTED),
+    ("setpoints held, offset correction, headroom 0.5 K (default)", {}),
 )
 
 
@@ -447,7 +449,7 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
         tuned = replace(settings, **changes)
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned",))
         add(f"learned, {label}", "learned", summary_table(runs))
-    for label, changes in (LEARNED_CURVE[0], LEARNED_CURVE[-1]):
+    for label, changes in (LEARNED_CURVE[0], LEARNED_CURVE[5]):  # free, and held at the former 4 K
         tuned = replace(settings, **changes)
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned_shooting",))
         add(f"learned shooting MPC, {label}", "learned_shooting", summary_table(runs))
@@ -460,7 +462,7 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
     return {"curve": curve}
 
 
-OFFSET_WINDOW_MIN = 10  # the learned model's error since the previous decision
+OFFSET_WINDOW_MIN = PlannerSettings.offset_window_min  # the learned model's error since the previous decision
 
 
 def offset_on_validation(learner, validation: pd.DataFrame, window: int, horizon: int = 30) -> dict:
@@ -558,12 +560,21 @@ def explain_violations(config, scenario: str, record: pd.DataFrame, log: list[di
     return found
 
 
-OFFSET_VARIANTS = (  # (label, planner, setpoint move limit per decision); steadiness weight 0
-    ("cem, free", EconomicOptimizer, None),
-    ("cem, free, offset", EconomicOptimizer, None),
-    ("shooting, free", ShootingPlanner, None),
-    ("shooting, free, offset", ShootingPlanner, None),
-    ("shooting, <= 2 K, offset", ShootingPlanner, 2.0),
+CORRECTED = {"offset_window_min": OFFSET_WINDOW_MIN, "coolant_headroom_K": 4.0}
+OFFSET_VARIANTS = (  # (label, planner, settings changed); steadiness weight 0, coolant reserve 4 K
+    ("cem, free", EconomicOptimizer, UNCORRECTED | {"max_setpoint_move_K": None}),
+    ("cem, free, offset", EconomicOptimizer, CORRECTED | {"max_setpoint_move_K": None}),
+    ("shooting, free", ShootingPlanner, UNCORRECTED | {"max_setpoint_move_K": None}),
+    ("shooting, free, offset", ShootingPlanner, CORRECTED | {"max_setpoint_move_K": None}),
+    ("shooting, <= 2 K, offset", ShootingPlanner, CORRECTED | {"max_setpoint_move_K": 2.0}),
+)
+HEADROOMS_K = (4.0, 2.0, 1.0, 0.5, 0.0)
+HEADROOM_VARIANTS = (  # setpoints held (PI keeps T steady): the offset correction off at 4 K, then on
+    ("held, 4 K", EconomicOptimizer, UNCORRECTED | {"max_setpoint_move_K": 0.0}),
+    *(
+        (f"held, offset, {h:g} K", EconomicOptimizer, CORRECTED | {"max_setpoint_move_K": 0.0, "coolant_headroom_K": h})
+        for h in HEADROOMS_K
+    ),
 )
 
 
@@ -587,42 +598,61 @@ def offset_study(config, pi, learner, hours: float, settings: PlannerSettings, v
             f"{OFFSET_WINDOW_MIN} min before: "
             + ", ".join(f"{k} {v['plain']:.2f} -> {v['corrected']:.2f}" for k, v in errors.items())
         )
+    return result | variant_table(config, pi, learner, hours, settings, OFFSET_VARIANTS, seeds)
+
+
+def headroom_study(config, pi, learner, hours: float, settings: PlannerSettings, seeds=(101, 202)) -> dict:
+    """Setpoints held, the offset correction on, and the coolant reserve the planner keeps above the floor.
+
+    The 4 K reserve made up for the learned model's coolant forecasts, 2-6 K too warm near the floor; with the
+    correction the forecasts are unbiased, and the reserve only trades throughput against safety margin. Held
+    setpoints keep PI's steadiness; the held-out random schedules check that a smaller reserve adds no violation.
+    """
+    section(f"Held setpoints, offset correction and coolant reserve, 3 scenarios + 2 random x {hours:g} h")
+    return variant_table(config, pi, learner, hours, settings, HEADROOM_VARIANTS, seeds)
+
+
+def variant_table(config, pi, learner, hours: float, settings: PlannerSettings, variants, seeds) -> dict:
+    """Each planner variant, PI and the oracle on the three scenarios and the random schedules `seeds`: the
+    3-scenario means (share of the oracle, T sd against PI's), each schedule's throughput and violations, and
+    every violating reactor-minute with what the planner commanded and predicted."""
     scenarios = evaluation_scenarios(config, hours)
     scenarios |= {f"random schedule {seed}": random_schedule(config, hours, seed) for seed in seeds}
     reference = compare_controllers(
         config, pi, None, hours=hours, settings=settings, controllers=("pid", "oracle"), scenarios=scenarios
     )
     per = {(r.controller, r.scenario): r.metrics for r in reference}
-    minutes, variants = round(hours * 60), {}
-    for label, make, move in OFFSET_VARIANTS:
-        tuned = replace(settings, max_setpoint_move_K=move, offset_window_min=OFFSET_WINDOW_MIN * ("offset" in label))
-        variants[label] = {"violations": []}
+    minutes, violations, result = round(hours * 60), {}, {}
+    for label, make, changes in variants:
+        tuned = replace(settings, **changes)
+        violations[label] = []
         for name, schedule in scenarios.items():
             plant = Plant(config, pi, schedule=schedule)
             predictor = LearnedModelPredictor(plant, learner, tuned.offset_window_min)
             record, times, log = logged_run(plant, make(config, predictor, tuned), minutes)
             per[(label, name)] = {**performance(config, record), **decision_timing(times)}
-            variants[label]["violations"] += explain_violations(config, f"{label} / {name}", record, log)
+            violations[label] += explain_violations(config, f"{label} / {name}", record, log)
     names = list(scenarios)
     main = names[:3]
-    print(f"\n{'3 scenarios':<24}{'kg/h':>7}{'% oracle':>10}{'sd K':>7}{'viol':>6}{'ms/dec':>8}{'max ms':>8}")
-    oracle_mean = np.mean([per[("oracle", s)]["throughput_kg_h"] for s in main])
-    for label in ["pid", "oracle", *variants]:
-        rows = [per[(label, s)] for s in main]
-        mean = {k: float(np.mean([r[k] for r in rows])) for k in ("throughput_kg_h", "stability_sd")}
-        mean["share_of_oracle"] = mean["throughput_kg_h"] / oracle_mean
-        mean["violations"] = int(sum(r["violations"] for r in rows))
-        mean["decision_time_ms"] = float(np.mean([r.get("decision_time_ms", 0.0) for r in rows]))
-        mean["max_decision_time_ms"] = float(max(r.get("max_decision_time_ms", 0.0) for r in rows))
+    labels = ["pid", "oracle", *violations]
+    print(
+        f"\n{'3 scenarios':<24}{'kg/h':>7}{'% oracle':>10}{'x PI':>6}{'sd K':>7}{'x PI':>6}{'viol':>6}"
+        f"{'ms/dec':>8}{'max ms':>8}"
+    )
+    means = {label: _scenario_means([per[(label, s)] for s in main]) for label in labels}
+    for label in labels:
+        mean = means[label]
+        mean["share_of_oracle"] = mean["throughput_kg_h"] / means["oracle"]["throughput_kg_h"]
         result.setdefault("three_scenarios", {})[label] = mean
         print(
             f"{label:<24}{mean['throughput_kg_h']:>7.0f}{100 * mean['share_of_oracle']:>10.1f}"
-            f"{mean['stability_sd']:>7.2f}{mean['violations']:>6}{mean['decision_time_ms']:>8.0f}"
-            f"{mean['max_decision_time_ms']:>8.0f}"
+            f"{mean['throughput_kg_h'] / means['pid']['throughput_kg_h']:>6.2f}{mean['stability_sd']:>7.2f}"
+            f"{mean['stability_sd'] / means['pid']['stability_sd']:>6.1f}{mean['violations']:>6}"
+            f"{mean['decision_time_ms']:>8.0f}{mean['max_decision_time_ms']:>8.0f}"
         )
     print("\nper schedule, kg/h (violations)")
     print(f"{'':<24}" + "".join(f"{s[:22]:>24}" for s in names))
-    for label in ["pid", "oracle", *variants]:
+    for label in labels:
         cells = [per[(label, s)] for s in names]
         texts = [f"{m['throughput_kg_h']:.0f} ({m['violations']})" for m in cells]
         print(f"{label:<24}" + "".join(f"{t:>24}" for t in texts))
@@ -630,8 +660,16 @@ def offset_study(config, pi, learner, hours: float, settings: PlannerSettings, v
             s: {"throughput_kg_h": m["throughput_kg_h"], "violations": m["violations"]}
             for s, m in zip(names, cells, strict=True)
         }
-    result["violations"] = {label: v["violations"] for label, v in variants.items()}
+    result["violations"] = violations
     return result
+
+
+def _scenario_means(rows: list[dict]) -> dict:
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("throughput_kg_h", "stability_sd")}
+    mean["violations"] = int(sum(r["violations"] for r in rows))
+    mean["decision_time_ms"] = float(np.mean([r.get("decision_time_ms", 0.0) for r in rows]))
+    mean["max_decision_time_ms"] = float(max(r.get("max_decision_time_ms", 0.0) for r in rows))
+    return mean
 
 
 def tracker_table(config, pi, hours: float, **tracker) -> dict:
@@ -840,8 +878,8 @@ def main() -> None:
     parser.add_argument(
         "--control",
         action="store_true",
-        help="only the control studies (optimum, closed loop, search size, steadiness, offset, cooling failure); "
-        "simulates --hours and trains an LSTM for --train-budget s unless --out holds them",
+        help="only the control studies (optimum, closed loop, search size, steadiness, offset, headroom, cooling "
+        "failure); simulates --hours and trains an LSTM for --train-budget s unless --out holds them",
     )
     parser.add_argument("--studies", default=",".join(CONTROL_STUDIES), help="control studies to run (comma-separated)")
     parser.add_argument("--control-model", choices=MODEL_KINDS, default="node", help="learned model of --control")
@@ -910,12 +948,13 @@ CONTROL_STUDIES = (
     "shooting",
     "steadiness",
     "offset",
+    "headroom",
     "cooling_failure",
 )
 
 
 def control_studies(args, config, pi, learner, validation: pd.DataFrame, unprotected: bool = True) -> dict:
-    """Everything about control: the true optimum, the comparison, search size, steadiness, offset, cooling failure."""
+    """Everything about control: optimum, comparison, search size, steadiness, offset, headroom, cooling failure."""
     hours, settings = args.closed_loop_hours, PlannerSettings(random_state=args.planner_seed)
     populations = tuple(int(p) for p in args.cem_populations.split(","))
     chosen = args.studies.split(",")
@@ -929,6 +968,7 @@ def control_studies(args, config, pi, learner, validation: pd.DataFrame, unprote
         "shooting": lambda: shooting_vs_search(config, pi, learner, settings, (5, 15)),
         "steadiness": lambda: steadiness_curve(config, pi, learner, args.curve_hours, settings, (10.0, 15.0)),
         "offset": lambda: offset_study(config, pi, learner, hours, settings, validation),
+        "headroom": lambda: headroom_study(config, pi, learner, hours, settings),
         "cooling_failure": lambda: cooling_failure(config, pi, hours, (0, 5, 15)),
     }
     return {name: studies[name]() for name in CONTROL_STUDIES if name in chosen}

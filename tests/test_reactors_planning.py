@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from core.reactors.closed_loop import compare_controllers, summary_table
+from core.reactors.closed_loop import compare_controllers, run_closed_loop, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.dataset import split_chronological
 from core.reactors.disturbances import Disturbance, DisturbanceSchedule
@@ -91,6 +91,23 @@ def test_comparison_runs_every_controller_on_the_same_scenarios():
         compare_controllers(CONFIG, PI, None, hours=0.5, controllers=("learned",))
     with pytest.raises(ValueError, match="Unknown controller"):
         compare_controllers(CONFIG, PI, None, hours=0.5, controllers=("mpc",))
+
+
+def test_decisions_run_torch_on_one_thread_and_the_caller_keeps_its_threads():
+    threads_seen = []
+
+    def decide() -> tuple[np.ndarray, np.ndarray]:
+        threads_seen.append(torch.get_num_threads())
+        return rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min, dtype=float)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        start = (rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min, dtype=float))
+        run_closed_loop(Plant(CONFIG, PI), decide, minutes=4, replan_every_min=2, start=start)
+        assert threads_seen == [1, 1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_steadiness_weight_lowers_temperature_spread_on_a_short_scenario():

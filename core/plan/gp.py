@@ -18,8 +18,7 @@ acquisition is optimised without gradients (`core.plan.propose`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,6 +33,7 @@ from core.doe.schema import Schema
 from core.models.features import FeatureMap
 from core.optimize.spec import BATCH_TIME
 from core.profiles import SolubilityCurve
+from core.torch_threads import one_torch_thread
 
 # L-BFGS iterations of the marginal-likelihood fit: a bounded cost per planning call on a shared machine.
 FIT_MAXITER = 150
@@ -47,17 +47,6 @@ def input_bounds(schema: Schema) -> torch.Tensor:
         lower.append(min(lo, 0.0) if name in schema.profile_names else lo)
         upper.append(hi if hi > lower[-1] else lower[-1] + 1.0)
     return torch.tensor([lower, upper], dtype=torch.double)
-
-
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """The matrices here are tiny (tens of runs): thread start-up and contention cost more than they save."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class PlanningModels:

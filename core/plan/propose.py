@@ -53,9 +53,10 @@ from core.models.features import FEATURE_SETS
 from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
-from core.plan.gp import PlanningModels, input_bounds, one_torch_thread
+from core.plan.gp import PlanningModels, input_bounds
 from core.plan.space import ProfileSpace, spaces_for
 from core.profiles import profile_type_name, temperature_columns
+from core.torch_threads import one_torch_thread
 
 STRATEGIES = ("ehvi", "explore", "random", "exploit")
 DomainScorer = Callable[[pd.DataFrame], np.ndarray]

@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 from core.reactors.closed_loop import CONTROLLERS, OPTIONAL_CONTROLLERS, compare_controllers, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.dataset import ReactorDataError, load_operating_data, save_operating_data, split_chronological
@@ -159,10 +157,10 @@ def _compare(args: argparse.Namespace) -> int:
         settings = replace(settings, max_setpoint_move_K=None)
     if args.setpoint_move is not None:
         settings = replace(settings, max_setpoint_move_K=args.setpoint_move)
-    settings = replace(settings, offset_window_min=args.offset_correction)
-    # The planners' networks are small: extra threads only wait for each other. On a busy 2-core machine a
-    # shooting decision took 12 s with two threads against 0.2 s with one.
-    torch.set_num_threads(1)
+    if args.offset_correction is not None:
+        settings = replace(settings, offset_window_min=args.offset_correction)
+    if args.coolant_headroom is not None:
+        settings = replace(settings, coolant_headroom_K=args.coolant_headroom)
     runs = compare_controllers(
         config,
         pi,
@@ -290,9 +288,17 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     compare.add_argument(
         "--offset-correction",
         type=_minutes,
-        default=0,
+        default=None,
         metavar="MIN",
-        help="correct the learned model's forecasts by its mean error over the last MIN minutes (default 0: off)",
+        help="correct the learned model's forecasts by its mean error over the last MIN minutes "
+        f"(default {PlannerSettings.offset_window_min}; 0: off)",
+    )
+    compare.add_argument(
+        "--coolant-headroom",
+        type=_non_negative,
+        default=None,
+        metavar="K",
+        help=f"coolant reserve above its floor the planner keeps (default {PlannerSettings.coolant_headroom_K:g} K)",
     )
     compare.add_argument(
         "--cem-oracle", action="store_true", help="also run the search on the true model and the shooting MPC"

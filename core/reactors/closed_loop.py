@@ -48,6 +48,7 @@ from core.reactors.planning import (
 )
 from core.reactors.plant import Plant, SensorNoise
 from core.reactors.scenarios import evaluation_scenarios, rule_based_setpoints
+from core.torch_threads import one_torch_thread
 
 CONTROLLERS = ("pid", "learned", "oracle")
 OPTIONAL_CONTROLLERS = ("oracle_cem", "learned_shooting")
@@ -75,14 +76,17 @@ def run_closed_loop(
     start: tuple[np.ndarray, np.ndarray],
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, list[float]]:
-    """Step the plant for ``minutes``; ``decide`` (None = keep ``start``) sets setpoints and feeds."""
+    """Step the plant for ``minutes``; ``decide`` (None = keep ``start``) sets setpoints and feeds.
+
+    Decisions run torch on one thread (`core.torch_threads`), wherever the loop is started from."""
     setpoints, feeds = (np.asarray(v, dtype=float) for v in start)
     plant.reset(setpoints, feeds)
     times = []
     for minute in range(minutes):
         if decide is not None and minute % replan_every_min == 0:
             tic = time.perf_counter()
-            setpoints, feeds = decide()
+            with one_torch_thread():
+                setpoints, feeds = decide()
             times.append(time.perf_counter() - tic)
         plant.step(setpoints, feeds)
         if progress and minute % 30 == 0:
