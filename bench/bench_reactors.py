@@ -886,6 +886,12 @@ def main() -> None:
     parser.add_argument("--control-steps", type=int, default=3000, help="training steps of that model")
     parser.add_argument("--curve-hours", type=float, default=3.0, help="scenario length of the steadiness curve")
     parser.add_argument("--planner-seed", type=int, default=0, help="seed of the planners' searches (control studies)")
+    parser.add_argument(
+        "--record-seed",
+        type=int,
+        default=0,
+        help="seed of the operating record --control simulates (a fresh plant history)",
+    )
     parser.add_argument("--cem-populations", default="12,24,48,96,192", help="search sizes to measure")
     parser.add_argument("--out", default="runs/reactors")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
@@ -991,7 +997,7 @@ def control_only(args, out: Path, config) -> None:
         frame, config, pi = saved
     else:
         pi = tune_pi(config, rule_based_setpoints(config)).pi
-        frame, metadata = generate_operating_data(config, args.hours, random_state=0, pi=pi)
+        frame, metadata = generate_operating_data(config, args.hours, random_state=args.record_seed, pi=pi)
         save_operating_data(frame, metadata, path)
         print(f"simulated {args.hours:g} h of operating data -> {path}")
     models, kind = out / "models", args.control_model

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.reactors.cli import main, register
+from core.reactors.cli import add_commands, main, planner_settings, register
+from core.reactors.planning import PlannerSettings
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,22 @@ def test_simulate_train_compare_pipeline(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "steady-state optimum" in text and "oracle_cem" in text and "% of optimum" in text
     assert "learned_shooting" in text
+
+
+def test_compare_options_change_only_the_planner_settings_they_name():
+    parser = argparse.ArgumentParser()
+    add_commands(parser)
+
+    def settings(*options: str) -> PlannerSettings:
+        return planner_settings(parser.parse_args(["compare", "DIR", *options]))
+
+    default = PlannerSettings()
+    assert settings() == default  # setpoints held, offset correction on, the default coolant reserve
+    assert default.max_setpoint_move_K == 0.0 and default.offset_window_min > 0
+    assert settings("--coolant-headroom", "2") == PlannerSettings(coolant_headroom_K=2.0)
+    assert settings("--offset-correction", "0") == PlannerSettings(offset_window_min=0)
+    assert settings("--free-setpoints").max_setpoint_move_K is None
+    assert settings("--setpoint-move", "1.5", "--seed", "3") == PlannerSettings(max_setpoint_move_K=1.5, random_state=3)
 
 
 def test_bad_input_gives_a_plain_message_and_exit_code(tmp_path, capsys):

@@ -134,6 +134,21 @@ def _best_model(reports: dict[str, dict]) -> str:
     return min(reports, key=score)
 
 
+def planner_settings(args: argparse.Namespace) -> PlannerSettings:
+    """The learned optimiser's settings from `compare`'s options: its defaults wherever no option is given."""
+    settings = PlannerSettings(
+        replan_every_min=args.replan, steadiness_weight_kg_h_K2=args.steadiness, random_state=args.seed
+    )
+    if args.free_setpoints:
+        settings = replace(settings, max_setpoint_move_K=None)
+    given = {
+        "max_setpoint_move_K": args.setpoint_move,
+        "offset_window_min": args.offset_correction,
+        "coolant_headroom_K": args.coolant_headroom,
+    }
+    return replace(settings, **{k: v for k, v in given.items() if v is not None})
+
+
 def _compare(args: argparse.Namespace) -> int:
     if args.free_setpoints and args.setpoint_move is not None:
         raise ValueError("Give either --free-setpoints or --setpoint-move, not both.")
@@ -150,17 +165,7 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         config = learner.config_
         pi = default_pi(config)
-    settings = PlannerSettings(
-        replan_every_min=args.replan, steadiness_weight_kg_h_K2=args.steadiness, random_state=args.seed
-    )
-    if args.free_setpoints:
-        settings = replace(settings, max_setpoint_move_K=None)
-    if args.setpoint_move is not None:
-        settings = replace(settings, max_setpoint_move_K=args.setpoint_move)
-    if args.offset_correction is not None:
-        settings = replace(settings, offset_window_min=args.offset_correction)
-    if args.coolant_headroom is not None:
-        settings = replace(settings, coolant_headroom_K=args.coolant_headroom)
+    settings = planner_settings(args)
     runs = compare_controllers(
         config,
         pi,
@@ -331,4 +336,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args)
 
 
-__all__ = ["main", "register"]
+__all__ = ["main", "planner_settings", "register"]
