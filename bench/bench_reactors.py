@@ -449,8 +449,8 @@ def steadiness_curve(config, pi, learner, hours: float, settings: PlannerSetting
         tuned = replace(settings, **changes)
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned",))
         add(f"learned, {label}", "learned", summary_table(runs))
-    for label, changes in (LEARNED_CURVE[0], LEARNED_CURVE[5]):  # free, and held at the former 4 K
-        tuned = replace(settings, **changes)
+    for label in ("free setpoints, weight 0", "setpoints held, headroom 4 K"):
+        tuned = replace(settings, **dict(LEARNED_CURVE)[label])
         runs = compare_controllers(config, pi, learner, hours=hours, settings=tuned, controllers=("learned_shooting",))
         add(f"learned shooting MPC, {label}", "learned_shooting", summary_table(runs))
     for headroom in headrooms:

@@ -82,15 +82,15 @@ def run_closed_loop(
     setpoints, feeds = (np.asarray(v, dtype=float) for v in start)
     plant.reset(setpoints, feeds)
     times = []
-    for minute in range(minutes):
-        if decide is not None and minute % replan_every_min == 0:
-            tic = time.perf_counter()
-            with one_torch_thread():
+    with one_torch_thread():
+        for minute in range(minutes):
+            if decide is not None and minute % replan_every_min == 0:
+                tic = time.perf_counter()
                 setpoints, feeds = decide()
-            times.append(time.perf_counter() - tic)
-        plant.step(setpoints, feeds)
-        if progress and minute % 30 == 0:
-            progress(minute / minutes, f"{minute / 60:.1f} of {minutes / 60:.1f} h")
+                times.append(time.perf_counter() - tic)
+            plant.step(setpoints, feeds)
+            if progress and minute % 30 == 0:
+                progress(minute / minutes, f"{minute / 60:.1f} of {minutes / 60:.1f} h")
     return plant.record(), times
 
 

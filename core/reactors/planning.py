@@ -46,11 +46,9 @@ class PlannerSettings:
     iterations: int = 4
     elite_fraction: float = 0.2
     temperature_margin_K: float = 5.0
-    # Coolant reserve above its floor. The learned model's coolant forecasts near the floor were 2-6 K too warm,
-    # and a 4 K reserve made up for it; with the offset correction (on by default) they are unbiased, and the
-    # held setpoints leave the safety to the temperature margin: over 0-4 K (`bench_reactors.py --studies
-    # headroom`) a smaller reserve only added throughput, with no violation but the cooling failure's, which
-    # every controller has.
+    # Coolant reserve above its floor: 4 K made up for coolant forecasts 2-6 K too warm near the floor, which the
+    # offset correction (on by default) removes; below that, the reserve only trades throughput
+    # (`bench_reactors.py --studies headroom`).
     coolant_headroom_K: float = 0.5
     barrier_width_K: float = 2.0
     barrier_weight_kg_h: float = 400.0
