@@ -20,9 +20,9 @@ Prints, from one run on this machine:
    its rule; the `law` rule; the one-SE rule on the same study's K-fold
    evidence alone, without the left-out profile types and unconfirmed by the
    full model; each source under the study's rule; each source at its lowest
-   CV MSE and at its lowest CV MSE among the candidates the left-out types
-   allow; the scaling law's α at the best candidate's source and m), the
-   median / worst / best relative change of test MSE against the
+   CV MSE and at its lowest CV MSE among the candidates that beat α = 0 on
+   the K-fold and that the left-out types allow; the scaling law's α at the
+   best candidate's source and m), the median / worst / best relative change of test MSE against the
    real-only model (same family and parameters, fitted on the real rows), on
    all test runs and on the cycled ones, how often augmentation was used,
    and how far the scaling law's α lies from the α the CV picked. The timing
@@ -143,11 +143,13 @@ def timing(args: argparse.Namespace) -> None:
     )
     wall = time.perf_counter() - start
     n_fits = sum(len(settings.m_for(g)) for g in study.curves) * (len(settings.alphas) - 1)
+    type_fits = sum(np.isfinite(f[1:]).sum() for by_m in study.type_curves.values() for f in by_m.values())
     print(
         f"1. sample data, {CQA} ({len(f.dataset.y_train)} training rows), family {f.chosen}: study over "
         f"{', '.join(study.curves)}; {len(settings.alphas)} α; K = {settings.folds} × {settings.repeats} repeats, "
         f"the grid on {settings.screened_folds // settings.folds} of them; {len(study.type_folds)} left-out profile "
-        f"types; {n_fits * (settings.screened_folds + len(study.type_folds))} weighted fits in the grid"
+        f"types; {n_fits * settings.screened_folds} weighted fits in the K-fold grid, {type_fits} (of "
+        f"{n_fits * len(study.type_folds)}) on the left-out types (the candidates that beat α = 0 on the K-fold)"
     )
     print(
         f"   wall {wall:.1f} s; CPU {cpu_since(cpu, reaped):.1f} s here and in the workers (n_jobs {args.n_jobs}): "

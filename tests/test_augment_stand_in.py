@@ -44,18 +44,20 @@ def rows():
     return frame[inputs].fillna(0.0), frame["D50"]
 
 
-def test_the_stand_in_keeps_every_parameter_but_the_ensemble_size():
+def test_the_stand_in_keeps_every_parameter_but_the_budget():
     gbt = {"n_estimators": 200, "learning_rate": 0.05, "max_depth": 7, "subsample": 0.75}
     assert stand_in_params("gbt", gbt, 20) == {**gbt, "n_estimators": 20}
     assert stand_in_params("rf", {"max_depth": 10}, 20) == {"max_depth": 10, "n_estimators": 20}  # default 100 trees
     assert stand_in_params("rf", {"n_estimators": 10}, 20) == {"n_estimators": 10}  # already small: the full model
     assert stand_in_params("xgb", {"max_depth": 3}, 20) == {"max_depth": 3, "n_estimators": 20}  # default None: 100
     assert stand_in_params("gbt", gbt, None) == gbt
-    assert stand_in_params("svr", {"C": 5.0, "kernel": "rbf"}, 20) == {"C": 5.0, "kernel": "rbf"}
+    assert stand_in_params("svr", {"C": 5.0, "kernel": "rbf"}, 20) == {"C": 5.0, "kernel": "rbf", "tol": 1e-2}
+    assert stand_in_params("svr", {"tol": 1e-4}, 20) == {"tol": 1e-3}  # ten times its own tolerance
+    assert stand_in_params("svr", {"C": 5.0}, None) == {"C": 5.0}
     assert stand_in_params("gp", {"nu": 2.5}, 20) == {"nu": 2.5, "n_restarts_optimizer": 0}
     average = {"members": [["gbt", gbt, None], ["svr", {"C": 5.0}, [0, 1]]]}
     assert stand_in_params("average", average, 20) == {
-        "members": [["gbt", {**gbt, "n_estimators": 20}, None], ["svr", {"C": 5.0}, [0, 1]]]
+        "members": [["gbt", {**gbt, "n_estimators": 20}, None], ["svr", {"C": 5.0, "tol": 1e-2}, [0, 1]]]
     }
     with pytest.raises(ValueError, match="at least one"):
         stand_in_params("rf", {}, 0)

@@ -44,7 +44,9 @@ SMALL = AugmentSettings(
     tune=False,
     generator_params=GC,
     screen_repeats=2,  # the grid on every fold; the screen has its own test
+    stand_in_estimators=None,  # the full model on every candidate; the stand-in has its own tests
 )
+HELPED = {"C": 1.0, "kernel": "linear"}  # an SVR that surrogate rows help on these data
 
 
 @cache
@@ -122,7 +124,7 @@ def test_the_grid_is_screened_on_the_first_repeat_and_the_choice_decided_on_ever
     X, y = train_rows()
     RecordingGenerator.seen = []
     monkeypatch.setattr(sources_module, "SyntheticGenerator", RecordingGenerator)
-    params = {"C": 1.0, "kernel": "linear"}  # an SVR that surrogate rows help on these data
+    params = HELPED
     settings = replace(SMALL, screen_repeats=1, selection="lowest")  # `lowest` always asks for a decision
     study = run_study(X, y, "svr", params, settings)
     kfold, by_type = study_folds(X, y, settings)
@@ -147,8 +149,8 @@ def test_the_grid_is_screened_on_the_first_repeat_and_the_choice_decided_on_ever
 
 def test_study_curves_selection_and_determinism():
     X, y = train_rows()
-    a = run_study(X, y, "svr", {"C": 10.0, "kernel": "rbf"}, SMALL)
-    b = run_study(X, y, "svr", {"C": 10.0, "kernel": "rbf"}, SMALL)
+    a = run_study(X, y, "svr", HELPED, SMALL)
+    b = run_study(X, y, "svr", HELPED, SMALL)
     assert a.curves == b.curves and a.alpha_theory == b.alpha_theory
     assert set(a.curves["gaussian_copula"]) == {5, 10}
     for points in a.curves["gaussian_copula"].values():
@@ -158,8 +160,7 @@ def test_study_curves_selection_and_determinism():
     folds = repeated_folds(len(y), SMALL.folds, SMALL.repeats, SMALL.random_state)
     Xn, yn = X.to_numpy(float), y.to_numpy(float)
     plain = [
-        np.mean((build_pipeline("svr", {"C": 10.0, "kernel": "rbf"}, 0).fit(Xn[t], yn[t]).predict(Xn[v]) - yn[v]) ** 2)
-        for t, v in folds
+        np.mean((build_pipeline("svr", HELPED, 0).fit(Xn[t], yn[t]).predict(Xn[v]) - yn[v]) ** 2) for t, v in folds
     ]
     assert a.cv_mse_real_only == pytest.approx(np.mean(plain), rel=1e-12)
     best = min(e for pts in a.curves["gaussian_copula"].values() for _, e in pts)
@@ -384,9 +385,9 @@ def test_left_out_type_folds_never_validate_a_type_they_train_on():
     assert study_folds(X, y, replace(SMALL, types=False))[1] == []
 
 
-def test_left_out_types_are_scored_for_every_candidate_on_the_same_folds():
+def test_left_out_types_score_the_candidates_that_beat_real_only_on_the_same_folds():
     X, y = train_rows()
-    params = {"C": 10.0, "kernel": "rbf"}
+    params = HELPED
     study = run_study(X, y, "svr", params, SMALL)
     kfold, by_type = study_folds(X, y, SMALL)
     types = fit_result().fits["D50"].dataset.types_train.to_numpy()
@@ -394,16 +395,24 @@ def test_left_out_types_are_scored_for_every_candidate_on_the_same_folds():
     for name, val in study.type_folds.items():  # the whole type and nothing else is validated
         assert set(types[val]) == {name} and (types == name).sum() == len(val)
     assert max(set(types), key=list(types).count) not in study.type_folds
-    for per_alpha in study.type_curves["gaussian_copula"].values():
+    scored = {}
+    for m, per_alpha in study.type_curves["gaussian_copula"].items():
         assert per_alpha[0] == study.type_mse_real_only and all(len(f) == len(by_type) for f in per_alpha)
+        for i, (_, cv) in enumerate(study.curves["gaussian_copula"][m][1:], start=1):
+            on_types = ~np.isnan(per_alpha[i])
+            assert on_types.all() == on_types.any() == (cv < study.cv_mse_real_only)  # only those that beat α = 0
+            scored[m, i] = bool(on_types.all())
+    assert set(scored.values()) == {True, False}  # both kinds occur here
     Xn, yn = X.to_numpy(float), y.to_numpy(float)
     gc = study.generator_params["gaussian_copula"]
+    m, i = next(key for key, on_types in scored.items() if on_types)
+    alpha = SMALL.alphas[i]
     for g in (0, len(by_type) - 1):  # a candidate's score on a left-out type, rebuilt from that fold alone
         _, train, val = by_type[g]
         seed = SMALL.random_state + len(kfold) + g
         rows = SyntheticGenerator("gaussian_copula", gc, seed).fit(X.iloc[train], y.iloc[train]).sample(10)
-        model = fit_weighted("svr", params, Xn[train], yn[train], rows.iloc[:, :-1], rows.iloc[:, -1], 1.0)
-        assert study.type_curves["gaussian_copula"][10][2][g] == pytest.approx(
+        model = fit_weighted("svr", params, Xn[train], yn[train], rows.iloc[:m, :-1], rows.iloc[:m, -1], alpha)
+        assert study.type_curves["gaussian_copula"][m][i][g] == pytest.approx(
             np.mean((model.predict(Xn[val]) - yn[val]) ** 2), rel=1e-10
         )
         plain = build_pipeline("svr", params, 0).fit(Xn[train], yn[train])

@@ -22,6 +22,7 @@ from core.augment.study import AugmentSettings, StudyOutcome, run_study
 from core.augment.weights import weighted_training_set
 from core.models.fitting import CQAFit, CQAPredictor, FitResult, FitSettings
 from core.models.metrics import regression_scores
+from core.models.scaleout import torch_workers
 from core.models.uncertainty import EnsembleRegressor
 from core.progress import Progress
 
@@ -203,6 +204,7 @@ def test_scores(fit: CQAFit, ensemble: EnsembleRegressor) -> dict[str, float | N
     return regression_scores(ds.y_test.to_numpy(float), ensemble.predict(ds.X_test.to_numpy(float)))
 
 
+@torch_workers()  # the studies and the refits share one pool (see torch_workers)
 def augment_fit(
     fit_result: FitResult,
     cqas: Sequence[str] | None = None,

@@ -30,7 +30,9 @@ With left-out types (the default whenever a type other than the best-covered
 one has two runs), they veto: a candidate whose MSE on the left-out types is
 higher than the real-only model's (mean log ratio over the types < 0,
 `type_gain`) is not considered, and the rule above decides among the rest on
-the repeated K-fold evidence. The left-out types do not add to the gain: with a
+the repeated K-fold evidence. Only candidates whose K-fold CV MSE is below the
+real-only one are scored on the left-out types (no rule can choose another);
+the others count as vetoed there. The left-out types do not add to the gain: with a
 type left out, the real-only model knows nothing of it and almost any rows
 help, a setting the final model, trained on every type, never faces; on 20
 campaigns of other compounds (`bench/bench_augment.py`) a rule that counted
@@ -59,7 +61,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -77,7 +79,7 @@ from core.augment.theory import learning_curve, theoretical_alpha
 from core.augment.weights import fit_weighted
 from core.models.datasets import profile_types_of
 from core.models.features import FeatureMap
-from core.models.scaleout import one_thread_per_fit
+from core.models.scaleout import one_thread_per_fit, torch_workers
 from core.models.search import GroupFolds, group_folds
 from core.progress import Progress
 
@@ -381,20 +383,21 @@ def _source_scores(
     m_values: Sequence[int],
     alphas: Sequence[float],
     seed: int,
+    wanted: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One fold and one source: the MSE of every (m, α), m by α; the first m rows of the sample serve each m."""
+    """One fold and one source: the MSE of every (m, α), m by α, NaN where `wanted` (m by α) is False; the first m
+    rows of the sample serve each m."""
     Xs, ys = sample
     if not (np.isfinite(Xs).all() and np.isfinite(ys).all()):
         raise ValueError("a surrogate source gave rows with missing or infinite values")
     mse = _scorer(family, params, X, y, train, val, seed)
+    scores = np.full((len(m_values), len(alphas)), np.nan)
+    cells = np.argwhere(np.ones_like(scores, bool) if wanted is None else wanted)
     with one_thread_per_fit():  # once for the hundreds of small fits
-        first = mse(Xs[: m_values[0]], ys[: m_values[0]], alphas[0])  # checks the parameters once
-        with _unchecked():
-            scores = [
-                [first if i == j == 0 else mse(Xs[:m], ys[:m], a) for j, a in enumerate(alphas)]
-                for i, m in enumerate(m_values)
-            ]
-    return np.array(scores)
+        for c, (i, j) in enumerate(cells):
+            with _unchecked() if c else nullcontext():  # the first fit checks the parameters
+                scores[i, j] = mse(Xs[: m_values[i]], ys[: m_values[i]], alphas[j])
+    return scores
 
 
 def _fold_samples(
@@ -508,6 +511,7 @@ def _lab_samples(
     return params, quality, samples
 
 
+@torch_workers()
 def run_study(
     X: pd.DataFrame,
     y: pd.Series,
@@ -636,24 +640,38 @@ def _scored(
     """Per fold: the real-only MSE, the learning curve (the first `n_kfold` folds only) and, per source, MSE by
     (m, α).
 
-    One job per fold and source, the largest (most rows × fits) first, so that both workers end together."""
+    The K-fold folds (the first `n_kfold`) score every candidate; the left-out types' folds after them only the
+    candidates whose K-fold CV MSE is below the real-only one (NaN elsewhere): no rule can choose another, and the
+    types' folds hold almost half the grid's fits."""
     seed = settings.random_state
 
-    def rows(name: str) -> int:
-        return sum(len(y) + m for m in settings.m_for(name))
+    def jobs(which: Sequence[int], wanted: Mapping[str, np.ndarray]) -> dict[tuple[int, str], Any]:
+        """One job per fold in `which` and source, the most fits first so that the workers end together."""
 
-    pairs = sorted(((k, n) for k in range(len(folds)) for n in sources), key=lambda p: -rows(p[1]))
-    jobs = [
-        delayed(_source_scores)(family, params, X, y, *folds[k], samples[k, n], settings.m_for(n), alphas, seed)
-        for k, n in pairs
-    ]
-    jobs += [
+        def size(n: str) -> float:
+            rows = len(y) + np.array(settings.m_for(n), float)[:, None]
+            return float(np.sum(rows * wanted.get(n, 1)))
+
+        pairs = sorted(((k, n) for k in which for n in sources), key=lambda p: -size(p[1]))
+        return {
+            (k, n): delayed(_source_scores)(
+                family, params, X, y, *folds[k], samples[k, n], settings.m_for(n), alphas, seed, wanted.get(n)
+            )
+            for k, n in pairs
+        }
+
+    real = [
         delayed(_real_scores)(family, params, X, y, train, val, seed + k, seed, k < n_kfold)
         for k, (train, val) in enumerate(folds)
     ]
-    done = Parallel(n_jobs=n_jobs)(jobs)
-    by_pair = dict(zip(pairs, done[: len(pairs)], strict=True))
-    return [(*real, {n: by_pair[k, n] for n in sources}) for k, real in enumerate(done[len(pairs) :])]
+    kfold = jobs(range(n_kfold), {})
+    done = Parallel(n_jobs=n_jobs)([*kfold.values(), *real])
+    scores, real_scores = dict(zip(kfold, done[: len(kfold)], strict=True)), done[len(kfold) :]
+    cv_real = np.mean([r[0] for r in real_scores[:n_kfold]])
+    wanted = {n: np.mean([scores[k, n] for k in range(n_kfold)], axis=0) < cv_real for n in sources}
+    by_type = jobs(range(n_kfold, len(folds)), wanted)
+    scores.update(zip(by_type, Parallel(n_jobs=n_jobs)(by_type.values()), strict=True))
+    return [(*r, {n: scores[k, n] for n in sources}) for k, r in enumerate(real_scores)]
 
 
 def _full_fold_scores(
@@ -786,9 +804,10 @@ def _outcome(
         rule["types"] = [name for name, _, _ in by_type]
         rule["evidence"] = _allowed_summary(curves, fold_curves, real_only, k, types)
         on_grid = [a for a, _ in curves[generator][m]] if generator is not None else []
-        if alpha in on_grid:  # the law rule's α may lie between grid points
+        if alpha in on_grid:  # the law rule's α may lie between grid points, or lose on the K-fold
             change = np.expm1(-type_gain(types, generator, m, on_grid.index(alpha)))
-            rule["verdict"] += f"; on the left-out profile types the MSE changes by {change:+.0%}"
+            if np.isfinite(change):
+                rule["verdict"] += f"; on the left-out profile types the MSE changes by {change:+.0%}"
     return StudyOutcome(
         generator=generator,
         m=m,

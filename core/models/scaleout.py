@@ -16,6 +16,7 @@ import joblib
 from threadpoolctl import ThreadpoolController
 
 DASK_ENV = "PROCESSTWIN_DASK_SCHEDULER"
+TORCH_WORKERS_IDLE_S = 120  # torch and SDV hold about 200 MB per worker: let them go soon after the work
 
 
 @cache
@@ -31,6 +32,20 @@ def one_thread_per_fit() -> AbstractContextManager:
     and, on a busy machine, cost several times the fit itself.
     """
     return _threadpools().limit(limits=1, user_api="openmp")
+
+
+@contextmanager
+def torch_workers() -> Iterator[None]:
+    """Local worker processes of their own for work that imports torch and SDV (the synthetic-data study).
+
+    Loky restarts a worker as leaking when its memory grows by more than 300 MB after its first task, and
+    importing torch and SDV in a worker that fitted models first grows it by more: in the model fits' pool
+    each worker would be restarted mid-study and import everything again. Loky keeps one pool per
+    configuration, so a pool with its own idle timeout starts fresh workers whose first task already holds
+    torch. Also a decorator.
+    """
+    with joblib.parallel_config(backend="loky", idle_worker_timeout=TORCH_WORKERS_IDLE_S):
+        yield
 
 
 def scheduler_address(address: str | None = None) -> str | None:
