@@ -367,6 +367,10 @@ def test_the_verdict_says_plainly_when_the_real_only_model_is_kept_and_shows_the
     allowed = {"source": "gaussian_copula", "m": 10, "alpha": 0.4, "gain": 0.05, "gain_se": 0.08, "type_gain": 0.2}
     text = replace(kept, rule={"name": "one_se", "verdict": NO_GAIN, "evidence": allowed}).evidence()
     assert "does not make the left-out profile types worse" in text and "0.05 ± 0.08" in text and "by -18%" in text
+    # with none allowed among the candidates that gain on the K-fold, the text says why the gain is not used
+    vetoed = replace(kept, rule={"name": "one_se", "verdict": NO_GAIN, "types": ["2 cycles"], "evidence": None})
+    assert "Every candidate with a K-fold gain makes the left-out profile types worse." in vetoed.evidence()
+    assert "left-out" not in kept.evidence()  # no left-out types, nothing to say about them
     # older augment.json files (without rule, gain_se, sources) still load
     old = {k: v for k, v in kept.to_dict().items() if k not in ("rule", "gain_se", "sources")}
     assert CQAAugment.from_dict(old).sources == {} and CQAAugment.from_dict(kept.to_dict()) == kept

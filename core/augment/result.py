@@ -69,6 +69,8 @@ class CQAAugment:
             else f"Best candidate: {label}, m = {best['m']}, α = {best['alpha']:g}, CV MSE gain over the "
             f"real-only model {best['gain']:.3g}{noise} (one standard error across the grid's folds)."
         )
+        if self.rule.get("types") and not self.rule.get("evidence") and best["gain"] > 0:
+            text += " Every candidate with a K-fold gain makes the left-out profile types worse."
         if self.alpha_theory is not None:
             where = f"the chosen α = {self.alpha:g}" if self.augmented else "the best candidate"
             reference = self.alpha if self.augmented else best["alpha"]
