@@ -48,7 +48,7 @@ CV curve. `lowest` takes the lowest K-fold CV MSE as it is.
 
 Screen and decision. A large ensemble would cost ten minutes over the
 default grid, so the grid is scored with a stand-in of the chosen model
-(`stand_in`: the first 20 members of an ensemble, every other parameter kept),
+(`stand_in`: a smaller budget, such as the first 20 members of an ensemble),
 on the first repeat of the K-fold split and the left-out types
 (`screen_repeats`; the sources are fitted on those folds only): the curves and
 the rule's choice come from there. That choice is scored again with the full
@@ -646,13 +646,10 @@ def _scored(
     seed = settings.random_state
 
     def jobs(which: Sequence[int], wanted: Mapping[str, np.ndarray]) -> dict[tuple[int, str], Any]:
-        """One job per fold in `which` and source, the most fits first so that the workers end together."""
-
-        def size(n: str) -> float:
-            rows = len(y) + np.array(settings.m_for(n), float)[:, None]
-            return float(np.sum(rows * wanted.get(n, 1)))
-
-        pairs = sorted(((k, n) for k in which for n in sources), key=lambda p: -size(p[1]))
+        """One job per fold in `which` and source, the most rows × fits first so that the workers end together."""
+        rows = {n: len(y) + np.array(settings.m_for(n), float)[:, None] for n in sources}
+        work = {n: float(np.sum(rows[n] * wanted.get(n, np.ones((1, len(alphas)))))) for n in sources}
+        pairs = sorted(((k, n) for k in which for n in sources), key=lambda p: -work[p[1]])
         return {
             (k, n): delayed(_source_scores)(
                 family, params, X, y, *folds[k], samples[k, n], settings.m_for(n), alphas, seed, wanted.get(n)
