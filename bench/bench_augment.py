@@ -31,7 +31,7 @@ Prints, from one run on this machine:
    choice on the sample is no evidence (the evaluation is).
 
 Run from the repository root:
-`python bench/bench_augment.py [--campaigns 20] [--first-seed 2000] [--test-per-type 20] [--families svr]
+`python bench/bench_augment.py [--campaigns 20] [--first-seed 2000] [--test-per-type 20] [--families rf gbt svr xgb gp]
 [--generators ...] [--m 5 10 15 20 25] [--lab-m 25 50 100 150 200] [--alpha-step 0.05] [--folds 5] [--repeats 3]
 [--screen-repeats 1] [--stand-in 20] [--kfold-only] [--n-jobs 2] [--skip-timing] [--epochs] [--warm]`.
 """
@@ -70,6 +70,7 @@ from core.augment.study import (  # noqa: E402
 from core.augment.weights import fit_weighted  # noqa: E402
 from core.doe import load_doe  # noqa: E402
 from core.models import fit_cqa_models  # noqa: E402
+from core.models.zoo import DEFAULT_FAMILIES  # noqa: E402
 
 CQA = "D50"
 PHASES = {0.1: "tuning", 0.4: "generators", 0.5: "simulations", 0.9: "models", 1.0: "full model"}  # progress marks
@@ -317,7 +318,9 @@ def main() -> int:
     parser.add_argument("--campaigns", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=2000, help="campaign seeds are first-seed, first-seed + 1, …")
     parser.add_argument("--test-per-type", type=int, default=20, help="fresh test runs per profile type")
-    parser.add_argument("--families", nargs="+", default=["rf", "gbt", "svr", "xgb"])
+    parser.add_argument(
+        "--families", nargs="+", default=list(DEFAULT_FAMILIES), help="families the fit chooses among (the product's)"
+    )
     parser.add_argument("--generators", nargs="+", choices=list(SOURCES), default=list(SOURCES))
     parser.add_argument("--m", nargs="+", type=int, default=list(DEFAULT_M))
     parser.add_argument("--lab-m", nargs="+", type=int, default=list(DEFAULT_LAB_M))

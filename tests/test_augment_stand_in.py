@@ -54,7 +54,8 @@ def test_the_stand_in_keeps_every_parameter_but_the_budget():
     assert stand_in_params("svr", {"C": 5.0, "kernel": "rbf"}, 20) == {"C": 5.0, "kernel": "rbf", "tol": 1e-2}
     assert stand_in_params("svr", {"tol": 1e-4}, 20) == {"tol": 1e-3}  # ten times its own tolerance
     assert stand_in_params("svr", {"C": 5.0}, None) == {"C": 5.0}
-    assert stand_in_params("gp", {"nu": 2.5}, 20) == {"nu": 2.5, "n_restarts_optimizer": 0}
+    assert stand_in_params("gp", {"nu": 2.5}, 20) == {"nu": 2.5, "n_restarts_optimizer": 0, "max_iter": 10}
+    assert stand_in_params("gp", {"max_iter": 5}, 20) == {"max_iter": 5, "n_restarts_optimizer": 0}  # already short
     average = {"members": [["gbt", gbt, None], ["svr", {"C": 5.0}, [0, 1]]]}
     assert stand_in_params("average", average, 20) == {
         "members": [["gbt", {**gbt, "n_estimators": 20}, None], ["svr", {"C": 5.0, "tol": 1e-2}, [0, 1]]]
