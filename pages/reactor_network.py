@@ -11,6 +11,7 @@ from core.reactors.analysis import MODEL_LABELS
 from core.reactors.dataset import split_chronological
 from core.reactors.dynamics_models import MODEL_KINDS
 from core.reactors.learning import OPTIMIZERS
+from core.reactors.model_evaluation import model_caveats
 from core.reactors.network import series_parallel
 from core.reactors.plant import state_columns
 from core.reactors.scenarios import evaluation_scenarios
@@ -87,6 +88,9 @@ if learners:
     st.plotly_chart(plots.training_curves(curves), key="reactor_curves")
     reports = {kind: (learners[kind], accuracy(config_json, data_key, key)) for kind, key in trained.items()}
     st.dataframe(analysis.accuracy_table(reports).round(3), hide_index=True, key="reactor_model_table")
+    for _, report in reports.values():
+        for caveat in model_caveats(report):
+            st.warning(caveat)
     if "lstm" in learners:
         st.plotly_chart(plots.attention_bars(learners["lstm"].attention(test)[0]), key="reactor_attention")
 

@@ -39,6 +39,7 @@ def test_simulate_train_compare_pipeline(tmp_path, capsys):
     assert main(["compare", str(models), "--json", "--hours", "0.2", "--replan", "6"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["model"] == "node"
+    assert result["caveats"] == []  # the 2 h record's test split is too short to judge the model by
     assert result["optimum_kg_h"] > 0
     for controller in ("pid", "learned", "oracle"):
         assert set(result[controller]) >= METRICS | {"optimum_kg_h", "share_of_optimum"}
@@ -49,11 +50,20 @@ def test_simulate_train_compare_pipeline(tmp_path, capsys):
 
     assert result["oracle"]["selection_time_s"] > 0  # the oracle tried its policies on every whole scenario
 
+    report_path = models / "node_report.json"  # as if a longer record had shown the model no better than holding
+    report = json.loads(report_path.read_text())
+    errors = {"temperature_K": 1.0, "concentration_mol_L": 0.01, "coolant_K": 7.0, "scaled": 0.5}
+    held = {"temperature_K": 3.0, "concentration_mol_L": 0.03, "coolant_K": 6.0, "scaled": 0.8}
+    report["model"]["rollout_1h"], report["persistence"]["rollout_1h"] = errors, held
+    report_path.write_text(json.dumps(report))
     args = ["compare", str(models), "--hours", "0.2", "--replan", "12", "--cem-oracle", "--free-setpoints", "--quiet"]
     assert main([*args, "--offset-correction", "3"]) == 0
-    text = capsys.readouterr().out
+    printed = capsys.readouterr()
+    text = printed.out
     assert "steady-state optimum" in text and "oracle_cem" in text and "% of optimum" in text
     assert "learned_shooting" in text
+    (caution,) = printed.err.splitlines()
+    assert caution.startswith("caution: The node model predicts the coolant commands 1 h ahead")
 
 
 def test_compare_options_change_only_the_planner_settings_they_name():

@@ -14,7 +14,7 @@ from core.reactors.dataset import split_chronological
 from core.reactors.dynamics_models import MODEL_KINDS
 from core.reactors.lagrangian import LagrangianDynamicsNet, euler_lagrange_acceleration
 from core.reactors.learning import DynamicsLearner
-from core.reactors.model_evaluation import model_report, persistence_rollout, rollout_errors
+from core.reactors.model_evaluation import model_caveats, model_report, persistence_rollout, rollout_errors
 
 torch.set_num_threads(1)
 
@@ -139,6 +139,25 @@ def test_model_report_compares_with_persistence(trained, splits):
         "n_windows",
     }
     assert "rollout_1h" not in report["model"]  # the tiny test split is shorter than an hour
+    assert model_caveats(report) == []  # nothing to judge the model by
+
+
+def _report(model: dict[str, float], persistence: dict[str, float]) -> dict:
+    return {"model": {"model": "lstm", "rollout_1h": model}, "persistence": {"rollout_1h": persistence}}
+
+
+def test_a_model_no_better_than_persistence_gets_a_caveat_per_quantity():
+    persistence = {"temperature_K": 3.4, "concentration_mol_L": 0.03, "coolant_K": 6.8, "scaled": 0.8}
+    good = {"temperature_K": 1.0, "concentration_mol_L": 0.01, "coolant_K": 2.4, "scaled": 0.5}
+    assert model_caveats(_report(good, persistence)) == []
+    (caveat,) = model_caveats(_report({**good, "coolant_K": 7.0}, persistence))
+    assert caveat.startswith("The lstm model predicts the coolant commands 1 h ahead no better than holding them")
+    assert "7 K against 6.8 K" in caveat
+    worse = {**good, "temperature_K": 3.4, "concentration_mol_L": 0.05}
+    assert [c.split(" 1 h")[0] for c in model_caveats(_report(worse, persistence))] == [
+        "The lstm model predicts the reactor temperatures",
+        "The lstm model predicts the concentrations",
+    ]
 
 
 def test_bad_settings_and_data_are_refused_in_plain_words(splits, reactor_config):

@@ -20,7 +20,7 @@ from core.reactors.integrator import StiffIntegrator
 from core.reactors.lagrangian import euler_lagrange_acceleration
 from core.reactors.learning import OPTIMIZERS, DynamicsLearner
 from core.reactors.metrics import performance
-from core.reactors.model_evaluation import model_report, one_step_errors, rollout_errors
+from core.reactors.model_evaluation import model_caveats, model_report, one_step_errors, rollout_errors
 from core.reactors.network import NetworkConfig, NetworkModel, series_parallel, single_reactor
 from core.reactors.optimizers import HypergradientAdam, PolicyGradientController
 from core.reactors.optimum import (
@@ -71,6 +71,7 @@ __all__ = [
     "generate_operating_data",
     "is_operable",
     "load_operating_data",
+    "model_caveats",
     "model_report",
     "network_steady_state",
     "one_step_errors",

@@ -24,7 +24,7 @@ from core.reactors.control import PIConfig
 from core.reactors.dataset import ReactorDataError, load_operating_data, save_operating_data, split_chronological
 from core.reactors.dynamics_models import MODEL_KINDS
 from core.reactors.learning import OPTIMIZERS, DynamicsLearner
-from core.reactors.model_evaluation import model_report
+from core.reactors.model_evaluation import model_caveats, model_report
 from core.reactors.network import NetworkConfig, series_parallel
 from core.reactors.planning import PlannerSettings
 from core.reactors.scenarios import default_pi, generate_operating_data
@@ -158,6 +158,10 @@ def _compare(args: argparse.Namespace) -> int:
     if kind not in reports:
         raise ReactorDataError(f"No trained {kind} model in {directory}.")
     learner = DynamicsLearner.load(directory, kind)
+    caveats = model_caveats(reports[kind])
+    if not args.json:
+        for caveat in caveats:
+            print(f"caution: {caveat}", file=sys.stderr)
     plant_path = directory / PLANT_FILE
     if plant_path.exists():
         plant = json.loads(plant_path.read_text())
@@ -179,7 +183,7 @@ def _compare(args: argparse.Namespace) -> int:
     table = summary_table(runs)
     optimum = table["pid"]["optimum_kg_h"]
     if args.json:
-        print(json.dumps({"model": kind, "optimum_kg_h": optimum, **table}, indent=1))
+        print(json.dumps({"model": kind, "caveats": caveats, "optimum_kg_h": optimum, **table}, indent=1))
         return 0
     if not args.quiet:
         print(file=sys.stderr)

@@ -21,6 +21,12 @@ import pandas as pd
 from core.reactors.learning import DynamicsLearner
 
 RolloutFunction = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+# the errors a caveat compares with persistence: (what is predicted, unit)
+CHECKED_ERRORS = {
+    "temperature_K": ("reactor temperatures", "K"),
+    "concentration_mol_L": ("concentrations", "mol/L"),
+    "coolant_K": ("coolant commands", "K"),
+}
 
 
 @dataclass(frozen=True)
@@ -111,3 +117,21 @@ def model_report(learner: DynamicsLearner, test: pd.DataFrame, n_starts: int = 2
     report["best_val_loss"] = learner.best_val_loss_
     report["train_time_s"] = learner.train_time_s_
     return {"model": report, "persistence": reference}
+
+
+def model_caveats(report: dict) -> list[str]:
+    """One sentence per quantity the model's 1 h rollout predicts no better than persistence.
+
+    The planners look 30 min ahead; where the model is no better than holding the last state it has not learned
+    those dynamics, and plans that rest on them can look safe and not be. Empty when the test split is too short
+    for a 1 h rollout (no reference to judge by)."""
+    model, reference = report["model"].get("rollout_1h"), report["persistence"].get("rollout_1h")
+    if not model or not reference:
+        return []
+    return [
+        f"The {report['model']['model']} model predicts the {what} 1 h ahead no better than holding them "
+        f"(RMS error {model[key]:.3g} {unit} against {reference[key]:.3g} {unit}): its plans are not to be trusted "
+        "there; train it longer or on a longer record."
+        for key, (what, unit) in CHECKED_ERRORS.items()
+        if model[key] >= reference[key]
+    ]
