@@ -207,9 +207,18 @@ def test_every_candidate_is_scored_on_the_same_repeated_folds():
 
 def test_parallel_study_gives_the_same_numbers_as_a_serial_one():
     X, y = train_rows()
-    serial = run_study(X, y, "svr", {"C": 10.0, "kernel": "rbf"}, SMALL, n_jobs=1)
-    parallel = run_study(X, y, "svr", {"C": 10.0, "kernel": "rbf"}, SMALL, n_jobs=2)
+    params = {"C": 10.0, "kernel": "rbf"}
+    serial = run_study(X, y, "svr", params, SMALL, n_jobs=1)
+    heard: list[tuple[float, str]] = []
+    parallel = run_study(X, y, "svr", params, SMALL, n_jobs=2, progress=lambda *a: heard.append(a))
     assert serial.curves == parallel.curves and serial.quality_scores == parallel.quality_scores
+    # the grid's jobs move the progress between the simulations (0.5) and the end of the scoring (0.9)
+    fractions = [f for f, _ in heard]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    grid = [(f, m) for f, m in heard if "jobs" in m]
+    assert grid[0][0] > 0.5 and grid[-1][0] == pytest.approx(0.9)
+    assert any(m.startswith("candidates scored on the K-fold") for _, m in grid)
+    assert any(m.startswith("gains checked on the left-out types") for _, m in grid)
 
 
 def test_one_standard_error_rule_shrinks_alpha_or_drops_a_noisy_gain():

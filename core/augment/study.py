@@ -583,7 +583,7 @@ def run_study(
     grid = {(i, n): samples[k, n] for i, k in enumerate(screen) for n in sources}
     screened = [folds[k] for k in screen]
     n_kfold = settings.screened_folds
-    scored_folds = _scored(family, search, Xn, yn, screened, n_kfold, grid, sources, settings, alphas, n_jobs)
+    scored_folds = _scored(family, search, Xn, yn, screened, n_kfold, grid, sources, settings, alphas, n_jobs, report)
     seconds["models"] = time.perf_counter() - start
     report(0.9, "every candidate scored")
     quality = {n: quality[n] for n in sources}  # in the order of the sources
@@ -636,13 +636,14 @@ def _scored(
     settings: AugmentSettings,
     alphas: Sequence[float],
     n_jobs: int | None,
+    report: Progress,
 ) -> list[tuple[float, list[int], list[float], dict[str, np.ndarray]]]:
     """Per fold: the real-only MSE, the learning curve (the first `n_kfold` folds only) and, per source, MSE by
     (m, α).
 
     The K-fold folds (the first `n_kfold`) score every candidate; the left-out types' folds after them only the
     candidates whose K-fold CV MSE is below the real-only one (NaN elsewhere): no rule can choose another, and the
-    types' folds hold almost half the grid's fits."""
+    types' folds hold almost half the grid's fits. `report` hears of every finished job (0.5 to 0.9 of the study)."""
     seed = settings.random_state
 
     def jobs(which: Sequence[int], wanted: Mapping[str, np.ndarray]) -> dict[tuple[int, str], Any]:
@@ -662,13 +663,25 @@ def _scored(
         for k, (train, val) in enumerate(folds)
     ]
     kfold = jobs(range(n_kfold), {})
-    done = Parallel(n_jobs=n_jobs)([*kfold.values(), *real])
+    done = _reporting([*kfold.values(), *real], n_jobs, report, (0.5, 0.8), "candidates scored on the K-fold")
     scores, real_scores = dict(zip(kfold, done[: len(kfold)], strict=True)), done[len(kfold) :]
     cv_real = np.mean([r[0] for r in real_scores[:n_kfold]])
     wanted = {n: np.mean([scores[k, n] for k in range(n_kfold)], axis=0) < cv_real for n in sources}
     by_type = jobs(range(n_kfold, len(folds)), wanted)
-    scores.update(zip(by_type, Parallel(n_jobs=n_jobs)(by_type.values()), strict=True))
+    on_types = _reporting(list(by_type.values()), n_jobs, report, (0.8, 0.9), "gains checked on the left-out types")
+    scores.update(zip(by_type, on_types, strict=True))
     return [(*r, {n: scores[k, n] for n in sources}) for k, r in enumerate(real_scores)]
+
+
+def _reporting(tasks: list, n_jobs: int | None, report: Progress, span: tuple[float, float], what: str) -> list[Any]:
+    """The tasks' results in order, the progress moved along `span` about every tenth of them, so that a long grid
+    shows it is moving without a line per job."""
+    results, every = [], max(1, len(tasks) // 10)
+    for i, result in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(tasks), start=1):
+        results.append(result)
+        if i % every == 0 or i == len(tasks):
+            report(span[0] + (span[1] - span[0]) * i / len(tasks), f"{what}: {i} of {len(tasks)} jobs")
+    return results
 
 
 def _full_fold_scores(
