@@ -24,8 +24,9 @@ Prints, from one run on this machine:
    the K-fold and that the left-out types allow; the scaling law's α at the
    best candidate's source and m), the median / worst / best relative change
    of test MSE against the real-only model (same family and parameters,
-   fitted on the real rows), on all test runs and on the cycled ones, how often augmentation was used,
-   and how far the scaling law's α lies from the α the CV picked. The timing
+   fitted on the real rows), on all test runs and on the cycled ones, how
+   often augmentation was used, and how far the scaling law's α lies from
+   the α the CV picked. The timing
    part runs on the shipped sample, which the virtual lab made with its
    default parameters: there the virtual-lab source is the truth, so its
    choice on the sample is no evidence (the evaluation is).

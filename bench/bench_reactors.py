@@ -45,7 +45,7 @@ from core.reactors.dataset import load_operating_data, save_operating_data, spli
 from core.reactors.dynamics_models import MODEL_KINDS  # noqa: E402
 from core.reactors.learning import OPTIMIZERS, DynamicsLearner  # noqa: E402
 from core.reactors.metrics import performance  # noqa: E402
-from core.reactors.model_evaluation import model_report, rollout_errors  # noqa: E402
+from core.reactors.model_evaluation import model_caveats, model_report, rollout_errors  # noqa: E402
 from core.reactors.network import NetworkConfig, series_parallel, single_reactor  # noqa: E402
 from core.reactors.optimum import SteadyStateProgram, SteadyStateTracker, scenario_optimum  # noqa: E402
 from core.reactors.planning import (  # noqa: E402
@@ -1014,6 +1014,8 @@ def control_only(args, out: Path, config) -> None:
     parts = split_chronological(frame)
     report = model_report(learner, parts["test"])
     print(f"learned model {kind}: 1 h rollout temperature error {report['model']['rollout_1h']['temperature_K']:.2f} K")
+    for caveat in model_caveats(report):
+        print(f"caution: {caveat}")
     result = control_studies(args, config, pi, learner, parts["validation"], unprotected=False)
     (out / "control_summary.json").write_text(json.dumps(result, indent=1, default=float))
     print(f"\nsummary written to {out / 'control_summary.json'}")

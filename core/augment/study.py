@@ -649,7 +649,7 @@ def _scored(
     def jobs(which: Sequence[int], wanted: Mapping[str, np.ndarray]) -> dict[tuple[int, str], Any]:
         """One job per fold in `which` and source, the most rows × fits first so that the workers end together."""
         rows = {n: len(y) + np.array(settings.m_for(n), float)[:, None] for n in sources}
-        work = {n: float(np.sum(rows[n] * wanted.get(n, np.ones((1, len(alphas)))))) for n in sources}
+        work = {n: float(np.sum(rows[n] * wanted.get(n, 1.0))) for n in sources}
         pairs = sorted(((k, n) for k in which for n in sources), key=lambda p: -work[p[1]])
         return {
             (k, n): delayed(_source_scores)(
