@@ -11,7 +11,7 @@ from test_models_data import make_doe_frame
 
 from core.doe import Schema, load_doe
 from core.doe.schema import SchemaError
-from core.models import EnsembleRegressor, ModelData, fit_cqa_models, load_run, save_run
+from core.models import EnsembleRegressor, ModelData, fit_cqa_models, gaussian_process, load_run, save_run
 from core.models.blend import members_scale
 from core.models.features import FeatureMap
 from core.models.fitting import selection_score
@@ -68,6 +68,25 @@ def test_gaussian_process_sigma_grows_away_from_the_data_and_loo_is_exact():
         m, s = gp.conditioned_predict(X[rest], y[rest], X[i : i + 1])
         assert mean[i] == pytest.approx(m[0], rel=1e-5)
         assert std[i] == pytest.approx(s[0], rel=1e-5)
+
+
+def test_gp_fits_that_differ_only_in_row_weights_learn_the_kernel_once_with_the_same_predictions():
+    rng = np.random.default_rng(1)
+    X, y = rng.uniform(0, 1, (30, 3)), rng.normal(size=30)
+    weights = [np.r_[np.full(20, w), np.full(10, 1 - w)] for w in (0.3, 0.6, 0.9)]
+    gaussian_process._learnt_fits.clear()
+    reused = [GaussianProcessModel(random_state=0, max_iter=10).fit(X, y, sample_weight=w) for w in weights]
+    assert len(gaussian_process._learnt_fits) == 1
+    assert reused[0].gp_.kernel is reused[2].gp_.kernel
+    for w, model in zip(weights, reused, strict=True):
+        gaussian_process._learnt_fits.clear()
+        fresh = GaussianProcessModel(random_state=0, max_iter=10).fit(X, y, sample_weight=w)
+        np.testing.assert_array_equal(fresh.predict(X), model.predict(X))
+    other = GaussianProcessModel(random_state=1, max_iter=10).fit(X, y)
+    assert other.gp_ is not reused[0].gp_
+    for k in range(gaussian_process.LEARNT_KEPT + 2):
+        GaussianProcessModel(random_state=0, max_iter=5).fit(X + k, y)
+    assert len(gaussian_process._learnt_fits) == gaussian_process.LEARNT_KEPT
 
 
 def test_gp_uses_its_native_sigma_calibrated_by_held_out_types(frame):

@@ -17,7 +17,8 @@ The stand-in keeps every parameter but the budget:
   rate 1 had twice the full model's CV MSE and preferred other α;
 * models that restart an optimiser (`n_restarts_optimizer`, the Gaussian
   process) start it once and stop it after ten iterations (`max_iter`): the
-  kernel's hyper-parameters are re-learnt for every candidate, and with the
+  kernel's hyper-parameters are re-learnt for every set of rows (fold, source
+  and m; the α values share them, `core.models.gaussian_process`), and with the
   virtual lab's 200 rows a fit took about 1 s at its own 100 iterations and
   0.15 s at ten, while the MSE on fresh runs moved by less than 2 % (D50 of a
   fresh campaign; at 20 iterations 0.3–0.4 s and under 1 %);

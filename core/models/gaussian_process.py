@@ -19,11 +19,16 @@ Row weights (weighted ERM with synthetic rows) enter as per-row noise: the
 Gaussian log-likelihood of a row with weight w equals that of a row whose noise
 variance is divided by w, so after a first fit learns the noise level, a second
 fit with the kernel held keeps that level for a row of average weight and
-scales it by mean(w)/w for the others.
+scales it by mean(w)/w for the others. The first fit sees the rows, not their
+weights, so fits that differ only in weights (the α grid of the augmentation
+study: the same rows at every 0 < α < 1) reuse it from a small per-process
+store instead of learning the same kernel again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
 from typing import Any
 
@@ -33,6 +38,18 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern, WhiteKernel
+
+LEARNT_KEPT = 4  # first fits kept per process: the study's α grid asks for the same rows many times in a row
+_learnt_fits: dict[bytes, GaussianProcessRegressor] = {}  # oldest first
+_learnt_lock = threading.Lock()
+
+
+def _rows_key(X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> bytes:
+    digest = hashlib.blake2b(repr(sorted(params.items())).encode(), digest_size=20)
+    for a in (X, y):
+        digest.update(repr(a.shape).encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.digest()
 
 
 class GaussianProcessModel(RegressorMixin, BaseEstimator):
@@ -72,16 +89,7 @@ class GaussianProcessModel(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GaussianProcessModel:
         X, y = np.asarray(X, float), np.asarray(y, float)
-        with warnings.catch_warnings():
-            # A length scale at its upper bound is ARD switching an input off, not a failure.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.gp_ = GaussianProcessRegressor(
-                self._kernel(X.shape[1]),
-                normalize_y=True,
-                optimizer=self._optimizer,
-                n_restarts_optimizer=self.n_restarts_optimizer,
-                random_state=self.random_state,
-            ).fit(X, y)
+        self.gp_ = self._unweighted_fit(X, y)
         if sample_weight is not None:
             w = np.asarray(sample_weight, float)
             if np.any(w <= 0):
@@ -93,6 +101,27 @@ class GaussianProcessModel(RegressorMixin, BaseEstimator):
             ).fit(X, y)
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _unweighted_fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcessRegressor:
+        """The fit with its kernel learnt; the same rows and settings give the same fit, so it is kept a while."""
+        key = _rows_key(X, y, self.get_params())
+        if (kept := _learnt_fits.get(key)) is not None:
+            return kept
+        with warnings.catch_warnings():
+            # A length scale at its upper bound is ARD switching an input off, not a failure.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gp = GaussianProcessRegressor(
+                self._kernel(X.shape[1]),
+                normalize_y=True,
+                optimizer=self._optimizer,
+                n_restarts_optimizer=self.n_restarts_optimizer,
+                random_state=self.random_state,
+            ).fit(X, y)
+        with _learnt_lock:
+            _learnt_fits[key] = gp
+            while len(_learnt_fits) > LEARNT_KEPT:
+                del _learnt_fits[next(iter(_learnt_fits))]
+        return gp
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         return self.gp_.predict(np.asarray(X, float), return_std=return_std)
