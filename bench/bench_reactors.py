@@ -117,12 +117,17 @@ def simulator(config, pi, hours: float, out: Path) -> dict:
     }
 
 
+def save_plant(models: Path, config, pi) -> None:
+    """The plant and PI tuning beside the models, so that `python -m core.reactors compare` runs on the directory."""
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "plant.json").write_text(json.dumps({"config": config.to_dict(), "pi": pi.to_dict()}, indent=1))
+
+
 def train_models(frame, config, budget_s: float, out: Path, pi) -> dict:
     section(f"Dynamics models (Adam, {budget_s:.0f} s budget each, 8 free-running steps in the loss)")
     parts = split_chronological(frame)
     models = out / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    (models / "plant.json").write_text(json.dumps({"config": config.to_dict(), "pi": pi.to_dict()}, indent=1))
+    save_plant(models, config, pi)
     reports = {}
     for kind in MODEL_KINDS:
         learner = DynamicsLearner(kind=kind, max_steps=100_000, rollout_steps=8, max_time_s=budget_s, patience=10)
@@ -1013,6 +1018,8 @@ def control_only(args, out: Path, config) -> None:
     learner = DynamicsLearner.load(models, kind)
     parts = split_chronological(frame)
     report = model_report(learner, parts["test"])
+    save_plant(models, config, pi)
+    (models / f"{kind}_report.json").write_text(json.dumps(report, indent=1))
     print(f"learned model {kind}: 1 h rollout temperature error {report['model']['rollout_1h']['temperature_K']:.2f} K")
     for caveat in model_caveats(report):
         print(f"caution: {caveat}")
