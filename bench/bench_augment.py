@@ -306,11 +306,11 @@ def evaluation(args: argparse.Namespace) -> None:
         print(f"   |α_theory − CV α| (chosen, else best candidate): median {gaps.median():.2f}, max {gaps.max():.2f}")
     names = [c for c in table.columns if c.endswith(" config")]
     for name in (c.removesuffix(" config") for c in names):
-        a, c = table[name], table[f"{name} cycled"]
+        a, c, configs = table[name], table[f"{name} cycled"], table[f"{name} config"].dropna()  # NaN: no candidate
         print(
             f"   {name:<28} median {a.median():+6.1%} worst {a.max():+6.1%} best {a.min():+6.1%} | "
             f"median {c.median():+6.1%} worst {c.max():+6.1%} best {c.min():+6.1%} | "
-            f"augmented in {int((table[f'{name} config'] != 'none').sum())}/{len(table)}"
+            f"augmented in {int((configs != 'none').sum())}/{len(configs)}"
         )
 
 
