@@ -21,7 +21,8 @@ All are scored on fresh noise-free runs of every profile type (linear, 1-4
 cycles). Printed: per CQA and type, the median over campaigns of the MSE
 relative to the default forest (targets for the cycled types: D50 and DoA
 <= 0.8), and per type the ±1σ/±2σ coverage pooled over campaigns (target
-±2σ: 90-98 %); then the applicability-domain flag per type.
+±2σ: 90-98 %); then the applicability-domain flag per type, and the
+coverage inside and outside the domain.
 
     python bench/bench_extrapolation.py [--campaigns 10] [--per-type 100] [--n-jobs 2] [--solubility]
 
@@ -105,13 +106,16 @@ def _score(
                 "n": int(k.sum()),
                 "rf_mse": float(np.mean((truth[k] - base[k]) ** 2)),
                 "in_domain": float(np.mean(in_domain[k])),
+                "n_inside": int(np.sum(in_domain[k])),
                 "domain_score": float(np.median(score[k])),
             }
             for name, (mean, std) in preds.items():
                 err = np.abs(truth[k] - mean[k])
                 row[f"{name}_mse"] = float(np.mean(err**2))
-                row[f"{name}_in1"] = int(np.sum(err <= std[k]))
-                row[f"{name}_in2"] = int(np.sum(err <= 2 * std[k]))
+                for j in (1, 2):
+                    held = err <= j * std[k]
+                    row[f"{name}_in{j}"] = int(np.sum(held))
+                    row[f"{name}_in{j}_inside"] = int(np.sum(held & in_domain[k]))
                 row[f"{name}_model"] = _label(fits[name].fits[cqa])
             rows.append(row)
     print(
@@ -128,6 +132,10 @@ def _label(fit: CQAFit) -> str:
     return f"{fit.chosen}/{fit.metrics.features}/{fit.metrics.target_scale}"
 
 
+def _shares(counts: list[int], n: int) -> str:
+    return " / ".join(f"{c / n:.1%}" for c in counts) if n else "no runs"
+
+
 def _summary(table: pd.DataFrame) -> None:
     print("\nMSE relative to a default RandomForestRegressor(300) on raw columns (median over campaigns)")
     print(f"{'CQA':<14} {'type':<9} {'old':>6} {'new':>6} {'RF MSE':>9}")
@@ -142,6 +150,13 @@ def _summary(table: pd.DataFrame) -> None:
         cells = [part[f"{m}_in{k}"].sum() / n for m in ("old", "new") for k in (1, 2)]
         share = np.average(part["in_domain"], weights=part["n"])
         print(f"{type_name:<9} " + " ".join(f"{c:>8.1%}" for c in cells) + f" {share:>9.0%}")
+    print("\nCoverage of ±1σ / ±2σ inside and outside the applicability domain (pooled over campaigns, CQAs, types)")
+    n_in = table["n_inside"].sum()
+    n_out = table["n"].sum() - n_in
+    for m in ("old", "new"):
+        inside = [table[f"{m}_in{k}_inside"].sum() for k in (1, 2)]
+        outside = [table[f"{m}_in{k}"].sum() - table[f"{m}_in{k}_inside"].sum() for k in (1, 2)]
+        print(f"{m}: inside ({n_in} runs) {_shares(inside, n_in)}, outside ({n_out} runs) {_shares(outside, n_out)}")
     print("\nCoverage of ±2σ per CQA and type (new)")
     for cqa, part in table.groupby("cqa", sort=False):
         cells = {t: p["new_in2"].sum() / p["n"].sum() for t, p in part.groupby("type", sort=False)}

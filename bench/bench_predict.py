@@ -49,17 +49,18 @@ def population(inputs: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def plain_predict(ensemble: EnsembleRegressor, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and calibrated std with one `predict` per pipeline (per tree for a forest's own trees)."""
+    factor = ensemble.calibration_factors(X)  # inside or outside the applicability domain
     X = ensemble.feature_map_.transform(X)  # what the model sees: raw columns and/or profile descriptors
-    if ensemble.native_std_:
-        mean, std = ensemble.model_.predict(X, return_std=True)
-        return mean, ensemble.scale_ * std
-    mean = ensemble.model_.predict(X)
+    if ensemble.native_std_:  # the model's outputs as measured (a logit-scale model is mapped back)
+        mean, std = ensemble._as_measured(*ensemble.model_.predict(X, return_std=True))
+        return mean, factor * std
+    mean = ensemble.from_model_scale(ensemble.model_.predict(X))
     if ensemble.uses_forest_:
         X32 = np.ascontiguousarray(ensemble.model_[:-1].transform(X), dtype=np.float32)
         members = np.array([tree.predict(X32, check_input=False) for tree in ensemble.model_[-1].estimators_])
     else:
         members = np.array([m.predict(X) for m in ensemble.members_])
-    return mean, ensemble.scale_ * members.std(axis=0, ddof=1)
+    return mean, factor * ensemble.from_model_scale(members).std(axis=0, ddof=1)
 
 
 def interleaved_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:

@@ -28,6 +28,9 @@ def test_score_is_relative_to_the_training_runs_own_leave_one_out_distances():
     assert domain.score(np.array([[1.5]]))[0] == pytest.approx(0.5)
     assert domain.score(np.array([[5.0]]))[0] == pytest.approx(2.0)
     assert domain.in_domain(np.array([[3.9], [4.1]])).tolist() == [True, False]
+    lonely = ApplicabilityDomain(space="as_given", n_neighbors=1, quantile=0.5).fit(np.array([[0.0], [1.0], [5.0]]))
+    # leave-one-out distances 1, 1 and 4 steps; the median of them is the unit
+    np.testing.assert_allclose(lonely.left_out_scores(), [1.0, 1.0, 4.0])
 
 
 def test_a_cycled_design_between_cycled_runs_is_nearer_than_one_far_from_them(inputs):

@@ -97,10 +97,11 @@ def test_gp_uses_its_native_sigma_calibrated_by_held_out_types(frame):
     assert ens.members_ == [] and ens.scale_ > 0
     n_grouped = sum(len(test) for _, _, test in group_folds(types))
     assert len(ens.grouped_scores_) == n_grouped
-    assert len(ens.calibration_scores_) == len(y) + n_grouped
+    assert len(ens.calibration_scores_) == len(ens.calibration_outside_) == len(y) + n_grouped
+    assert ens.calibration_outside_[len(y) :].any()  # some left-out type lies beyond the others' domain
     _, std = ens.predict(X, return_std=True)
     _, raw_std = ens.model_.predict(ens.feature_map_.transform(X), return_std=True)
-    np.testing.assert_allclose(std, ens.scale_ * raw_std)
+    np.testing.assert_allclose(std, ens.calibration_factors(X) * raw_std)
     with pytest.raises(ValueError, match="no ensemble members"):
         ens.member_predictions(X)
 

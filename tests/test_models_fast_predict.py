@@ -12,7 +12,7 @@ from sklearn.svm import SVR
 
 from core.models import fast_predict
 from core.models.fast_predict import forest_tree_predictions, predict_pipelines
-from core.models.uncertainty import EnsembleRegressor, conformal_quantile
+from core.models.uncertainty import EnsembleRegressor, side_factors
 from core.models.zoo import build_pipeline
 
 N_FEATURES = 5
@@ -202,9 +202,11 @@ def test_ensemble_predictions_equal_the_per_pipeline_path(data, family, params, 
     fast_mean, fast_std = ens.predict(X_new, return_std=True)
     assert np.array_equal(fast_mean, ens.predict(X_new))
     _assert_same(fast_mean, mean, exact)
-    _assert_same(fast_std, ens.scale_ * spread, exact)
+    outside = ens.outside_domain(X_new)
+    _assert_same(fast_std, np.where(outside, ens.scale_outside_, ens.scale_) * spread, exact)
     _assert_same(ens.member_predictions(X_new), members, exact)
     lo, hi = ens.predict_interval(X_new, 0.8)
-    half = conformal_quantile(ens.calibration_scores_, 0.8) * spread
+    inside_factor, outside_factor = side_factors(ens.calibration_scores_, ens.calibration_outside_, 0.8)
+    half = np.where(outside, outside_factor, inside_factor) * spread
     _assert_same(lo, mean - half, exact)
     _assert_same(hi, mean + half, exact)

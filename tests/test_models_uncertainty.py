@@ -10,7 +10,14 @@ from test_models_data import make_doe_frame
 
 from core.models.datasets import ModelData
 from core.models.metrics import coverage, regression_scores
-from core.models.uncertainty import ONE_SIGMA, EnsembleRegressor, conformal_quantile, in_sample_factor
+from core.models.uncertainty import (
+    MIN_SIDE_SCORES,
+    ONE_SIGMA,
+    EnsembleRegressor,
+    conformal_quantile,
+    in_sample_factor,
+    side_factors,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +55,30 @@ def test_finite_sample_rank_covers_new_scores_where_the_plain_quantile_falls_sho
     plain = np.quantile(scores, ONE_SIGMA, axis=1)
     assert np.mean(fresh <= ranked[:, None]) >= ONE_SIGMA
     assert np.mean(fresh <= plain[:, None]) < ONE_SIGMA
+
+
+def test_each_side_of_the_domain_has_its_own_factor_unless_it_has_too_few_scores():
+    inside, outside = np.arange(1.0, 21.0), 10.0 * np.arange(1.0, 13.0)  # 20 and 12 scores
+    scores, far = np.concatenate([inside, outside]), np.r_[np.zeros(20, bool), np.ones(12, bool)]
+    assert side_factors(scores, far, ONE_SIGMA) == (conformal_quantile(inside, ONE_SIGMA), 90.0)  # 9th of 12
+    few = np.r_[np.zeros(20 + 12 - MIN_SIDE_SCORES + 1, bool), np.ones(MIN_SIDE_SCORES - 1, bool)]
+    assert side_factors(scores, few, ONE_SIGMA)[1] == conformal_quantile(scores, ONE_SIGMA)  # pooled
+    # outside scores smaller than inside ones never narrow the interval outside
+    assert side_factors(scores, ~far, ONE_SIGMA)[1] == side_factors(scores, ~far, ONE_SIGMA)[0]
+    # too few scores on one side for the level: the pooled scores back it
+    assert side_factors(scores, far, 0.95)[1] == conformal_quantile(scores, 0.95)
+
+
+def test_rows_far_from_the_training_runs_get_the_outside_factor(data):
+    X, y, X_new, _ = data
+    ens = EnsembleRegressor("svr", {"kernel": "linear"}, method="mccv", n_members=6).fit(X, y)
+    far = X_new[:3].copy()
+    far[:, 0] += 10 * X[:, 0].std()  # initial concentration far beyond the runs
+    assert not ens.outside_domain(X[:5]).any() and ens.outside_domain(far).all()
+    np.testing.assert_array_equal(ens.calibration_factors(far), ens.scale_outside_)
+    spread = ens.member_predictions(far).std(axis=0, ddof=1)
+    np.testing.assert_allclose(ens.predict(far, return_std=True)[1], ens.scale_outside_ * spread)
+    assert ens.scale_outside_ >= ens.scale_
 
 
 def test_in_sample_factor_compares_left_out_members_with_all():
@@ -105,9 +136,10 @@ def test_mccv_members_see_a_share_and_leave_rows_out(data):
 def test_conformal_scale_matches_one_sigma_on_training_residuals(data):
     X, y, _, _ = data
     ens = EnsembleRegressor("gbt", {"n_estimators": 30}, method="mccv", n_members=10, random_state=1).fit(X, y)
-    scores = ens.calibration_scores_
-    assert np.mean(scores <= ens.scale_) >= ONE_SIGMA
-    assert ens.scale_ == scores[math.ceil((len(scores) + 1) * ONE_SIGMA) - 1]
+    inside = np.sort(ens.calibration_scores_[~ens.calibration_outside_])  # training rows: nearly all inside
+    assert len(inside) >= MIN_SIDE_SCORES
+    assert np.mean(inside <= ens.scale_) >= ONE_SIGMA
+    assert ens.scale_ == inside[math.ceil((len(inside) + 1) * ONE_SIGMA) - 1]
     raw = EnsembleRegressor(
         "gbt", {"n_estimators": 30}, method="mccv", n_members=10, random_state=1, calibration="none"
     )
@@ -161,7 +193,7 @@ def test_an_infinite_calibration_factor_gives_infinite_not_nan_spreads(data, mon
     ens = EnsembleRegressor("svr", {"kernel": "linear"}, method="mccv", n_members=6).fit(X, y)
     agreeing = np.zeros((6, len(X_new)))  # members that agree exactly: a spread of 0
     monkeypatch.setattr(ens, "member_predictions", lambda rows: agreeing)
-    ens.scale_ = math.inf  # what conformal calibration gives when too few rows back the level
+    ens.scale_ = ens.scale_outside_ = math.inf  # what conformal calibration gives when too few rows back the level
     with np.errstate(invalid="raise"):
         _, std = ens.predict(X_new, return_std=True)
         lower, upper = ens.predict_interval(X_new, level=0.999)  # more than 40 rows could back

@@ -107,6 +107,10 @@ class ApplicabilityDomain(BaseEstimator):
         out[bad] = np.inf
         return out
 
+    def left_out_scores(self) -> np.ndarray:
+        """Each training run's score against the other runs: its leave-one-out distance over the reference."""
+        return self.train_distances_ / self.reference_
+
     def in_domain(self, X: Any) -> np.ndarray:
         return self.score(X) <= self.threshold
 

@@ -827,6 +827,7 @@ def _finish_cqa(
         uq=settings.uq,
         calibration=settings.calibration,
         calibration_scale=float(ensemble.scale_),
+        calibration_scale_outside=float(ensemble.scale_outside_),
         models=family_metrics,
     )
     return CQAFit(ds.cqa, ds, searches, pipelines, ensemble, metrics)

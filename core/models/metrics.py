@@ -96,13 +96,14 @@ class CQAMetrics:
     n_test: int
     uq: str
     calibration: str
-    calibration_scale: float
+    calibration_scale: float  # σ per unit of spread inside the applicability domain
     models: dict[str, FamilyMetrics] = field(default_factory=dict)
     features: str = "raw"
     cv_mse_by_type: dict[str, float] = field(default_factory=dict)
     selection_score: float | None = None
     coverage_by_type: dict[str, dict[str, float | None]] = field(default_factory=dict)
     target_scale: str = "identity"  # the scale the family in use models the CQA on
+    calibration_scale_outside: float | None = None  # the same outside it (None: saved before the split)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -40,6 +40,19 @@ is as well covered as the linear runs. A Gaussian process held out this way
 keeps its kernel and reports its own, wider σ there, so its intervals widen
 where the data are thin rather than everywhere.
 
+Calibration is Mondrian (Vovk et al., Algorithmic Learning in a Random World,
+2005, ch. 4): the scores are split by whether their row lies in the
+applicability domain of the rows it was predicted from (`core.models.domain`,
+fitted on the ensemble's own training rows), and each side has its own
+factor. A training row's out-of-sample score counts as inside unless its
+leave-one-out neighbour distance exceeds the domain's reference; a left-out
+type's rows are placed by a domain fitted without that type. One pooled factor
+let the left-out types widen every interval, in the domain as much as beyond
+it; split, intervals are tight where the runs are close and wide where they
+are far. A side with fewer than `MIN_SIDE_SCORES` scores (or too few for the
+level asked) uses the pooled scores, and the outside factor is never below
+the inside one.
+
 The model sees the rows through a `FeatureMap` (raw columns, shared profile
 descriptors, or both); rows are passed in the raw input order either way.
 When the parameters carry a target scale (`core.models.target`), the models
@@ -59,8 +72,9 @@ from scipy.stats import norm
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
 
+from core.models.domain import ApplicabilityDomain
 from core.models.fast_predict import forest_tree_predictions, predict_pipelines
-from core.models.features import FeatureMap
+from core.models.features import FeatureMap, available_feature_sets
 from core.models.scaleout import one_thread_per_fit
 from core.models.target import split_target
 from core.models.zoo import build_pipeline, family
@@ -69,6 +83,7 @@ from core.profiles import SolubilityCurve
 UQ_METHODS = ("mccv", "bootstrap", "oob")
 CALIBRATIONS = ("conformal", "none")
 ONE_SIGMA = float(norm.cdf(1) - norm.cdf(-1))  # 0.6827: share of a normal within ±1σ
+MIN_SIDE_SCORES = 10  # fewer scores on one side of the domain give a quantile too unsteady to trust alone
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -96,6 +111,22 @@ def in_sample_factor(members: np.ndarray, left_out: np.ndarray) -> float:
     mean_out = np.where(out, P, 0.0).sum(axis=0) / counts[rows]
     var_out = np.where(out, (P - mean_out) ** 2, 0.0).sum(axis=0) / (counts[rows] - 1)
     return float(np.sqrt(var_out.sum() / total.sum()))
+
+
+def side_factors(scores: np.ndarray, outside: np.ndarray, level: float) -> tuple[float, float]:
+    """Conformal factors at `level` for rows inside and outside the applicability domain (Mondrian).
+
+    Each side uses its own scores when it has at least `MIN_SIDE_SCORES` and they back the level, the
+    pooled scores otherwise; the outside factor is at least the inside one (leaving the domain never
+    narrows an interval)."""
+    pooled = conformal_quantile(scores, level)
+
+    def own(side: np.ndarray) -> float:
+        q = conformal_quantile(side, level) if len(side) >= MIN_SIDE_SCORES else math.inf
+        return q if math.isfinite(q) else pooled
+
+    inside = own(scores[~outside])
+    return inside, max(own(scores[outside]), inside)
 
 
 def _scores(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -167,7 +198,10 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             self.features,
             SolubilityCurve(self.solubility) if self.solubility and self.features != "raw" else None,
         )
-        X = self._features(X)
+        raw = self._rows(X)
+        self.domain_ = self._new_domain()
+        self.domain_.fit(self._domain_rows(raw))
+        X = self.feature_map_.transform(raw)
         w = None if sample_weight is None else np.asarray(sample_weight, float)
         n = len(y)
         params = dict(self.params or {})
@@ -210,11 +244,40 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if not seen.any():
             raise ValueError("no training row was left out of any ensemble member; use more members")
         scores = _scores(y[seen] - oos[seen], spread[seen])
-        self.grouped_scores_ = self._grouped_scores(X, y, w, groups) if groups is not None else np.empty(0)
-        scores = np.concatenate([scores, self.grouped_scores_])
-        self.calibration_scores_ = np.sort(scores)
-        self.scale_ = conformal_quantile(scores, ONE_SIGMA) if self.calibration == "conformal" else 1.0
+        far = self.domain_.left_out_scores() > self.domain_.threshold
+        self.grouped_scores_, grouped_far = (
+            self._grouped_scores(X, raw, y, w, groups) if groups is not None else (np.empty(0), np.empty(0, bool))
+        )
+        self.calibration_scores_ = np.concatenate([scores, self.grouped_scores_])
+        self.calibration_outside_ = np.concatenate([far[seen], grouped_far])
+        calibrated = self.calibration == "conformal"
+        self.scale_, self.scale_outside_ = self._factors_at(ONE_SIGMA) if calibrated else (1.0, 1.0)
         return self
+
+    def _factors_at(self, level: float) -> tuple[float, float]:
+        """(inside, outside the domain) factors that turn the spread into the `level` interval's half-width."""
+        if self.calibration == "conformal":
+            return side_factors(self.calibration_scores_, self.calibration_outside_, level)
+        factor = float(norm.ppf(0.5 + level / 2))
+        return factor, factor
+
+    def _new_domain(self) -> ApplicabilityDomain:
+        """The applicability domain as the product defines it, on these inputs (`CQAFit.domain`)."""
+        names = self.feature_map_.input_names
+        space = "descriptors" if "descriptors" in available_feature_sets(names) else "as_given"
+        curve = SolubilityCurve(self.solubility) if self.solubility and space == "descriptors" else None
+        return ApplicabilityDomain(space=space, solubility=curve)
+
+    def _domain_rows(self, raw: np.ndarray) -> Any:
+        """Raw rows as the domain reads them: named columns when it works on profile descriptors."""
+        if self.domain_.space == "descriptors":
+            return pd.DataFrame(raw, columns=self.feature_map_.input_names)
+        return raw
+
+    def outside_domain(self, X: Any) -> np.ndarray:
+        """Whether each raw row lies outside the applicability domain of this ensemble's training rows."""
+        raw = self._rows(X)
+        return ~self.domain_.in_domain(self._domain_rows(raw))
 
     def from_model_scale(self, z: np.ndarray) -> np.ndarray:
         """Model outputs (on the modelling scale) as measured."""
@@ -226,14 +289,21 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             return mean, std
         return self.target_.inverse(mean), std * self.target_.slope(mean)
 
-    def _features(self, X: np.ndarray) -> np.ndarray:
+    def _rows(self, X: Any) -> np.ndarray:
+        """Raw input rows as a 2-D array."""
         X = np.asarray(X, float)
         if X.ndim == 1:
             X = X.reshape(-1, 1) if self.feature_map_.feature_set == "raw" else X.reshape(1, -1)
-        return self.feature_map_.transform(X)
+        return X
 
-    def _grouped_scores(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, groups: Any) -> np.ndarray:
-        """|residual| / spread of each row of every group with >= 2 rows, predicted without its group.
+    def _features(self, X: Any) -> np.ndarray:
+        return self.feature_map_.transform(self._rows(X))
+
+    def _grouped_scores(
+        self, X: np.ndarray, raw: np.ndarray, y: np.ndarray, w: np.ndarray | None, groups: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """|residual| / spread of each row of every group with >= 2 rows, predicted without its group, and
+        whether each row lies outside the applicability domain of the other groups' rows.
 
         The held-out GP keeps the full fit's kernel and gives its own σ; other
         families are refitted without the group and scaled by the full spread at those (training) rows, with the
@@ -241,11 +311,13 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         """
         groups = np.asarray(groups)
         z = self.target_.forward(y) if self.target_ else y
-        out = []
+        out, far = [], []
         for g in pd.unique(groups):
             held = groups == g
             if held.sum() < 2 or (~held).sum() < 2:
                 continue
+            others = self._new_domain().fit(self._domain_rows(raw[~held]))
+            far.append(~others.in_domain(self._domain_rows(raw[held])))
             if self.native_std_:
                 scale = self.model_[0].transform
                 mean, spread = self._as_measured(
@@ -263,7 +335,9 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
                 mean = self.from_model_scale(pipe.predict(X[held]))
                 spread = self._spread(X[held], self.in_sample_factor_)
             out.append(_scores(y[held] - mean, spread))
-        return np.concatenate(out) if out else np.empty(0)
+        if not out:
+            return np.empty(0), np.empty(0, bool)
+        return np.concatenate(out), np.concatenate(far)
 
     def _draws(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
         if self.method == "mccv":
@@ -292,45 +366,58 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             return self.from_model_scale(forest_tree_predictions(self.model_, Z))
         return self.from_model_scale(predict_pipelines(self.members_, Z))
 
-    def _spread(self, X: np.ndarray, factor: float = 1.0) -> np.ndarray:
-        """On model-feature rows: `factor` times the members' (or the GP's) standard deviation.
+    def _spread(self, X: np.ndarray, factor: float | np.ndarray = 1.0) -> np.ndarray:
+        """On model-feature rows: `factor` (one, or one per row) times the members' (or the GP's) standard deviation.
 
-        An infinite factor (too few calibration rows) makes every spread infinite, including where the
+        An infinite factor (too few calibration rows) makes the spread infinite, including where the
         members agree (inf · 0 would give NaN)."""
-        if math.isinf(factor):
+        factor = np.broadcast_to(np.asarray(factor, float), (len(X),))
+        if np.isinf(factor).all():
             return np.full(len(X), np.inf)
         if self.native_std_:
-            return factor * self._as_measured(*self.model_.predict(X, return_std=True))[1]
-        return factor * self._member_predictions(X).std(axis=0, ddof=1)
+            base = self._as_measured(*self.model_.predict(X, return_std=True))[1]
+        else:
+            base = self._member_predictions(X).std(axis=0, ddof=1)
+        return np.where(np.isinf(factor), np.inf, factor * base)
+
+    def calibration_factors(self, X: Any) -> np.ndarray:
+        """Per raw row, the factor that turns the spread into σ: the inside or the outside one."""
+        return self._side_factor(self._rows(X), (self.scale_, self.scale_outside_))
+
+    def _side_factor(self, raw: np.ndarray, factors: tuple[float, float]) -> np.ndarray:
+        """Per raw row, the inside or the outside factor of `factors`."""
+        inside, outside = factors
+        if inside == outside:
+            return np.full(len(raw), inside)
+        return np.where(self.outside_domain(raw), outside, inside)
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Mean (and calibrated std) of every row; NaN for rows that are not valid profiles."""
-        Z = self._features(X)
+        raw = self._rows(X)
+        Z = self.feature_map_.transform(raw)
         ok = np.isfinite(Z).all(axis=1)
         if ok.all():  # the common case, returned as the model computes it (XGBoost: float32)
             mean = self.from_model_scale(predict_pipelines([self.model_], Z)[0])
-            return (mean, self._spread(Z, self.scale_)) if return_std else mean
+            return (mean, self._spread(Z, self.calibration_factors(raw))) if return_std else mean
         mean, std = np.full(len(Z), np.nan), np.full(len(Z), np.nan)
         if ok.any():
             mean[ok] = self.from_model_scale(predict_pipelines([self.model_], Z[ok])[0])
             if return_std:
-                std[ok] = self._spread(Z[ok], self.scale_)
+                std[ok] = self._spread(Z[ok], self.calibration_factors(raw[ok]))
         return (mean, std) if return_std else mean
 
     def predict_interval(self, X: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds that hold a new measurement with probability `level`.
 
-        Conformal: the level's quantile of the calibration scores times the
-        spread (infinite when too few rows back that level). Without
-        calibration: the normal quantile times the spread.
+        Conformal: the level's quantile of the calibration scores on the row's
+        side of the applicability domain times the spread (infinite when too
+        few rows back that level). Without calibration: the normal quantile
+        times the spread.
         """
         if not 0 < level < 1:
             raise ValueError("the interval level must be between 0 and 1")
-        X = self._features(X)
-        mean = self.from_model_scale(predict_pipelines([self.model_], X)[0])
-        if self.calibration == "conformal":
-            factor = conformal_quantile(self.calibration_scores_, level)
-        else:
-            factor = float(norm.ppf(0.5 + level / 2))
-        half = self._spread(X, factor)
+        raw = self._rows(X)
+        Z = self.feature_map_.transform(raw)
+        mean = self.from_model_scale(predict_pipelines([self.model_], Z)[0])
+        half = self._spread(Z, self._side_factor(raw, self._factors_at(level)))
         return mean - half, mean + half
