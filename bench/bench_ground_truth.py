@@ -8,10 +8,20 @@ the same decision space, including the start/final temperature ranges of the
 experiments. Reference point: D50 = 0 µm, DoA = 100 %. With several `--risk`
 values the surrogate designs are found once per κ (mean ∓ κσ), to see whether
 keeping away from what the models do not know pays off in truth; `--domain`
-keeps the designs within the models' applicability domain or not, and
-`--old` fits the models as before (raw columns, K-fold selection only).
+keeps the designs within the models' applicability domain or not, `--seeding`
+ties their start temperature to their initial concentration as the
+experiments do or not (`core/optimize/seeding.py`; the simulator's front is
+never tied), and `--old` fits the models as before (raw columns, K-fold selection only).
+
+One sample says little about a user's own crystallizer: `--campaigns N`
+repeats the measure on N fresh 31-run campaigns made like the sample
+(`bench/campaigns.py`; odd seeds from other compounds, perturbed kinetics and
+solubility), each judged by its own lab, and prints the share per campaign
+and the median and range per profile type.
 
     python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
+                                       [--seeding data|off]
+                                       [--campaigns N] [--first SEED]
 """
 
 from __future__ import annotations
@@ -28,16 +38,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pymoo.indicators.hv import HV
 
-from core.doe import load_doe
+from bench.campaigns import campaign, compound
+from core.doe import DoEData, load_doe
 from core.models.fitting import fit_cqa_models
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.problem import PredictFn
 from core.optimize.run import optimize_profiles
+from core.optimize.seeding import seeding_band
 from core.optimize.spec import DesignSpec, data_temperature_ranges
 from core.profiles import profile_type_name
+from core.virtual_lab import ModelParameters
 from core.virtual_lab.simulator import simulate_rows
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "doe.csv"
+N_TEMPERATURES = (2, 4, 6, 8, 10)  # linear, 1-4 cycles
 REFERENCE = np.array([0.0, 100.0])  # in (-D50, DoA) minimisation form: D50 = 0 µm, DoA = 100 %
 
 
@@ -47,13 +61,102 @@ def hypervolume(d50: np.ndarray, doa: np.ndarray) -> float:
     return float(HV(ref_point=REFERENCE)(points)) if len(points) else 0.0
 
 
-def simulator_predict(jobs: int) -> PredictFn:
+def simulator_predict(jobs: int, params: ModelParameters | None = None) -> PredictFn:
     def predict(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        sim = simulate_rows(features, n_jobs=jobs, bounds=None)
+        sim = simulate_rows(features, params=params, n_jobs=jobs, bounds=None)
         zeros = np.zeros(len(features))
         return {c: (sim[c].to_numpy(float), zeros) for c in ("D50", "DoA", "crystallinity")}
 
     return predict
+
+
+def design_hypervolumes(
+    data: DoEData, params: ModelParameters | None, args: argparse.Namespace
+) -> tuple[str, dict[int, list[float]], dict[int, float]]:
+    """(models line, per profile type: the true HV of the surrogate designs per κ and of the simulator's front)."""
+    old = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"} if args.old else {}
+    fit = fit_cqa_models(data, search="fast", random_state=0, **old)
+    start_T, end_T = data_temperature_ranges(data.profiles())
+    models = (
+        f"models: {', '.join(f'{c} {f.chosen}/{f.metrics.features}' for c, f in fit.fits.items())}; "
+        f"domain {args.domain}; "
+        f"start T {start_T[0]:g}-{start_T[1]:g} °C, final T {end_T[0]:g}-{end_T[1]:g} °C"
+    )
+    surrogate = predict_fn(fit.predictor(), cqa_limits(data.schema))
+    truth = simulator_predict(args.jobs, params)
+    by_design: dict[int, list[float]] = {}
+    by_simulator: dict[int, float] = {}
+    for n_temps in N_TEMPERATURES:
+        by_design[n_temps] = []
+        for kappa in args.risk:
+            spec = DesignSpec(
+                n_temperatures=(n_temps,),
+                start_T=start_T,
+                end_T=end_T,
+                pop_size=100,
+                n_gen=100,
+                risk_kappa=kappa,
+                domain=args.domain,
+                seeding=seeding_band(data.inputs) if args.seeding == "data" else None,
+            )
+            designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
+            designs = designs[designs["feasible"]]
+            true = simulate_rows(designs[data.schema.input_names], params=params, n_jobs=args.jobs, bounds=None)
+            by_design[n_temps].append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))
+        small = DesignSpec(n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=args.pop, n_gen=args.gen)
+        front = optimize_profiles(truth, data.schema, small).points
+        front = front[front["feasible"]]
+        by_simulator[n_temps] = hypervolume(front["D50_mean"].to_numpy(float), front["DoA_mean"].to_numpy(float))
+    return models, by_design, by_simulator
+
+
+def ratios(by_design: dict[int, list[float]], by_simulator: dict[int, float]) -> dict[int, list[float]]:
+    """Each design HV over the best HV found for its type: a small simulator run can lose to the surrogate."""
+    out = {}
+    for n_temps, hvs in by_design.items():
+        best = max(by_simulator[n_temps], *hvs)
+        out[n_temps] = [hv / best if best else float("nan") for hv in hvs]
+    return out
+
+
+def sample_table(args: argparse.Namespace) -> None:
+    t = time.perf_counter()
+    models, by_design, by_simulator = design_hypervolumes(load_doe(SAMPLE).data, None, args)
+    print(models)
+    data_columns = "".join(f" {f'HV κ={k:g}':>10} {'ratio':>6}" for k in args.risk)
+    print(f"{'profile type':<16} {'HV simulator':>13}{data_columns}")
+    for n_temps, shares in ratios(by_design, by_simulator).items():
+        cells = "".join(f" {hv:>10.1f} {r:>6.2f}" for hv, r in zip(by_design[n_temps], shares, strict=True))
+        print(f"{profile_type_name(n_temps):<16} {by_simulator[n_temps]:>13.1f}{cells}")
+    print(f"[{time.perf_counter() - t:.0f} s]")
+
+
+def campaign_table(args: argparse.Namespace) -> None:
+    """The same measure on fresh campaigns of the default lab (even seeds) and of other compounds (odd seeds)."""
+    shares: dict[int, list[list[float]]] = {n: [] for n in N_TEMPERATURES}
+    header = "".join(f"{profile_type_name(n).replace(' cooling', ''):>{9 * len(args.risk)}}" for n in N_TEMPERATURES)
+    print(f"share of the simulator front's HV per type (κ = {', '.join(f'{k:g}' for k in args.risk)})")
+    print(f"{'campaign':<22}{header}")
+    for campaign_id in range(args.first, args.first + args.campaigns):
+        t = time.perf_counter()
+        perturbed = campaign_id % 2 == 1
+        params = compound(1000 + campaign_id, perturbed)
+        doe, _ = campaign(campaign_id, params)
+        models, by_design, by_simulator = design_hypervolumes(doe, params, args)
+        row = ratios(by_design, by_simulator)
+        for n, r in row.items():
+            shares[n].append(r)
+        cells = "".join(f"{x:>9.2f}" for n in N_TEMPERATURES for x in row[n])
+        lab = "other compound" if perturbed else "default lab"
+        print(f"{campaign_id:<5} {lab:<16}{cells}  [{time.perf_counter() - t:.0f} s; {models}]", flush=True)
+    summary = []
+    for n in N_TEMPERATURES:
+        per_kappa = np.array(shares[n]).T
+        summary.append(" / ".join(f"{np.median(x):.2f} [{x.min():.2f}-{x.max():.2f}]" for x in per_kappa))
+    print(
+        "median [range] per type: "
+        + "; ".join(f"{profile_type_name(n)} {s}" for n, s in zip(N_TEMPERATURES, summary, strict=True))
+    )
 
 
 def main() -> None:
@@ -68,46 +171,22 @@ def main() -> None:
         default="strict",
         help="keep surrogate designs within the models' applicability domain (default) or not",
     )
-    parser.add_argument("--old", action="store_true", help="models as before: raw columns, K-fold selection only")
-    args = parser.parse_args()
-    data = load_doe(SAMPLE).data
-    old = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"} if args.old else {}
-    fit = fit_cqa_models(data, search="fast", random_state=0, **old)
-    start_T, end_T = data_temperature_ranges(data.profiles())
-    print(
-        f"models: {', '.join(f'{c} {f.chosen}/{f.metrics.features}' for c, f in fit.fits.items())}; "
-        f"domain {args.domain}; "
-        f"start T {start_T[0]:g}-{start_T[1]:g} °C, final T {end_T[0]:g}-{end_T[1]:g} °C"
+    parser.add_argument(
+        "--seeding",
+        choices=("data", "off"),
+        default="data",
+        help="seed the surrogate designs as the experiments do (default) or freely",
     )
-    surrogate = predict_fn(fit.predictor(), cqa_limits(data.schema))
-    truth = simulator_predict(args.jobs)
-    data_columns = "".join(f" {f'HV κ={k:g}':>10} {'ratio':>6}" for k in args.risk)
-    print(f"{'profile type':<16} {'HV simulator':>13}{data_columns} {'sim. time':>9}")
-    for n_temps in (2, 4, 6, 8, 10):
-        hv_data = []
-        for kappa in args.risk:
-            spec = DesignSpec(
-                n_temperatures=(n_temps,),
-                start_T=start_T,
-                end_T=end_T,
-                pop_size=100,
-                n_gen=100,
-                risk_kappa=kappa,
-                domain=args.domain,
-            )
-            designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
-            designs = designs[designs["feasible"]]
-            true = simulate_rows(designs[data.schema.input_names], n_jobs=args.jobs, bounds=None)
-            hv_data.append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))
-        t = time.perf_counter()
-        small = DesignSpec(n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=args.pop, n_gen=args.gen)
-        front = optimize_profiles(truth, data.schema, small).points
-        front = front[front["feasible"]]
-        hv_true = hypervolume(front["D50_mean"].to_numpy(float), front["DoA_mean"].to_numpy(float))
-        seconds = time.perf_counter() - t
-        best = max(hv_true, *hv_data)  # a small simulator run can lose to the surrogate: report both honestly
-        cells = "".join(f" {hv:>10.1f} {hv / best if best else float('nan'):>6.2f}" for hv in hv_data)
-        print(f"{profile_type_name(n_temps):<16} {hv_true:>13.1f}{cells} {seconds:>8.0f}s", flush=True)
+    parser.add_argument("--old", action="store_true", help="models as before: raw columns, K-fold selection only")
+    parser.add_argument(
+        "--campaigns", type=int, default=0, help="fresh campaigns instead of the sample (odd seeds: other compounds)"
+    )
+    parser.add_argument("--first", type=int, default=0, help="seed of the first campaign")
+    args = parser.parse_args()
+    if args.campaigns:
+        campaign_table(args)
+    else:
+        sample_table(args)
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ if state.require_models():
     if result is not None and not result.points["feasible"].any():
         st.warning(
             "The design found no feasible points; relax the constraints or bounds, run more generations, "
-            "or let designs leave the applicability domain."
+            "or let designs leave the applicability domain or seed freely."
         )
     elif result is not None:
         fronts(result, cqas)

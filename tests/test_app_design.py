@@ -149,3 +149,15 @@ def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_the
     assert result.spec.domain == "off"
     chart = at.get("plotly_chart")[0].proto.spec
     assert "in_domain" in result.points.columns and '"symbol"' in chart
+
+
+def test_designs_are_seeded_as_the_experiments_by_default_and_free_when_unchecked():
+    at = run_small_design()
+    band = at.session_state["design"].spec.seeding
+    assert band is not None and band.low <= 0 <= band.high
+    assert any(str(band) in c.value for c in at.caption)
+    at.checkbox(key="design_seeding").uncheck()
+    at.button(key="run_design").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["design"].spec.seeding is None

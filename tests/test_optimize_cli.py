@@ -6,6 +6,7 @@ import pytest
 from core.cli import main
 from core.export import read_recipes
 from core.models.persistence import save_run
+from core.optimize.seeding import seeding_band
 from core.profiles import ThermocycleProfile
 from tests.conftest import tiny_fit
 
@@ -89,3 +90,20 @@ def test_pareto_points_carry_the_domain_and_strict_keeps_designs_in_it(run_dir, 
     assert (points["in_domain"] == (points["domain_score"] <= 1.0)).all()
     if domain == "strict":  # out-of-domain designs violate a constraint, so no feasible one is outside
         assert points.loc[points["feasible"], "in_domain"].all()
+
+
+def test_designs_are_seeded_as_the_experiments_unless_seeding_is_off(run_dir, tmp_path):
+    band = seeding_band(tiny_fit().data.inputs)
+    designs = {}
+    for seeding in ("data", "off"):
+        out = tmp_path / f"{seeding}.csv"
+        args = ["optimize", str(run_dir), "--cycles", "1", "--pop", "16", "--gen", "8", "--seeding", seeding]
+        assert main([*args, "--out", str(out)]) == 0
+        points = pd.read_csv(out)
+        designs[seeding] = points[points["feasible"]]
+    seeded = designs["data"]
+    c0 = seeded["initial_concentration"].to_numpy()
+    assert (band.violation(c0, seeded["T1"].to_numpy()) <= 1e-6).all()
+    assert (band.peak_violation(c0, seeded[["T3"]].to_numpy()) <= 1e-6).all()
+    columns = ["initial_concentration", "T1", "T3"]
+    assert not designs["off"][columns].reset_index(drop=True).equals(seeded[columns].reset_index(drop=True))

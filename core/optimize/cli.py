@@ -16,6 +16,7 @@ from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, reci
 from core.models.persistence import RunFormatError, load_run
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import optimize_profiles
+from core.optimize.seeding import seeding_band
 from core.optimize.spec import (
     DOMAIN_MODES,
     Constraint,
@@ -44,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=DOMAIN_MODES,
         default="strict",
         help="strict: keep designs within the models' applicability domain (default); off: only report it",
+    )
+    p.add_argument(
+        "--seeding",
+        choices=("data", "off"),
+        default="data",
+        help="data: seed as the experiments do, T1 tied to the initial concentration (default); off: free",
     )
     p.add_argument("--out", required=True, help="CSV of the Pareto points")
     p.set_defaults(func=run_optimize)
@@ -90,7 +97,10 @@ def run_optimize(args: argparse.Namespace) -> int:
             ThermocycleProfile.from_features(r, schema.max_cycles) for r in result.data.inputs.to_dict("records")
         ]
         start_T, end_T = data_temperature_ranges(profiles)
-        spec = replace(spec, start_T=start_T, end_T=end_T)
+        seeding = seeding_band(result.data.inputs) if args.seeding == "data" else None
+        spec = replace(spec, start_T=start_T, end_T=end_T, seeding=seeding)
+        if seeding is not None:
+            print(f"seeding as the experiments: {seeding}", file=sys.stderr)
         design = optimize_profiles(
             predict_fn(predictor, cqa_limits(schema)),
             schema,

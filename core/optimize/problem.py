@@ -6,7 +6,9 @@ ramps; every other profile entry is fixed at 0 ("unused", Eq. 4 by
 construction). Eqs. 2-3 are inequality constraints, as in the method paper;
 with `DesignSpec.domain == "strict"` so is staying within the models'
 applicability domain (`core.models.domain`), because a surrogate's optimum
-far from every experiment is usually the surrogate's error, not the process's.
+far from every experiment is usually the surrogate's error, not the process's;
+with `DesignSpec.seeding` so is seeding as the experiments do
+(`core.optimize.seeding`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
 
 from core.doe.schema import Schema
+from core.optimize.seeding import CONCENTRATION, START, peak_names
 from core.optimize.spec import BATCH_TIME, DesignSpec
 from core.profiles import ThermocycleProfile
 
@@ -53,11 +56,12 @@ class ProfileProblem(Problem):
             raise ValueError(f"{n_temperatures} set points exceed the schema's {schema.max_cycles} cycles")
         self.schema, self.spec, self.n_temperatures, self.predict = schema, spec, n_temperatures, predict
         self.names = decision_names(schema, n_temperatures)
+        self.seeded = spec.seeding is not None and CONCENTRATION in self.names
         lower, upper = zip(*(self._bounds(n) for n in self.names), strict=True)
         super().__init__(
             n_var=len(self.names),
             n_obj=len(spec.objectives),
-            n_ieq_constr=(n_temperatures - 1) + len(spec.constraints) + (spec.domain == "strict"),
+            n_ieq_constr=(n_temperatures - 1) + len(spec.constraints) + (spec.domain == "strict") + self.seeded,
             xl=np.array(lower),
             xu=np.array(upper),
         )
@@ -140,6 +144,11 @@ class ProfileProblem(Problem):
             if DOMAIN not in predictions:
                 raise ValueError("the models have no applicability domain; design with the domain constraint off")
             user.append(predictions[DOMAIN][1])  # score - threshold <= 0: within the domain
+        if self.seeded:
+            c0 = features[CONCENTRATION].to_numpy()
+            peaks = features[peak_names(self.n_temperatures)].to_numpy()
+            band = self.spec.seeding
+            user.append(np.maximum(band.violation(c0, features[START].to_numpy()), band.peak_violation(c0, peaks)))
         G = np.column_stack([order, *user]) if user else order
         # A model can return NaN or inf (e.g. an uncalibrated spread); rank such designs last, never crash.
         return np.nan_to_num(F, nan=BAD, posinf=BAD, neginf=-BAD), np.nan_to_num(G, nan=BAD, posinf=BAD, neginf=-BAD)
@@ -158,26 +167,41 @@ class ProfileProblem(Problem):
         search kept there starts from feasible points.
         """
         X = self.xl + (self.xu - self.xl) * rng.random((n_samples, self.n_var))
+        ceiling = self._seeded(X)
         idx = self.temperature_index
         for s in range(1, len(idx)):
             prev, j = X[:, idx[s - 1]], idx[s]
             u = rng.random(n_samples)
-            lo, hi = self.xl[j], self.xu[j]
-            X[:, j] = lo + u * (prev - lo) if s % 2 == 1 else prev + u * (hi - prev)
+            cap = ceiling if s < len(idx) - 1 else np.inf  # troughs and peaks between start and end
+            lo, hi = self.xl[j], np.minimum(self.xu[j], cap)
+            X[:, j] = lo + u * (np.minimum(prev, cap) - lo) if s % 2 == 1 else prev + u * (hi - prev)
         n_start = min(len(self.starts), n_samples // 2)
         if n_start:
             X[:n_start] = self.starts[rng.choice(len(self.starts), n_start, replace=False)]
         return np.clip(X, self.xl, self.xu)
 
     def repair(self, X: np.ndarray) -> np.ndarray:
-        """Clip designs back onto Eqs. 2-3 (a ramp that went the wrong way becomes a zero-length ramp), then
-        onto the bounds; where both cannot hold, the order constraints report the design as infeasible."""
+        """Clip designs back onto Eqs. 2-3 (a ramp that went the wrong way becomes a zero-length ramp) and the
+        seeding band, then onto the bounds; where all cannot hold, the constraints report the design as
+        infeasible."""
         X = X.copy()
+        ceiling = self._seeded(X)
         idx = self.temperature_index
         for s in range(1, len(idx)):
             prev, j = X[:, idx[s - 1]], idx[s]
             X[:, j] = np.minimum(X[:, j], prev) if s % 2 == 1 else np.maximum(X[:, j], prev)
+            if s < len(idx) - 1:  # the troughs and peaks between start and end
+                X[:, j] = np.minimum(X[:, j], ceiling)
         return np.clip(X, self.xl, self.xu)
+
+    def _seeded(self, X: np.ndarray) -> np.ndarray:
+        """Moves T1 onto the seeding band at each design's concentration, then onto T1's bounds (in place), and
+        returns how high each design may heat between start and end (inf when unbounded)."""
+        if not self.seeded:
+            return np.full(len(X), np.inf)
+        band, c0, t = self.spec.seeding, X[:, self.names.index(CONCENTRATION)], self.names.index(START)
+        X[:, t] = np.clip(band.clip(c0, X[:, t]), self.xl[t], self.xu[t])
+        return band.ceiling(c0)
 
 
 class ProfileSampling(Sampling):

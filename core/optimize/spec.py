@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.optimize.seeding import SeedingBand
 from core.profiles import ThermocycleProfile
 
 BATCH_TIME = "batch_time_min"
@@ -64,6 +65,9 @@ class DesignSpec:
     # "strict": designs must lie in the models' applicability domain (a constraint; the predict function
     # must then report DOMAIN); "off": only reported. The app and `optimize` default to strict.
     domain: str = "off"
+    # T1 kept within the experiments' band around their T1-C0 line (`core.optimize.seeding`); None: free.
+    # The app and `optimize` set it from the data.
+    seeding: SeedingBand | None = None
 
     def __post_init__(self) -> None:
         if self.domain not in DOMAIN_MODES:
@@ -105,6 +109,7 @@ class DesignSpec:
             n_gen=int(d.get("n_gen", 200)),
             random_state=int(d.get("random_state", 0)),
             domain=str(d.get("domain", "off")),
+            seeding=SeedingBand(**d["seeding"]) if d.get("seeding") else None,
         )
 
 

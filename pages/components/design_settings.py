@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.optimize.bounds_table import bounds_table, read_bounds_table
+from core.optimize.seeding import seeding_band
 from core.optimize.spec import BATCH_TIME, Constraint, DesignSpec, Objective, data_temperature_ranges
 from core.profiles import profile_type_name
 from pages import state
@@ -81,6 +82,17 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             help="Designs must lie as close to the experiments as the experiments lie to each other (in shared "
             "profile descriptors); far from the data a surrogate's optimum is mostly its own error.",
         )
+        seed_as_data = st.checkbox(
+            "Seed as the experiments do",
+            value=True,
+            key="design_seeding",
+            help="The start temperature stays as close to the line through the experiments' (initial "
+            "concentration, start temperature) pairs as they do: seeds added to a solution hotter than its "
+            "saturation temperature dissolve, a run the models have never seen.",
+        )
+        band = seeding_band(state.workspace().data.inputs)
+        if seed_as_data:
+            st.caption(f"Seeding as the experiments: {band}" if band else "The experiments give no seeding band.")
         c1, c2, c3 = st.columns(3)
         pop = c1.number_input("Population", 8, 500, 100, 4, key="design_pop")
         gen = c2.number_input("Generations", 1, 1000, 200, 10, key="design_gen")
@@ -102,6 +114,7 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             n_gen=int(gen),
             random_state=int(seed),
             domain="strict" if stay else "off",
+            seeding=band if seed_as_data else None,
         )
     except ValueError as exc:
         st.error(str(exc))
