@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seeding",
         choices=("data", "off"),
         default="data",
-        help="data: seed as the experiments do, T1 tied to the initial concentration (default); off: free",
+        help="data: seed as the experiments do, T1 tied to the initial concentration and heat-ups no higher "
+        "above that line than theirs (default); off: free",
     )
     p.add_argument("--out", required=True, help="CSV of the Pareto points")
     p.set_defaults(func=run_optimize)

@@ -87,8 +87,9 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             value=True,
             key="design_seeding",
             help="The start temperature stays as close to the line through the experiments' (initial "
-            "concentration, start temperature) pairs as they do: seeds added to a solution hotter than its "
-            "saturation temperature dissolve, a run the models have never seen.",
+            "concentration, start temperature) pairs as they do, and no heat-up rises further above that line "
+            "than theirs: seeds added to, or re-heated in, a solution hotter than its saturation temperature "
+            "dissolve, a run the models have never seen.",
         )
         band = seeding_band(state.workspace().data.inputs)
         if seed_as_data:
