@@ -10,7 +10,7 @@ values the surrogate designs are found once per κ (mean ∓ κσ), to see wheth
 keeping away from what the models do not know pays off in truth; `--domain`
 keeps the designs within the models' applicability domain or not, `--seeding`
 ties their start temperature to their initial concentration as the
-experiments do or not (`core/optimize/seeding.py`; the simulator's front is
+experiments do or not (`core/seeding.py`; the simulator's front is
 never tied), and `--old` fits the models as before (raw columns, K-fold selection only).
 
 One sample says little about a user's own crystallizer: `--campaigns N`
@@ -44,9 +44,9 @@ from core.models.fitting import fit_cqa_models
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.problem import PredictFn
 from core.optimize.run import optimize_profiles
-from core.optimize.seeding import seeding_band
 from core.optimize.spec import DesignSpec, data_temperature_ranges
 from core.profiles import profile_type_name
+from core.seeding import seeding_band
 from core.virtual_lab import ModelParameters
 from core.virtual_lab.simulator import simulate_rows
 

@@ -564,6 +564,17 @@ def descriptor_frame(
     return pd.concat([X[keep].astype(float), desc], axis=1)
 
 
+def profile_max_cycles(input_names: Sequence[str]) -> int | None:
+    """Cycles the inputs encode, or None when they lack a complete profile block."""
+    n_temps = sum(1 for c in input_names if str(c)[:1] == "T" and str(c)[1:].isdigit())
+    if n_temps < 2:
+        return None
+    n = ThermocycleProfile.cycles_of(n_temps)
+    names = set(input_names)
+    needed = [*temperature_columns(n), *cooling_columns(n), *heating_columns(n)]
+    return n if all(c in names for c in needed) else None
+
+
 def _is_column(name: object, letter: str) -> bool:
     text = str(name)
     return text.startswith(letter) and text[1:].isdigit()

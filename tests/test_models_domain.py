@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from core.doe import load_doe
-from core.models.domain import ApplicabilityDomain
+from core.models.domain import ABOVE_SEEDING, ApplicabilityDomain
 from core.profiles import ThermocycleProfile
 
 
@@ -53,3 +53,30 @@ def test_invalid_rows_score_infinity_and_bad_settings_are_refused(inputs):
         ApplicabilityDomain(quantile=0).fit(inputs)
     with pytest.raises(ValueError, match="at least two"):
         ApplicabilityDomain().fit(inputs.iloc[:1])
+
+
+def test_a_run_started_far_above_the_seeding_line_is_outside_though_every_input_is_within_range(inputs):
+    domain = ApplicabilityDomain().fit(inputs)
+    line = domain.seeding_
+    dilute = inputs.loc[[inputs["initial_concentration"].idxmin()]]
+    hot = dilute.assign(T1=dilute["T1"] + 15.0)  # as hot as the concentrated runs start
+    on_line = hot.assign(initial_concentration=(hot["T1"] - line.intercept) / line.slope)
+    assert inputs["T1"].min() <= hot["T1"].iloc[0] <= inputs["T1"].max()
+    assert not domain.in_domain(hot)[0]
+    assert domain.in_domain(on_line)[0]
+
+
+def test_a_reheat_far_above_the_seeding_line_is_outside(inputs):
+    domain = ApplicabilityDomain().fit(inputs)
+    cycled = inputs[inputs["T3"] > 0].iloc[[0]]
+    assert domain.in_domain(cycled)[0]
+    assert not domain.in_domain(cycled.assign(T3=cycled["T1"] + 8.0))[0]
+
+
+def test_without_a_seeding_line_the_domain_uses_the_descriptors_alone(inputs):
+    one_concentration = inputs.assign(initial_concentration=40.0)
+    domain = ApplicabilityDomain().fit(one_concentration)
+    assert domain.seeding_ is None
+    assert ABOVE_SEEDING not in domain.feature_names_
+    assert ABOVE_SEEDING in ApplicabilityDomain().fit(inputs).feature_names_
+    assert domain.in_domain(one_concentration).all()

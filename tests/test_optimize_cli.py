@@ -6,8 +6,8 @@ import pytest
 from core.cli import main
 from core.export import read_recipes
 from core.models.persistence import save_run
-from core.optimize.seeding import seeding_band
 from core.profiles import ThermocycleProfile
+from core.seeding import seeding_band
 from tests.conftest import tiny_fit
 
 

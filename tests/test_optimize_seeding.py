@@ -7,9 +7,9 @@ import pytest
 from core.doe import Schema
 from core.optimize.problem import ProfileProblem
 from core.optimize.run import optimize_profiles
-from core.optimize.seeding import SeedingBand, peak_names, seeding_band
 from core.optimize.spec import DesignSpec
 from core.profiles import ThermocycleProfile
+from core.seeding import SeedingBand, peak_names, seeding_band
 from tests.conftest import surrogate
 
 SCHEMA = Schema.default()

@@ -13,6 +13,15 @@ typical-to-lonely training run is from its neighbours"; `in_domain` is
 Profile rows are described by the shared descriptors of `core.profiles`, in
 which every profile type has the same coordinates, so a 3-cycle design close
 to the 2- and 4-cycle runs counts as near even though its raw columns differ.
+
+One more coordinate holds what the descriptors miss: how far the hottest set
+point (the start or a heat-up) lies above the line along which the runs were
+seeded (T1 against initial concentration, `core.seeding`). The descriptors
+place concentration and temperatures each within the runs' ranges, so a
+dilute solution started or re-heated as hot as the concentrated runs looked
+near the data; in truth its seeds dissolve (`bench/bench_ground_truth.py`),
+and no run was made like it. The line is learnt from the training runs; with
+fewer than three runs or one concentration there is none.
 """
 
 from __future__ import annotations
@@ -23,9 +32,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from core.profiles import SolubilityCurve, descriptor_frame
+from core.profiles import SolubilityCurve, descriptor_frame, profile_max_cycles, temperature_columns
+from core.seeding import CONCENTRATION, SeedingBand, seeding_band
 
 SPACES = ("descriptors", "as_given")
+ABOVE_SEEDING = "T_max_above_seeding_line"
 
 
 class ApplicabilityDomain(BaseEstimator):
@@ -56,7 +67,7 @@ class ApplicabilityDomain(BaseEstimator):
         if self.space not in SPACES:
             raise ValueError(f"unknown domain space {self.space!r}; choose {' or '.join(SPACES)}")
         if self.space == "descriptors" and isinstance(X, pd.DataFrame):
-            X = descriptor_frame(X, solubility=self.solubility)
+            X = self._descriptors(X, getattr(self, "seeding_", None))
         if isinstance(X, pd.DataFrame):
             if hasattr(self, "feature_names_") and list(X.columns) != self.feature_names_:
                 missing = [c for c in self.feature_names_ if c not in X.columns]
@@ -67,13 +78,25 @@ class ApplicabilityDomain(BaseEstimator):
         X = np.asarray(X, float)
         return X.reshape(1, -1) if X.ndim == 1 else X
 
+    def _descriptors(self, X: pd.DataFrame, seeding: SeedingBand | None) -> pd.DataFrame:
+        """The shared descriptors and, with a seeding line, the hottest set point's height above it."""
+        frame = descriptor_frame(X, solubility=self.solubility)
+        if seeding is None:
+            return frame
+        temperatures = X[temperature_columns(profile_max_cycles(list(X.columns)))]
+        hottest = np.nanmax(temperatures.to_numpy(float), axis=1)  # unused set points are 0
+        return frame.assign(**{ABOVE_SEEDING: hottest - seeding.line(X[CONCENTRATION].to_numpy(float))})
+
     def fit(self, X: Any, y: Any = None) -> ApplicabilityDomain:
         if not 0 < self.quantile <= 1:
             raise ValueError("the reference quantile must be in (0, 1]")
         if self.n_neighbors < 1:
             raise ValueError("n_neighbors must be at least 1")
+        self.seeding_ = None
         if isinstance(X, pd.DataFrame):
-            frame = descriptor_frame(X, solubility=self.solubility) if self.space == "descriptors" else X
+            if self.space == "descriptors":
+                self.seeding_ = seeding_band(X)
+            frame = self._descriptors(X, self.seeding_) if self.space == "descriptors" else X
             self.feature_names_ = list(frame.columns)
         Z = self._features(X)
         if len(Z) < 2:

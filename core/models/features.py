@@ -17,26 +17,15 @@ import numpy as np
 from core.profiles import (
     CONCENTRATION_COLUMN,
     SolubilityCurve,
-    ThermocycleProfile,
     cooling_columns,
     descriptor_matrix,
     descriptor_names,
     heating_columns,
+    profile_max_cycles,
     temperature_columns,
 )
 
 FEATURE_SETS = ("raw", "descriptors", "both")
-
-
-def profile_max_cycles(input_names: Sequence[str]) -> int | None:
-    """Cycles the inputs encode, or None when they lack a complete profile block."""
-    n_temps = sum(1 for c in input_names if str(c)[:1] == "T" and str(c)[1:].isdigit())
-    if n_temps < 2:
-        return None
-    n = ThermocycleProfile.cycles_of(n_temps)
-    names = set(input_names)
-    needed = [*temperature_columns(n), *cooling_columns(n), *heating_columns(n)]
-    return n if all(c in names for c in needed) else None
 
 
 def available_feature_sets(input_names: Sequence[str]) -> tuple[str, ...]:

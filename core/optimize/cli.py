@@ -16,7 +16,6 @@ from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, reci
 from core.models.persistence import RunFormatError, load_run
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import optimize_profiles
-from core.optimize.seeding import seeding_band
 from core.optimize.spec import (
     DOMAIN_MODES,
     Constraint,
@@ -26,6 +25,7 @@ from core.optimize.spec import (
     n_temperatures_for_cycles,
 )
 from core.profiles import ThermocycleProfile
+from core.seeding import seeding_band
 
 WRITERS = {".csv": recipes_to_csv, ".json": recipes_to_json, ".xlsx": recipes_to_xlsx}
 

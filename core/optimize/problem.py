@@ -8,7 +8,7 @@ with `DesignSpec.domain == "strict"` so is staying within the models'
 applicability domain (`core.models.domain`), because a surrogate's optimum
 far from every experiment is usually the surrogate's error, not the process's;
 with `DesignSpec.seeding` so is seeding as the experiments do
-(`core.optimize.seeding`).
+(`core.seeding`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
 
 from core.doe.schema import Schema
-from core.optimize.seeding import CONCENTRATION, START, peak_names
 from core.optimize.spec import BATCH_TIME, DesignSpec
 from core.profiles import ThermocycleProfile
+from core.seeding import CONCENTRATION, START, peak_names
 
 # mean and std of every CQA for each row of a feature table; under DOMAIN (when the models have an
 # applicability domain) the distance-to-data score and its excess over the in-domain threshold

@@ -6,8 +6,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core.optimize.seeding import SeedingBand
 from core.profiles import ThermocycleProfile
+from core.seeding import SeedingBand
 
 BATCH_TIME = "batch_time_min"
 DOMAIN_MODES = ("strict", "off")
@@ -65,7 +65,7 @@ class DesignSpec:
     # "strict": designs must lie in the models' applicability domain (a constraint; the predict function
     # must then report DOMAIN); "off": only reported. The app and `optimize` default to strict.
     domain: str = "off"
-    # T1 kept within the experiments' band around their T1-C0 line (`core.optimize.seeding`); None: free.
+    # T1 kept within the experiments' band around their T1-C0 line (`core.seeding`); None: free.
     # The app and `optimize` set it from the data.
     seeding: SeedingBand | None = None
 

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core.optimize.bounds_table import bounds_table, read_bounds_table
-from core.optimize.seeding import seeding_band
 from core.optimize.spec import BATCH_TIME, Constraint, DesignSpec, Objective, data_temperature_ranges
 from core.profiles import profile_type_name
+from core.seeding import seeding_band
 from pages import state
 
 TYPE_CHOICES = {profile_type_name(n): n for n in (2, 3, 4, 6, 8, 10)}
@@ -80,7 +80,8 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             value=True,
             key="design_domain",
             help="Designs must lie as close to the experiments as the experiments lie to each other (in shared "
-            "profile descriptors); far from the data a surrogate's optimum is mostly its own error.",
+            "profile descriptors, and in how far the hottest set point lies above the experiments' seeding line); "
+            "far from the data a surrogate's optimum is mostly its own error.",
         )
         seed_as_data = st.checkbox(
             "Seed as the experiments do",

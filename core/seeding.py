@@ -28,8 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.models.features import profile_max_cycles
-from core.profiles import ThermocycleProfile
+from core.profiles import ThermocycleProfile, profile_max_cycles
 
 CONCENTRATION = "initial_concentration"
 START = "T1"
