@@ -5,8 +5,9 @@ from whatever nucleates. So a DoE seeds every run a little below the
 saturation temperature of its own concentration, and T1 moves with the
 initial concentration across the runs. Independent bounds on the two let the
 optimiser pair a dilute solution with a hot start, a run unlike any the
-models saw but close enough to the runs in every other input to pass the
-applicability domain: on one of six fresh virtual-lab campaigns such designs reached
+models saw but close enough to the runs in every other input to pass a
+distance-based applicability domain (the domain now measures the height above
+the line too, `core.models.domain`): on one of six fresh virtual-lab campaigns such designs reached
 0.04-0.11 of the true front's hypervolume (`python bench/bench_ground_truth.py
 --campaigns 6 --seeding off`, against the default).
 
@@ -72,7 +73,11 @@ class SeedingBand:
         when allowed or unbounded."""
         if self.peak_high is None or peaks.shape[1] == 0:
             return np.zeros(len(concentration))
-        return peaks.max(axis=1) - self.line(concentration) - self.peak_high
+        return self.above_line(concentration, peaks) - self.peak_high
+
+    def above_line(self, concentration: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
+        """How far (K) each row's hottest set point (`temperatures`: one row per design) lies above the line."""
+        return np.nanmax(temperatures, axis=1) - self.line(concentration)
 
     def ceiling(self, concentration: np.ndarray) -> np.ndarray:
         """How high each design may heat (inf when unbounded)."""

@@ -33,7 +33,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from core.profiles import SolubilityCurve, descriptor_frame, profile_max_cycles, temperature_columns
-from core.seeding import CONCENTRATION, SeedingBand, seeding_band
+from core.seeding import CONCENTRATION, seeding_band
 
 SPACES = ("descriptors", "as_given")
 ABOVE_SEEDING = "T_max_above_seeding_line"
@@ -63,42 +63,46 @@ class ApplicabilityDomain(BaseEstimator):
         self.threshold = threshold
         self.solubility = solubility
 
-    def _features(self, X: Any) -> np.ndarray:
+    def _table(self, X: Any) -> Any:
+        """What the distances are measured on: in descriptor space a frame's descriptors (and, with a seeding line,
+        the hottest set point's height above it); anything else as given."""
         if self.space not in SPACES:
             raise ValueError(f"unknown domain space {self.space!r}; choose {' or '.join(SPACES)}")
-        if self.space == "descriptors" and isinstance(X, pd.DataFrame):
-            X = self._descriptors(X, getattr(self, "seeding_", None))
-        if isinstance(X, pd.DataFrame):
-            if hasattr(self, "feature_names_") and list(X.columns) != self.feature_names_:
-                missing = [c for c in self.feature_names_ if c not in X.columns]
-                if missing:
-                    raise ValueError(f"the rows have no column {', '.join(missing)}")
-                X = X[self.feature_names_]
-            return X.to_numpy(float)
-        X = np.asarray(X, float)
-        return X.reshape(1, -1) if X.ndim == 1 else X
-
-    def _descriptors(self, X: pd.DataFrame, seeding: SeedingBand | None) -> pd.DataFrame:
-        """The shared descriptors and, with a seeding line, the hottest set point's height above it."""
+        if self.space != "descriptors" or not isinstance(X, pd.DataFrame):
+            return X
         frame = descriptor_frame(X, solubility=self.solubility)
+        seeding = getattr(self, "seeding_", None)  # domains saved before the seeding line have none
         if seeding is None:
             return frame
         temperatures = X[temperature_columns(profile_max_cycles(list(X.columns)))]
-        hottest = np.nanmax(temperatures.to_numpy(float), axis=1)  # unused set points are 0
-        return frame.assign(**{ABOVE_SEEDING: hottest - seeding.line(X[CONCENTRATION].to_numpy(float))})
+        above = seeding.above_line(X[CONCENTRATION].to_numpy(float), temperatures.to_numpy(float))
+        return frame.assign(**{ABOVE_SEEDING: above})
+
+    def _matrix(self, table: Any) -> np.ndarray:
+        if isinstance(table, pd.DataFrame):
+            if hasattr(self, "feature_names_") and list(table.columns) != self.feature_names_:
+                missing = [c for c in self.feature_names_ if c not in table.columns]
+                if missing:
+                    raise ValueError(f"the rows have no column {', '.join(missing)}")
+                table = table[self.feature_names_]
+            return table.to_numpy(float)
+        Z = np.asarray(table, float)
+        return Z.reshape(1, -1) if Z.ndim == 1 else Z
+
+    def _features(self, X: Any) -> np.ndarray:
+        return self._matrix(self._table(X))
 
     def fit(self, X: Any, y: Any = None) -> ApplicabilityDomain:
         if not 0 < self.quantile <= 1:
             raise ValueError("the reference quantile must be in (0, 1]")
         if self.n_neighbors < 1:
             raise ValueError("n_neighbors must be at least 1")
-        self.seeding_ = None
-        if isinstance(X, pd.DataFrame):
-            if self.space == "descriptors":
-                self.seeding_ = seeding_band(X)
-            frame = self._descriptors(X, self.seeding_) if self.space == "descriptors" else X
-            self.feature_names_ = list(frame.columns)
-        Z = self._features(X)
+        descriptors = self.space == "descriptors" and isinstance(X, pd.DataFrame)
+        self.seeding_ = seeding_band(X) if descriptors else None
+        table = self._table(X)
+        if isinstance(table, pd.DataFrame):
+            self.feature_names_ = list(table.columns)
+        Z = self._matrix(table)
         if len(Z) < 2:
             raise ValueError("an applicability domain needs at least two training runs")
         if not np.isfinite(Z).all():
