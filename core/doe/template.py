@@ -87,6 +87,7 @@ def _write_guide(ws: openpyxl.worksheet.worksheet.Worksheet, schema: Schema) -> 
         "Cooling set points must not rise (Eq. 3), heating set points must not fall (Eq. 2).",
         "An unused set point or rate is blank (or 0), and so is everything after it (Eq. 4).",
         "Headers are matched ignoring case and the unit in brackets, so 'D50 (µm)' and 'd50' are the same column.",
+        "Another unit in brackets is converted to the one above: 'T1 (K)', 'C1 (°C/h)', 'seed_loading (wt%)'.",
     ):
         ws.append([line])
     for cell in ws[1]:

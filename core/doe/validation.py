@@ -22,6 +22,7 @@ from core.doe.dataset import DoEData
 from core.doe.reader import DoEReadError, HeaderTest, RawTable, list_sheets, read_table
 from core.doe.report import ValidationReport
 from core.doe.schema import Schema
+from core.doe.units import conversion, convert, header_unit, normalise_unit
 from core.profiles import ThermocycleProfile, check_features
 
 MISSING_TOKENS = {"", "na", "n/a", "nan", "-", "--", "—", "–", "none", "null", "nm", "n.m.", "not measured", "?"}
@@ -262,6 +263,7 @@ def validate_table(table: RawTable, schema: Schema, planned: bool = False) -> Lo
                 invalid.add((i, name))
             elif c.note:
                 report.warning(c.note, table.row_numbers[i], header[j], rule="decimal comma")
+    _convert_units(values, modelled, header, schema, report)
     _check_notes(table, modelled, report, bad, invalid)
     frame = pd.DataFrame(values, index=pd.Index(table.row_numbers, name="row"))
     frame = frame.reindex(columns=schema.input_names + schema.cqa_names)
@@ -284,6 +286,33 @@ def validate_table(table: RawTable, schema: Schema, planned: bool = False) -> Lo
     data = DoEData(usable, schema, source)
     report.cqa_counts = data.cqa_counts()
     return LoadResult(data, report.finish())
+
+
+def _convert_units(
+    values: dict[str, np.ndarray],
+    modelled: dict[str, int],
+    header: Sequence[str],
+    schema: Schema,
+    report: ValidationReport,
+) -> None:
+    """Columns whose header names another unit than the schema's (`T1 (K)`) converted to the schema's, in place;
+    one warning per pair of units, naming the columns."""
+    converted: dict[tuple[str, str], list[str]] = {}
+    for name, j in modelled.items():
+        v = schema.variable(name)
+        written = header_unit(header[j])
+        if written is None or not v.unit:
+            continue
+        scale = conversion(written, v.unit)
+        if scale is None and normalise_unit(written) not in {"-", normalise_unit(v.unit)}:
+            report.warning(
+                f"{written} cannot be converted to {v.unit}; the values are read as {v.unit}", column=header[j]
+            )
+        elif scale is not None and scale != (1.0, 0.0):
+            values[name] = convert(values[name], scale, keep_zero=v.profile)
+            converted.setdefault((written, v.unit), []).append(name)
+    for (written, wanted), names in converted.items():
+        report.warning(f"{', '.join(names)}: values in {written} converted to {wanted}")
 
 
 def _required(schema: Schema) -> list[str]:
