@@ -11,7 +11,10 @@ keeping away from what the models do not know pays off in truth; `--domain`
 keeps the designs within the models' applicability domain or not, `--seeding`
 ties their start temperature to their initial concentration as the
 experiments do or not (`core/seeding.py`; the simulator's front is
-never tied), and `--old` fits the models as before (raw columns, K-fold selection only).
+never tied, unless `--reference data` puts it under the designs' own domain
+and seeding constraints: the best the region the data cover offers, so that
+the share measures the models there apart from what lies beyond the
+experiments), and `--old` fits the models as before (raw columns, K-fold selection only).
 
 One sample says little about a user's own crystallizer: `--campaigns N`
 repeats the measure on N fresh 31-run campaigns made like the sample
@@ -20,7 +23,7 @@ solubility), each judged by its own lab, and prints the share per campaign
 and the median and range per profile type.
 
     python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
-                                       [--seeding data|off]
+                                       [--seeding data|off] [--reference free|data]
                                        [--campaigns N] [--first SEED]
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +44,10 @@ from pymoo.indicators.hv import HV
 
 from bench.campaigns import campaign, compound
 from core.doe import DoEData, load_doe
+from core.models.domain import ApplicabilityDomain
 from core.models.fitting import fit_cqa_models
 from core.optimize.predictors import cqa_limits, predict_fn
-from core.optimize.problem import PredictFn
+from core.optimize.problem import DOMAIN, PredictFn
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import DesignSpec, data_temperature_ranges
 from core.profiles import profile_type_name
@@ -61,11 +66,19 @@ def hypervolume(d50: np.ndarray, doa: np.ndarray) -> float:
     return float(HV(ref_point=REFERENCE)(points)) if len(points) else 0.0
 
 
-def simulator_predict(jobs: int, params: ModelParameters | None = None) -> PredictFn:
+def simulator_predict(
+    jobs: int, params: ModelParameters | None = None, domain: ApplicabilityDomain | None = None
+) -> PredictFn:
+    """The simulator as a noise-free predictor; with `domain` (the models'), also its distance-to-data score."""
+
     def predict(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         sim = simulate_rows(features, params=params, n_jobs=jobs, bounds=None)
         zeros = np.zeros(len(features))
-        return {c: (sim[c].to_numpy(float), zeros) for c in ("D50", "DoA", "crystallinity")}
+        out = {c: (sim[c].to_numpy(float), zeros) for c in ("D50", "DoA", "crystallinity")}
+        if domain is not None:
+            score = domain.score(features)
+            out[DOMAIN] = (score, score - domain.threshold)
+        return out
 
     return predict
 
@@ -82,8 +95,11 @@ def design_hypervolumes(
         f"domain {args.domain}; "
         f"start T {start_T[0]:g}-{start_T[1]:g} °C, final T {end_T[0]:g}-{end_T[1]:g} °C"
     )
-    surrogate = predict_fn(fit.predictor(), cqa_limits(data.schema))
-    truth = simulator_predict(args.jobs, params)
+    predictor = fit.predictor()
+    surrogate = predict_fn(predictor, cqa_limits(data.schema))
+    band = seeding_band(data.inputs) if args.seeding == "data" else None
+    within = args.reference == "data"  # the simulator's front under the designs' own domain and seeding constraints
+    truth = simulator_predict(args.jobs, params, predictor.domain if within and args.domain == "strict" else None)
     by_design: dict[int, list[float]] = {}
     by_simulator: dict[int, float] = {}
     for n_temps in N_TEMPERATURES:
@@ -97,14 +113,16 @@ def design_hypervolumes(
                 n_gen=100,
                 risk_kappa=kappa,
                 domain=args.domain,
-                seeding=seeding_band(data.inputs) if args.seeding == "data" else None,
+                seeding=band,
             )
             designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
             designs = designs[designs["feasible"]]
             true = simulate_rows(designs[data.schema.input_names], params=params, n_jobs=args.jobs, bounds=None)
             by_design[n_temps].append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))
         small = DesignSpec(n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=args.pop, n_gen=args.gen)
-        front = optimize_profiles(truth, data.schema, small).points
+        if within:
+            small = replace(small, domain=args.domain, seeding=band)
+        front = optimize_profiles(truth, data.schema, small, experiments=data.inputs if within else None).points
         front = front[front["feasible"]]
         by_simulator[n_temps] = hypervolume(front["D50_mean"].to_numpy(float), front["DoA_mean"].to_numpy(float))
     return models, by_design, by_simulator
@@ -176,6 +194,12 @@ def main() -> None:
         choices=("data", "off"),
         default="data",
         help="seed the surrogate designs as the experiments do (default) or freely",
+    )
+    parser.add_argument(
+        "--reference",
+        choices=("free", "data"),
+        default="free",
+        help="the simulator's front free (default) or under the designs' own domain and seeding constraints",
     )
     parser.add_argument("--old", action="store_true", help="models as before: raw columns, K-fold selection only")
     parser.add_argument(
