@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import app_on
@@ -57,6 +58,19 @@ def test_upload_with_bad_rows_asks_before_using_the_rest():
     at.run()
     assert at.session_state["doe_name"] == "partly.csv"
     assert len(at.session_state["doe"]) == 11
+
+
+def test_temperatures_in_kelvin_are_converted_and_the_screen_says_so():
+    frame = doe_frame(2)
+    kelvin = {c: c.replace("(°C)", "(K)") for c in frame.columns if c.endswith("(°C)")}
+    for c in kelvin:
+        frame[c] = frame[c].where(frame[c].isna(), frame[c] + 273.15)
+    at = upload(start(), "kelvin.csv", to_csv_bytes(frame.rename(columns=kelvin)))
+    assert at.session_state["doe_name"] == "kelvin.csv"
+    shown = " ".join(w.value for w in at.warning) + " ".join(d.value.to_string() for d in at.dataframe)
+    assert "values in K converted to °C" in shown
+    loaded = at.session_state["doe"].frame["T1"].to_numpy()
+    assert loaded.tolist() == pytest.approx(doe_frame(2)["T1 (°C)"].to_numpy(float).tolist())
 
 
 def test_workbook_opens_the_first_sheet_with_the_required_columns():
