@@ -78,6 +78,15 @@ def test_a_unit_that_cannot_be_converted_is_named_and_the_values_kept(valid_fram
     pd.testing.assert_frame_equal(measured(result), measured(loaded(valid_frame)))
 
 
+def test_a_header_whose_values_fit_only_the_template_unit_is_taken_as_mislabelled(valid_frame):
+    frame = valid_frame.rename(columns={"seed_loading (mass fraction)": "seed_loading (%)", "T1 (°C)": "T1 (K)"})
+    result = loaded(frame)
+    said = " ".join(warnings(result))
+    assert "seed_loading: the header says %, but the values fit the expected range only as mass fraction" in said
+    assert "T1: the header says K" in said
+    pd.testing.assert_frame_equal(measured(result), measured(loaded(valid_frame)))
+
+
 def test_header_unit_reads_the_last_bracket():
     assert header_unit("T1 (K)") == "K"
     assert header_unit("c0 [g/kg] (solvent basis) (mg/g)") == "mg/g"

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from core.doe.dataset import DoEData
 from core.doe.reader import DoEReadError, HeaderTest, RawTable, list_sheets, read_table
 from core.doe.report import ValidationReport
-from core.doe.schema import Schema
+from core.doe.schema import Schema, Variable
 from core.doe.units import conversion, convert, header_unit, normalise_unit
 from core.profiles import ThermocycleProfile, check_features
 
@@ -296,8 +296,10 @@ def _convert_units(
     report: ValidationReport,
 ) -> None:
     """Columns whose header names another unit than the schema's (`T1 (K)`) converted to the schema's, in place;
-    one warning per pair of units, naming the columns."""
+    one warning per pair of units, naming the columns. A header whose values fit the schema's range as they stand
+    and not once converted (`seed_loading (%)` over 0.05-0.15) is taken as mislabelled: the values are kept."""
     converted: dict[tuple[str, str], list[str]] = {}
+    kept: dict[tuple[str, str], list[str]] = {}
     for name, j in modelled.items():
         v = schema.variable(name)
         written = header_unit(header[j])
@@ -309,10 +311,30 @@ def _convert_units(
                 f"{written} cannot be converted to {v.unit}; the values are read as {v.unit}", column=header[j]
             )
         elif scale is not None and scale != (1.0, 0.0):
-            values[name] = convert(values[name], scale, keep_zero=v.profile)
-            converted.setdefault((written, v.unit), []).append(name)
+            new = convert(values[name], scale, keep_zero=v.profile)
+            as_given, as_converted = _share_inside(values[name], v), _share_inside(new, v)
+            if as_given is not None and as_given >= 0.9 and as_converted < 0.1:
+                kept.setdefault((written, v.unit), []).append(name)
+            else:
+                values[name] = new
+                converted.setdefault((written, v.unit), []).append(name)
     for (written, wanted), names in converted.items():
         report.warning(f"{', '.join(names)}: values in {written} converted to {wanted}")
+    for (written, wanted), names in kept.items():
+        report.warning(
+            f"{', '.join(names)}: the header says {written}, but the values fit the expected range only as "
+            f"{wanted}; they are read as {wanted}"
+        )
+
+
+def _share_inside(values: np.ndarray, v: Variable) -> float | None:
+    """The share of the values (unused profile entries aside) in the variable's design space, or within its physical
+    limits when it has none; None when there is nothing to judge by."""
+    span = v.bounds or (v.limits if np.isfinite(v.limits).all() else None)
+    used = values[np.isfinite(values) & ((values != 0) if v.profile else True)]
+    if span is None or not len(used):
+        return None
+    return float(np.mean((used >= span[0]) & (used <= span[1])))
 
 
 def _required(schema: Schema) -> list[str]:
