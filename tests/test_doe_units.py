@@ -87,12 +87,14 @@ def test_a_header_whose_values_fit_only_the_template_unit_is_taken_as_mislabelle
     pd.testing.assert_frame_equal(measured(result), measured(loaded(valid_frame)))
 
 
-def test_header_unit_reads_the_last_bracket():
-    assert header_unit("T1 (K)") == "K"
-    assert header_unit("c0 [g/kg] (solvent basis) (mg/g)") == "mg/g"
-    assert header_unit("D50") is None
-    assert header_unit("T1 (K") is None
-    assert header_unit("T1 ( )") is None
+def test_header_unit_reads_the_bracket_that_names_a_unit():
+    assert header_unit("T1 (K)", "°C") == "K"
+    assert header_unit("T1 (K) [start]", "°C") == "K"
+    assert header_unit("c0 (solvent basis) [g/kg]", "mg/g solvent") == "g/kg"
+    assert header_unit("T1 (start)", "°C") == "start"  # named in a warning, values kept
+    assert header_unit("D50", "µm") is None
+    assert header_unit("T1 (K", "°C") is None
+    assert header_unit("T1 ( )", "°C") is None
 
 
 def test_conversion_between_quantities_is_refused():

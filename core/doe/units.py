@@ -50,10 +50,14 @@ def normalise_unit(text: str) -> str:
     return text
 
 
-def header_unit(header: str) -> str | None:
-    """The unit in the last bracket of a header (`T1 (K)` -> `K`), or None without one."""
-    found = re.findall(r"[\(\[\{]([^\(\)\[\]\{\}]*)[\)\]\}]", str(header))
-    return found[-1].strip() if found and found[-1].strip() else None
+def header_unit(header: str, wanted: str) -> str | None:
+    """The unit a header gives a column whose schema unit is `wanted`: the first bracket naming a unit of the same
+    quantity, or no unit (`-`), else the last bracket (`T1 (K) [start]` -> `K`, `T1 (start)` -> `start`); None
+    without a bracket."""
+    found = [t.strip() for t in re.findall(r"[\(\[\{]([^\(\)\[\]\{\}]*)[\)\]\}]", str(header)) if t.strip()]
+    same = {"-", normalise_unit(wanted)}
+    readable = [t for t in found if conversion(t, wanted) is not None or normalise_unit(t) in same]
+    return readable[0] if readable else (found[-1] if found else None)
 
 
 def _scale(unit: str, quantity: dict[str, Scale]) -> Scale | None:

@@ -302,7 +302,7 @@ def _convert_units(
     kept: dict[tuple[str, str], list[str]] = {}
     for name, j in modelled.items():
         v = schema.variable(name)
-        written = header_unit(header[j])
+        written = header_unit(header[j], v.unit)
         if written is None or not v.unit:
             continue
         scale = conversion(written, v.unit)
