@@ -302,8 +302,8 @@ def _convert_units(
     kept: dict[tuple[str, str], list[str]] = {}
     for name, j in modelled.items():
         v = schema.variable(name)
-        written = header_unit(header[j], v.unit)
-        if written is None or not v.unit:
+        written = header_unit(header[j], v.unit) if v.unit else None
+        if written is None:
             continue
         scale = conversion(written, v.unit)
         if scale is None and normalise_unit(written) not in {"-", normalise_unit(v.unit)}:
@@ -313,7 +313,7 @@ def _convert_units(
         elif scale is not None and scale != (1.0, 0.0):
             new = convert(values[name], scale, keep_zero=v.profile)
             as_given, as_converted = _share_inside(values[name], v), _share_inside(new, v)
-            if as_given is not None and as_given >= 0.9 and as_converted < 0.1:
+            if as_given is not None and as_converted is not None and as_given >= 0.9 and as_converted < 0.1:
                 kept.setdefault((written, v.unit), []).append(name)
             else:
                 values[name] = new
