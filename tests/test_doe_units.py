@@ -99,6 +99,9 @@ def test_header_unit_reads_the_bracket_that_names_a_unit():
 
 def test_conversion_between_quantities_is_refused():
     assert conversion("%", "µm") is None
+    assert conversion("°C min-1", "°C/min") == conversion("K/min", "°C/min") == (1.0, 0.0)
+    assert conversion("Kelvin", "°C") == conversion("K", "°C")
+    assert conversion("w/w %", "mass fraction") == (0.01, 0.0)
     assert conversion("g/g", "mass fraction") == (1.0, 0.0)  # a ratio, not a concentration
     assert conversion("g/g", "mg/g solvent") == (1000.0, 0.0)
     factor, offset = conversion("°F", "°C")

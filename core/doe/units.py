@@ -20,15 +20,19 @@ import numpy as np
 Scale = tuple[float, float]  # value in the base unit = factor × value + offset
 
 _QUANTITIES: dict[str, dict[str, Scale]] = {
-    "temperature": {"c": (1.0, 0.0), "k": (1.0, -273.15), "f": (5 / 9, -32 * 5 / 9)},
+    "temperature": {
+        **dict.fromkeys(("c", "celsius"), (1.0, 0.0)),
+        **dict.fromkeys(("k", "kelvin"), (1.0, -273.15)),
+        **dict.fromkeys(("f", "fahrenheit"), (5 / 9, -32 * 5 / 9)),
+    },
     "rate": {
-        **dict.fromkeys(("c/min", "k/min"), (1.0, 0.0)),
-        **dict.fromkeys(("c/h", "k/h", "c/hr", "k/hr"), (1 / 60, 0.0)),
-        **dict.fromkeys(("c/s", "k/s"), (60.0, 0.0)),
+        **dict.fromkeys(("c/min", "k/min", "cmin-1", "kmin-1"), (1.0, 0.0)),
+        **dict.fromkeys(("c/h", "k/h", "c/hr", "k/hr", "ch-1", "kh-1"), (1 / 60, 0.0)),
+        **dict.fromkeys(("c/s", "k/s", "cs-1", "ks-1"), (60.0, 0.0)),
     },
     "ratio": {
         **dict.fromkeys(("massfraction", "fraction", "g/g", "kg/kg", "w/w"), (1.0, 0.0)),
-        **dict.fromkeys(("%", "wt%", "%w/w", "wt.%", "mass%", "percent"), (0.01, 0.0)),
+        **dict.fromkeys(("%", "wt%", "%w/w", "w/w%", "wt.%", "mass%", "percent"), (0.01, 0.0)),
     },
     "concentration": {
         **dict.fromkeys(("mg/g", "g/kg"), (1.0, 0.0)),
