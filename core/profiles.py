@@ -566,7 +566,7 @@ def descriptor_frame(
 
 def profile_max_cycles(input_names: Sequence[str]) -> int | None:
     """Cycles the inputs encode, or None when they lack a complete profile block."""
-    n_temps = sum(1 for c in input_names if str(c)[:1] == "T" and str(c)[1:].isdigit())
+    n_temps = sum(1 for c in input_names if _is_column(c, "T"))
     if n_temps < 2:
         return None
     n = ThermocycleProfile.cycles_of(n_temps)

@@ -59,9 +59,13 @@ def header_unit(header: str, wanted: str) -> str | None:
     quantity, or no unit (`-`), else the last bracket (`T1 (K) [start]` -> `K`, `T1 (start)` -> `start`); None
     without a bracket."""
     found = [t.strip() for t in re.findall(r"[\(\[\{]([^\(\)\[\]\{\}]*)[\)\]\}]", str(header)) if t.strip()]
-    same = {"-", normalise_unit(wanted)}
-    readable = [t for t in found if conversion(t, wanted) is not None or normalise_unit(t) in same]
+    readable = [t for t in found if conversion(t, wanted) is not None or unchanged(t, wanted)]
     return readable[0] if readable else (found[-1] if found else None)
+
+
+def unchanged(written: str, wanted: str) -> bool:
+    """True when `written` gives no unit (`-`) or the very name of `wanted`: nothing to convert, nothing to say."""
+    return normalise_unit(written) in {"-", normalise_unit(wanted)}
 
 
 def _scale(unit: str, quantity: dict[str, Scale]) -> Scale | None:

@@ -22,7 +22,7 @@ from core.doe.dataset import DoEData
 from core.doe.reader import DoEReadError, HeaderTest, RawTable, list_sheets, read_table
 from core.doe.report import ValidationReport
 from core.doe.schema import Schema, Variable
-from core.doe.units import conversion, convert, header_unit, normalise_unit
+from core.doe.units import conversion, convert, header_unit, unchanged
 from core.profiles import ThermocycleProfile, check_features
 
 MISSING_TOKENS = {"", "na", "n/a", "nan", "-", "--", "—", "–", "none", "null", "nm", "n.m.", "not measured", "?"}
@@ -306,7 +306,7 @@ def _convert_units(
         if written is None:
             continue
         scale = conversion(written, v.unit)
-        if scale is None and normalise_unit(written) not in {"-", normalise_unit(v.unit)}:
+        if scale is None and not unchanged(written, v.unit):
             report.warning(
                 f"{written} cannot be converted to {v.unit}; the values are read as {v.unit}", column=header[j]
             )
