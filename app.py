@@ -24,6 +24,7 @@ navigation = st.navigation(
         ],
     }
 )
+state.open_wanted_screen()
 
 with st.sidebar:
     st.markdown("**ProcessTwin**: data-driven digital twins for process design")

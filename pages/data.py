@@ -11,6 +11,8 @@ from pages import state
 from pages.components.data_upload import column_roles, highlighted_cells, pick_sheet, schema_spec, show_report
 from pages.components.solubility import solubility_section
 
+state.route_through_app(__file__)
+
 st.title("DoE data")
 st.caption(
     "End-of-batch experiments: initial concentration, seed loading and the thermocycle profile "

@@ -12,6 +12,8 @@ from pages import state
 from pages.components.design_points import basket_panel, ground_truth_panel, selected_point_panel
 from pages.components.design_settings import settings_ui
 
+state.route_through_app(__file__)
+
 st.title("Design thermocycle profiles")
 st.caption(
     "NSGA-II searches each profile type for the best trade-off between the objectives, on the surrogate models. "

@@ -15,6 +15,8 @@ from pages.components.model_settings import settings_ui
 from pages.components.progress import progress_status
 from pages.components.widgets import profile_inputs
 
+state.route_through_app(__file__)
+
 FIT_CACHE = "fit_cache"
 
 st.title("Surrogate models")

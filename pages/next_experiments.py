@@ -15,6 +15,8 @@ from core.plots.plan import history_figure, plan_figure
 from core.workspace import AppendError
 from pages import state
 
+state.route_through_app(__file__)
+
 STRATEGY_HELP = {
     "ehvi": "expected hypervolume improvement of the batch (qLogNEHVI): the default",
     "explore": "largest predictive σ among predicted Pareto-optimal profiles",

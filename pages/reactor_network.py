@@ -19,6 +19,8 @@ from pages import state
 from pages.components.progress import with_progress
 from pages.components.reactor_runs import accuracy, closed_loop, operating_data, trained_model
 
+state.route_through_app(__file__)
+
 st.title("Reactor network")
 st.caption(
     "Ten jacketed CSTRs (exothermic A → B) in two parallel trains that merge. Learn the dynamics from operating "

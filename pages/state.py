@@ -21,6 +21,8 @@ from core.doe import (
 from core.workspace import Workspace
 
 SAMPLE_DOE = Path(__file__).resolve().parent.parent / "sample_data" / "doe.xlsx"
+ROUTED = "routed_by_app"  # set by app.py on every run of a session it routes
+WANTED_SCREEN = "screen_before_routing"  # the screen a run outside app.py asked for
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -47,6 +49,26 @@ def schema_key(spec: dict[str, Any]) -> str:
 
 def upload_identity(content: bytes, sheet: str | None, schema_json: str) -> str:
     return hashlib.sha256(content + f"|{sheet}|{schema_json}".encode()).hexdigest()
+
+
+def route_through_app(screen_file: str) -> None:
+    """Send a screen that runs outside app.py through it; app.py then opens the screen (`open_wanted_screen`).
+
+    When the first request a fresh server gets names a screen (a browser reconnecting after a restart does
+    that), Streamlit runs the screen on its own, in its legacy mode for a `pages/` folder: no sample data, no
+    project panel, and every module of the folder listed as a screen. app.py's navigation ends that mode.
+    """
+    if not st.session_state.get(ROUTED):
+        st.session_state[WANTED_SCREEN] = f"pages/{Path(screen_file).name}"
+        st.switch_page("app.py")
+
+
+def open_wanted_screen() -> None:
+    """Marks the session as routed by app.py and opens the screen a run outside it asked for, if any."""
+    st.session_state[ROUTED] = True
+    wanted = st.session_state.pop(WANTED_SCREEN, None)
+    if wanted:
+        st.switch_page(wanted)
 
 
 def ensure_sample_loaded() -> None:

@@ -18,6 +18,8 @@ from pages.components.augment_inspect import distributions_panel, holdout_panel,
 from pages.components.augment_settings import settings_ui
 from pages.components.progress import progress_status
 
+state.route_through_app(__file__)
+
 STUDY_CACHE = "augment_study_cache"  # content key -> AugmentResult
 
 st.title("Synthetic data & α")

@@ -15,6 +15,8 @@ from core.workspace import AppendError
 from pages import state
 from pages.components.widgets import profile_inputs
 
+state.route_through_app(__file__)
+
 CUSTOM = "a profile I enter here"
 
 st.title("Validate a design")

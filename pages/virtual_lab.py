@@ -11,6 +11,8 @@ from core.virtual_lab.simulator import BatchResult, check_batch_inputs, simulate
 from pages import state
 from pages.components.widgets import profile_inputs
 
+state.route_through_app(__file__)
+
 st.title("Virtual lab")
 st.caption(
     "A population-balance model of seeded cooling crystallization with growth, dissolution, nucleation, "

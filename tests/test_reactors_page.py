@@ -8,11 +8,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 torch.set_num_threads(1)
-PAGE = Path(__file__).resolve().parent.parent / "pages" / "reactor_network.py"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/reactor_network.py")
     at.run()
     assert not at.exception, at.exception
     return at
