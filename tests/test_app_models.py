@@ -22,6 +22,15 @@ def test_training_fills_the_metrics_table_and_marks_the_choice():
     for _, part in table.groupby("cqa"):
         assert part.loc[part["chosen"], "selection_score"].item() == part["selection_score"].min()
     assert at.session_state["fit"].settings.n_members == 3
+    # each CQA's headline: hold-out MSE and its change against predicting the training mean
+    metrics = [f.metrics for f in result.fits.values()]
+    assert any(m.test_mse is not None for m in metrics)
+    for metric, m in zip(at.metric, metrics, strict=True):
+        if m.test_mse is None:
+            assert metric.value == "no test rows" and not metric.proto.delta
+        else:
+            assert metric.value == f"test MSE {m.test_mse:.3g}"
+            assert metric.proto.delta == f"{m.test_gain_over_mean:+.0%} against the training mean"
 
 
 def test_override_uses_the_other_family():

@@ -45,6 +45,8 @@ def test_fit_writes_metrics_in_the_documented_schema(doe_csv, tmp_path, capsys):
     # A progress line per family and CQA on stderr, a summary table on stdout.
     assert captured.err.count("Support vector regression CV MSE") == 3
     assert "crystallinity" in captured.out and "run written to" in captured.out
+    gain = metrics["D50"]["test_mse"] / metrics["D50"]["test_mse_mean"] - 1.0
+    assert f"{gain:+.0%}" in captured.out.splitlines()[1] and "vs mean" in captured.out
     settings = json.loads((out / "settings.json").read_text())
     assert settings["settings"]["search"] == "exhaustive" and settings["settings"]["random_state"] == 0
 

@@ -134,6 +134,7 @@ METRICS_JSON_FIELDS = {
     "cv_mse_sd",
     "test_r2",
     "test_mse",
+    "test_mse_mean",
     "test_mae",
     "coverage_1sd",
     "coverage_2sd",

@@ -145,6 +145,15 @@ def test_holdout_data_is_the_test_set(doe):
     for cqa, m in out.metrics.items():
         assert m.n_train == doe[cqa].notna().sum()
         assert m.n_test == holdout[cqa].notna().sum()
+        # the naive reference: the hold-out MSE of the training rows' mean, and the model's change against it
+        measured = holdout[cqa].dropna().to_numpy(float)
+        assert m.test_mse_mean == pytest.approx(np.mean((measured - doe[cqa].mean()) ** 2))
+        assert m.test_gain_over_mean == pytest.approx(m.test_mse / m.test_mse_mean - 1.0)
+
+
+def test_gain_over_the_mean_needs_a_holdout(doe):
+    m = _fit(doe, families=("svr",), test_fraction=0.0).metrics["D50"]
+    assert m.n_test == 0 and m.test_mse_mean is None and m.test_gain_over_mean is None
 
 
 def test_bad_requests_are_plain_errors(doe):

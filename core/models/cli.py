@@ -141,17 +141,23 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def _summary(result: FitResult) -> str:
-    lines = [f"{'CQA':<14} {'model':<9} {'CV MSE':>12} {'test R²':>8} {'±1σ':>5} {'±2σ':>5} {'train':>5} {'test':>4}"]
+    lines = [
+        f"{'CQA':<14} {'model':<9} {'CV MSE':>12} {'test MSE':>9} {'vs mean':>8} {'test R²':>8} "
+        f"{'±1σ':>5} {'±2σ':>5} {'train':>5} {'test':>4}"
+    ]
 
     def fmt(value: float | None, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
     for cqa, m in result.metrics.items():
         lines.append(
-            f"{cqa:<14} {m.best_model:<9} {m.cv_mse:>12.4g} {fmt(m.test_r2, '.3f'):>8} "
+            f"{cqa:<14} {m.best_model:<9} {m.cv_mse:>12.4g} {fmt(m.test_mse, '.4g'):>9} "
+            f"{fmt(m.test_gain_over_mean, '+.0%'):>8} {fmt(m.test_r2, '.3f'):>8} "
             f"{fmt(m.coverage_1sd, '.0%'):>5} {fmt(m.coverage_2sd, '.0%'):>5} {m.n_train:>5} {m.n_test:>4}"
         )
     lines += [f"{cqa:<14} skipped: {why}" for cqa, why in result.skipped.items()]
+    if any(m.test_gain_over_mean is not None for m in result.metrics.values()):
+        lines.append("vs mean: change of the hold-out MSE against the training rows' mean (negative: better)")
     return "\n".join(lines)
 
 

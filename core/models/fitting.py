@@ -794,6 +794,7 @@ def _finish_cqa(
         X_test, y_test = ds.X_test.to_numpy(float), ds.y_test.to_numpy(float)
         mean, std = ensemble.predict(X_test, return_std=True)
         test = regression_scores(y_test, mean)
+        test_mse_mean = float(np.mean((y_test - ds.y_train.mean()) ** 2))
         cov1, cov2 = coverage(y_test, mean, std, 1.0), coverage(y_test, mean, std, 2.0)
         types = ds.types_test.to_numpy()
         for t in pd.unique(types):
@@ -805,7 +806,7 @@ def _finish_cqa(
                 "coverage_2sd": coverage(y_test[k], mean[k], std[k], 2.0),
             }
     else:
-        test, cov1, cov2 = regression_scores(np.empty(0), np.empty(0)), None, None
+        test, cov1, cov2, test_mse_mean = regression_scores(np.empty(0), np.empty(0)), None, None, None
     fm = family_metrics[chosen]
     metrics = CQAMetrics(
         best_model=chosen,
@@ -828,6 +829,7 @@ def _finish_cqa(
         calibration=settings.calibration,
         calibration_scale=float(ensemble.scale_),
         calibration_scale_outside=float(ensemble.scale_outside_),
+        test_mse_mean=test_mse_mean,
         models=family_metrics,
     )
     return CQAFit(ds.cqa, ds, searches, pipelines, ensemble, metrics)

@@ -80,7 +80,11 @@ class CQAMetrics:
     of training; `target_scale` the scale it is modelled on ("identity": as
     measured, "logit", or "mixed" for an average whose members differ).
     Coverage is the share of hold-out points inside the ±1σ and ±2σ
-    intervals, overall and per profile type.
+    intervals, overall and per profile type. `test_mse_mean` is the hold-out
+    MSE of the training rows' mean, the naive prediction a model has to beat:
+    a hold-out R² is measured against the hold-out's own mean, and a few runs
+    of one kind (say, multi-cycle) with little spread make it negative for a
+    model that predicts them far better than the data's mean does.
     """
 
     best_model: str
@@ -104,6 +108,14 @@ class CQAMetrics:
     coverage_by_type: dict[str, dict[str, float | None]] = field(default_factory=dict)
     target_scale: str = "identity"  # the scale the family in use models the CQA on
     calibration_scale_outside: float | None = None  # the same outside it (None: saved before the split)
+    test_mse_mean: float | None = None
+
+    @property
+    def test_gain_over_mean(self) -> float | None:
+        """Relative change of the hold-out MSE against the training mean's (-0.4: 40 % lower); None without both."""
+        if self.test_mse is None or not self.test_mse_mean:
+            return None
+        return self.test_mse / self.test_mse_mean - 1.0
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

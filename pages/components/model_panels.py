@@ -50,10 +50,15 @@ def metrics_section(result: FitResult) -> FitResult:
     cols = st.columns(len(result.fits) or 1)
     for col, (cqa, fit) in zip(cols, result.fits.items(), strict=False):
         m = fit.metrics
+        gain = m.test_gain_over_mean
         col.metric(
             f"{cqa}: {FAMILIES[m.best_model].label} on {m.features}",
-            f"test R² {m.test_r2:.2f}" if m.test_r2 is not None else "no test rows",
-            help=f"CV MSE {m.cv_mse:.3g}; ±1σ coverage on hold-out: {m.coverage_1sd}",
+            f"test MSE {m.test_mse:.3g}" if m.test_mse is not None else "no test rows",
+            delta=None if gain is None else f"{gain:+.0%} against the training mean",
+            delta_color="inverse",
+            help=f"CV MSE {m.cv_mse:.3g}; test R² {'-' if m.test_r2 is None else f'{m.test_r2:.2f}'} (against the "
+            "hold-out's own mean: a few similar runs make it negative even for good predictions); "
+            f"±1σ coverage on hold-out: {m.coverage_1sd}",
         )
         if caution := holdout_caution(m.n_test):
             col.caption(f":warning: {caution}")
