@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import ClassVar
@@ -11,10 +12,18 @@ import pandas as pd
 import pytest
 
 import core.augment.sources as sources_module
-from core.augment.simulated import SimulationCache, VirtualLabSource, calibration_fit, design_runs
+from core.augment.simulated import (
+    SimulationCache,
+    VirtualLabSource,
+    _row_key,
+    calibration_fit,
+    corresponding_states,
+    design_runs,
+)
 from core.augment.study import AugmentSettings, run_study, study_folds
 from core.doe import load_doe
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
+from core.virtual_lab import ModelParameters
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 LAB = AugmentSettings(
@@ -64,14 +73,43 @@ def test_samples_are_feasible_calibrated_simulations_and_nothing_is_simulated_tw
     assert len(lab) == len(X)
     sample = source.sample(6)
     assert len(lab) == len(X) + 6
-    simulated = lab.simulate(sample[list(X.columns)])["D50"].to_numpy()
+    # the designed runs' temperatures, at the real concentration corresponding to the simulated one; runs whose
+    # real concentration falls outside the design space are left out
+    runs = design_runs(6, list(X.columns), random_state=1)
+    real_c0 = source.states_.to_real(runs["initial_concentration"].to_numpy())
+    kept = (real_c0 >= 24.8) & (real_c0 <= 55.2)
+    assert 0 < len(sample) == kept.sum()
+    np.testing.assert_allclose(sample["initial_concentration"], real_c0[kept])
+    temperatures = [c for c in X.columns if c != "initial_concentration"]
+    pd.testing.assert_frame_equal(sample[temperatures], runs.loc[kept, temperatures].reset_index(drop=True))
+    simulated = lab.simulate(runs)["D50"].to_numpy()[kept]
     a, b = source.calibration_
     np.testing.assert_allclose(sample["D50"], a + b * simulated)
     assert b != 1.0 or a != 0.0
     for rec in sample.to_dict("records"):
         assert ThermocycleProfile.from_features(rec).violations(TABLE2_BOUNDS) == []
-    pd.testing.assert_frame_equal(source.sample(3), sample.iloc[:3])
+    pd.testing.assert_frame_equal(source.sample(3), sample.iloc[: kept[:3].sum()])
     assert len(lab) == len(X) + 6  # prefixes come from the cache
+
+
+def test_runs_are_exchanged_at_the_same_distance_from_saturation():
+    """Runs seeded on a line T1 = -40 + 25·ln C0: taken as 3.5 K below the compound's saturation (the designed runs'
+    convention), each is simulated at the concentration that saturates at that temperature in the simulator."""
+    lab = ModelParameters()
+    c0 = np.linspace(26.0, 54.0, 8)
+    X = pd.DataFrame({"initial_concentration": c0, "T1": -40.0 + 25.0 * np.log(c0)})
+    states = corresponding_states(X)
+    assert (states.intercept, states.slope) == pytest.approx((-40.0, 25.0))
+    simulated = states.to_simulated(c0)
+    saturation = np.log(simulated / lab.solubility_a) / lab.solubility_b
+    np.testing.assert_allclose(saturation, X["T1"] + 3.5, atol=0.25)  # on the 0.5 K grid
+    np.testing.assert_allclose(states.to_real(lab.solubility(X["T1"].to_numpy() + 3.5)), c0, rtol=1e-9)
+    # start temperatures that do not rise with the concentration say nothing about saturation: no exchange
+    scattered = X.assign(T1=[25.0, 60.0, 20.0, 45.0, 30.0, 70.0, 50.0, 55.0])
+    assert np.polyfit(np.log(c0), scattered["T1"], 1)[0] > 0  # the least-squares line still rises a little
+    for unrelated in (X.assign(T1=40.0), scattered, X.iloc[:2]):
+        states = corresponding_states(unrelated)
+        assert not states.active and states.to_simulated(c0) is c0
 
 
 class RecordingLab(VirtualLabSource):
@@ -82,21 +120,30 @@ class RecordingLab(VirtualLabSource):
         return super().fit(X, y)
 
 
-def test_the_virtual_lab_never_sees_validation_rows(monkeypatch):
+@pytest.mark.parametrize("selection", ["one_se", "lowest"])
+def test_the_virtual_lab_never_sees_validation_rows(monkeypatch, selection):
+    settings = replace(LAB, selection=selection, alphas=(0.1, 0.3))
     X, y = rows()
     X, y = X.set_axis([f"r{i}" for i in range(len(X))]), y.set_axis([f"r{i}" for i in range(len(y))])
     RecordingLab.seen = []
     monkeypatch.setattr(sources_module, "VirtualLabSource", RecordingLab)
     lab = SimulationCache()
-    study = run_study(X, y, "svr", {}, LAB, cache=lab)
-    kfold, by_type = study_folds(X, y, LAB)
-    folds = kfold + [(train, val) for _, train, val in by_type]  # the left-out profile types too
+    study = run_study(X, y, "svr", {}, settings, cache=lab)
+    kfold, by_type = study_folds(X, y, settings)
+    # the grid's folds (the first repeat and the left-out profile types), then the other repeats if it is chosen
+    folds = kfold[: LAB.screened_folds] + [(train, val) for _, train, val in by_type]
+    if selection == "lowest":  # a rule that takes the lowest CV score takes the lab's rows here
+        assert study.generator == "virtual_lab"
+        folds += kfold[LAB.screened_folds :]
     fold_fits = RecordingLab.seen[1:]  # the first fit, on every row, only scores the source's quality
     assert len(kfold) == LAB.folds * LAB.repeats and len(by_type) >= 1 and len(fold_fits) == len(folds)
     for (seen_X, seen_y), (train, val) in zip(fold_fits, folds, strict=True):
         assert seen_X == seen_y == set(X.index[train])
         assert seen_X.isdisjoint(X.index[val])
-    assert len(lab) == len(X) + 8  # each training row and each designed run simulated once for all folds
+    # the designed runs are simulated once for all folds; the folds share most training-row simulations too
+    design = design_runs(8, list(X.columns), LAB.random_state)
+    assert all(key in lab.results for key in map(_row_key, design.to_numpy(float)))
+    assert len(lab) < len(design) + sum(len(train) for train, _ in folds)
     assert set(study.curves["virtual_lab"]) == {4, 8}
     assert study.sources["virtual_lab"]["label"].startswith("virtual lab")
 

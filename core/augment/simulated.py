@@ -13,14 +13,27 @@ the data, so every training fold reuses the same simulations (`SimulationCache`)
 and the first m runs serve every m. The simulator always runs the default
 parameters: it stands for a different compound, not for the user's.
 
-`fit` sees the training rows only: it simulates their inputs and fits a
-robust calibration y_real ≈ a + b·y_sim on them, which maps the simulated CQA
-onto the real data's range (no validation row takes part).
+The simulated compound saturates at other concentrations than the user's, so
+the same run can lie below saturation in the lab and above it in the
+simulator, where its seeds dissolve: another regime. Rows are therefore
+exchanged in corresponding states (`CorrespondingStates`): a real run is
+simulated at the concentration whose simulated saturation temperature sits
+as far above its start temperature as the experiments' seeding line (start
+temperature against concentration; labs seed a few degrees below
+saturation) puts the real one, and a designed run is given the real
+concentration that corresponds to its simulated one. The temperatures stay
+as they are.
+
+`fit` sees the training rows only: it takes the seeding line from their
+inputs, simulates them in corresponding states and fits a robust calibration
+y_real ≈ a + b·y_sim on them, which maps the simulated CQA onto the real
+data's range (no validation row takes part).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,11 +42,18 @@ from scipy.stats import qmc
 
 from core.augment.encoding import max_cycles_of
 from core.profiles import TABLE2_BOUNDS, Bounds, ThermocycleProfile
+from core.seeding import CONCENTRATION, START
 from core.virtual_lab import CQA_NAMES, ModelParameters, simulate_rows
 
 SCALARS = ("initial_concentration", "seed_loading")
 DEFAULT_SCALAR_BOUNDS = {"initial_concentration": (24.8, 55.2), "seed_loading": (0.05, 0.15)}
 SEEDING_BELOW_SATURATION = (1.0, 6.0)  # °C below the saturation temperature at which a lab would seed
+SEEDING_LINE_BELOW_SATURATION = float(np.mean(SEEDING_BELOW_SATURATION))  # where the designed runs' line lies
+# Real saturation temperatures are rounded to this step (K) before simulating: the seeding line places them only
+# to within its band of a few kelvin, and rounding lets the training folds, whose lines differ a little, share
+# their simulations.
+SATURATION_STEP_K = 0.5
+MIN_SEEDING_CORRELATION = 0.7  # of start temperature with ln C0, for the line to stand for saturation
 END_TEMPERATURE = (0.5, 15.0)  # °C, the final set point
 CALIBRATIONS = ("affine", "shift", "none")
 SLOPE_RANGE = (0.25, 4.0)  # an affine calibration steeper or flatter than this says more about noise than scale
@@ -54,6 +74,59 @@ def unavailable_reason(input_names: list[str], cqa: str) -> str | None:
 
 def _row_key(values: np.ndarray) -> tuple[float, ...]:
     return tuple(np.round(values.astype(float), 9))
+
+
+@dataclass(frozen=True)
+class CorrespondingStates:
+    """Initial concentrations of the data and of the simulated compound that lie equally far from saturation.
+
+    The experiments' start temperatures are fitted as T1 = intercept + slope·ln C0: over a DoE's range
+    solubility grows about exponentially with temperature (van 't Hoff), so the logarithm of the concentration
+    a run saturates at is close to linear in temperature. The real saturation temperature is that line plus
+    the distance at which the designed runs are seeded below the simulated one. `slope` None: no exchange,
+    the concentrations are taken as they are."""
+
+    intercept: float = 0.0
+    slope: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.slope is not None
+
+    def to_simulated(self, concentration: np.ndarray) -> np.ndarray:
+        if not self.active:
+            return concentration
+        saturation = self.intercept + self.slope * np.log(concentration) + SEEDING_LINE_BELOW_SATURATION
+        saturation = np.round(saturation / SATURATION_STEP_K) * SATURATION_STEP_K
+        return np.asarray(ModelParameters().solubility(saturation), float)
+
+    def to_real(self, concentration: np.ndarray) -> np.ndarray:
+        if not self.active:
+            return concentration
+        params = ModelParameters()
+        saturation = np.log(concentration / params.solubility_a) / params.solubility_b
+        return np.exp((saturation - SEEDING_LINE_BELOW_SATURATION - self.intercept) / self.slope)
+
+    def simulated_inputs(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        """The rows as the simulator runs them."""
+        return inputs.assign(**{CONCENTRATION: self.to_simulated(inputs[CONCENTRATION].to_numpy(float))})
+
+
+def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
+    """The exchange of concentrations the start temperatures of these (training) rows give; none without at
+    least 3 runs at two concentrations or more, or when the start temperatures do not rise closely with the
+    concentration (then they say little about saturation)."""
+    if CONCENTRATION not in inputs or START not in inputs:
+        return CorrespondingStates()
+    c0, t1 = (inputs[c].to_numpy(float) for c in (CONCENTRATION, START))
+    known = np.isfinite(c0) & (c0 > 0) & np.isfinite(t1) & (t1 != 0)  # a T1 of 0 marks an unused set point
+    log_c0, t1 = np.log(c0[known]), t1[known]
+    if len(t1) < 3 or np.ptp(log_c0) == 0 or np.ptp(t1) == 0:
+        return CorrespondingStates()
+    if np.corrcoef(log_c0, t1)[0, 1] < MIN_SEEDING_CORRELATION:
+        return CorrespondingStates()
+    slope, intercept = np.polyfit(log_c0, t1, 1)
+    return CorrespondingStates(float(intercept), float(slope))
 
 
 class SimulationCache:
@@ -169,14 +242,21 @@ class VirtualLabSource:
             raise ValueError(f"unknown calibration {kind!r}; choose one of {', '.join(CALIBRATIONS)}")
         self.cache_ = self.cache if self.cache is not None else SimulationCache()
         self.input_names_, self.cqa_ = list(X.columns), str(y.name)
-        simulated = self.cache_.simulate(X, self.n_jobs)[self.cqa_].to_numpy(float)
+        self.states_ = corresponding_states(X)
+        simulated = self.cache_.simulate(self.states_.simulated_inputs(X), self.n_jobs)[self.cqa_].to_numpy(float)
         self.calibration_ = calibration_fit(y.to_numpy(float), simulated, kind)
         return self
 
     def sample(self, n_rows: int) -> pd.DataFrame:
-        """The first n designed runs with their calibrated simulated CQA (runs the simulator cannot do are left out)."""
+        """The first n designed runs with their calibrated simulated CQA, at the corresponding real concentration.
+
+        Runs the simulator cannot do, and runs whose real concentration falls outside the design space, are
+        left out."""
         runs = design_runs(n_rows, self.input_names_, self.random_state, self.bounds, self.scalar_bounds)
         simulated = self.cache_.simulate(runs, self.n_jobs)[self.cqa_].to_numpy(float)
         a, b = self.calibration_
-        rows = runs.assign(**{self.cqa_: a + b * simulated})
-        return rows[np.isfinite(simulated)].reset_index(drop=True)
+        concentration = self.states_.to_real(runs[CONCENTRATION].to_numpy(float))
+        rows = runs.assign(**{CONCENTRATION: concentration, self.cqa_: a + b * simulated})
+        lo, hi = {**DEFAULT_SCALAR_BOUNDS, **dict(self.scalar_bounds or {})}[CONCENTRATION]
+        keep = np.isfinite(simulated) & (concentration >= lo) & (concentration <= hi)
+        return rows[keep].reset_index(drop=True)

@@ -72,7 +72,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedKFold
 
 from core.augment.generators import GENERATORS, TuningOutcome, generator_kind, quality_score, tune_generator
-from core.augment.simulated import SimulationCache, design_runs, unavailable_reason
+from core.augment.simulated import SimulationCache, corresponding_states, design_runs, unavailable_reason
 from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params
 from core.augment.theory import learning_curve, theoretical_alpha
@@ -489,26 +489,53 @@ def _lab_samples(
     X: pd.DataFrame,
     y: pd.Series,
     folds: Folds,
+    which: Sequence[int],
     scalar_bounds: Mapping[str, tuple[float, float]] | None,
     cache: SimulationCache,
     n_jobs: int | None,
 ) -> tuple[dict[str, Any], float, dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]]:
-    """(params, quality score, samples per fold) of the virtual lab.
-
-    Its designed runs depend on the seed only, so they and the training rows are simulated once for the study;
-    each fold then only fits its calibration on its training rows (cheap, here rather than in a worker)."""
-    seed, m_max = settings.random_state, settings.lab_m_values[-1]
-    runs = design_runs(m_max, list(X.columns), seed, scalar_bounds=scalar_bounds)
-    cache.simulate(pd.concat([X, runs], ignore_index=True), n_jobs)  # every training row and designed run, once
+    """(params, quality score, samples of the folds `which`) of the virtual lab."""
     params = {**default_params(VIRTUAL_LAB), **settings.generator_params.get(VIRTUAL_LAB, {})}
+    _simulate_lab(settings, X, [X], scalar_bounds, cache, n_jobs)
+    every_row = make_source(VIRTUAL_LAB, params, settings.random_state, scalar_bounds, cache).fit(X, y)
     real = X.assign(**{str(y.name): y.to_numpy(float)})
-    every_row = make_source(VIRTUAL_LAB, params, seed, scalar_bounds, cache).fit(X, y)
-    quality = quality_score(real, every_row.sample(m_max))
-    samples = {
-        (k, VIRTUAL_LAB): _fold_sample(VIRTUAL_LAB, params, seed, X, y, train, m_max, scalar_bounds, cache)
-        for k, (train, _) in enumerate(folds)
+    quality = quality_score(real, every_row.sample(settings.lab_m_values[-1]))
+    return params, quality, _lab_fold_samples(settings, params, X, y, folds, which, scalar_bounds, cache, n_jobs)
+
+
+def _simulate_lab(
+    settings: AugmentSettings,
+    X: pd.DataFrame,
+    trainings: Sequence[pd.DataFrame],
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    cache: SimulationCache,
+    n_jobs: int | None,
+) -> None:
+    """The designed runs (they depend on the seed only) and each set of training rows in its corresponding states,
+    simulated in one batch; the sources then find them in the cache."""
+    runs = design_runs(settings.lab_m_values[-1], list(X.columns), settings.random_state, scalar_bounds=scalar_bounds)
+    cache.simulate(pd.concat([runs, *(corresponding_states(t).simulated_inputs(t) for t in trainings)]), n_jobs)
+
+
+def _lab_fold_samples(
+    settings: AugmentSettings,
+    params: Mapping[str, Any],
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: Folds,
+    which: Sequence[int],
+    scalar_bounds: Mapping[str, tuple[float, float]] | None,
+    cache: SimulationCache,
+    n_jobs: int | None,
+) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
+    """The virtual lab's samples of the folds `which`: each fold only fits its calibration on its training rows
+    (cheap once they are simulated, so here rather than in a worker)."""
+    _simulate_lab(settings, X, [X.iloc[folds[k][0]] for k in which], scalar_bounds, cache, n_jobs)
+    seed, m_max = settings.random_state, settings.lab_m_values[-1]
+    return {
+        (k, VIRTUAL_LAB): _fold_sample(VIRTUAL_LAB, params, seed, X, y, folds[k][0], m_max, scalar_bounds, cache)
+        for k in which
     }
-    return params, quality, samples
 
 
 @torch_workers()
@@ -567,7 +594,7 @@ def run_study(
     if VIRTUAL_LAB in sources:
         cache = cache if cache is not None else SimulationCache()
         gen_params[VIRTUAL_LAB], quality[VIRTUAL_LAB], lab = _lab_samples(
-            settings, X, y, folds, scalar_bounds, cache, n_jobs
+            settings, X, y, folds, screen, scalar_bounds, cache, n_jobs
         )
         samples.update(lab)
         tuning[VIRTUAL_LAB] = []
@@ -591,10 +618,14 @@ def run_study(
     outcome = _outcome(settings, sources, skipped, kfold[:n_kfold], by_type, alphas, scored_folds, fitted)
     if search != params or len(screen) < len(folds):
         start = time.perf_counter()
+        rest = [k for k in range(len(folds)) if k not in screen]  # the chosen source on the other folds too
         if outcome.generator in GENERATORS:
-            rest = [k for k in range(len(folds)) if k not in screen]  # the chosen source on the other folds too
             g, bounds = [outcome.generator], scalar_bounds
             more, _ = _sdv_samples(settings, g, gen_params, X, y, folds, rest, bounds, n_jobs, with_quality=False)
+            samples.update({key: model_rows(rows) for key, rows in more.items()})
+        elif outcome.generator == VIRTUAL_LAB:
+            lab_params = gen_params[VIRTUAL_LAB]
+            more = _lab_fold_samples(settings, lab_params, X, y, folds, rest, scalar_bounds, cache, n_jobs)
             samples.update({key: model_rows(rows) for key, rows in more.items()})
         outcome = _confirmed(outcome, family, params, search, Xn, yn, folds, samples, seed, n_jobs, by_type)
         seconds["full_model"] = time.perf_counter() - start
