@@ -86,14 +86,20 @@ class SeedingBand:
         return self.line(concentration) + self.peak_high
 
 
+def seeding_points(inputs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mask, C0, T1) of the runs that give both an initial concentration and a start temperature (0 marks an
+    unused set point); none without those columns."""
+    if CONCENTRATION not in inputs or START not in inputs:
+        return np.zeros(len(inputs), bool), np.empty(0), np.empty(0)
+    c0, t1 = (inputs[c].to_numpy(float) for c in (CONCENTRATION, START))
+    known = np.isfinite(c0) & np.isfinite(t1) & (t1 != 0)
+    return known, c0[known], t1[known]
+
+
 def seeding_band(inputs: pd.DataFrame) -> SeedingBand | None:
     """The experiments' band, or None when they cannot give one (no such columns, fewer than 3 runs with both
     values, or a single initial concentration)."""
-    if CONCENTRATION not in inputs or START not in inputs:
-        return None
-    c0, t1 = (inputs[c].to_numpy(float) for c in (CONCENTRATION, START))
-    known = np.isfinite(c0) & np.isfinite(t1) & (t1 != 0)  # 0 marks an unused set point
-    c0, t1 = c0[known], t1[known]
+    known, c0, t1 = seeding_points(inputs)
     if len(c0) < 3 or np.ptp(c0) == 0:
         return None
     slope, intercept = np.polyfit(c0, t1, 1)

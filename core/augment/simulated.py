@@ -42,7 +42,7 @@ from scipy.stats import qmc
 
 from core.augment.encoding import max_cycles_of
 from core.profiles import TABLE2_BOUNDS, Bounds, ThermocycleProfile
-from core.seeding import CONCENTRATION, START
+from core.seeding import CONCENTRATION, seeding_points
 from core.virtual_lab import CQA_NAMES, ModelParameters, simulate_rows
 
 SCALARS = ("initial_concentration", "seed_loading")
@@ -116,11 +116,8 @@ def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
     """The exchange of concentrations the start temperatures of these (training) rows give; none without at
     least 3 runs at two concentrations or more, or when the start temperatures do not rise closely with the
     concentration (then they say little about saturation)."""
-    if CONCENTRATION not in inputs or START not in inputs:
-        return CorrespondingStates()
-    c0, t1 = (inputs[c].to_numpy(float) for c in (CONCENTRATION, START))
-    known = np.isfinite(c0) & (c0 > 0) & np.isfinite(t1) & (t1 != 0)  # a T1 of 0 marks an unused set point
-    log_c0, t1 = np.log(c0[known]), t1[known]
+    _, c0, t1 = seeding_points(inputs)
+    log_c0, t1 = np.log(c0[c0 > 0]), t1[c0 > 0]
     if len(t1) < 3 or np.ptp(log_c0) == 0 or np.ptp(t1) == 0:
         return CorrespondingStates()
     if np.corrcoef(log_c0, t1)[0, 1] < MIN_SEEDING_CORRELATION:
