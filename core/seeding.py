@@ -49,7 +49,8 @@ class SeedingBand:
     def __str__(self) -> str:
         text = f"T1 within {self.low:+.1f} to {self.high:+.1f} K of {self.intercept:.1f} + {self.slope:.3f}·C0 (°C)"
         if self.peak_high is not None:
-            text += f"; heat-ups at most {self.peak_high:+.1f} K from that line"
+            side = "above" if self.peak_high >= 0 else "below"
+            text += f"; heat-ups peak no higher than {abs(self.peak_high):.1f} K {side} that line"
         return text
 
     def line(self, concentration: np.ndarray) -> np.ndarray:

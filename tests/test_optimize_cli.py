@@ -107,3 +107,11 @@ def test_designs_are_seeded_as_the_experiments_unless_seeding_is_off(run_dir, tm
     assert (band.peak_violation(c0, seeded[["T3"]].to_numpy()) <= 1e-6).all()
     columns = ["initial_concentration", "T1", "T3"]
     assert not designs["off"][columns].reset_index(drop=True).equals(seeded[columns].reset_index(drop=True))
+
+
+def test_progress_in_a_log_is_a_line_per_tenth_of_the_generations(run_dir, tmp_path, capsys):
+    out = tmp_path / "pareto.csv"
+    assert main(["optimize", str(run_dir), "--cycles", "1", "--pop", "8", "--gen", "20", "--out", str(out)]) == 0
+    progress = [line for line in capsys.readouterr().err.splitlines() if "generation" in line]
+    assert progress[0].endswith("generation 1 of 20") and progress[-1].endswith("generation 20 of 20")
+    assert len(progress) == 11

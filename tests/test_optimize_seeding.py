@@ -43,6 +43,8 @@ def test_band_and_peak_limit_come_from_the_experiments():
     peaks = np.array([[40.0, 30.0], [30.0, 31.0]])
     assert band.peak_violation(np.array([30.0, 30.0]), peaks) == pytest.approx([5.0, -4.0])
     assert band.ceiling(np.array([30.0, 40.0])) == pytest.approx([35.0, 43.0])
+    assert str(band).endswith("heat-ups peak no higher than 1.0 K above that line")
+    assert str(SeedingBand(10.0, 0.8, -1.0, 1.0, -1.8)).endswith("no higher than 1.8 K below that line")
 
 
 def test_linear_runs_leave_heat_ups_unbounded_and_too_little_data_gives_no_band():

@@ -25,6 +25,7 @@ from core.optimize.spec import (
     n_temperatures_for_cycles,
 )
 from core.profiles import ThermocycleProfile
+from core.progress import ConsoleProgress
 from core.seeding import seeding_band
 
 WRITERS = {".csv": recipes_to_csv, ".json": recipes_to_json, ".xlsx": recipes_to_xlsx}
@@ -81,6 +82,7 @@ def schema_for(input_names: list[str]) -> Schema:
 
 
 def run_optimize(args: argparse.Namespace) -> int:
+    progress = ConsoleProgress()
     try:
         spec = DesignSpec(
             objectives=tuple(Objective.parse(o) for o in args.objectives),
@@ -106,12 +108,13 @@ def run_optimize(args: argparse.Namespace) -> int:
             predict_fn(predictor, cqa_limits(schema)),
             schema,
             spec,
-            progress=lambda f, m: print(f"\r{m}", end="", file=sys.stderr, flush=True),
+            progress=progress,
             experiments=result.data.inputs,
         )
     except (ValueError, RunFormatError) as exc:
         return _fail(f"cannot optimise: {exc}")
-    print(file=sys.stderr)
+    finally:
+        progress.close()
     columns = ["id", "n_cycles", "profile_type", *schema.input_names]
     columns += [c for cqa in predictor.cqa_names for c in (f"{cqa}_mean", f"{cqa}_std")]
     columns += ["batch_time_min", "feasible", *[c for c in ("domain_score", "in_domain") if c in design.points]]

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from core.progress import ConsoleProgress
 from core.reactors.closed_loop import CONTROLLERS, OPTIONAL_CONTROLLERS, compare_controllers, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.dataset import ReactorDataError, load_operating_data, save_operating_data, split_chronological
@@ -43,18 +44,13 @@ TABLE_COLUMNS = (
 )
 
 
-def _progress(fraction: float, message: str) -> None:
-    print(f"\r[{fraction:5.1%}] {message:<70}", end="", file=sys.stderr, flush=True)
-
-
 def _simulate(args: argparse.Namespace) -> int:
     config = series_parallel()
-    frame, metadata = generate_operating_data(
-        config, args.hours, random_state=args.seed, progress=None if args.quiet else _progress
-    )
+    progress = None if args.quiet else ConsoleProgress()
+    frame, metadata = generate_operating_data(config, args.hours, random_state=args.seed, progress=progress)
+    if progress is not None:
+        progress.close()
     path = save_operating_data(frame, metadata, args.out)
-    if not args.quiet:
-        print(file=sys.stderr)
     print(f"wrote {len(frame)} samples ({args.hours:g} h) to {path}")
     return 0
 
@@ -71,9 +67,10 @@ def _train(args: argparse.Namespace) -> int:
         max_time_s=args.max_time,
         random_state=args.seed,
     )
-    learner.fit(parts["train"], parts["validation"], data.config, progress=None if args.quiet else _progress)
-    if not args.quiet:
-        print(file=sys.stderr)
+    progress = None if args.quiet else ConsoleProgress()
+    learner.fit(parts["train"], parts["validation"], data.config, progress=progress)
+    if progress is not None:
+        progress.close()
         if _stopped_while_improving(learner):
             print(
                 f"stopped at its {args.max_time:g} s budget while the validation loss was still falling; "
@@ -170,6 +167,7 @@ def _compare(args: argparse.Namespace) -> int:
         config = learner.config_
         pi = default_pi(config)
     settings = planner_settings(args)
+    progress = None if args.quiet or args.json else ConsoleProgress()
     runs = compare_controllers(
         config,
         pi,
@@ -178,15 +176,15 @@ def _compare(args: argparse.Namespace) -> int:
         controllers=CONTROLLERS + (OPTIONAL_CONTROLLERS if args.cem_oracle else ()),
         settings=settings,
         random_state=args.seed,
-        progress=None if args.quiet or args.json else _progress,
+        progress=progress,
     )
+    if progress is not None:
+        progress.close()
     table = summary_table(runs)
     optimum = table["pid"]["optimum_kg_h"]
     if args.json:
         print(json.dumps({"model": kind, "caveats": caveats, "optimum_kg_h": optimum, **table}, indent=1))
         return 0
-    if not args.quiet:
-        print(file=sys.stderr)
     print(f"learned model: {kind}; {len({r.scenario for r in runs})} scenarios x {args.hours:g} h")
     print(f"steady-state optimum at the hard limits (true model, mean over scenarios): {optimum:.0f} kg/h")
     print(_metrics_table(table))
