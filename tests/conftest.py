@@ -63,6 +63,21 @@ def small_data() -> DoEData:
 
 
 @cache
+def small_data_up_to_two_cycles() -> DoEData:
+    """The small project's runs that heat up at most twice (linear cooling to 2 cycles)."""
+    few = [k for k, (*_, profile) in enumerate(EXAMPLES) if len(profile.heating_rates) <= 2]
+    frame = doe_frame(4)
+    frame = frame[frame["run_id"].map(lambda run: int(run.rsplit("-", 1)[1]) in few)]
+    return load_doe(to_csv_bytes(frame), filename="few_cycles.csv").data
+
+
+@cache
+def tiny_fit_up_to_two_cycles() -> FitResult:
+    """`tiny_fit`'s models of `small_data_up_to_two_cycles`."""
+    return fit_cqa_models(small_data_up_to_two_cycles(), families=("rf",), grids={"rf": TINY_RF}, n_members=3)
+
+
+@cache
 def tiny_fit() -> FitResult:
     """Quickly fitted models of `small_data`: a small random forest with a three-member ensemble."""
     return fit_cqa_models(small_data(), families=("rf",), grids={"rf": TINY_RF}, n_members=3, random_state=0)

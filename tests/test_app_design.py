@@ -1,6 +1,7 @@
 """AppTest of the Design page: run a small design, select through the chart's session key, export."""
 
 from tests.apptest import app_on
+from tests.conftest import small_data_up_to_two_cycles, tiny_fit_up_to_two_cycles
 
 
 def run_small_design():
@@ -47,6 +48,25 @@ def test_risk_and_constraint_settings_reach_the_spec():
     at.button(key="run_design").click()
     at.run()
     assert at.session_state["design"].spec.risk_kappa == 1.5
+
+
+def test_profile_types_beyond_the_experiments_are_offered_but_not_selected():
+    assert at_default_types(app_on("pages/design.py")) == [
+        "linear cooling",
+        "1 cycle",
+        "2 cycles",
+        "3 cycles",
+        "4 cycles",
+    ]
+    at = app_on("pages/design.py", project=(small_data_up_to_two_cycles(), tiny_fit_up_to_two_cycles()))
+    assert at_default_types(at) == ["linear cooling", "1 cycle", "2 cycles"]
+    assert "4 cycles" in at.multiselect(key="design_types").options
+    assert any("Not selected by default: 3 cycles, 4 cycles" in c.value for c in at.caption)
+
+
+def at_default_types(at) -> list[str]:
+    assert not at.exception, at.exception
+    return at.multiselect(key="design_types").value
 
 
 def test_without_models_the_page_points_to_models():

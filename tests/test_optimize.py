@@ -7,7 +7,7 @@ import pytest
 from core.doe import Schema
 from core.optimize.problem import ProfileProblem, decision_names
 from core.optimize.run import non_dominated, objective_values, optimize_profiles, point_id
-from core.optimize.spec import Constraint, DesignSpec, Objective
+from core.optimize.spec import Constraint, DesignSpec, Objective, cycles_within_data
 from core.profiles import ThermocycleProfile, check_features
 from tests.conftest import surrogate
 
@@ -161,3 +161,13 @@ def test_strict_domain_needs_a_domain_and_experiments_seed_the_first_population(
     first = problem.sample(10, np.random.default_rng(0))
     seeded = {tuple(np.round(r, 9)) for r in first[:2]}
     assert seeded == {tuple(np.round(r, 9)) for r in problem.starts}
+
+
+def test_cycles_within_data_run_from_linear_cooling_to_the_most_heat_ups_of_a_run():
+    linear = ThermocycleProfile((60.0, 10.0), (0.1,))
+    cool_and_heat = ThermocycleProfile((60.0, 20.0, 35.0), (0.1,), (0.5,))
+    two_cycles = ThermocycleProfile((60.0, 30.0, 48.0, 20.0, 38.0, 10.0), (0.2, 0.15, 0.1), (0.7, 0.7))
+    assert cycles_within_data([linear]) == (0,)
+    assert cycles_within_data([linear, cool_and_heat]) == (0, 1)
+    assert cycles_within_data([two_cycles, linear]) == (0, 1, 2)
+    assert cycles_within_data([]) == (0,)

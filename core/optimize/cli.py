@@ -21,6 +21,7 @@ from core.optimize.spec import (
     Constraint,
     DesignSpec,
     Objective,
+    cycles_within_data,
     data_temperature_ranges,
     n_temperatures_for_cycles,
 )
@@ -34,7 +35,13 @@ WRITERS = {".csv": recipes_to_csv, ".json": recipes_to_json, ".xlsx": recipes_to
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("optimize", help="Pareto-optimal thermocycle profiles per number of cycles")
     p.add_argument("run", help="run directory written by `fit`")
-    p.add_argument("--cycles", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="numbers of cycles (0 = linear)")
+    p.add_argument(
+        "--cycles",
+        type=int,
+        nargs="+",
+        default=None,
+        help="numbers of cycles (0 = linear; default: 0 up to the most heat-ups of an experiment)",
+    )
     p.add_argument("--objectives", nargs="+", default=["D50:max", "DoA:min"], help="CQA:max or CQA:min ...")
     p.add_argument("--constraint", action="append", default=[], help='e.g. "crystallinity>=80" (repeatable)')
     p.add_argument("--risk", type=float, default=0.0, metavar="KAPPA", help="optimise mean ∓ KAPPA·std")
@@ -81,6 +88,20 @@ def schema_for(input_names: list[str]) -> Schema:
     return schema
 
 
+def _cycles(asked: list[int] | None, profiles: list[ThermocycleProfile], schema: Schema) -> tuple[int, ...]:
+    """The cycle counts asked for, or those within the data, saying which the data leave out."""
+    if asked is not None:
+        return tuple(asked)
+    cycles = cycles_within_data(profiles)
+    if cycles[-1] < schema.max_cycles:
+        print(
+            f"designing 0 to {cycles[-1]} cycles: no experiment heats up more than {cycles[-1]} times "
+            f"(`--cycles` asks for more; their designs would lie beyond the data)",
+            file=sys.stderr,
+        )
+    return cycles
+
+
 def run_optimize(args: argparse.Namespace) -> int:
     progress = ConsoleProgress()
     try:
@@ -88,7 +109,6 @@ def run_optimize(args: argparse.Namespace) -> int:
             objectives=tuple(Objective.parse(o) for o in args.objectives),
             constraints=tuple(Constraint.parse(c) for c in args.constraint),
             risk_kappa=args.risk,
-            n_temperatures=tuple(n_temperatures_for_cycles(c) for c in args.cycles),
             pop_size=args.pop,
             n_gen=args.gen,
             random_state=args.seed,
@@ -101,7 +121,14 @@ def run_optimize(args: argparse.Namespace) -> int:
         ]
         start_T, end_T = data_temperature_ranges(profiles)
         seeding = seeding_band(result.data.inputs) if args.seeding == "data" else None
-        spec = replace(spec, start_T=start_T, end_T=end_T, seeding=seeding)
+        cycles = _cycles(args.cycles, profiles, schema)
+        spec = replace(
+            spec,
+            n_temperatures=tuple(n_temperatures_for_cycles(c) for c in cycles),
+            start_T=start_T,
+            end_T=end_T,
+            seeding=seeding,
+        )
         if seeding is not None:
             print(f"seeding as the experiments: {seeding}", file=sys.stderr)
         design = optimize_profiles(

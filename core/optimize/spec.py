@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -120,6 +121,14 @@ def n_temperatures_for_cycles(n_cycles: int) -> int:
 
 def _pair_or_none(value: object) -> tuple[float, float] | None:
     return None if value is None else (float(value[0]), float(value[1]))  # type: ignore[index]
+
+
+def cycles_within_data(profiles: Sequence[ThermocycleProfile]) -> tuple[int, ...]:
+    """Cycle counts a design may have without heating up more often than any experiment did: 0 (linear cooling) up
+    to the most heat-ups of a run. A profile with more is extrapolation in kind, and the applicability domain
+    keeps its designs near the runs only by making the extra heat-ups vanishingly small."""
+    most = max((len(p.heating_rates) for p in profiles), default=0)
+    return tuple(range(most + 1))
 
 
 def data_temperature_ranges(profiles: list[ThermocycleProfile]) -> tuple[tuple[float, float], tuple[float, float]]:

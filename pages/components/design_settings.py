@@ -6,12 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from core.optimize.bounds_table import bounds_table, read_bounds_table
-from core.optimize.spec import BATCH_TIME, Constraint, DesignSpec, Objective, data_temperature_ranges
+from core.optimize.spec import (
+    BATCH_TIME,
+    Constraint,
+    DesignSpec,
+    Objective,
+    cycles_within_data,
+    data_temperature_ranges,
+    n_temperatures_for_cycles,
+)
 from core.profiles import profile_type_name
 from core.seeding import seeding_band
 from pages import state
 
 TYPE_CHOICES = {profile_type_name(n): n for n in (2, 3, 4, 6, 8, 10)}
+CYCLE_TYPES = [t for t, n in TYPE_CHOICES.items() if n % 2 == 0]  # linear cooling and whole cycles
 
 
 def objectives_ui(cqas: list[str]) -> tuple[Objective, ...]:
@@ -54,16 +63,28 @@ def bounds_ui() -> tuple[dict[str, tuple[float, float]], tuple[float, float], tu
     return bounds, start_T, end_T
 
 
+def types_ui() -> list[str]:
+    """The profile types to design; by default linear cooling and the cycle counts the experiments reach."""
+    within = {
+        profile_type_name(n_temperatures_for_cycles(c)) for c in cycles_within_data(state.workspace().data.profiles())
+    }
+    beyond = [t for t in CYCLE_TYPES if t not in within]
+    types = st.multiselect(
+        "Profile types", list(TYPE_CHOICES), default=[t for t in CYCLE_TYPES if t in within], key="design_types"
+    )
+    if beyond:
+        st.caption(
+            f"Not selected by default: {', '.join(beyond)}. No experiment heats up that often, so their designs "
+            "would lie beyond the data; the Next experiments screen plans runs to get there."
+        )
+    return types
+
+
 def settings_ui(cqas: list[str]) -> DesignSpec | None:
     left, right = st.columns(2)
     with left:
         objectives = objectives_ui(cqas)
-        types = st.multiselect(
-            "Profile types",
-            list(TYPE_CHOICES),
-            default=["linear cooling", "1 cycle", "2 cycles", "3 cycles", "4 cycles"],
-            key="design_types",
-        )
+        types = types_ui()
         risk = st.slider(
             "Risk aversion κ (optimise mean − κ·σ for maximised CQAs, mean + κ·σ for minimised ones)",
             0.0,
