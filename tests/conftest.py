@@ -63,18 +63,18 @@ def small_data() -> DoEData:
 
 
 @cache
-def small_data_up_to_two_cycles() -> DoEData:
-    """The small project's runs that heat up at most twice (linear cooling to 2 cycles)."""
-    few = [k for k, (*_, profile) in enumerate(EXAMPLES) if len(profile.heating_rates) <= 2]
+def small_data_heating_up_at_most(times: int) -> DoEData:
+    """The small project's runs that heat up at most `times` times."""
+    few = [k for k, (*_, profile) in enumerate(EXAMPLES) if len(profile.heating_rates) <= times]
     frame = doe_frame(4)
     frame = frame[frame["run_id"].map(lambda run: int(run.rsplit("-", 1)[1]) in few)]
     return load_doe(to_csv_bytes(frame), filename="few_cycles.csv").data
 
 
 @cache
-def tiny_fit_up_to_two_cycles() -> FitResult:
-    """`tiny_fit`'s models of `small_data_up_to_two_cycles`."""
-    return fit_cqa_models(small_data_up_to_two_cycles(), families=("rf",), grids={"rf": TINY_RF}, n_members=3)
+def tiny_fit_heating_up_at_most(times: int) -> FitResult:
+    """`tiny_fit`'s models of `small_data_heating_up_at_most(times)`."""
+    return fit_cqa_models(small_data_heating_up_at_most(times), families=("rf",), grids={"rf": TINY_RF}, n_members=3)
 
 
 @cache

@@ -1,7 +1,7 @@
 """AppTest of the Design page: run a small design, select through the chart's session key, export."""
 
 from tests.apptest import app_on
-from tests.conftest import small_data_up_to_two_cycles, tiny_fit_up_to_two_cycles
+from tests.conftest import small_data_heating_up_at_most, tiny_fit_heating_up_at_most
 
 
 def run_small_design():
@@ -58,7 +58,7 @@ def test_profile_types_beyond_the_experiments_are_offered_but_not_selected():
         "3 cycles",
         "4 cycles",
     ]
-    at = app_on("pages/design.py", project=(small_data_up_to_two_cycles(), tiny_fit_up_to_two_cycles()))
+    at = app_on("pages/design.py", project=(small_data_heating_up_at_most(2), tiny_fit_heating_up_at_most(2)))
     assert at_default_types(at) == ["linear cooling", "1 cycle", "2 cycles"]
     assert "4 cycles" in at.multiselect(key="design_types").options
     assert any("Not selected by default: 3 cycles, 4 cycles" in c.value for c in at.caption)

@@ -93,10 +93,13 @@ def _cycles(asked: list[int] | None, profiles: list[ThermocycleProfile], schema:
     if asked is not None:
         return tuple(asked)
     cycles = cycles_within_data(profiles)
-    if cycles[-1] < schema.max_cycles:
+    most = cycles[-1]
+    if most < schema.max_cycles:
+        what = f"0 to {most} cycles" if most else "linear cooling only"
+        often = {0: "at all", 1: "more than once"}.get(most, f"more than {most} times")
         print(
-            f"designing 0 to {cycles[-1]} cycles: no experiment heats up more than {cycles[-1]} times "
-            f"(`--cycles` asks for more; their designs would lie beyond the data)",
+            f"designing {what}: no experiment heats up {often} "
+            "(`--cycles` asks for more; their designs would lie beyond the data)",
             file=sys.stderr,
         )
     return cycles
