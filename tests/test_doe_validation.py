@@ -8,8 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from core.doe import load_doe
+from core.doe import Schema, load_doe
 from core.doe.reader import MAX_FILE_BYTES, MAX_ROWS
+from core.profiles import ThermocycleProfile
 from tests.conftest import doe_frame, to_csv_bytes, to_xlsx_bytes
 
 CONC = "initial_concentration (mg/g solvent)"
@@ -113,6 +114,41 @@ def test_unused_segments_blank_or_zero_are_the_same(valid_frame):
     a, b = load_csv(valid_frame), load_csv(zeros)
     assert b.report.ok
     pd.testing.assert_frame_equal(a.data.inputs, b.data.inputs)
+
+
+FIVE_CYCLES = ThermocycleProfile(
+    (60.0, 30.0, 50.0, 28.0, 46.0, 25.0, 42.0, 22.0, 38.0, 20.0, 35.0, 10.0), (0.2,) * 6, (0.7,) * 5
+)
+
+
+def with_profile(frame: pd.DataFrame, row: int, profile: ThermocycleProfile) -> pd.DataFrame:
+    features = {_header(name): value for name, value in profile.to_features(profile.n_cycles).items()}
+    frame = frame.reindex(columns=[*frame.columns, *(h for h in features if h not in frame.columns)])
+    for header, value in features.items():
+        frame = with_cell(frame, row, header, value)
+    return frame
+
+
+def _header(name: str) -> str:
+    return f"{name} (°C)" if name[0] == "T" else f"{name} (°C/min)"
+
+
+def test_profiles_with_more_cycles_than_the_schema_are_errors_until_a_wider_schema_reads_them(valid_frame):
+    frame = with_profile(valid_frame, 0, FIVE_CYCLES)  # sheet row 2
+    result = load_csv(frame)
+    errors = {(p.row, p.column): p.message for p in result.report.errors}
+    assert set(errors) == {(2, "T11 (°C)"), (2, "T12 (°C)"), (2, "C6 (°C/min)"), (2, "H5 (°C/min)")}
+    assert "belongs to cycle 5" in errors[(2, "H5 (°C/min)")] and "max_cycles" in errors[(2, "H5 (°C/min)")]
+    assert 2 not in result.data.frame.index and result.report.n_usable == len(frame) - 1
+    wider = load_doe(to_csv_bytes(frame), filename="doe.csv", schema=Schema.default(max_cycles=5))
+    assert wider.report.ok
+    assert ThermocycleProfile.from_features(wider.data.inputs.loc[2].to_dict(), 5) == FIVE_CYCLES
+
+
+def test_columns_of_more_cycles_left_blank_or_zero_are_kept_without_a_problem(valid_frame):
+    result = load_csv(valid_frame.assign(**{"T11 (°C)": 0.0, "H5 (°C/min)": None}))
+    assert result.report.ok and not result.report.warnings
+    assert {"T11 (°C)", "H5 (°C/min)"} <= set(result.report.ignored_columns)
 
 
 def test_row_with_no_cqa_is_a_warning(valid_frame):

@@ -56,6 +56,9 @@ class Variable:
     profile: bool = False  # part of the thermocycle encoding (blank or 0 = unused)
 
 
+MAX_SCHEMA_CYCLES = 10  # the most cycles a schema file may ask for
+
+
 def normalise_header(header: object) -> str:
     """Compare headers by letters and digits only, ignoring case and any bracketed unit.
 
@@ -243,8 +246,8 @@ class Schema:
         if unknown:
             raise SchemaError(f"unknown schema keys: {', '.join(sorted(unknown))}")
         max_cycles = spec.get("max_cycles", DEFAULT_MAX_CYCLES)
-        if not isinstance(max_cycles, int) or not 0 <= max_cycles <= 10:
-            raise SchemaError("max_cycles must be a whole number from 0 to 10")
+        if not isinstance(max_cycles, int) or not 0 <= max_cycles <= MAX_SCHEMA_CYCLES:
+            raise SchemaError(f"max_cycles must be a whole number from 0 to {MAX_SCHEMA_CYCLES}")
         bounds_spec = spec.get("bounds", {})
         if not isinstance(bounds_spec, dict):
             raise SchemaError('"bounds" must map a column (or T, C, H) to [low, high]')

@@ -21,9 +21,9 @@ from openpyxl.utils import get_column_letter
 from core.doe.dataset import DoEData
 from core.doe.reader import DoEReadError, HeaderTest, RawTable, list_sheets, read_table
 from core.doe.report import ValidationReport
-from core.doe.schema import Schema, Variable
+from core.doe.schema import MAX_SCHEMA_CYCLES, Schema, Variable
 from core.doe.units import conversion, convert, header_unit, unchanged
-from core.profiles import ThermocycleProfile, check_features
+from core.profiles import ThermocycleProfile, check_features, profile_columns
 
 MISSING_TOKENS = {"", "na", "n/a", "nan", "-", "--", "—", "–", "none", "null", "nm", "n.m.", "not measured", "?"}
 DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
@@ -274,6 +274,7 @@ def validate_table(table: RawTable, schema: Schema, planned: bool = False) -> Lo
         return LoadResult(None, report.finish())
     _check_scalars(frame, schema, source, report, bad, invalid)
     _check_profiles(frame, schema, source, report, bad, invalid)
+    _check_beyond_schema(table, kept, schema, report, bad)
     _check_cqas(frame, schema, source, report, bad)
     for j in kept:
         frame[_unique(frame.columns, _label(header, j))] = [row[j] for row in table.rows]
@@ -481,6 +482,41 @@ def _check_profiles(
             bad.add(i)
         for n, msg in profile.bound_violations(bounds):
             report.warning(msg + "; the models will extrapolate", pos, source.get(n, n), rule="profile bounds")
+
+
+def _check_beyond_schema(
+    table: RawTable, kept: Sequence[int], schema: Schema, report: ValidationReport, bad: set[int]
+) -> None:
+    """Rows using set points or rates of more cycles than the schema has (`T11`, `C6`, `H5` for 4): read with the
+    schema's columns only, their profiles would be cut short, so they are errors; columns left blank or 0 are
+    harmless and kept as they are."""
+    wider = {
+        cycles: Schema.default(max_cycles=cycles) for cycles in range(schema.max_cycles + 1, MAX_SCHEMA_CYCLES + 1)
+    }
+    beyond = {j: _extra_cycle(table.header[j], wider) for j in kept}
+    beyond = {j: cycle for j, cycle in beyond.items() if cycle is not None}
+    for i, row in enumerate(table.rows):
+        for j, cycle in beyond.items():
+            value = _parse(row[j]).value
+            if value is None or math.isnan(value) or value == 0:
+                continue
+            report.error(
+                f"{_label(table.header, j)} belongs to cycle {cycle}, and this schema describes at most "
+                f"{schema.max_cycles} cycles: the profile would be cut short. Load the file with a schema of "
+                f"{cycle} or more cycles (max_cycles in the schema file)",
+                table.row_numbers[i],
+                _label(table.header, j),
+                rule="more cycles than the schema",
+            )
+            bad.add(i)
+
+
+def _extra_cycle(header: object, wider: dict[int, Schema]) -> int | None:
+    """The fewest cycles of the wider schemas whose profile holds this column (None: none does)."""
+    for cycles, schema in wider.items():
+        if schema.match(header) in profile_columns(cycles):
+            return cycles
+    return None
 
 
 def _profile_suspects(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
