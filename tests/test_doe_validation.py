@@ -267,3 +267,23 @@ def test_report_serialises_with_rows_and_columns(valid_frame):
     assert set(d) >= {"errors", "warnings", "cqa_counts", "n_rows"}
     assert d["errors"][0]["row"] == 2 and d["errors"][0]["column"] == "T1 (°C)"
     assert d["cqa_counts"]["D50"] == len(valid_frame) - 1
+
+
+def test_design_bounds_cover_the_experiments_beyond_the_template():
+    schema = Schema.default()
+    runs = pd.DataFrame(
+        [
+            {"initial_concentration": 80.0, "seed_loading": 0.1, "T1": 75.0, "T2": 0.0, "C1": 0.1},  # T2 unused
+            {"initial_concentration": 40.0, "seed_loading": float("nan"), "T1": 60.0, "T2": 20.0, "C1": 0.4},
+        ]
+    )
+    wide = schema.covering(runs)
+    assert wide.bounds["initial_concentration"] == (24.8, 80.0)
+    assert wide.bounds["seed_loading"] == schema.bounds["seed_loading"]  # inside already; NaN ignored
+    assert wide.bounds["T1"] == wide.bounds["T10"] == (0.0, 75.0)  # every set point, as far as any used one
+    assert wide.bounds["C5"] == (schema.bounds["C1"][0], 0.4) and wide.bounds["H1"] == schema.bounds["H1"]
+    assert wide.profile_bounds.T == (0.0, 75.0)
+    assert schema.covering(runs.iloc[:0]) == schema
+    result = load_csv(with_cell(doe_frame(), 0, CONC, 80.0))
+    warning = next(p.message for p in result.report.warnings if p.column == CONC)
+    assert "outside the design space [24.8, 55.2]; the design bounds widen to take it in" in warning

@@ -171,3 +171,17 @@ def test_cycles_within_data_run_from_linear_cooling_to_the_most_heat_ups_of_a_ru
     assert cycles_within_data([linear, cool_and_heat]) == (0, 1)
     assert cycles_within_data([two_cycles, linear]) == (0, 1, 2)
     assert cycles_within_data([]) == (0,)
+
+
+def test_designs_may_go_as_far_as_the_experiments_beyond_the_template_bounds():
+    def concentrated(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        c0, sd = features["initial_concentration"].to_numpy(), np.ones(len(features))
+        return {"D50": (c0, sd), "DoA": (100.0 - c0, sd)}
+
+    linear = ThermocycleProfile((60.0, 10.0), (0.1,)).to_features()
+    runs = pd.DataFrame([{"initial_concentration": c0, "seed_loading": 0.1, **linear} for c0 in (70.0, 80.0)])
+    spec = DesignSpec(n_temperatures=(2,), pop_size=12, n_gen=10)
+    alone = optimize_profiles(concentrated, SCHEMA, spec).points["initial_concentration"]
+    beside_runs = optimize_profiles(concentrated, SCHEMA, spec, experiments=runs).points["initial_concentration"]
+    assert alone.max() <= SCHEMA.bounds["initial_concentration"][1]
+    assert 79.0 < beside_runs.max() <= 80.0

@@ -187,3 +187,12 @@ def test_the_plan_carries_every_measured_run_at_the_posterior(plans, sample):
         assert (measured[f"{c}_std"] > 0).all()
     gap = (measured["D50_mean"] - md.cqas["D50"].to_numpy()).abs()
     assert gap.median() < md.cqas["D50"].std()  # the posterior follows the measurements it was fitted on
+
+
+def test_runs_are_planned_as_far_as_the_experiments_went_beyond_the_template_bounds(sample):
+    data, md, start_T, end_T = sample
+    inputs = md.inputs.assign(initial_concentration=md.inputs["initial_concentration"] * 1.6)
+    spec = small_spec("random", start_T, end_T, batch_size=8)
+    c0 = plan_experiments(inputs, md.cqas, data.schema, spec).runs["initial_concentration"]
+    assert c0.max() > data.schema.bounds["initial_concentration"][1]
+    assert c0.max() <= inputs["initial_concentration"].max()

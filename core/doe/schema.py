@@ -16,6 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from core.profiles import (
     COOLING_RATE_BOUNDS,
     DEFAULT_MAX_CYCLES,
@@ -42,8 +45,8 @@ class SchemaError(ValueError):
 class Variable:
     """One modelled column.
 
-    `bounds` is the design space (values outside are a warning: the model
-    extrapolates); `limits` is what is physically possible (outside is an error).
+    `bounds` is the design space (values outside are a warning, and designs may then go as far as the
+    experiments did: `Schema.covering`); `limits` is what is physically possible (outside is an error).
     """
 
     name: str
@@ -57,6 +60,13 @@ class Variable:
 
 
 MAX_SCHEMA_CYCLES = 10  # the most cycles a schema file may ask for
+
+
+def _used_range(inputs: pd.DataFrame, columns: Sequence[str], unused_zero: bool = True) -> tuple[float, float] | None:
+    """The lowest and highest value of the columns that `inputs` has, NaN (and 0 where 0 means unused) left out."""
+    values = inputs[[c for c in columns if c in inputs]].to_numpy(float).ravel()
+    values = values[np.isfinite(values) & ((values != 0) if unused_zero else True)]
+    return (float(values.min()), float(values.max())) if values.size else None
 
 
 def normalise_header(header: object) -> str:
@@ -190,6 +200,24 @@ class Schema:
     @property
     def bounds(self) -> dict[str, tuple[float, float]]:
         return {v.name: v.bounds for v in self.variables if v.role == "input" and v.bounds is not None}
+
+    def covering(self, inputs: pd.DataFrame) -> Schema:
+        """This schema with each input's design bounds widened to take in the experiments' values beyond them.
+
+        A run that was made is a feasible operating point, and the template's bounds (Table 2) belong to the
+        method paper's compound: another compound's runs may start hotter or more concentrated. Profile variables
+        widen by kind (every set point to the lowest and highest used set point, and so on); unused entries
+        (blank or 0, Eq. 4) do not count."""
+        seen = {kind: _used_range(inputs, [n for n in self.profile_names if n[0] == kind]) for kind in "TCH"}
+        seen.update({n: _used_range(inputs, [n], unused_zero=False) for n in self.scalar_inputs})
+
+        def widened(v: Variable) -> Variable:
+            values = seen.get(v.name[0] if v.profile else v.name)
+            if v.role != "input" or v.bounds is None or values is None:
+                return v
+            return replace(v, bounds=(min(v.bounds[0], values[0]), max(v.bounds[1], values[1])))
+
+        return replace(self, variables=tuple(widened(v) for v in self.variables))
 
     @property
     def profile_bounds(self) -> Bounds:

@@ -36,6 +36,8 @@ THOUSANDS = (
 # Below a detection or quantification limit: not a measured value.
 BELOW_LIMIT = re.compile(r"^(<\s*(lod|loq|dl|ql|\d.*)|bdl|bql|n\.?d\.?|below lod)$", re.IGNORECASE)
 REQUIRED_INPUTS = ("initial_concentration", "seed_loading", "T1", "T2", "C1")
+# Designs and plans may go as far as the experiments did (`Schema.covering`), so a typo would widen the design space.
+WIDENS_BOUNDS = "; the design bounds widen to take it in (check that it is no typo)"
 MIN_PARTIAL_HEADER = 3  # a row naming fewer schema columns is not taken for a header that lacks some
 
 
@@ -429,7 +431,7 @@ def _check_scalars(
                 report.error(_range_msg(name, value, v.limits, v.unit, "possible"), pos, col, rule=f"{name} limits")
                 bad.add(i)
             elif v.bounds and not v.bounds[0] <= value <= v.bounds[1]:
-                msg = _range_msg(name, value, v.bounds, v.unit, "design space") + "; the models will extrapolate"
+                msg = _range_msg(name, value, v.bounds, v.unit, "design space") + WIDENS_BOUNDS
                 report.warning(msg, pos, col, rule=f"{name} bounds")
 
 
@@ -481,7 +483,7 @@ def _check_profiles(
         if order:
             bad.add(i)
         for n, msg in profile.bound_violations(bounds):
-            report.warning(msg + "; the models will extrapolate", pos, source.get(n, n), rule="profile bounds")
+            report.warning(msg + WIDENS_BOUNDS, pos, source.get(n, n), rule="profile bounds")
 
 
 def _check_beyond_schema(

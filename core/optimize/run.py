@@ -100,9 +100,12 @@ def optimize_profiles(
 ) -> DesignResult:
     """Run NSGA-II per profile type in lockstep; stops early (keeping what it found) when `should_stop()`.
 
-    experiments: input rows of the DoE; those of each profile type seed its first population.
+    experiments: input rows of the DoE; those of each profile type seed its first population, and the design
+    bounds take them in (`Schema.covering`).
     """
     start = time.perf_counter()
+    if experiments is not None:
+        schema = schema.covering(experiments)
     problems = [ProfileProblem(schema, spec, k, predict, experiments) for k in spec.n_temperatures]
     algorithms = [
         ArrayNSGA2(p.xl, p.xu, spec.pop_size, p.sample, p.repair, seed=spec.random_state + i)

@@ -422,6 +422,7 @@ def _plan(
     reference: np.ndarray | None,
 ) -> Plan:
     start = time.perf_counter()
+    schema = schema.covering(inputs)  # the runs made lie within the space the next ones are planned in
     models = PlanningModels(schema, _outcomes(cqas, spec), spec.features).fit(inputs, cqas, spec.random_state)
     spaces = spaces_for(schema, spec.n_temperatures, spec.start_T, spec.end_T)
     ref = reference_point(cqas, spec.objectives) if reference is None else np.asarray(reference)

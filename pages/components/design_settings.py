@@ -48,9 +48,12 @@ def constraints_ui(cqas: list[str]) -> tuple[Constraint, ...]:
 
 def bounds_ui() -> tuple[dict[str, tuple[float, float]], tuple[float, float], tuple[float, float]]:
     """Decision-variable bounds (Table 2 by default) and where batches start and end (the data's range)."""
-    schema = state.schema()
-    start_T, end_T = data_temperature_ranges(state.workspace().data.profiles())
-    with st.expander("Bounds: Table 2 for the variables; start and final temperatures span the experiments"):
+    data = state.workspace().data
+    schema = state.schema().covering(data.inputs)
+    start_T, end_T = data_temperature_ranges(data.profiles())
+    with st.expander(
+        "Bounds: Table 2 for the variables, widened to the experiments; start and final temperatures span them"
+    ):
         edited = st.data_editor(
             bounds_table(schema, start_T, end_T),
             column_config={"variable": st.column_config.TextColumn(disabled=True)},
