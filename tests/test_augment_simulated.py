@@ -92,6 +92,16 @@ def test_samples_are_feasible_calibrated_simulations_and_nothing_is_simulated_tw
     assert len(lab) == len(X) + 6  # prefixes come from the cache
 
 
+def test_designed_runs_reach_real_concentrations_as_far_as_the_training_rows_do():
+    X, y = rows()
+    richer = X.assign(initial_concentration=X["initial_concentration"] * 1.6)  # a more soluble compound
+    top = richer["initial_concentration"].max()
+    source = VirtualLabSource(random_state=1).fit(richer, y)
+    assert source.concentration_range_ == (24.8, pytest.approx(top))
+    c0 = source.sample(32)["initial_concentration"]
+    assert 55.2 < c0.max() <= top
+
+
 def test_runs_are_exchanged_at_the_same_distance_from_saturation():
     """Runs seeded on a line T1 = -40 + 25·ln C0: taken as 3.5 K below the compound's saturation (the designed runs'
     convention), each is simulated at the concentration that saturates at that temperature in the simulator."""

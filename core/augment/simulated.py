@@ -240,6 +240,9 @@ class VirtualLabSource:
         self.cache_ = self.cache if self.cache is not None else SimulationCache()
         self.input_names_, self.cqa_ = list(X.columns), str(y.name)
         self.states_ = corresponding_states(X)
+        lo, hi = {**DEFAULT_SCALAR_BOUNDS, **dict(self.scalar_bounds or {})}[CONCENTRATION]
+        seen = X[CONCENTRATION].to_numpy(float)  # another compound's runs may lie beyond the template's range
+        self.concentration_range_ = (min(lo, float(seen.min())), max(hi, float(seen.max())))
         simulated = self.cache_.simulate(self.states_.simulated_inputs(X), self.n_jobs)[self.cqa_].to_numpy(float)
         self.calibration_ = calibration_fit(y.to_numpy(float), simulated, kind)
         return self
@@ -247,13 +250,13 @@ class VirtualLabSource:
     def sample(self, n_rows: int) -> pd.DataFrame:
         """The first n designed runs with their calibrated simulated CQA, at the corresponding real concentration.
 
-        Runs the simulator cannot do, and runs whose real concentration falls outside the design space, are
-        left out."""
+        Runs the simulator cannot do, and runs whose real concentration falls outside the design space (widened to
+        the training rows' concentrations), are left out."""
         runs = design_runs(n_rows, self.input_names_, self.random_state, self.bounds, self.scalar_bounds)
         simulated = self.cache_.simulate(runs, self.n_jobs)[self.cqa_].to_numpy(float)
         a, b = self.calibration_
         concentration = self.states_.to_real(runs[CONCENTRATION].to_numpy(float))
         rows = runs.assign(**{CONCENTRATION: concentration, self.cqa_: a + b * simulated})
-        lo, hi = {**DEFAULT_SCALAR_BOUNDS, **dict(self.scalar_bounds or {})}[CONCENTRATION]
+        lo, hi = self.concentration_range_
         keep = np.isfinite(simulated) & (concentration >= lo) & (concentration <= hi)
         return rows[keep].reset_index(drop=True)
