@@ -143,6 +143,9 @@ def test_profiles_with_more_cycles_than_the_schema_are_errors_until_a_wider_sche
     wider = load_doe(to_csv_bytes(frame), filename="doe.csv", schema=Schema.default(max_cycles=5))
     assert wider.report.ok
     assert ThermocycleProfile.from_features(wider.data.inputs.loc[2].to_dict(), 5) == FIVE_CYCLES
+    # a schema file that maps those columns to null keeps them, by choice, as columns not modelled
+    chosen = Schema.from_json({"columns": {h: None for h in ("T11 (°C)", "T12 (°C)", "C6 (°C/min)", "H5 (°C/min)")}})
+    assert load_doe(to_csv_bytes(frame), filename="doe.csv", schema=chosen).report.ok
 
 
 def test_columns_of_more_cycles_left_blank_or_zero_are_kept_without_a_problem(valid_frame):

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from core.doe.dataset import DoEData
 from core.doe.reader import DoEReadError, HeaderTest, RawTable, list_sheets, read_table
 from core.doe.report import ValidationReport
-from core.doe.schema import MAX_SCHEMA_CYCLES, Schema, Variable
+from core.doe.schema import MAX_SCHEMA_CYCLES, Schema, Variable, normalise_header
 from core.doe.units import conversion, convert, header_unit, unchanged
 from core.profiles import ThermocycleProfile, check_features, profile_columns
 
@@ -490,12 +490,13 @@ def _check_beyond_schema(
     table: RawTable, kept: Sequence[int], schema: Schema, report: ValidationReport, bad: set[int]
 ) -> None:
     """Rows using set points or rates of more cycles than the schema has (`T11`, `C6`, `H5` for 4): read with the
-    schema's columns only, their profiles would be cut short, so they are errors; columns left blank or 0 are
-    harmless and kept as they are."""
+    schema's columns only, their profiles would be cut short, so they are errors; columns left blank or 0, or that
+    the schema file maps to null (not modelled, by choice), are kept as they are."""
     wider = {
         cycles: Schema.default(max_cycles=cycles) for cycles in range(schema.max_cycles + 1, MAX_SCHEMA_CYCLES + 1)
     }
-    beyond = {j: _extra_cycle(table.header[j], wider) for j in kept}
+    chosen = set(schema.column_map)
+    beyond = {j: _extra_cycle(table.header[j], wider) for j in kept if normalise_header(table.header[j]) not in chosen}
     beyond = {j: cycle for j, cycle in beyond.items() if cycle is not None}
     for i, row in enumerate(table.rows):
         for j, cycle in beyond.items():
