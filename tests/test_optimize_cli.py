@@ -1,14 +1,17 @@
 """`python -m core optimize` and `export` on a saved model run."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from core.cli import main
+from core.doe import Schema, load_doe
 from core.export import read_recipes
-from core.models.persistence import save_run
+from core.models.fitting import fit_cqa_models
+from core.models.persistence import load_run, save_run
 from core.profiles import ThermocycleProfile
 from core.seeding import seeding_band
-from tests.conftest import tiny_fit, tiny_fit_heating_up_at_most
+from tests.conftest import TINY_RF, doe_frame, tiny_fit, tiny_fit_heating_up_at_most, to_csv_bytes
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +136,14 @@ def test_by_default_designs_heat_up_no_more_often_than_the_experiments(times, sa
     assert main(["optimize", str(run), "--cycles", "4", "--pop", "8", "--gen", "2", "--out", str(out)]) == 0
     assert set(pd.read_csv(out)["n_cycles"]) == {4}
     assert "designing" not in capsys.readouterr().err
+
+
+def test_a_run_keeps_its_schema_so_optimize_designs_its_extra_inputs(tmp_path):
+    frame = doe_frame(4).assign(**{"stirrer_speed (rpm)": lambda f: np.linspace(250.0, 550.0, len(f))})
+    schema = Schema.from_json({"inputs": [{"name": "stirrer_speed", "unit": "rpm", "bounds": [200, 600]}]})
+    data = load_doe(to_csv_bytes(frame), filename="doe.csv", schema=schema).data
+    run = save_run(fit_cqa_models(data, families=("rf",), grids={"rf": TINY_RF}, n_members=3), tmp_path / "run")
+    assert load_run(run).schema.bounds["stirrer_speed"] == (200.0, 600.0)
+    out = tmp_path / "pareto.csv"
+    assert main(["optimize", str(run), "--cycles", "1", "--pop", "8", "--gen", "2", "--out", str(out)]) == 0
+    assert pd.read_csv(out)["stirrer_speed"].between(200.0, 600.0).all()

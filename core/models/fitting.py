@@ -281,6 +281,7 @@ class FitResult:
     data: ModelData
     holdout: ModelData | None = None
     seconds: float = 0.0
+    schema: Schema | None = None  # the data's, when it came with one: its design bounds and extra inputs
 
     def predictor(self) -> CQAPredictor:
         return CQAPredictor(self.input_names, {c: f.ensemble for c, f in self.fits.items()}, self.domain())
@@ -480,7 +481,14 @@ def fit_with_settings(
         m = fits[cqa].metrics
         report(step / n_steps, f"{cqa}: {m.best_model} chosen ({m.selected_by}); {settings.uq} uncertainty fitted")
     return FitResult(
-        settings, model_data.input_names, fits, skipped, model_data, holdout_data, time.perf_counter() - start
+        settings,
+        model_data.input_names,
+        fits,
+        skipped,
+        model_data,
+        holdout_data,
+        time.perf_counter() - start,
+        getattr(data, "schema", None),
     )
 
 

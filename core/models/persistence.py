@@ -8,7 +8,9 @@ Files of a run:
   ids, plus a few saved predictions that loading checks the re-fit against;
 * ``metrics.json``: `FitResult.metrics_dict()`;
 * ``data.csv`` (and ``holdout.csv``): the rows the models were fitted on;
-* ``predictions.csv``: measured against predicted for every row, for review.
+* ``predictions.csv``: measured against predicted for every row, for review;
+* ``schema.json``: the data's schema as a schema file (design bounds, extra inputs and CQAs, solubility
+  curve), when the data came with one; runs without it use the template's.
 
 Nothing is unpickled: a loaded run is rebuilt from these files, so a run
 directory (or a project holding these files) is safe to open from anyone.
@@ -28,6 +30,7 @@ import pandas as pd
 import sklearn
 import xgboost
 
+from core.doe import Schema
 from core.models.datasets import CQADataset, ModelData
 from core.models.fitting import CQAFit, FitResult, FitSettings
 from core.models.metrics import CQAMetrics
@@ -73,6 +76,8 @@ def run_files(result: FitResult) -> dict[str, str]:
         "metrics.json": json.dumps(result.metrics_dict(), indent=2, ensure_ascii=False),
         "data.csv": _csv(result.data.to_frame()),
     }
+    if result.schema is not None:
+        files["schema.json"] = json.dumps(result.schema.to_spec(), indent=2, ensure_ascii=False)
     if result.holdout is not None:
         files["holdout.csv"] = _csv(result.holdout.to_frame())
     tables = [f.prediction_table().assign(cqa=c) for c, f in result.fits.items()]
@@ -127,11 +132,12 @@ def result_from_files(files: Mapping[str, str], n_jobs: int | None = None) -> Fi
             cqa: _refit(cqa, s, CQAMetrics.from_dict(metrics_json[cqa]), settings, data, holdout, n_jobs)
             for cqa, s in cqa_specs.items()
         }
+        schema = Schema.from_json(_json(files, "schema.json")) if "schema.json" in files else None
     except RunFormatError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:  # SchemaError is a ValueError
         raise RunFormatError(f"the run cannot be rebuilt: {_reason(exc)}") from None
-    return FitResult(settings, input_names, fits, dict(spec.get("skipped", {})), data, holdout)
+    return FitResult(settings, input_names, fits, dict(spec.get("skipped", {})), data, holdout, schema=schema)
 
 
 def _reason(exc: Exception) -> str:

@@ -13,6 +13,7 @@ from core.augment.persistence import load_predictor
 from core.doe.schema import Schema
 from core.exit_codes import EXIT_FAILED, EXIT_OK
 from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, recipes_to_xlsx
+from core.models.fitting import FitResult
 from core.models.persistence import RunFormatError, load_run
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import optimize_profiles
@@ -78,8 +79,11 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
-def schema_for(input_names: list[str]) -> Schema:
-    """The template schema with as many cycles as the model's inputs hold."""
+def schema_for(result: FitResult) -> Schema:
+    """The schema the run saved (its data's), else the template's with as many cycles as the model's inputs hold."""
+    if result.schema is not None:
+        return result.schema
+    input_names = result.input_names
     n_heating = sum(1 for n in input_names if n[:1] == "H" and n[1:].isdigit())
     schema = Schema.default(max_cycles=n_heating)
     extra = [n for n in input_names if n not in schema.input_names]
@@ -118,7 +122,7 @@ def run_optimize(args: argparse.Namespace) -> int:
             domain=args.domain,
         )
         result, predictor = load_predictor(args.run)
-        schema = schema_for(result.input_names)
+        schema = schema_for(result)
         profiles = [
             ThermocycleProfile.from_features(r, schema.max_cycles) for r in result.data.inputs.to_dict("records")
         ]
@@ -161,7 +165,7 @@ def run_export(args: argparse.Namespace) -> int:
         return _fail(f"{out.name}: recipes are written as .xlsx, .csv or .json")
     try:
         result = load_run(args.run)
-        schema = schema_for(result.input_names)
+        schema = schema_for(result)
         points = pd.read_csv(args.pareto, float_precision="round_trip")
     except (ValueError, RunFormatError, OSError, pd.errors.ParserError) as exc:
         return _fail(f"cannot export: {exc}")

@@ -60,9 +60,12 @@ def load_data(source: str) -> tuple[ModelData, Schema]:
         input_names = [str(c) for c in json.loads(settings.read_text(encoding="utf-8"))["input_names"]]
         frame = pd.read_csv(io.StringIO(data.read_text(encoding="utf-8")), float_precision="round_trip")
         max_cycles = sum(1 for n in input_names if n[:1] == "H" and n[1:].isdigit())
-        schema = Schema.default(max_cycles)
+        saved = path / "schema.json"
+        schema = Schema.from_json(saved) if saved.exists() else Schema.default(max_cycles)
         if input_names != schema.input_names:
-            raise ValueError("the run has inputs beyond the template's; plan from the app, which knows their bounds")
+            raise ValueError(
+                "the run has inputs beyond the template's and saved no schema with their bounds; plan from the app"
+            )
         return ModelData.from_frame(frame, input_names, None, max_cycles), schema
     result = load_doe(path)
     if result.data is None:
