@@ -12,7 +12,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -133,7 +133,9 @@ def saved_models(project: Project, n_jobs: int | None = None) -> FitResult | Non
     Raises `core.models.persistence.RunFormatError` when the saved configuration cannot be rebuilt.
     """
     files = {name[len(MODEL_PREFIX) :]: text for name, text in project.files.items() if name.startswith(MODEL_PREFIX)}
-    return result_from_files(files, n_jobs=n_jobs) if files else None
+    if not files:
+        return None
+    return replace(result_from_files(files, n_jobs=n_jobs), schema=project.data.schema)  # the project keeps it
 
 
 def _read(zf: zipfile.ZipFile, name: str) -> bytes:

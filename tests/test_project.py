@@ -111,4 +111,5 @@ def test_saved_models_refit_their_configuration_without_a_search(monkeypatch):
     X = small_data().inputs
     before, after = fit.predictor().predict(X, return_std=True), reopened.predictor().predict(X, return_std=True)
     assert (before[0] == after[0]).all() and (before[1] == after[1]).all()
+    assert reopened.schema == small_data().schema
     assert saved_models(Project(small_data(), "no models")) is None
