@@ -39,6 +39,7 @@ from core.run_directory import write_files
 FORMAT = "processtwin-models"
 VERSION = 1
 RUN_FILES = ("settings.json", "metrics.json", "data.csv")
+SCHEMA_FILE = "schema.json"  # optional: the data's schema
 N_CHECK_ROWS = 5
 
 
@@ -77,7 +78,7 @@ def run_files(result: FitResult) -> dict[str, str]:
         "data.csv": _csv(result.data.to_frame()),
     }
     if result.schema is not None:
-        files["schema.json"] = json.dumps(result.schema.to_spec(), indent=2, ensure_ascii=False)
+        files[SCHEMA_FILE] = json.dumps(result.schema.to_spec(), indent=2, ensure_ascii=False)
     if result.holdout is not None:
         files["holdout.csv"] = _csv(result.holdout.to_frame())
     tables = [f.prediction_table().assign(cqa=c) for c, f in result.fits.items()]
@@ -132,7 +133,7 @@ def result_from_files(files: Mapping[str, str], n_jobs: int | None = None) -> Fi
             cqa: _refit(cqa, s, CQAMetrics.from_dict(metrics_json[cqa]), settings, data, holdout, n_jobs)
             for cqa, s in cqa_specs.items()
         }
-        schema = Schema.from_json(_json(files, "schema.json")) if "schema.json" in files else None
+        schema = Schema.from_json(_json(files, SCHEMA_FILE)) if SCHEMA_FILE in files else None
     except RunFormatError:
         raise
     except (KeyError, TypeError, ValueError) as exc:  # SchemaError is a ValueError

@@ -15,6 +15,7 @@ from core.doe.schema import Schema
 from core.exit_codes import EXIT_FAILED, EXIT_OK
 from core.models.datasets import ModelData
 from core.models.features import FEATURE_SETS
+from core.models.persistence import SCHEMA_FILE
 from core.optimize.spec import Constraint, Objective, data_temperature_ranges, n_temperatures_for_cycles
 from core.plan.propose import STRATEGIES, PlanSpec, plan_experiments
 from core.plan.workbook import plan_workbook
@@ -60,7 +61,7 @@ def load_data(source: str) -> tuple[ModelData, Schema]:
         input_names = [str(c) for c in json.loads(settings.read_text(encoding="utf-8"))["input_names"]]
         frame = pd.read_csv(io.StringIO(data.read_text(encoding="utf-8")), float_precision="round_trip")
         max_cycles = sum(1 for n in input_names if n[:1] == "H" and n[1:].isdigit())
-        saved = path / "schema.json"
+        saved = path / SCHEMA_FILE
         schema = Schema.from_json(saved) if saved.exists() else Schema.default(max_cycles)
         if input_names != schema.input_names:
             raise ValueError(
