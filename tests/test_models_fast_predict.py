@@ -210,3 +210,29 @@ def test_ensemble_predictions_equal_the_per_pipeline_path(data, family, params, 
     half = np.where(outside, outside_factor, inside_factor) * spread
     _assert_same(lo, mean - half, exact)
     _assert_same(hi, mean + half, exact)
+
+
+TREE_MEMBERS = [
+    ["rf", {"n_estimators": 10}, None],
+    ["gbt", {"n_estimators": 15, "target_limits": [-5.0, 60.0]}, [0, 2, 4]],  # fitted on the logit scale
+    ["xgb", {"n_estimators": 10}, [1, 2, 3]],
+]
+
+
+@pytest.mark.parametrize(
+    ("members", "exact"),
+    [(TREE_MEMBERS, True), ([*TREE_MEMBERS, ["svr", {"kernel": "rbf", "C": 10.0}, [0, 1]]], False)],
+)
+def test_an_average_of_families_sends_every_member_down_its_batched_path(data, members, exact, monkeypatch):
+    X, y, X_new = data
+    average = build_pipeline("average", {"members": members}).fit(X, y)
+    slow = _slow([average], X_new)
+    _refuse_pipeline_predict(monkeypatch)
+    _assert_same(predict_pipelines([average], X_new), slow, exact)
+
+
+def test_an_average_with_a_member_of_no_batched_path_still_matches(data):
+    X, y, X_new = data
+    members = [["rf", {"n_estimators": 10}, None], ["gp", {}, [0, 1, 2]]]
+    average = build_pipeline("average", {"members": members}).fit(X, y)
+    _assert_same(predict_pipelines([average], X_new), _slow([average], X_new), exact=False)

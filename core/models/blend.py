@@ -19,11 +19,12 @@ columns and a Gaussian process on the descriptors can share one `both` row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.pipeline import Pipeline
 
 from core.models.target import scale_name, split_target
 
@@ -67,12 +68,16 @@ class FamilyAverage(RegressorMixin, BaseEstimator):
             raise ValueError(f"a member's columns do not fit rows of {X.shape[1]} features")
         return X[:, list(columns)]
 
-    def member_predictions(self, X: Any) -> np.ndarray:
-        """(members, rows) predictions as measured."""
+    def member_predictions(
+        self, X: Any, predict: Callable[[Pipeline, np.ndarray], np.ndarray] | None = None
+    ) -> np.ndarray:
+        """(members, rows) predictions as measured; `predict(pipeline, rows)` stands in for `pipeline.predict`
+        (the batched path of `core.models.fast_predict`)."""
         X = np.asarray(X, float)
         out = []
         for pipe, target, columns in self.fitted_:
-            z = pipe.predict(self._columns(X, columns))
+            rows = self._columns(X, columns)
+            z = pipe.predict(rows) if predict is None else predict(pipe, rows)
             out.append(target.inverse(z) if target else z)
         return np.vstack(out)
 

@@ -12,7 +12,9 @@ rows are checked once and each family's arithmetic runs directly:
 * gradient boosting adds its trees with sklearn's own `predict_stages` on the
   float32 rows its `predict` would make; forests average their trees' leaf
   values in the order the forest sums them; XGBoost calls the booster's
-  `inplace_predict` with the iteration range `XGBRegressor.predict` uses.
+  `inplace_predict` with the iteration range `XGBRegressor.predict` uses;
+* an average of families (`core.models.blend`) scales its rows once and sends each member
+  down its own path above.
 
 Trees see exactly the float32 rows sklearn gives them, so their predictions
 are identical; SVRs agree with libsvm to rounding (~1e-16 of the summed
@@ -42,6 +44,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from xgboost import XGBRegressor
+
+from core.models.blend import FamilyAverage
 
 # Largest (members x rows x support vectors) kernel block: small enough to stay in cache, since large
 # temporaries cost more in page faults than in arithmetic.
@@ -109,6 +113,8 @@ def _kind(pipeline: Any, n_features: int) -> str | None:
         return "rf"
     if type(model) is XGBRegressor and model.booster != "gblinear":
         return "xgb"
+    if type(model) is FamilyAverage and hasattr(model, "fitted_"):
+        return "average"
     return None
 
 
@@ -260,6 +266,17 @@ def _xgboost(pipelines: Sequence[Pipeline], X: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def _family_averages(pipelines: Sequence[Pipeline], X: np.ndarray) -> list[np.ndarray]:
+    """Each average of families on its scaled rows, every member pipeline by its own batched path."""
+    out = []
+    for pipeline, mean, scale in zip(pipelines, *_scaler_arrays(pipelines), strict=True):
+        members = pipeline[-1].member_predictions(
+            _standardised(X, mean, scale), predict=lambda member, rows: predict_pipelines([member], rows)[0]
+        )
+        out.append(members.mean(axis=0))
+    return out
+
+
 _BATCHED: dict[str, Callable[[Sequence[Pipeline], np.ndarray], Any]] = {
     "svr-linear": _linear_svr,
     "svr-rbf": _kernel_svr,
@@ -268,4 +285,5 @@ _BATCHED: dict[str, Callable[[Sequence[Pipeline], np.ndarray], Any]] = {
     "gbt": _boosting,
     "rf": _forest,
     "xgb": _xgboost,
+    "average": _family_averages,
 }
