@@ -1,6 +1,11 @@
 """AppTest of the Models page: train with small settings, override a choice, what-if predictions."""
 
+import numpy as np
+
+from core.doe import load_doe
+from core.models.fitting import fit_cqa_models
 from tests.apptest import app_on
+from tests.conftest import TINY_RF, doe_frame, to_csv_bytes
 
 
 def trained():
@@ -84,3 +89,14 @@ def test_feature_set_setting_reaches_the_fit():
     result = at.session_state["fit"]
     assert result.settings.features == "descriptors"
     assert {f.metrics.features for f in result.fits.values()} == {"descriptors"}
+
+
+def test_a_cqa_no_model_predicts_better_than_its_mean_is_flagged():
+    frame = doe_frame(4)
+    frame["crystallinity (%)"] = np.random.default_rng(5).normal(90.0, 3.0, len(frame)).round(1)  # unrelated noise
+    data = load_doe(to_csv_bytes(frame), filename="noisy.csv").data
+    fit = fit_cqa_models(data, families=("rf",), grids={"rf": TINY_RF}, n_members=3)
+    at = app_on("pages/models.py", project=(data, fit))
+    warnings = [w.value for w in at.warning]
+    assert fit.metrics["crystallinity"].mean_caution("crystallinity", 3) in warnings
+    assert not any(w.startswith(("D50:", "DoA:")) for w in warnings)

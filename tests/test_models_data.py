@@ -135,6 +135,7 @@ METRICS_JSON_FIELDS = {
     "test_r2",
     "test_mse",
     "test_mse_mean",
+    "cv_mse_mean",
     "test_mae",
     "coverage_1sd",
     "coverage_2sd",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from distributed import LocalCluster
+from sklearn.model_selection import KFold
 from test_models_data import METRICS_JSON_FIELDS, make_doe_frame
 
 from core.models import (
@@ -23,6 +25,7 @@ from core.models import (
     save_run,
     scheduler_address,
 )
+from core.models.cli import _summary
 
 TINY = {
     "families": ("rf", "gbt", "svr"),
@@ -222,3 +225,27 @@ def test_dask_cluster_gives_the_local_result(doe):
     assert np.array_equal(
         remote.predictor().predict(doe, return_std=True)[1], local.predictor().predict(doe, return_std=True)[1]
     )
+
+
+def test_cross_validation_scores_the_runs_mean_as_the_model_to_beat(doe):
+    frame = doe.copy()
+    frame["DoA"] = np.random.default_rng(3).normal(40.0, 5.0, len(frame))  # spread unrelated to the inputs
+    result = _fit(frame, cqas=["D50", "DoA"], test_fraction=0.0)
+    for cqa, m in result.metrics.items():
+        y = frame[cqa].to_numpy(float)
+        folds = KFold(3, shuffle=True, random_state=1).split(y)  # the folds families are compared on (seed + 1)
+        assert m.cv_mse_mean == pytest.approx(np.mean([np.mean((y[te] - y[tr].mean()) ** 2) for tr, te in folds]))
+    d50, doa = result.metrics["D50"], result.metrics["DoA"]
+    assert d50.mean_caution("D50", 3) is None and "D50: in cross-validation" not in _summary(result)
+    assert doa.mean_caution("DoA", 3) in _summary(result)
+    assert "DoA: in cross-validation the model does not clearly beat the mean" in _summary(result)
+
+
+def test_the_mean_caution_names_both_errors_and_is_quiet_otherwise(doe):
+    m = _fit(doe, cqas=["D50"], families=("svr",), test_fraction=0.0).metrics["D50"]
+    clear = replace(m, cv_mse=9.0, cv_mse_sd=2.0, cv_mse_mean=12.0)
+    assert clear.mean_caution("D50", 4) is None  # better by 3, one standard error is 1
+    assert replace(clear, cv_mse_sd=8.0).mean_caution("D50", 4) is not None  # within one standard error (4)
+    assert replace(clear, cv_mse_mean=None).mean_caution("D50", 4) is None  # a run saved before the baseline
+    caution = replace(clear, cv_mse=12.5).mean_caution("D50", 4)
+    assert caution.startswith("D50: ") and "CV MSE 12.5 ± 1 against 12" in caution

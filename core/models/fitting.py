@@ -41,6 +41,7 @@ from core.models.search import (
     SearchOutcome,
     cv_folds,
     group_folds,
+    mean_baseline_mse,
     search_family,
     split_predictions,
 )
@@ -316,7 +317,10 @@ class FitResult:
         if family_name not in fit.metrics.models:
             raise ValueError(f"{family_name!r} was not fitted for {cqa}; fitted: {', '.join(fit.metrics.models)}")
         settings = replace(self.settings, choice={**self.settings.choice, cqa: family_name})
-        new_fit = _finish_cqa(fit.dataset, fit.searches, fit.pipelines, fit.metrics.models, settings, n_jobs)
+        metrics = fit.metrics
+        new_fit = _finish_cqa(
+            fit.dataset, fit.searches, fit.pipelines, metrics.models, settings, n_jobs, metrics.cv_mse_mean
+        )
         return replace(self, settings=settings, fits={**self.fits, cqa: new_fit})
 
 
@@ -476,7 +480,8 @@ def fit_with_settings(
             searches[AVERAGE], pipelines[AVERAGE], family_metrics[AVERAGE] = _fit_average(
                 ds, family_metrics, predictions, maps, matrices, y, fresh, by_type, settings
             )
-        fits[cqa] = _finish_cqa(ds, searches, pipelines, family_metrics, settings, n_jobs)
+        baseline = mean_baseline_mse(y, fresh if fresh is not None else folds)  # the folds families are scored on
+        fits[cqa] = _finish_cqa(ds, searches, pipelines, family_metrics, settings, n_jobs, baseline)
         step += 1
         m = fits[cqa].metrics
         report(step / n_steps, f"{cqa}: {m.best_model} chosen ({m.selected_by}); {settings.uq} uncertainty fitted")
@@ -786,6 +791,7 @@ def _finish_cqa(
     family_metrics: dict[str, FamilyMetrics],
     settings: FitSettings,
     n_jobs: int | None,
+    cv_mse_mean: float | None,
 ) -> CQAFit:
     best = select_family(family_metrics)
     chosen = settings.choice.get(ds.cqa, best)
@@ -838,6 +844,7 @@ def _finish_cqa(
         calibration_scale=float(ensemble.scale_),
         calibration_scale_outside=float(ensemble.scale_outside_),
         test_mse_mean=test_mse_mean,
+        cv_mse_mean=cv_mse_mean,
         models=family_metrics,
     )
     return CQAFit(ds.cqa, ds, searches, pipelines, ensemble, metrics)

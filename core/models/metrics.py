@@ -85,6 +85,8 @@ class CQAMetrics:
     a hold-out R² is measured against the hold-out's own mean, and a few runs
     of one kind (say, multi-cycle) with little spread make it negative for a
     model that predicts them far better than the data's mean does.
+    `cv_mse_mean` is the same for cross-validation: the K-fold MSE of each
+    training fold's mean, on the folds `cv_mse` was scored on.
     """
 
     best_model: str
@@ -109,6 +111,21 @@ class CQAMetrics:
     target_scale: str = "identity"  # the scale the family in use models the CQA on
     calibration_scale_outside: float | None = None  # the same outside it (None: saved before the split)
     test_mse_mean: float | None = None
+    cv_mse_mean: float | None = None  # None: saved before it was computed
+
+    def mean_caution(self, cqa: str, folds: int) -> str | None:
+        """Plain words when the model beats the runs' mean in cross-validation by less than one standard error of
+        its CV MSE over `folds` folds (None otherwise, and for runs saved without the mean's score)."""
+        if self.cv_mse_mean is None:
+            return None
+        se = self.cv_mse_sd / np.sqrt(folds)
+        if self.cv_mse + se < self.cv_mse_mean:
+            return None
+        return (
+            f"{cqa}: in cross-validation the model does not clearly beat the mean of the runs (CV MSE "
+            f"{self.cv_mse:.3g} ± {se:.2g} against {self.cv_mse_mean:.3g}); what varies between runs may be mostly "
+            "noise, so designs that rest on this CQA are guesses"
+        )
 
     @property
     def test_gain_over_mean(self) -> float | None:

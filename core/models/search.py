@@ -62,6 +62,11 @@ def cv_folds(n_rows: int, folds: int, random_state: int) -> Folds:
     return [(train, test) for train, test in splitter.split(np.zeros((n_rows, 1)))]
 
 
+def mean_baseline_mse(y: np.ndarray, folds: Folds) -> float:
+    """K-fold MSE of predicting each validation fold by its training rows' mean: the naive model to beat."""
+    return float(np.mean([np.mean((y[te] - y[tr].mean()) ** 2) for tr, te in folds]))
+
+
 GroupFolds = list[tuple[str, np.ndarray, np.ndarray]]  # (group name, training rows, validation rows)
 
 

@@ -62,6 +62,8 @@ def metrics_section(result: FitResult) -> FitResult:
         )
         if caution := holdout_caution(m.n_test):
             col.caption(f":warning: {caution}")
+        if caution := m.mean_caution(cqa, result.settings.folds):
+            col.warning(caution)
         families = list(m.models)
         choice = col.selectbox(
             f"Model for {cqa}",
