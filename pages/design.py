@@ -93,6 +93,8 @@ def fronts(result: DesignResult, cqas: list[str]) -> None:
 if state.require_models():
     cqas = state.workspace().predictor().cqa_names
     spec = settings_ui(cqas)
+    for caution in state.workspace().fit.mean_cautions(sorted(spec.quantities) if spec else []):
+        st.warning(caution)
     if st.button("Run design", type="primary", disabled=spec is None, key="run_design") and spec is not None:
         run(spec)
     result = state.workspace().design

@@ -78,6 +78,16 @@ def tiny_fit_heating_up_at_most(times: int) -> FitResult:
 
 
 @cache
+def noisy_crystallinity_project() -> tuple[DoEData, FitResult]:
+    """The small project with crystallinity replaced by noise unrelated to the inputs, and `tiny_fit`'s models of it:
+    no model can beat the runs' mean on that CQA."""
+    frame = doe_frame(4)
+    frame["crystallinity (%)"] = np.random.default_rng(5).normal(90.0, 3.0, len(frame)).round(1)
+    data = load_doe(to_csv_bytes(frame), filename="noisy.csv").data
+    return data, fit_cqa_models(data, families=("rf",), grids={"rf": TINY_RF}, n_members=3)
+
+
+@cache
 def tiny_fit() -> FitResult:
     """Quickly fitted models of `small_data`: a small random forest with a three-member ensemble."""
     return fit_cqa_models(small_data(), families=("rf",), grids={"rf": TINY_RF}, n_members=3, random_state=0)

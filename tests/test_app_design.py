@@ -1,7 +1,7 @@
 """AppTest of the Design page: run a small design, select through the chart's session key, export."""
 
 from tests.apptest import app_on
-from tests.conftest import small_data_heating_up_at_most, tiny_fit_heating_up_at_most
+from tests.conftest import noisy_crystallinity_project, small_data_heating_up_at_most, tiny_fit_heating_up_at_most
 
 
 def run_small_design():
@@ -181,3 +181,13 @@ def test_designs_are_seeded_as_the_experiments_by_default_and_free_when_unchecke
     at.run()
     assert not at.exception, at.exception
     assert at.session_state["design"].spec.seeding is None
+
+
+def test_an_objective_whose_model_does_not_beat_the_mean_is_flagged():
+    data, fit = noisy_crystallinity_project()
+    caution = fit.metrics["crystallinity"].mean_caution("crystallinity", fit.settings.folds)
+    at = app_on("pages/design.py", project=(data, fit))
+    assert caution not in [w.value for w in at.warning]  # D50 and DoA, the default objectives, beat their means
+    at.multiselect(key="design_objectives").set_value(["D50:max", "crystallinity:max"])
+    at.run()
+    assert caution in [w.value for w in at.warning]

@@ -1,11 +1,7 @@
 """AppTest of the Models page: train with small settings, override a choice, what-if predictions."""
 
-import numpy as np
-
-from core.doe import load_doe
-from core.models.fitting import fit_cqa_models
 from tests.apptest import app_on
-from tests.conftest import TINY_RF, doe_frame, to_csv_bytes
+from tests.conftest import noisy_crystallinity_project
 
 
 def trained():
@@ -92,10 +88,7 @@ def test_feature_set_setting_reaches_the_fit():
 
 
 def test_a_cqa_no_model_predicts_better_than_its_mean_is_flagged():
-    frame = doe_frame(4)
-    frame["crystallinity (%)"] = np.random.default_rng(5).normal(90.0, 3.0, len(frame)).round(1)  # unrelated noise
-    data = load_doe(to_csv_bytes(frame), filename="noisy.csv").data
-    fit = fit_cqa_models(data, families=("rf",), grids={"rf": TINY_RF}, n_members=3)
+    data, fit = noisy_crystallinity_project()
     at = app_on("pages/models.py", project=(data, fit))
     warnings = [w.value for w in at.warning]
     assert fit.metrics["crystallinity"].mean_caution("crystallinity", 3) in warnings

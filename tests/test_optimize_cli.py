@@ -11,7 +11,14 @@ from core.models.fitting import fit_cqa_models
 from core.models.persistence import load_run, save_run
 from core.profiles import ThermocycleProfile
 from core.seeding import seeding_band
-from tests.conftest import TINY_RF, doe_frame, tiny_fit, tiny_fit_heating_up_at_most, to_csv_bytes
+from tests.conftest import (
+    TINY_RF,
+    doe_frame,
+    noisy_crystallinity_project,
+    tiny_fit,
+    tiny_fit_heating_up_at_most,
+    to_csv_bytes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +154,14 @@ def test_a_run_keeps_its_schema_so_optimize_designs_its_extra_inputs(tmp_path):
     out = tmp_path / "pareto.csv"
     assert main(["optimize", str(run), "--cycles", "1", "--pop", "8", "--gen", "2", "--out", str(out)]) == 0
     assert pd.read_csv(out)["stirrer_speed"].between(200.0, 600.0).all()
+
+
+def test_a_constraint_on_a_cqa_no_model_predicts_better_than_its_mean_is_cautioned(tmp_path, capsys):
+    fit = noisy_crystallinity_project()[1]
+    run, out = save_run(fit, tmp_path / "run"), tmp_path / "pareto.csv"
+    caution = fit.metrics["crystallinity"].mean_caution("crystallinity", fit.settings.folds)
+    assert main(["optimize", str(run), "--cycles", "0", "--pop", "8", "--gen", "2", "--out", str(out)]) == 0
+    assert "caution:" not in capsys.readouterr().err
+    argv = ["optimize", str(run), "--cycles", "0", "--pop", "8", "--gen", "2", "--constraint", "crystallinity>=80"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert f"caution: {caution}" in capsys.readouterr().err

@@ -156,7 +156,7 @@ def _summary(result: FitResult) -> str:
             f"{fmt(m.coverage_1sd, '.0%'):>5} {fmt(m.coverage_2sd, '.0%'):>5} {m.n_train:>5} {m.n_test:>4}"
         )
     lines += [f"{cqa:<14} skipped: {why}" for cqa, why in result.skipped.items()]
-    lines += [caution for cqa, m in result.metrics.items() if (caution := m.mean_caution(cqa, result.settings.folds))]
+    lines += result.mean_cautions()
     if any(m.test_gain_over_mean is not None for m in result.metrics.values()):
         lines.append("vs mean: change of the hold-out MSE against the training rows' mean (negative: better)")
     return "\n".join(lines)

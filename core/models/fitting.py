@@ -11,7 +11,7 @@ augmentation step and the optimiser:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -296,6 +296,12 @@ class FitResult:
     @property
     def metrics(self) -> dict[str, CQAMetrics]:
         return {c: f.metrics for c, f in self.fits.items()}
+
+    def mean_cautions(self, cqas: Iterable[str] | None = None) -> list[str]:
+        """`CQAMetrics.mean_caution` of each of `cqas` (default: every fitted CQA) that has one."""
+        metrics = self.metrics
+        chosen = metrics if cqas is None else [c for c in cqas if c in metrics]
+        return [caution for c in chosen if (caution := metrics[c].mean_caution(c, self.settings.folds))]
 
     def metrics_dict(self) -> dict[str, Any]:
         return {c: f.metrics.to_dict() for c, f in self.fits.items()}

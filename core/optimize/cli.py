@@ -138,6 +138,8 @@ def run_optimize(args: argparse.Namespace) -> int:
         )
         if seeding is not None:
             print(f"seeding as the experiments: {seeding}", file=sys.stderr)
+        for caution in result.mean_cautions(sorted(spec.quantities)):
+            print(f"caution: {caution}", file=sys.stderr)
         design = optimize_profiles(
             predict_fn(predictor, cqa_limits(schema)),
             schema,
