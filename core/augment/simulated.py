@@ -41,6 +41,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from core.augment.encoding import max_cycles_of
+from core.doe.schema import spanning, used_range
 from core.profiles import TABLE2_BOUNDS, Bounds, ThermocycleProfile
 from core.seeding import CONCENTRATION, seeding_points
 from core.virtual_lab import CQA_NAMES, ModelParameters, simulate_rows
@@ -240,9 +241,9 @@ class VirtualLabSource:
         self.cache_ = self.cache if self.cache is not None else SimulationCache()
         self.input_names_, self.cqa_ = list(X.columns), str(y.name)
         self.states_ = corresponding_states(X)
-        lo, hi = {**DEFAULT_SCALAR_BOUNDS, **dict(self.scalar_bounds or {})}[CONCENTRATION]
-        seen = X[CONCENTRATION].to_numpy(float)  # another compound's runs may lie beyond the template's range
-        self.concentration_range_ = (min(lo, float(seen.min())), max(hi, float(seen.max())))
+        design = {**DEFAULT_SCALAR_BOUNDS, **dict(self.scalar_bounds or {})}[CONCENTRATION]
+        # another compound's runs may lie beyond the template's range
+        self.concentration_range_ = spanning(design, used_range(X, [CONCENTRATION], unused_zero=False))
         simulated = self.cache_.simulate(self.states_.simulated_inputs(X), self.n_jobs)[self.cqa_].to_numpy(float)
         self.calibration_ = calibration_fit(y.to_numpy(float), simulated, kind)
         return self

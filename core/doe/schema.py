@@ -62,11 +62,16 @@ class Variable:
 MAX_SCHEMA_CYCLES = 10  # the most cycles a schema file may ask for
 
 
-def _used_range(inputs: pd.DataFrame, columns: Sequence[str], unused_zero: bool = True) -> tuple[float, float] | None:
+def used_range(inputs: pd.DataFrame, columns: Sequence[str], unused_zero: bool = True) -> tuple[float, float] | None:
     """The lowest and highest value of the columns that `inputs` has, NaN (and 0 where 0 means unused) left out."""
     values = inputs[[c for c in columns if c in inputs]].to_numpy(float).ravel()
     values = values[np.isfinite(values) & ((values != 0) if unused_zero else True)]
     return (float(values.min()), float(values.max())) if values.size else None
+
+
+def spanning(bounds: tuple[float, float], seen: tuple[float, float] | None) -> tuple[float, float]:
+    """`bounds` widened to take in the range of values `seen` (None: nothing seen)."""
+    return bounds if seen is None else (min(bounds[0], seen[0]), max(bounds[1], seen[1]))
 
 
 def normalise_header(header: object) -> str:
@@ -208,14 +213,13 @@ class Schema:
         method paper's compound: another compound's runs may start hotter or more concentrated. Profile variables
         widen by kind (every set point to the lowest and highest used set point, and so on); unused entries
         (blank or 0, Eq. 4) do not count."""
-        seen = {kind: _used_range(inputs, [n for n in self.profile_names if n[0] == kind]) for kind in "TCH"}
-        seen.update({n: _used_range(inputs, [n], unused_zero=False) for n in self.scalar_inputs})
+        seen = {kind: used_range(inputs, [n for n in self.profile_names if n[0] == kind]) for kind in "TCH"}
+        seen.update({n: used_range(inputs, [n], unused_zero=False) for n in self.scalar_inputs})
 
         def widened(v: Variable) -> Variable:
-            values = seen.get(v.name[0] if v.profile else v.name)
-            if v.role != "input" or v.bounds is None or values is None:
+            if v.role != "input" or v.bounds is None:
                 return v
-            return replace(v, bounds=(min(v.bounds[0], values[0]), max(v.bounds[1], values[1])))
+            return replace(v, bounds=spanning(v.bounds, seen.get(v.name[0] if v.profile else v.name)))
 
         return replace(self, variables=tuple(widened(v) for v in self.variables))
 

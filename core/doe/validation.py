@@ -492,12 +492,9 @@ def _check_beyond_schema(
     """Rows using set points or rates of more cycles than the schema has (`T11`, `C6`, `H5` for 4): read with the
     schema's columns only, their profiles would be cut short, so they are errors; columns left blank or 0, or that
     the schema file maps to null (not modelled, by choice), are kept as they are."""
-    wider = {
-        cycles: Schema.default(max_cycles=cycles) for cycles in range(schema.max_cycles + 1, MAX_SCHEMA_CYCLES + 1)
-    }
-    chosen = set(schema.column_map)
-    beyond = {j: _extra_cycle(table.header[j], wider) for j in kept if normalise_header(table.header[j]) not in chosen}
-    beyond = {j: cycle for j, cycle in beyond.items() if cycle is not None}
+    widest, chosen = Schema.default(max_cycles=MAX_SCHEMA_CYCLES), set(schema.column_map)
+    beyond = {j: _extra_cycle(widest.match(table.header[j]), schema.max_cycles) for j in kept}
+    beyond = {j: c for j, c in beyond.items() if c is not None and normalise_header(table.header[j]) not in chosen}
     for i, row in enumerate(table.rows):
         for j, cycle in beyond.items():
             value = _parse(row[j]).value
@@ -514,12 +511,10 @@ def _check_beyond_schema(
             bad.add(i)
 
 
-def _extra_cycle(header: object, wider: dict[int, Schema]) -> int | None:
-    """The fewest cycles of the wider schemas whose profile holds this column (None: none does)."""
-    for cycles, schema in wider.items():
-        if schema.match(header) in profile_columns(cycles):
-            return cycles
-    return None
+def _extra_cycle(name: str | None, max_cycles: int) -> int | None:
+    """The fewest cycles whose profile holds the column `name`, when more than `max_cycles` (None otherwise)."""
+    more = range(max_cycles + 1, MAX_SCHEMA_CYCLES + 1)
+    return next((cycles for cycles in more if name in profile_columns(cycles)), None)
 
 
 def _profile_suspects(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
