@@ -67,6 +67,8 @@ def accept(result: LoadResult, label: str, spec: PlanSpec) -> None:
         st.error(f"Nothing was appended: {exc}")
         return
     st.success(f"Appended; the data now have {len(state.workspace().data)} experiments.")
+    if result.repeated:
+        st.warning(f"Not appended again, already in the data: {', '.join(result.repeated)}.")
 
 
 def show_plan(plan: Plan, data: DoEData) -> None:

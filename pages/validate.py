@@ -75,7 +75,7 @@ def append_and_retrain(recipe: Recipe, measured: dict[str, float]) -> None:
         row["run_id"] = f"validation {recipe.id}"
     try:
         with st.spinner("Retraining with the new experiment"):
-            ws.append_runs(append_rows(ws.data, row), "validation")
+            ws.append_runs(append_rows(ws.data, row), "validation")  # refused if this very run is in the data
     except AppendError as exc:
         st.error(f"The run was not appended: {exc}")
         return

@@ -25,6 +25,10 @@ def test_virtual_lab_measurement_then_append_and_retrain():
         at.session_state["fit"].fits["D50"].dataset.n_train + at.session_state["fit"].fits["D50"].dataset.n_test
         == n_before + 1
     )
+    at.button(key="validate_append").click()  # the same run a second time
+    at.run()
+    assert len(at.session_state["doe"]) == n_before + 1
+    assert any("appended before" in e.value for e in at.error)
 
 
 def test_basket_profiles_are_offered():

@@ -86,6 +86,8 @@ def test_appending_the_filled_workbook_changes_the_models(planned):
     frame.to_excel(buffer, sheet_name=DOE_SHEET, index=False)
     grown = append_filled_workbook(data, buffer.getvalue(), "filled.xlsx")
     assert grown.data is not None and len(grown.data) == len(data) + len(plan.runs)
+    again = append_filled_workbook(grown.data, buffer.getvalue(), "filled.xlsx")
+    assert again.data is None and "appended before" in again.report.errors[0].message
 
     before, after = (
         PlanningModels(data.schema, ["D50", "DoA"]).fit(md.inputs, md.cqas)

@@ -123,11 +123,15 @@ def test_the_basket_keeps_each_point_once_and_empties():
     assert ws.basket.empty
 
 
+def replicate_of_first_run() -> pd.DataFrame:
+    """The first run of `small_data` made again: same inputs, another measured D50."""
+    row = load_doe(to_csv_bytes(doe_frame(1).head(1)), filename="row.csv").data.frame
+    return row.assign(D50=row["D50"] + 1.5, run_id="replicate")
+
+
 def test_appending_runs_refits_the_models_and_marks_the_design_stale():
     ws = full_workspace()
-    row = doe_frame(1).head(1)
-    result = append_rows(ws.data, load_doe(to_csv_bytes(row), filename="row.csv").data.frame)
-    ws.append_runs(result, "validation")
+    ws.append_runs(append_rows(ws.data, replicate_of_first_run()), "validation")
     assert len(ws.data) == len(small_data()) + 1 and ws.data_name == "small.csv + validation"
     assert ws.fit is not tiny_fit() and ws.fit.settings == tiny_fit().settings and not ws.models_are_stale()
     assert ws.design is not None and ws.design_is_stale()
@@ -139,6 +143,25 @@ def test_rows_that_cannot_be_appended_change_nothing():
     with pytest.raises(AppendError):
         ws.append_runs(bad, "validation")
     assert ws.data is small_data() and ws.fit is tiny_fit()
+
+
+def test_a_run_already_in_the_data_is_not_appended_again():
+    ws = full_workspace()
+    ws.append_runs(append_rows(ws.data, replicate_of_first_run()), "validation")
+    data, fit = ws.data, ws.fit
+    again = append_rows(ws.data, replicate_of_first_run())
+    with pytest.raises(AppendError, match="appended before"):
+        ws.append_runs(again, "validation")
+    assert ws.data is data and ws.fit is fit and len(data) == len(small_data()) + 1
+
+
+def test_rows_that_repeat_runs_are_left_out_and_named():
+    data = small_data()
+    first = data.frame.head(1)
+    result = append_rows(data, pd.concat([first, replicate_of_first_run(), first.drop(columns="run_id")]))
+    assert len(result.data) == len(data) + 1 and not result.report.errors
+    assert result.repeated == (first["run_id"].iloc[0], "new row 3")
+    assert result.data.frame["run_id"].iloc[-1] == "replicate"
 
 
 def test_models_of_other_rows_are_stale():

@@ -45,6 +45,7 @@ MIN_PARTIAL_HEADER = 3  # a row naming fewer schema columns is not taken for a h
 class LoadResult:
     data: DoEData | None
     report: ValidationReport
+    repeated: tuple[str, ...] = ()  # rows `append_rows` left out: each repeats a run of the data exactly
 
 
 @dataclass
@@ -116,8 +117,37 @@ def load_frame(frame: pd.DataFrame, schema: Schema | None = None) -> LoadResult:
 
 
 def append_rows(data: DoEData, rows: pd.DataFrame) -> LoadResult:
-    """The data with new experiments (canonical columns) added, validated again as one sheet."""
-    return load_frame(pd.concat([data.frame, rows], ignore_index=True), data.schema)
+    """The data with new experiments (canonical columns) added, validated again as one sheet.
+
+    A row that repeats a run of the data exactly (every input and CQA, blanks alike) is not appended again: it
+    is the same workbook uploaded twice or the same run appended twice, and it would count twice in training,
+    while a true replicate measures differently. Such rows are named in `repeated` (by run id where there is
+    one); when no row is left, the report has an error and nothing is appended."""
+    repeats = _repeats(data, rows)
+    if len(rows) and repeats.all():
+        report = ValidationReport(n_rows=len(rows))
+        report.error("every row repeats a run of the data exactly (every input and CQA): it was appended before")
+        return LoadResult(None, report.finish())
+    result = load_frame(pd.concat([data.frame, rows[~repeats]], ignore_index=True), data.schema)
+    ids = rows["run_id"] if "run_id" in rows else pd.Series(np.nan, index=rows.index)
+    result.repeated = tuple(
+        str(ids.iloc[i]) if pd.notna(ids.iloc[i]) else f"new row {i + 1}" for i in np.flatnonzero(repeats)
+    )
+    return result
+
+
+def _repeats(data: DoEData, rows: pd.DataFrame) -> np.ndarray:
+    """Which rows repeat a run of the data in every input and CQA; a cell that is not a number repeats nothing."""
+    columns = data.schema.input_names + data.schema.cqa_names
+    given = rows.reindex(columns=columns)
+    numbers = given.apply(pd.to_numeric, errors="coerce")
+    readable = (numbers.notna() | given.isna()).all(axis=1).to_numpy()
+
+    def keys(frame: pd.DataFrame) -> list[tuple[float, ...]]:
+        return [tuple(r) for r in frame.astype(float).fillna(-math.inf).to_numpy()]
+
+    known = set(keys(data.frame.reindex(columns=columns)))
+    return readable & np.array([k in known for k in keys(numbers)], dtype=bool)
 
 
 def read_rows(
