@@ -49,7 +49,8 @@ def summary(aug) -> None:
     (st.success if aug.augmented else st.info)(aug.evidence())
     theory = "–" if aug.alpha_theory is None else f"{aug.alpha_theory:.2f}"
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Chosen source", source_label(aug.generator) if aug.generator else "none: real-only model kept")
+    label = source_label(aug.generator) if aug.generator else "real-only (no source: the real-only model is kept)"
+    c1.metric("Chosen source", label.split(" (")[0], help=label)  # a metric cuts long values short
     c2.metric("m / α", f"{aug.m} / {aug.alpha:g}")
     c3.metric("α from the scaling law", theory)
     delta = f"{aug.cv_mse_augmented - aug.cv_mse_real_only:.3g}"

@@ -36,6 +36,8 @@ def test_study_shows_curves_quality_and_inspects_any_alpha():
     verdict = (at.info if aug.generator is None else at.success)[0].value
     assert verdict == aug.evidence() and "one standard error" in verdict
     assert verdict.startswith(NO_GAIN) == (aug.generator is None)
+    chosen = next(m for m in at.metric if m.label == "Chosen source")  # short enough to show whole, in full in help
+    assert len(chosen.value) <= 15 and chosen.proto.help.startswith(chosen.value)
     curves = at.get("plotly_chart")[0].proto.spec
     assert "scaling law, Eq. 4" in curves and "one SE of the gain" in curves
     at.select_slider(key="aug_alpha").set_value(0.5)
