@@ -9,7 +9,7 @@ from core.doe import DoEData, LoadResult
 from core.optimize.spec import Constraint, data_temperature_ranges, n_temperatures_for_cycles
 from core.plan.loop import append_filled_workbook, history_frame, run_in_virtual_lab
 from core.plan.propose import STRATEGIES, Plan, PlanSpec, predictions_table
-from core.plan.recommend import recommend
+from core.plan.recommend import basket_points, recommend
 from core.plan.workbook import plan_workbook
 from core.plots.plan import history_figure, plan_figure
 from core.workspace import AppendError
@@ -96,6 +96,9 @@ def show_plan(plan: Plan, data: DoEData) -> None:
             hide_index=True,
             key="plan_recommended",
         )
+        if st.button("Add them to the basket", key="plan_to_basket"):
+            state.workspace().add_to_basket(basket_points(best, data.schema))
+            st.success("Added: export their recipes on the Design screen, or check one on the Validate screen.")
     st.caption(
         "If the campaign stopped today: the predicted front and the runs already made, ranked by what they give "
         "at one σ on the cautious side, so that a well-measured run is preferred to a guess far from the data."

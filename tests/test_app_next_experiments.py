@@ -5,6 +5,7 @@ import io
 import openpyxl
 
 from core.doe import Schema
+from core.export import recipe_from_point
 from core.plan.workbook import plan_workbook
 from tests.apptest import app_on
 
@@ -48,3 +49,27 @@ def test_an_unparseable_constraint_is_a_message():
     at.run()
     assert not at.exception
     assert any("must look like" in e.value for e in at.error)
+
+
+def test_the_best_designs_join_the_basket_as_recipes():
+    at = app_on("pages/next_experiments.py")
+    at.number_input(key="plan_k").set_value(2)
+    at.selectbox(key="plan_strategy").set_value("random")
+    at.button(key="plan_propose").click()
+    at.run()
+    best = next(d.value for d in at.dataframe if "source" in d.value.columns)
+    measured = best.loc[best["source"] == "measured", "id"]
+    assert measured.str.fullmatch(r"row \d+").all()  # a run already made is named by its row in the sheet
+    at.button(key="plan_to_basket").click()
+    at.run()
+    assert not at.exception, at.exception
+    basket = at.session_state["basket"]
+    assert basket["id"].tolist() == best["id"].tolist()
+    recipes = [recipe_from_point(r, Schema.default()) for r in basket.to_dict("records")]
+    assert [r.profile.batch_time_min for r in recipes] == basket["batch_time_min"].tolist()
+    assert all(t > 0 for t in basket["batch_time_min"])
+    design = app_on("pages/design.py")  # where the basket is exported
+    design.session_state["basket"] = basket
+    design.run()
+    assert not design.exception, design.exception
+    assert [b.proto.label for b in design.get("download_button")][:1] == ["Recipes (XLSX)"]

@@ -181,7 +181,7 @@ def test_a_descriptor_planner_proposes_feasible_distinct_runs(sample):
 def test_the_plan_carries_every_measured_run_at_the_posterior(plans, sample):
     data, md, _, _ = sample
     measured = plans["ehvi"].measured
-    assert measured["id"].tolist() == [str(i) for i in md.inputs.index]
+    assert measured["id"].tolist() == [f"row {i}" for i in md.inputs.index]
     assert measured["profile_type"].tolist() == data.profile_types().tolist()
     for c in ("D50", "DoA", "crystallinity"):
         assert (measured[f"{c}_std"] > 0).all()

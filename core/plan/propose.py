@@ -457,7 +457,7 @@ def _measured(inputs: pd.DataFrame, models: PlanningModels, spec: PlanSpec) -> p
     schema = models.schema
     features = inputs[schema.input_names].reset_index(drop=True)
     n_temps = (features[temperature_columns(schema.max_cycles)] > 0).sum(axis=1).to_numpy()
-    table = _predicted(features, n_temps, [str(i) for i in inputs.index], models)
+    table = _predicted(features, n_temps, [f"row {i}" for i in inputs.index], models)  # the row of the user's sheet
     table["feasible"] = constraints_met(table, spec.constraints)
     return table
 

@@ -17,7 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.doe.schema import Schema
+from core.optimize.spec import BATCH_TIME
 from core.plan.propose import Plan, merged_front, recommended_set
+from core.profiles import ThermocycleProfile
 
 DEFAULT_KAPPA = 1.0
 
@@ -46,3 +49,13 @@ def recommend(plan: Plan, size: int, kappa: float = DEFAULT_KAPPA, measured: boo
     means = candidates.loc[ranked.index]  # report the means, not the bounds
     means["cautious_hypervolume_rank"] = np.arange(1, len(ranked) + 1)
     return means
+
+
+def basket_points(recommended: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Recommended designs as the Design screen's basket holds its points: with their batch time, so that they are
+    exported as recipes and validated like any design."""
+    profiles = [
+        ThermocycleProfile.from_features(row, schema.max_cycles)
+        for row in recommended[schema.profile_names].to_dict("records")
+    ]
+    return recommended.assign(**{BATCH_TIME: [p.batch_time_min for p in profiles]}).reset_index(drop=True)
