@@ -82,6 +82,8 @@ def test_bad_requests_exit_2_with_a_message(run_dir, tmp_path, capsys):
     pareto = tmp_path / "p.csv"
     assert main(["optimize", str(run_dir), "--objectives", "D50:up", "--out", str(pareto)]) == 2
     assert "objective" in capsys.readouterr().err
+    assert main(["optimize", str(run_dir), "--cycles", "7", "--out", str(pareto)]) == 2
+    assert "a 7-cycle profile does not fit the schema, which has columns for up to 4" in capsys.readouterr().err
     assert main(["optimize", str(tmp_path / "nope"), "--out", str(pareto)]) == 2
     pd.DataFrame({"id": ["a"]}).to_csv(pareto, index=False)
     assert (

@@ -143,6 +143,8 @@ def test_bad_requests_give_plain_messages(sample):
             data.schema,
             small_spec("random", start_T, end_T, constraints=(Constraint("yield", ">=", 1),)),
         )
+    with pytest.raises(ValueError, match="a 5-cycle profile does not fit the schema"):
+        plan_experiments(md.inputs, md.cqas, data.schema, small_spec("random", start_T, end_T, n_temperatures=(12,)))
 
 
 def test_hypervolume_of_hand_made_points():

@@ -22,7 +22,7 @@ from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
 
 from core.doe.schema import Schema
-from core.optimize.spec import BATCH_TIME, DesignSpec
+from core.optimize.spec import BATCH_TIME, DesignSpec, check_profile_type
 from core.profiles import ThermocycleProfile
 from core.seeding import CONCENTRATION, START, peak_names
 
@@ -52,8 +52,7 @@ class ProfileProblem(Problem):
         predict: PredictFn,
         experiments: pd.DataFrame | None = None,
     ) -> None:
-        if n_temperatures > 2 * schema.max_cycles + 2:
-            raise ValueError(f"{n_temperatures} set points exceed the schema's {schema.max_cycles} cycles")
+        check_profile_type(n_temperatures, schema.max_cycles)
         self.schema, self.spec, self.n_temperatures, self.predict = schema, spec, n_temperatures, predict
         self.names = decision_names(schema, n_temperatures)
         self.seeded = spec.seeding is not None and CONCENTRATION in self.names

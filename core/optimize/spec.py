@@ -119,6 +119,15 @@ def n_temperatures_for_cycles(n_cycles: int) -> int:
     return 2 * n_cycles + 2
 
 
+def check_profile_type(n_temperatures: int, max_cycles: int) -> None:
+    """Refuse a profile type the schema has no columns for, in the engineer's terms (cycles, not set points)."""
+    if not 2 <= n_temperatures <= n_temperatures_for_cycles(max_cycles):
+        raise ValueError(
+            f"a {n_temperatures // 2 - 1}-cycle profile does not fit the schema, which has columns for up to "
+            f"{max_cycles} cycles"
+        )
+
+
 def _pair_or_none(value: object) -> tuple[float, float] | None:
     return None if value is None else (float(value[0]), float(value[1]))  # type: ignore[index]
 

@@ -26,6 +26,7 @@ import torch
 
 from core.doe.schema import Schema
 from core.optimize.problem import MIN_USED_T
+from core.optimize.spec import check_profile_type
 from core.profiles import ThermocycleProfile
 
 
@@ -39,8 +40,7 @@ class ProfileSpace:
         start_T: tuple[float, float] | None = None,
         end_T: tuple[float, float] | None = None,
     ) -> None:
-        if not 2 <= n_temperatures <= 2 * schema.max_cycles + 2:
-            raise ValueError(f"{n_temperatures} set points do not fit the schema's {schema.max_cycles} cycles")
+        check_profile_type(n_temperatures, schema.max_cycles)
         self.schema, self.n_temperatures = schema, n_temperatures
         bounds = schema.bounds
         t_lo, self.t_hi = bounds.get("T1", (0.0, 70.0))
