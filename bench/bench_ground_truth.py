@@ -8,7 +8,8 @@ the same decision space, including the start/final temperature ranges of the
 experiments. Reference point: D50 = 0 µm, DoA = 100 %. With several `--risk`
 values the surrogate designs are found once per κ (mean ∓ κσ), to see whether
 keeping away from what the models do not know pays off in truth; `--domain`
-keeps the designs within the models' applicability domain or not, `--seeding`
+keeps the designs within the models' applicability domain or not (`--domain-limit`:
+the largest domain score a design may have; 1, the domain's edge, by default), `--seeding`
 ties their start temperature to their initial concentration as the
 experiments do or not (`core/seeding.py`; the simulator's front is
 never tied, unless `--reference data` puts it under the designs' own domain
@@ -25,7 +26,7 @@ solubility), each judged by its own lab, and prints the share per campaign
 and the median and range per profile type.
 
     python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
-                                       [--seeding data|off] [--reference free|data|union]
+                                       [--domain-limit 1] [--seeding data|off] [--reference free|data|union]
                                        [--campaigns N] [--first SEED]
 """
 
@@ -94,7 +95,7 @@ def design_hypervolumes(
     start_T, end_T = data_temperature_ranges(data.profiles())
     models = (
         f"models: {', '.join(f'{c} {f.chosen}/{f.metrics.features}' for c, f in fit.fits.items())}; "
-        f"domain {args.domain}; "
+        f"domain {args.domain}{f' (limit {args.domain_limit:g})' if args.domain == 'strict' else ''}; "
         f"start T {start_T[0]:g}-{start_T[1]:g} °C, final T {end_T[0]:g}-{end_T[1]:g} °C"
     )
     predictor = fit.predictor()
@@ -115,6 +116,7 @@ def design_hypervolumes(
                 n_gen=100,
                 risk_kappa=kappa,
                 domain=args.domain,
+                domain_limit=args.domain_limit,
                 seeding=band,
             )
             designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
@@ -123,7 +125,7 @@ def design_hypervolumes(
             by_design[n_temps].append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))
         small = DesignSpec(n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=args.pop, n_gen=args.gen)
         if within:
-            small = replace(small, domain=args.domain, seeding=band)
+            small = replace(small, domain=args.domain, domain_limit=args.domain_limit, seeding=band)
         starts = {"free": [None], "data": [data.inputs], "union": [None, data.inputs]}[args.reference]
         front = pd.concat([optimize_profiles(truth, data.schema, small, experiments=e).points for e in starts])
         front = front[front["feasible"]]
@@ -191,6 +193,12 @@ def main() -> None:
         choices=("strict", "off"),
         default="strict",
         help="keep surrogate designs within the models' applicability domain (default) or not",
+    )
+    parser.add_argument(
+        "--domain-limit",
+        type=float,
+        default=1.0,
+        help="with --domain strict, the largest domain score of a design (default 1: the domain's edge)",
     )
     parser.add_argument(
         "--seeding",

@@ -161,6 +161,12 @@ def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_the
     assert feasible["in_domain"].all()
     table = next(d.value for d in at.dataframe if "domain_score" in d.value.columns)
     assert table["in_domain"].all()
+    at.number_input(key="design_domain_limit").set_value(3.0)
+    at.button(key="run_design").click()
+    at.run()
+    result = at.session_state["design"]
+    assert result.spec.domain_limit == 3.0
+    assert (result.points.loc[result.points["feasible"], "domain_score"] <= 3.0).all()
     at.checkbox(key="design_domain").uncheck()
     at.button(key="run_design").click()
     at.run()

@@ -124,8 +124,12 @@ def test_bad_constraint_text(text):
 
 
 def test_spec_round_trips_through_json_dict():
-    spec = DesignSpec(constraints=(Constraint.parse("DoA<=60"),), risk_kappa=1.5, bounds={"T1": (40.0, 70.0)})
+    spec = DesignSpec(
+        constraints=(Constraint.parse("DoA<=60"),), risk_kappa=1.5, bounds={"T1": (40.0, 70.0)}, domain_limit=2.5
+    )
     assert DesignSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(ValueError, match="domain limit must be positive"):
+        DesignSpec(domain_limit=0.0)
 
 
 def test_unknown_objective_is_a_clear_error():

@@ -104,6 +104,19 @@ def test_pareto_points_carry_the_domain_and_strict_keeps_designs_in_it(run_dir, 
         assert points.loc[points["feasible"], "in_domain"].all()
 
 
+def test_a_domain_limit_lets_designs_reach_further_and_no_further(run_dir, tmp_path):
+    scores = {}
+    for limit in ("1", "4"):
+        out = tmp_path / f"{limit}.csv"
+        args = ["optimize", str(run_dir), "--cycles", "1", "2", "--pop", "16", "--gen", "8", "--domain-limit", limit]
+        assert main([*args, "--out", str(out)]) == 0
+        points = pd.read_csv(out)
+        scores[limit] = points.loc[points["feasible"], "domain_score"]
+        assert (points["in_domain"] == (points["domain_score"] <= 1.0)).all()  # the flag keeps the domain's edge
+    assert scores["1"].max() <= 1.0 and scores["4"].max() <= 4.0
+    assert scores["4"].max() > 1.0  # further out than the edge: the limit, not the domain, held them
+
+
 def test_designs_are_seeded_as_the_experiments_unless_seeding_is_off(run_dir, tmp_path):
     band = seeding_band(tiny_fit().data.inputs)
     designs = {}

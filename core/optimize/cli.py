@@ -56,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="strict: keep designs within the models' applicability domain (default); off: only report it",
     )
     p.add_argument(
+        "--domain-limit",
+        type=float,
+        default=1.0,
+        metavar="SCORE",
+        help="with --domain strict, the largest domain score a design may have (default 1: the domain's edge)",
+    )
+    p.add_argument(
         "--seeding",
         choices=("data", "off"),
         default="data",
@@ -120,6 +127,7 @@ def run_optimize(args: argparse.Namespace) -> int:
             n_gen=args.gen,
             random_state=args.seed,
             domain=args.domain,
+            domain_limit=args.domain_limit,
         )
         result, predictor = load_predictor(args.run)
         schema = schema_for(result)

@@ -142,7 +142,7 @@ class ProfileProblem(Problem):
         if self.spec.domain == "strict":
             if DOMAIN not in predictions:
                 raise ValueError("the models have no applicability domain; design with the domain constraint off")
-            user.append(predictions[DOMAIN][1])  # score - threshold <= 0: within the domain
+            user.append(predictions[DOMAIN][0] - self.spec.domain_limit)
         if self.seeded:
             c0 = features[CONCENTRATION].to_numpy()
             peaks = features[peak_names(self.n_temperatures)].to_numpy()

@@ -66,6 +66,9 @@ class DesignSpec:
     # "strict": designs must lie in the models' applicability domain (a constraint; the predict function
     # must then report DOMAIN); "off": only reported. The app and `optimize` default to strict.
     domain: str = "off"
+    # Under "strict", the largest domain score a design may have: 1 is the domain's edge (`core.models.domain`);
+    # a larger limit lets designs reach further beyond the experiments (flagged out of the domain past 1).
+    domain_limit: float = 1.0
     # T1 kept within the experiments' band around their T1-C0 line (`core.seeding`); None: free.
     # The app and `optimize` set it from the data.
     seeding: SeedingBand | None = None
@@ -75,6 +78,8 @@ class DesignSpec:
             raise ValueError(f"unknown domain setting {self.domain!r}; choose {' or '.join(DOMAIN_MODES)}")
         if len(self.objectives) < 1:
             raise ValueError("choose at least one objective")
+        if not self.domain_limit > 0:
+            raise ValueError("the domain limit must be positive")
         if self.risk_kappa < 0:
             raise ValueError("the risk factor kappa must be zero or positive")
         if self.pop_size < 4 or self.n_gen < 1:
@@ -110,6 +115,7 @@ class DesignSpec:
             n_gen=int(d.get("n_gen", 200)),
             random_state=int(d.get("random_state", 0)),
             domain=str(d.get("domain", "off")),
+            domain_limit=float(d.get("domain_limit", 1.0)),
             seeding=SeedingBand(**d["seeding"]) if d.get("seeding") else None,
         )
 

@@ -107,6 +107,18 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             "profile descriptors, and in how far the hottest set point lies above the experiments' seeding line); "
             "far from the data a surrogate's optimum is mostly its own error.",
         )
+        limit = st.number_input(
+            "Farthest a design may lie (domain score)",
+            1.0,
+            20.0,
+            1.0,
+            0.5,
+            key="design_domain_limit",
+            disabled=not stay,
+            help="1 is the domain's edge: as far from the experiments as the loneliest of them lie from their "
+            "neighbours. A larger limit lets designs reach further beyond the experiments; past 1 they are drawn "
+            "hollow and flagged.",
+        )
         seed_as_data = st.checkbox(
             "Seed as the experiments do",
             value=True,
@@ -140,6 +152,7 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             n_gen=int(gen),
             random_state=int(seed),
             domain="strict" if stay else "off",
+            domain_limit=float(limit),
             seeding=band if seed_as_data else None,
         )
     except ValueError as exc:
