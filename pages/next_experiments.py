@@ -12,6 +12,7 @@ from core.plan.propose import STRATEGIES, Plan, PlanSpec, predictions_table
 from core.plan.recommend import basket_points, recommend
 from core.plan.workbook import plan_workbook
 from core.plots.plan import history_figure, plan_figure
+from core.seeding import seeding_band
 from core.workspace import AppendError
 from pages import state
 
@@ -75,9 +76,17 @@ def show_plan(plan: Plan, data: DoEData) -> None:
     st.plotly_chart(plan_figure(plan.front, plan.runs, plan.spec.objectives), key="plan_figure")
     table = plan.runs_table(data.schema.cqa_names)
     st.dataframe(table, hide_index=True, key="plan_table")
+    band = seeding_band(data.inputs)
+    seeding = (
+        f"T1 above the seeding line: how far a run starts above the experiments' line of start temperature "
+        f"against initial concentration (they started {band.low:+.1f} to {band.high:+.1f} K from it); far above "
+        "it the seeds dissolve. "
+        if band is not None
+        else ""
+    )
     st.caption(
         "Domain score above 1: the run lies farther from the data than a typical run from its neighbours. "
-        f"Planner models: {'; '.join(plan.notes)}; planned in {plan.seconds:.0f} s."
+        f"{seeding}Planner models: {'; '.join(plan.notes)}; planned in {plan.seconds:.0f} s."
     )
     st.download_button(
         "Download the workbook (DoE sheet with blank CQAs + recipes)",

@@ -15,9 +15,10 @@ from core.models.datasets import ModelData
 from core.models.features import FeatureMap
 from core.optimize.spec import Constraint, data_temperature_ranges
 from core.plan.gp import PlanningModels
-from core.plan.propose import STRATEGIES, PlanSpec, hypervolume, plan_experiments
+from core.plan.propose import ABOVE_SEEDING_LINE, STRATEGIES, PlanSpec, hypervolume, plan_experiments
 from core.plan.space import ProfileSpace
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile, check_features
+from core.seeding import seeding_band
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "doe.csv"
 TYPES = (2, 4, 6)
@@ -178,6 +179,16 @@ def test_a_descriptor_planner_proposes_feasible_distinct_runs(sample):
         assert all(
             ThermocycleProfile.from_features(r).is_feasible() for r in runs[data.schema.input_names].to_dict("records")
         )
+
+
+def test_every_run_says_how_far_above_the_experiments_seeding_line_it_starts(plans, sample):
+    data, md, _, _ = sample
+    band = seeding_band(md.inputs)
+    runs = plans["random"].runs
+    expected = runs["T1"] - (band.intercept + band.slope * runs["initial_concentration"])
+    np.testing.assert_allclose(runs[ABOVE_SEEDING_LINE], expected)
+    shown = plans["random"].runs_table(data.schema.cqa_names)["T1 above the seeding line (K)"]
+    np.testing.assert_allclose(shown, runs[ABOVE_SEEDING_LINE].round(1))
 
 
 def test_the_plan_carries_every_measured_run_at_the_posterior(plans, sample):

@@ -67,7 +67,7 @@ def test_workbook_sheets_hold_the_runs_plan_and_recipes(planned):
     assert wb.sheetnames[:2] == [DOE_SHEET, PLAN_SHEET] and len(wb.sheetnames) == 2 + len(plan.runs)
     header = [c.value for c in wb[PLAN_SHEET][1]]
     names = {str(h).split(" (")[0] for h in header}  # headers carry their units
-    assert {"D50_mean", "D50_std", "expected_improvement", "domain_score"} <= names
+    assert {"D50_mean", "D50_std", "expected_improvement", "domain_score", "T1_above_seeding_line_K"} <= names
     recipe_ids = [wb[name]["B1"].value for name in wb.sheetnames[2:]]
     assert [wb[name]["A1"].value for name in wb.sheetnames[2:]] == ["recipe"] * len(plan.runs)
     assert recipe_ids == list(plan.runs["id"])

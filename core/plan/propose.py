@@ -56,6 +56,7 @@ from core.optimize.spec import Constraint, Objective
 from core.plan.gp import PlanningModels, input_bounds
 from core.plan.space import ProfileSpace, spaces_for
 from core.profiles import profile_type_name, temperature_columns
+from core.seeding import CONCENTRATION, START, seeding_band
 from core.torch_threads import one_torch_thread
 
 STRATEGIES = ("ehvi", "explore", "random", "exploit")
@@ -99,6 +100,10 @@ class PlanSpec:
         return list(dict.fromkeys([o.quantity for o in self.objectives] + [c.quantity for c in self.constraints]))
 
 
+# How far a run starts above the experiments' line of start temperature against concentration (`core.seeding`)
+ABOVE_SEEDING_LINE = "T1_above_seeding_line_K"
+
+
 @dataclass
 class Plan:
     """The proposed runs (one row each) and the predicted Pareto candidates they were chosen among."""
@@ -116,6 +121,8 @@ class Plan:
         table = predictions_table(self.runs, ["id", "profile_type"], cqas)
         table["expected HV improvement"] = self.runs["expected_improvement"].round(3)
         table["domain score"] = self.runs["domain_score"].round(2)
+        if ABOVE_SEEDING_LINE in self.runs:
+            table["T1 above the seeding line (K)"] = self.runs[ABOVE_SEEDING_LINE].round(1)
         return table
 
 
@@ -446,6 +453,9 @@ def _plan(
     if domain is None:
         domain = ApplicabilityDomain().fit(inputs[schema.input_names]).score
     runs["domain_score"] = domain(runs[schema.input_names])
+    band = seeding_band(inputs[schema.input_names])
+    if band is not None:  # far above it the seeds dissolve: a run unlike the experiments, shown rather than forbidden
+        runs[ABOVE_SEEDING_LINE] = band.offset(runs[CONCENTRATION].to_numpy(float), runs[START].to_numpy(float))
     runs = runs.drop(columns=["feasible"], errors="ignore")
     notes = [f"{n}: GP on {c} runs ({spec.features})" for n, c in models.counts_.items()]
     measured = _measured(inputs, models, spec)

@@ -18,6 +18,7 @@ from openpyxl.styles import Font
 from core.doe.schema import Schema
 from core.doe.template import HEADER_FILL, template_header
 from core.export import Recipe, recipe_from_point, recipes_to_xlsx
+from core.plan.propose import ABOVE_SEEDING_LINE
 
 DOE_SHEET, PLAN_SHEET = "DoE", "plan"
 
@@ -67,7 +68,7 @@ def _note(row: dict, schema: Schema) -> str:
 
 
 def _fill_plan_extras(ws: openpyxl.worksheet.worksheet.Worksheet, runs: pd.DataFrame) -> None:
-    extras = [c for c in ("strategy", "expected_improvement", "domain_score") if c in runs]
+    extras = [c for c in ("strategy", "expected_improvement", "domain_score", ABOVE_SEEDING_LINE) if c in runs]
     start = ws.max_column + 1
     for j, name in enumerate(extras):
         ws.cell(1, start + j, name).font = Font(bold=True)
