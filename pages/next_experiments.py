@@ -12,7 +12,6 @@ from core.plan.propose import STRATEGIES, Plan, PlanSpec, predictions_table
 from core.plan.recommend import basket_points, recommend
 from core.plan.workbook import plan_workbook
 from core.plots.plan import history_figure, plan_figure
-from core.seeding import seeding_band
 from core.workspace import AppendError
 from pages import state
 
@@ -76,7 +75,7 @@ def show_plan(plan: Plan, data: DoEData) -> None:
     st.plotly_chart(plan_figure(plan.front, plan.runs, plan.spec.objectives), key="plan_figure")
     table = plan.runs_table(data.schema.cqa_names)
     st.dataframe(table, hide_index=True, key="plan_table")
-    band = seeding_band(data.inputs)
+    band = plan.seeding
     seeding = (
         f"T1 above the seeding line: how far a run starts above the experiments' line of start temperature "
         f"against initial concentration (they started {band.low:+.1f} to {band.high:+.1f} K from it); far above "

@@ -143,11 +143,13 @@ def _repeats(data: DoEData, rows: pd.DataFrame) -> np.ndarray:
     numbers = given.apply(pd.to_numeric, errors="coerce")
     readable = (numbers.notna() | given.isna()).all(axis=1).to_numpy()
 
-    def keys(frame: pd.DataFrame) -> list[tuple[float, ...]]:
-        return [tuple(r) for r in frame.astype(float).fillna(-math.inf).to_numpy()]
+    known = set(_row_keys(data.frame.reindex(columns=columns)))
+    return readable & np.array([k in known for k in _row_keys(numbers)], dtype=bool)
 
-    known = set(keys(data.frame.reindex(columns=columns)))
-    return readable & np.array([k in known for k in keys(numbers)], dtype=bool)
+
+def _row_keys(frame: pd.DataFrame) -> list[tuple[float, ...]]:
+    """One hashable key per row, equal for rows equal in every cell (blanks alike)."""
+    return [tuple(r) for r in frame.astype(float).fillna(-math.inf).to_numpy()]
 
 
 def read_rows(
@@ -599,7 +601,7 @@ def _check_duplicates(usable: pd.DataFrame, schema: Schema, report: ValidationRe
     if not duplicated.any():
         return
     first = {}
-    for pos, key in zip(modelled.index, map(tuple, modelled.fillna(-math.inf).to_numpy()), strict=True):
+    for pos, key in zip(modelled.index, _row_keys(modelled), strict=True):
         if key in first:
             report.warning(
                 f"repeats row {first[key]} exactly; a repeated row counts twice in training",

@@ -56,7 +56,7 @@ from core.optimize.spec import Constraint, Objective
 from core.plan.gp import PlanningModels, input_bounds
 from core.plan.space import ProfileSpace, spaces_for
 from core.profiles import profile_type_name, temperature_columns
-from core.seeding import CONCENTRATION, START, seeding_band
+from core.seeding import CONCENTRATION, START, SeedingBand, seeding_band
 from core.torch_threads import one_torch_thread
 
 STRATEGIES = ("ehvi", "explore", "random", "exploit")
@@ -115,6 +115,7 @@ class Plan:
     seconds: float
     notes: list[str] = field(default_factory=list)
     measured: pd.DataFrame = field(default_factory=pd.DataFrame)  # the data's runs at the GPs' posterior
+    seeding: SeedingBand | None = None  # the experiments' band, from which `ABOVE_SEEDING_LINE` is measured
 
     def runs_table(self, cqas: Sequence[str]) -> pd.DataFrame:
         """The runs to show: id, type, each CQA as "mean ± σ", the expected improvement and the domain score."""
@@ -459,7 +460,7 @@ def _plan(
     runs = runs.drop(columns=["feasible"], errors="ignore")
     notes = [f"{n}: GP on {c} runs ({spec.features})" for n, c in models.counts_.items()]
     measured = _measured(inputs, models, spec)
-    return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes, measured)
+    return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes, measured, band)
 
 
 def _measured(inputs: pd.DataFrame, models: PlanningModels, spec: PlanSpec) -> pd.DataFrame:
