@@ -9,7 +9,9 @@ experiments. Reference point: D50 = 0 µm, DoA = 100 %. With several `--risk`
 values the surrogate designs are found once per κ (mean ∓ κσ), to see whether
 keeping away from what the models do not know pays off in truth; `--domain`
 keeps the designs within the models' applicability domain or not (`--domain-limit`:
-the largest domain score a design may have; 1, the domain's edge, by default), `--seeding`
+the largest domain score a design may have, the product's default unless given; several
+limits, `off` among them, give a column each, found with the same models, and each
+column's share is then over the best front any column or the simulator found), `--seeding`
 ties their start temperature to their initial concentration as the
 experiments do or not (`core/seeding.py`; the simulator's front is
 never tied, unless `--reference data` puts it under the designs' own domain
@@ -26,7 +28,7 @@ solubility), each judged by its own lab, and prints the share per campaign
 and the median and range per profile type.
 
     python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
-                                       [--domain-limit 1] [--seeding data|off] [--reference free|data|union]
+                                       [--domain-limit 1 2 4 off] [--seeding data|off] [--reference free|data|union]
                                        [--campaigns N] [--first SEED]
 """
 
@@ -52,7 +54,7 @@ from core.models.fitting import fit_cqa_models
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.problem import DOMAIN, PredictFn
 from core.optimize.run import optimize_profiles
-from core.optimize.spec import DesignSpec, data_temperature_ranges
+from core.optimize.spec import DEFAULT_DOMAIN_LIMIT, DesignSpec, data_temperature_ranges
 from core.profiles import profile_type_name
 from core.seeding import seeding_band
 from core.virtual_lab import ModelParameters
@@ -86,28 +88,47 @@ def simulator_predict(
     return predict
 
 
+def limit_value(text: str) -> float:
+    """A `--domain-limit` value: a positive domain score, or `off` (no limit)."""
+    value = np.inf if text == "off" else float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("a domain limit is a positive score or off")
+    return value
+
+
+def settings(args: argparse.Namespace) -> list[tuple[float, float]]:
+    """(κ, domain limit) of each column of designs; an infinite limit is the domain constraint off."""
+    limits = [np.inf] if args.domain == "off" else args.domain_limit
+    return [(kappa, limit) for kappa in args.risk for limit in limits]
+
+
+def setting_label(kappa: float, limit: float) -> str:
+    return f"κ={kappa:g} " + ("off" if limit == np.inf else f"L={limit:g}")
+
+
 def design_hypervolumes(
     data: DoEData, params: ModelParameters | None, args: argparse.Namespace
 ) -> tuple[str, dict[int, list[float]], dict[int, float]]:
-    """(models line, per profile type: the true HV of the surrogate designs per κ and of the simulator's front)."""
+    """(models line, per profile type: the true HV of the designs of each setting and of the simulator's front)."""
     old = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"} if args.old else {}
     fit = fit_cqa_models(data, search="fast", random_state=0, **old)
     start_T, end_T = data_temperature_ranges(data.profiles())
     models = (
         f"models: {', '.join(f'{c} {f.chosen}/{f.metrics.features}' for c, f in fit.fits.items())}; "
-        f"domain {args.domain}{f' (limit {args.domain_limit:g})' if args.domain == 'strict' else ''}; "
+        f"domain {args.domain}; "
         f"start T {start_T[0]:g}-{start_T[1]:g} °C, final T {end_T[0]:g}-{end_T[1]:g} °C"
     )
     predictor = fit.predictor()
     surrogate = predict_fn(predictor, cqa_limits(data.schema))
     band = seeding_band(data.inputs) if args.seeding == "data" else None
     within = args.reference == "data"  # the simulator's front under the designs' own domain and seeding constraints
-    truth = simulator_predict(args.jobs, params, predictor.domain if within and args.domain == "strict" else None)
+    (_, limit), *_ = settings(args)
+    truth = simulator_predict(args.jobs, params, predictor.domain if within and limit < np.inf else None)
     by_design: dict[int, list[float]] = {}
     by_simulator: dict[int, float] = {}
     for n_temps in N_TEMPERATURES:
         by_design[n_temps] = []
-        for kappa in args.risk:
+        for kappa, limit in settings(args):
             spec = DesignSpec(
                 n_temperatures=(n_temps,),
                 start_T=start_T,
@@ -115,8 +136,8 @@ def design_hypervolumes(
                 pop_size=100,
                 n_gen=100,
                 risk_kappa=kappa,
-                domain=args.domain,
-                domain_limit=args.domain_limit,
+                domain="off" if limit == np.inf else "strict",
+                domain_limit=1.0 if limit == np.inf else limit,
                 seeding=band,
             )
             designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
@@ -125,7 +146,7 @@ def design_hypervolumes(
             by_design[n_temps].append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))
         small = DesignSpec(n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=args.pop, n_gen=args.gen)
         if within:
-            small = replace(small, domain=args.domain, domain_limit=args.domain_limit, seeding=band)
+            small = replace(small, domain=spec.domain, domain_limit=spec.domain_limit, seeding=band)
         starts = {"free": [None], "data": [data.inputs], "union": [None, data.inputs]}[args.reference]
         front = pd.concat([optimize_profiles(truth, data.schema, small, experiments=e).points for e in starts])
         front = front[front["feasible"]]
@@ -146,10 +167,10 @@ def sample_table(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     models, by_design, by_simulator = design_hypervolumes(load_doe(SAMPLE).data, None, args)
     print(models)
-    data_columns = "".join(f" {f'HV κ={k:g}':>10} {'ratio':>6}" for k in args.risk)
+    data_columns = "".join(f" {'HV ' + setting_label(*s):>14} {'ratio':>6}" for s in settings(args))
     print(f"{'profile type':<16} {'HV simulator':>13}{data_columns}")
     for n_temps, shares in ratios(by_design, by_simulator).items():
-        cells = "".join(f" {hv:>10.1f} {r:>6.2f}" for hv, r in zip(by_design[n_temps], shares, strict=True))
+        cells = "".join(f" {hv:>14.1f} {r:>6.2f}" for hv, r in zip(by_design[n_temps], shares, strict=True))
         print(f"{profile_type_name(n_temps):<16} {by_simulator[n_temps]:>13.1f}{cells}")
     print(f"[{time.perf_counter() - t:.0f} s]")
 
@@ -157,8 +178,9 @@ def sample_table(args: argparse.Namespace) -> None:
 def campaign_table(args: argparse.Namespace) -> None:
     """The same measure on fresh campaigns of the default lab (even seeds) and of other compounds (odd seeds)."""
     shares: dict[int, list[list[float]]] = {n: [] for n in N_TEMPERATURES}
-    header = "".join(f"{profile_type_name(n).replace(' cooling', ''):>{9 * len(args.risk)}}" for n in N_TEMPERATURES)
-    print(f"share of the simulator front's HV per type (κ = {', '.join(f'{k:g}' for k in args.risk)})")
+    columns = settings(args)
+    header = "".join(f"{profile_type_name(n).replace(' cooling', ''):>{9 * len(columns)}}" for n in N_TEMPERATURES)
+    print(f"share of the simulator front's HV per type ({', '.join(setting_label(*c) for c in columns)})")
     print(f"{'campaign':<22}{header}")
     for campaign_id in range(args.first, args.first + args.campaigns):
         t = time.perf_counter()
@@ -174,8 +196,8 @@ def campaign_table(args: argparse.Namespace) -> None:
         print(f"{campaign_id:<5} {lab:<16}{cells}  [{time.perf_counter() - t:.0f} s; {models}]", flush=True)
     summary = []
     for n in N_TEMPERATURES:
-        per_kappa = np.array(shares[n]).T
-        summary.append(" / ".join(f"{np.median(x):.2f} [{x.min():.2f}-{x.max():.2f}]" for x in per_kappa))
+        per_setting = np.array(shares[n]).T
+        summary.append(" / ".join(f"{np.median(x):.2f} [{x.min():.2f}-{x.max():.2f}]" for x in per_setting))
     print(
         "median [range] per type: "
         + "; ".join(f"{profile_type_name(n)} {s}" for n, s in zip(N_TEMPERATURES, summary, strict=True))
@@ -196,9 +218,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--domain-limit",
-        type=float,
-        default=1.0,
-        help="with --domain strict, the largest domain score of a design (default 1: the domain's edge)",
+        type=limit_value,
+        nargs="+",
+        default=[DEFAULT_DOMAIN_LIMIT],
+        help=f"with --domain strict, the largest domain score of a design (default {DEFAULT_DOMAIN_LIMIT:g}, the "
+        "product's; 1 is the domain's edge); "
+        "several values, off among them, give a column each",
     )
     parser.add_argument(
         "--seeding",
@@ -219,6 +244,8 @@ def main() -> None:
     )
     parser.add_argument("--first", type=int, default=0, help="seed of the first campaign")
     args = parser.parse_args()
+    if args.reference == "data" and len(settings(args)) > 1:
+        parser.error("--reference data puts the simulator under one setting's constraints: give one κ and one limit")
     if args.campaigns:
         campaign_table(args)
     else:

@@ -63,9 +63,11 @@ def selection_from_chart(event: object) -> None:
 def fronts(result: DesignResult, cqas: list[str]) -> None:
     points = result.points[result.points["feasible"]]
     took = f" in {result.seconds:.1f} s" if result.seconds > 0 else ""  # a reopened project did not time it
+    outside = int((~points["in_domain"]).sum()) if "in_domain" in points else 0
+    beyond = f"; {outside} of them beyond the applicability domain, drawn hollow" if outside else ""
     st.caption(
         f"{len(points)} feasible Pareto points from {result.generations} generations"
-        f"{took}{' — stopped early' if result.cancelled else ''}"
+        f"{took}{' — stopped early' if result.cancelled else ''}{beyond}"
     )
     stale_note(result)
     only_merged = st.toggle("Only points that no other profile type beats", key="merged_only")

@@ -1,5 +1,6 @@
 """AppTest of the Design page: run a small design, select through the chart's session key, export."""
 
+from core.optimize.spec import DEFAULT_DOMAIN_LIMIT
 from tests.apptest import app_on
 from tests.conftest import noisy_crystallinity_project, small_data_heating_up_at_most, tiny_fit_heating_up_at_most
 
@@ -149,24 +150,23 @@ def test_after_a_run_no_progress_bar_stays_and_a_reopened_design_claims_no_time(
     at.session_state["design"] = replace(at.session_state["design"], seconds=0.0)  # as a saved project reopens it
     at.run()
     caption = next(c.value for c in at.caption if "Pareto points" in c.value)
-    assert "0.0 s" not in caption and caption.endswith("generations")
+    assert "0.0 s" not in caption and caption.split(";")[0].endswith("generations")  # then the domain count
 
 
 def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_them():
-    at = run_small_design()  # the constraint is on by default
+    at = run_small_design()  # the constraint is on by default, at the default limit
     result = at.session_state["design"]
-    assert result.spec.domain == "strict"
-    feasible = result.points[result.points["feasible"]]
+    assert result.spec.domain == "strict" and result.spec.domain_limit == DEFAULT_DOMAIN_LIMIT
     assert {"domain_score", "in_domain"} <= set(result.points.columns)
-    assert feasible["in_domain"].all()
-    table = next(d.value for d in at.dataframe if "domain_score" in d.value.columns)
-    assert table["in_domain"].all()
-    at.number_input(key="design_domain_limit").set_value(3.0)
+    assert (result.points.loc[result.points["feasible"], "domain_score"] <= DEFAULT_DOMAIN_LIMIT).all()
+    at.number_input(key="design_domain_limit").set_value(1.0)  # the domain's edge
     at.button(key="run_design").click()
     at.run()
     result = at.session_state["design"]
-    assert result.spec.domain_limit == 3.0
-    assert (result.points.loc[result.points["feasible"], "domain_score"] <= 3.0).all()
+    assert result.spec.domain_limit == 1.0
+    assert result.points.loc[result.points["feasible"], "in_domain"].all()
+    table = next(d.value for d in at.dataframe if "domain_score" in d.value.columns)
+    assert table["in_domain"].all()
     at.checkbox(key="design_domain").uncheck()
     at.button(key="run_design").click()
     at.run()
@@ -175,6 +175,9 @@ def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_the
     assert result.spec.domain == "off"
     chart = at.get("plotly_chart")[0].proto.spec
     assert "in_domain" in result.points.columns and '"symbol"' in chart
+    outside = int((~result.points.loc[result.points["feasible"], "in_domain"]).sum())
+    caption = next(c.value for c in at.caption if "Pareto points" in c.value)
+    assert outside > 0 and f"{outside} of them beyond the applicability domain" in caption
 
 
 def test_designs_are_seeded_as_the_experiments_by_default_and_free_when_unchecked():

@@ -96,6 +96,7 @@ def test_bad_requests_exit_2_with_a_message(run_dir, tmp_path, capsys):
 def test_pareto_points_carry_the_domain_and_strict_keeps_designs_in_it(run_dir, tmp_path, domain):
     out = tmp_path / "pareto.csv"
     args = ["optimize", str(run_dir), "--cycles", "0", "1", "--pop", "12", "--gen", "6", "--domain", domain]
+    args += ["--domain-limit", "1"]  # the domain's edge
     assert main([*args, "--out", str(out)]) == 0
     points = pd.read_csv(out)
     assert {"domain_score", "in_domain"} <= set(points.columns)

@@ -18,6 +18,7 @@ from core.models.persistence import RunFormatError, load_run
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import (
+    DEFAULT_DOMAIN_LIMIT,
     DOMAIN_MODES,
     Constraint,
     DesignSpec,
@@ -53,14 +54,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--domain",
         choices=DOMAIN_MODES,
         default="strict",
-        help="strict: keep designs within the models' applicability domain (default); off: only report it",
+        help="strict: keep designs no farther from the data than --domain-limit (default); off: only report "
+        "their domain score",
     )
     p.add_argument(
         "--domain-limit",
         type=float,
-        default=1.0,
+        default=DEFAULT_DOMAIN_LIMIT,
         metavar="SCORE",
-        help="with --domain strict, the largest domain score a design may have (default 1: the domain's edge)",
+        help="with --domain strict, the largest domain score a design may have "
+        f"(default {DEFAULT_DOMAIN_LIMIT:g}; 1 is the domain's edge)",
     )
     p.add_argument(
         "--seeding",

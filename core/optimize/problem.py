@@ -4,9 +4,10 @@ Decision variables are the inputs the profile type uses: initial
 concentration, seed loading, extra schema inputs, T1..Tk and the rates of its
 ramps; every other profile entry is fixed at 0 ("unused", Eq. 4 by
 construction). Eqs. 2-3 are inequality constraints, as in the method paper;
-with `DesignSpec.domain == "strict"` so is staying within the models'
-applicability domain (`core.models.domain`), because a surrogate's optimum
-far from every experiment is usually the surrogate's error, not the process's;
+with `DesignSpec.domain == "strict"` so is staying within `domain_limit` in
+the models' applicability-domain score (`core.models.domain`), because a
+surrogate's optimum far enough from every experiment is usually the
+surrogate's error, not the process's;
 with `DesignSpec.seeding` so is seeding as the experiments do
 (`core.seeding`).
 """

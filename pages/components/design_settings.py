@@ -8,6 +8,7 @@ import streamlit as st
 from core.optimize.bounds_table import bounds_table, read_bounds_table
 from core.optimize.spec import (
     BATCH_TIME,
+    DEFAULT_DOMAIN_LIMIT,
     Constraint,
     DesignSpec,
     Objective,
@@ -103,21 +104,23 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             "Stay within the applicability domain",
             value=True,
             key="design_domain",
-            help="Designs must lie as close to the experiments as the experiments lie to each other (in shared "
-            "profile descriptors, and in how far the hottest set point lies above the experiments' seeding line); "
-            "far from the data a surrogate's optimum is mostly its own error.",
+            help="Designs may lie no farther from the experiments than the limit below (in shared profile "
+            "descriptors, and in how far the hottest set point lies above the experiments' seeding line): far "
+            "enough from the data a surrogate's optimum is mostly its own error.",
         )
         limit = st.number_input(
             "Farthest a design may lie (domain score)",
             1.0,
             20.0,
-            1.0,
+            DEFAULT_DOMAIN_LIMIT,
             0.5,
             key="design_domain_limit",
             disabled=not stay,
             help="1 is the domain's edge: as far from the experiments as the loneliest of them lie from their "
-            "neighbours. A larger limit lets designs reach further beyond the experiments; past 1 they are drawn "
-            "hollow and flagged.",
+            "neighbours; past 1 designs are drawn hollow and flagged. The default let designs reach as far as they "
+            "had to on fresh virtual-lab campaigns, where the models' designs beyond the edge held up in the "
+            "simulator (README, Benchmarks); a plant is less smooth than a simulator, so make such a design "
+            "before trusting it (Next experiments, Validate).",
         )
         seed_as_data = st.checkbox(
             "Seed as the experiments do",
