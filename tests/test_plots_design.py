@@ -16,7 +16,7 @@ def points() -> pd.DataFrame:
 def test_pareto_figure_one_trace_per_type_ids_in_customdata_one_colour_bar():
     pts = points()
     fig = pareto_figure(pts, selected=[pts["id"].iloc[0]])
-    by_name = {t.name: t for t in fig.data}
+    by_name = {t.name: t for t in fig.data if t.customdata is not None}
     assert set(by_name) == {"linear cooling", "2 cycles", "selected"}
     assert sorted(by_name["2 cycles"].customdata) == sorted(pts.loc[pts["n_temperatures"] == 6, "id"])
     assert sum(bool(t.marker.showscale) for t in fig.data) == 1
@@ -45,3 +45,18 @@ def test_predicted_vs_measured_bars():
     )
     fig = predicted_vs_measured_figure(table)
     assert list(fig.data[0].y) == [22.9, 64.6] and list(fig.data[1].error_y.array) == [0.3, 12.7]
+
+
+def test_the_legend_shows_each_type_filled_and_explains_hollow_markers():
+    pts = points()
+    pts["in_domain"] = pts["n_temperatures"] == 2  # every 2-cycle point outside the domain
+    pts["domain_score"] = (~pts["in_domain"]).astype(float) * 3.0
+    fig = pareto_figure(pts)
+    data = {t.name: t for t in fig.data if t.customdata is not None}
+    legend = {t.name: t for t in fig.data if t.showlegend is not False and t.customdata is None}
+    assert set(legend) == {"linear cooling", "2 cycles", "outside the applicability domain"}
+    assert set(data["2 cycles"].marker.symbol) == {f"{legend['2 cycles'].marker.symbol}-open"}
+    assert legend["outside the applicability domain"].marker.symbol.endswith("-open")
+    assert all(data[n].legendgroup == legend[n].legendgroup == n for n in ("linear cooling", "2 cycles"))
+    inside = pareto_figure(pts.assign(in_domain=True))
+    assert "outside the applicability domain" not in {t.name for t in inside.data}

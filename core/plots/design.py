@@ -47,6 +47,14 @@ def _symbols(part: pd.DataFrame, symbol: str) -> str | list[str]:
     return [symbol if inside else f"{symbol}-open" for inside in part["in_domain"]]
 
 
+def _legend_entry(name: str, symbol: str, group: str | None = None) -> go.Scatter:
+    """A legend item with no points: the legend shows each type's filled symbol, whichever points it has, and
+    what a hollow marker means; clicking it still shows or hides its group."""
+    colour = "black" if symbol.endswith("-open") else "lightgrey"  # an open symbol is drawn in its colour alone
+    marker = {"symbol": symbol, "size": 10, "color": colour, "line": {"width": 1, "color": "black"}}
+    return go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=group, marker=marker)
+
+
 def pareto_figure(
     points: pd.DataFrame,
     x: str = "DoA",
@@ -64,12 +72,15 @@ def pareto_figure(
     cmax = points[colour_col].max() if colour_col else None
     for k, type_name in enumerate(_types(points)):
         part = points[points["profile_type"] == type_name].sort_values(f"{x}_mean" if f"{x}_mean" in points else x)
+        fig.add_trace(_legend_entry(type_name, SYMBOLS[k % len(SYMBOLS)], type_name))
         fig.add_trace(
             go.Scatter(
                 x=part[f"{x}_mean"] if f"{x}_mean" in part else part[x],
                 y=part[f"{y}_mean"] if f"{y}_mean" in part else part[y],
                 mode="markers",
                 name=type_name,
+                legendgroup=type_name,
+                showlegend=False,
                 customdata=part["id"],
                 hovertext=_hover(part),
                 hovertemplate="%{hovertext}<extra></extra>",
@@ -92,6 +103,8 @@ def pareto_figure(
                 },
             )
         )
+    if "in_domain" in points and not points["in_domain"].all():
+        fig.add_trace(_legend_entry("outside the applicability domain", "circle-open"))
     chosen = points[points["id"].isin(set(selected))]
     if not chosen.empty:
         fig.add_trace(
