@@ -2,12 +2,9 @@
 
 import streamlit as st
 
-from pages import state
-from pages.sidebar import render_open, render_save, render_status
-
 st.set_page_config(page_title="ProcessTwin", page_icon="🧪", layout="wide")
-state.ensure_sample_loaded()
-
+# The list of screens goes out before the science stack is imported: a fresh server's first run spends seconds
+# on those imports, and until st.navigation runs Streamlit lists every module of pages/ as a screen of its own.
 navigation = st.navigation(
     {
         "Crystallization": [
@@ -24,6 +21,12 @@ navigation = st.navigation(
         ],
     }
 )
+
+with st.spinner("Starting ProcessTwin: loading its modelling libraries"):  # shown only if it takes a while
+    from pages import state
+    from pages.sidebar import render_open, render_save, render_status
+
+state.ensure_sample_loaded()
 state.open_wanted_screen()
 
 with st.sidebar:
