@@ -153,7 +153,7 @@ def test_after_a_run_no_progress_bar_stays_and_a_reopened_design_claims_no_time(
     assert "0.0 s" not in caption and caption.split(";")[0].endswith("generations")  # then the domain count
 
 
-def test_domain_constraint_on_keeps_designs_in_the_domain_and_off_only_marks_them():
+def test_domain_constraint_keeps_designs_within_its_limit_and_off_only_marks_them():
     at = run_small_design()  # the constraint is on by default, at the default limit
     result = at.session_state["design"]
     assert result.spec.domain == "strict" and result.spec.domain_limit == DEFAULT_DOMAIN_LIMIT

@@ -49,7 +49,7 @@ def test_predicted_vs_measured_bars():
 
 def test_the_legend_shows_each_type_filled_and_explains_hollow_markers():
     pts = points()
-    pts["in_domain"] = pts["n_temperatures"] == 2  # every 2-cycle point outside the domain
+    pts["in_domain"] = pts["n_temperatures"] == 2  # linear runs inside, every 2-cycle point outside
     pts["domain_score"] = (~pts["in_domain"]).astype(float) * 3.0
     fig = pareto_figure(pts)
     data = {t.name: t for t in fig.data if t.customdata is not None}
