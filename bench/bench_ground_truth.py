@@ -13,7 +13,8 @@ the largest domain score a design may have, the product's default unless given; 
 limits, `off` among them, give a column each, found with the same models, and each
 column's share is then over the best front any column or the simulator found), `--seeding`
 ties their start temperature to their initial concentration as the
-experiments do or not (`core/seeding.py`; the simulator's front is
+experiments do, and their heat-ups to no higher above that line than theirs, or
+only the start (`start`), or neither (`core/seeding.py`; the simulator's front is
 never tied, unless `--reference data` puts it under the designs' own domain
 and seeding constraints: the best the region the data cover offers, so that
 the share measures the models there apart from what lies beyond the
@@ -28,8 +29,8 @@ solubility), each judged by its own lab, and prints the share per campaign
 and the median and range per profile type.
 
     python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
-                                       [--domain-limit 1 2 4 off] [--seeding data|off] [--reference free|data|union]
-                                       [--campaigns N] [--first SEED]
+                                       [--domain-limit 1 2 4 off] [--seeding data|start|off]
+                                       [--reference free|data|union] [--campaigns N] [--first SEED]
 """
 
 from __future__ import annotations
@@ -120,7 +121,9 @@ def design_hypervolumes(
     )
     predictor = fit.predictor()
     surrogate = predict_fn(predictor, cqa_limits(data.schema))
-    band = seeding_band(data.inputs) if args.seeding == "data" else None
+    band = seeding_band(data.inputs) if args.seeding != "off" else None
+    if band is not None and args.seeding == "start":  # the start tied to the line, the heat-ups free
+        band = replace(band, peak_high=None)
     within = args.reference == "data"  # the simulator's front under the designs' own domain and seeding constraints
     (_, limit), *_ = settings(args)
     truth = simulator_predict(args.jobs, params, predictor.domain if within and limit < np.inf else None)
@@ -227,9 +230,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--seeding",
-        choices=("data", "off"),
+        choices=("data", "start", "off"),
         default="data",
-        help="seed the surrogate designs as the experiments do (default) or freely",
+        help="seed the surrogate designs as the experiments do (default), start them so but let their heat-ups "
+        "rise as high as the bounds allow (start), or freely",
     )
     parser.add_argument(
         "--reference",
