@@ -103,6 +103,11 @@ def settings(args: argparse.Namespace) -> list[tuple[float, float]]:
     return [(kappa, limit) for kappa in args.risk for limit in limits]
 
 
+def domain_setting(limit: float) -> dict[str, object]:
+    """The DesignSpec fields of a limit: an infinite one turns the constraint off."""
+    return {"domain": "off", "domain_limit": 1.0} if limit == np.inf else {"domain": "strict", "domain_limit": limit}
+
+
 def setting_label(kappa: float, limit: float) -> str:
     return f"κ={kappa:g} " + ("off" if limit == np.inf else f"L={limit:g}")
 
@@ -125,13 +130,14 @@ def design_hypervolumes(
     if band is not None and args.seeding == "start":  # the start tied to the line, the heat-ups free
         band = replace(band, peak_high=None)
     within = args.reference == "data"  # the simulator's front under the designs' own domain and seeding constraints
-    (_, limit), *_ = settings(args)
-    truth = simulator_predict(args.jobs, params, predictor.domain if within and limit < np.inf else None)
+    columns = settings(args)
+    only = domain_setting(columns[0][1])  # with --reference data there is one column (main checks)
+    truth = simulator_predict(args.jobs, params, predictor.domain if within and only["domain"] == "strict" else None)
     by_design: dict[int, list[float]] = {}
     by_simulator: dict[int, float] = {}
     for n_temps in N_TEMPERATURES:
         by_design[n_temps] = []
-        for kappa, limit in settings(args):
+        for kappa, limit in columns:
             spec = DesignSpec(
                 n_temperatures=(n_temps,),
                 start_T=start_T,
@@ -139,9 +145,8 @@ def design_hypervolumes(
                 pop_size=100,
                 n_gen=100,
                 risk_kappa=kappa,
-                domain="off" if limit == np.inf else "strict",
-                domain_limit=1.0 if limit == np.inf else limit,
                 seeding=band,
+                **domain_setting(limit),
             )
             designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
             designs = designs[designs["feasible"]]
@@ -149,7 +154,7 @@ def design_hypervolumes(
             by_design[n_temps].append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))
         small = DesignSpec(n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=args.pop, n_gen=args.gen)
         if within:
-            small = replace(small, domain=spec.domain, domain_limit=spec.domain_limit, seeding=band)
+            small = replace(small, seeding=band, **only)
         starts = {"free": [None], "data": [data.inputs], "union": [None, data.inputs]}[args.reference]
         front = pd.concat([optimize_profiles(truth, data.schema, small, experiments=e).points for e in starts])
         front = front[front["feasible"]]
