@@ -14,13 +14,21 @@ the same decision space, computed once and cached in a JSON file. Reference
 point: D50 = 0 µm, DoA = 100 %. Each seed changes the planner's seed and the
 lab noise; the start data stay the sample's.
 
+`--campaigns ID ...` starts instead from fresh 31-run campaigns
+(`bench/campaigns.py`; odd ids come from other compounds, with perturbed
+kinetics and solubility), each judged by its own lab and its own true front,
+and the medians are over campaigns and seeds. The virtual lab's prior
+(`--priors virtual_lab`, `core/plan/lab_prior.py`) simulates the default
+lab, so on the sample and on even campaigns its prior is the truth itself;
+only other compounds measure it honestly.
+
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json] [--fused-kernel]
-        [--features raw descriptors both] [--solubility]
+        [--features raw descriptors both] [--priors none virtual_lab] [--campaigns 11 13 15] [--solubility]
 
-`--features` lists the planning GPs' inputs to compare (default: the product's, raw);
-each strategy runs once per feature set on the same seeds. `--solubility` gives
+`--features` lists the planning GPs' inputs to compare (default: the product's, raw),
+and `--priors` their priors; each strategy runs once per feature set and prior on the same seeds. `--solubility` gives
 the sample's schema the lab's solubility curve as a user would measure it
 (`campaigns.with_solubility`), which adds the supersaturation descriptors.
 
@@ -34,7 +42,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +52,13 @@ from botorch.acquisition.multi_objective import logei
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.campaigns import with_solubility
-from core.doe import load_doe
+from bench.campaigns import campaign, compound, with_solubility
+from core.doe import DoEData, load_doe
 from core.models.datasets import ModelData
 from core.models.features import FEATURE_SETS
 from core.optimize.run import non_dominated, optimize_profiles
 from core.optimize.spec import Constraint, DesignSpec, data_temperature_ranges
+from core.plan.lab_prior import PRIORS
 from core.plan.propose import (
     STRATEGIES,
     PlanSpec,
@@ -66,18 +75,18 @@ SAMPLE = ROOT / "sample_data" / "doe.csv"
 REFERENCE = np.array([0.0, -100.0])  # maximisation form (D50, -DoA): D50 = 0 µm, DoA = 100 %
 
 
-def true_hv(features: pd.DataFrame, constraints: tuple[Constraint, ...], jobs: int) -> float:
-    sim = simulate_rows(features.reset_index(drop=True), n_jobs=jobs, bounds=None)
+def true_hv(features: pd.DataFrame, constraints: tuple[Constraint, ...], jobs: int, params: ModelParameters) -> float:
+    sim = simulate_rows(features.reset_index(drop=True), params=params, n_jobs=jobs, bounds=None)
     table = sim.rename(columns={c: f"{c}_mean" for c in CQA_NAMES})
     ok = constraints_met(table, constraints) & sim["error"].isna().to_numpy()
     Y = np.column_stack([table["D50_mean"], -table["DoA_mean"]])[ok]
     return hypervolume(Y, REFERENCE)
 
 
-def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints) -> float:
+def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints, params: ModelParameters) -> float:
     """HV of NSGA-II on the simulator (all profile types, merged), cached by its settings."""
     key = {
-        "lab": repr(ModelParameters()),  # a recalibrated lab has another true front
+        "lab": repr(params),  # another compound, or a recalibrated lab, has another true front
         "pop": args.true_pop,
         "gen": args.true_gen,
         "start_T": list(start_T),
@@ -93,7 +102,7 @@ def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints)
     t = time.perf_counter()
 
     def predict(features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        sim = simulate_rows(features, n_jobs=args.jobs, bounds=None)
+        sim = simulate_rows(features, params=params, n_jobs=args.jobs, bounds=None)
         zeros = np.zeros(len(features))
         return {c: (sim[c].to_numpy(float), zeros) for c in CQA_NAMES}
 
@@ -117,12 +126,39 @@ RECOMMENDERS = {
 }
 
 
-def campaign(
-    strategy: str, seed: int, args, data, spec: PlanSpec, hv_true: float
+@dataclass(frozen=True)
+class Start:
+    """The data a loop starts from, the lab that is its truth, and that lab's true front."""
+
+    name: str
+    data: DoEData
+    params: ModelParameters
+    spec: PlanSpec
+    hv_true: float
+
+
+def starts(args: argparse.Namespace, spec: PlanSpec) -> list[Start]:
+    """The shipped sample (the default lab), or fresh campaigns (odd ids: other compounds, `bench/campaigns.py`)."""
+    labs = [("sample", load_doe(SAMPLE).data, ModelParameters())]
+    if args.campaigns:
+        compounds = {i: compound(1000 + i, i % 2 == 1) for i in args.campaigns}
+        labs = [(f"campaign {i}", campaign(i, p)[0], p) for i, p in compounds.items()]
+    out = []
+    for name, data, params in labs:
+        if args.solubility:
+            data = with_solubility(data, params, seed=0)
+        start_T, end_T = data_temperature_ranges(data.profiles())
+        hv = true_front_hv(args, data.schema, start_T, end_T, spec.constraints, params)
+        out.append(Start(name, data, params, replace(spec, start_T=start_T, end_T=end_T), hv))
+    return out
+
+
+def run_loop(
+    strategy: str, seed: int, args, start: Start, spec: PlanSpec
 ) -> tuple[dict[str, list[float]], list[float]]:
     """Per recommender, true HV fraction after 0, 1, ..., rounds rounds; seconds per planning call."""
-    schema = data.schema
-    md = ModelData.from_doe(data)
+    schema = start.data.schema
+    md = ModelData.from_doe(start.data)
     inputs, cqas = md.inputs.reset_index(drop=True), md.cqas.reset_index(drop=True)
     fractions: dict[str, list[float]] = {name: [] for name in RECOMMENDERS}
     seconds = []
@@ -139,14 +175,23 @@ def campaign(
             "measured": inputs,
         }
         for name, rows in chosen.items():
-            fractions[name].append(true_hv(rows[schema.input_names], spec.constraints, args.jobs) / hv_true)
+            hv = true_hv(rows[schema.input_names], spec.constraints, args.jobs, start.params)
+            fractions[name].append(hv / start.hv_true)
         if last:
             break
         new = plan.runs[schema.input_names].reset_index(drop=True)
-        measured = simulate_rows(new, noise=True, random_state=seed * 1000 + r, n_jobs=args.jobs, bounds=None)
+        measured = simulate_rows(
+            new, params=start.params, noise=True, random_state=seed * 1000 + r, n_jobs=args.jobs, bounds=None
+        )
         inputs = pd.concat([inputs, new], ignore_index=True)
         cqas = pd.concat([cqas, measured[list(cqas.columns)]], ignore_index=True)
     return fractions, seconds
+
+
+def variant_name(strategy: str, features: str, prior: str, args: argparse.Namespace) -> str:
+    """The strategy, tagged with the feature set and the prior when several are compared."""
+    tags = [t for t, many in ((features, len(args.features) > 1), (prior, len(args.priors) > 1)) if many]
+    return "/".join([strategy, *tags])
 
 
 def main() -> None:
@@ -165,35 +210,41 @@ def main() -> None:
     parser.add_argument("--fused-kernel", action="store_true", help="compile and use BoTorch's C++ qLogNEHVI kernel")
     parser.add_argument("--features", nargs="+", choices=FEATURE_SETS, default=[PlanSpec.features])
     parser.add_argument("--solubility", action="store_true", help="give the schema the lab's solubility curve")
+    parser.add_argument(
+        "--campaigns", type=int, nargs="+", default=[], help="start from these fresh campaigns instead of the sample"
+    )
+    parser.add_argument("--priors", nargs="+", choices=PRIORS, default=[PlanSpec.prior], help="the GPs' prior")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fused_kernel:
         t = time.perf_counter()
         logei._try_load_fused_kernel()
         print(f"fused kernel {'loaded' if logei._C is not None else 'unavailable'} in {time.perf_counter() - t:.0f} s")
-    data = load_doe(SAMPLE).data
-    if args.solubility:
-        data = with_solubility(data, ModelParameters(), seed=0)
-    start_T, end_T = data_temperature_ranges(data.profiles())
     constraints = tuple(Constraint.parse(c) for c in args.constraint)
-    spec = PlanSpec(batch_size=args.batch, constraints=constraints, start_T=start_T, end_T=end_T)
+    spec = PlanSpec(batch_size=args.batch, constraints=constraints, n_jobs=args.jobs)
     print(
         f"size: {args.seeds} seeds x {args.rounds} rounds x {args.batch} runs; recommended set {args.recommend}; "
         f"true front NSGA-II {args.true_pop}x{args.true_gen}; constraints: {', '.join(args.constraint) or 'none'}"
     )
-    hv_true = true_front_hv(args, data.schema, start_T, end_T, constraints)
     results: dict[str, dict[str, np.ndarray]] = {name: {} for name in RECOMMENDERS}
-    for features in args.features:
+    variants = [(f, p) for f in args.features for p in args.priors]
+    begins = starts(args, spec)
+    for features, prior in variants:
         for strategy in args.strategies:
-            name = strategy if len(args.features) == 1 else f"{strategy}/{features}"
+            name = variant_name(strategy, features, prior, args)
             runs: dict[str, list[list[float]]] = {r: [] for r in RECOMMENDERS}
             times = []
-            for seed in range(args.seeds):
-                fractions, seconds = campaign(strategy, seed, args, data, replace(spec, features=features), hv_true)
-                times += seconds
-                for rec, values in fractions.items():
-                    runs[rec].append(values)
-                    print(f"  {name} seed {seed} {rec}: " + " ".join(f"{f:.2f}" for f in values), flush=True)
+            for start in begins:
+                for seed in range(args.seeds):
+                    variant = replace(start.spec, features=features, prior=prior)
+                    fractions, seconds = run_loop(strategy, seed, args, start, variant)
+                    times += seconds
+                    for rec, values in fractions.items():
+                        runs[rec].append(values)
+                        print(
+                            f"  {name} {start.name} seed {seed} {rec}: " + " ".join(f"{f:.2f}" for f in values),
+                            flush=True,
+                        )
             for rec in RECOMMENDERS:
                 results[rec][name] = np.array(runs[rec])
             print(f"{name}: planning call {np.median(times):.1f} s median, {max(times):.1f} s max", flush=True)
@@ -208,16 +259,17 @@ def main() -> None:
             )
             print(f"{strategy:<22}{cells}")
     results = results["product"]
-    for features in args.features:
-        tag = "" if len(args.features) == 1 else f"/{features}"
-        ehvi, rand = results.get(f"ehvi{tag}"), results.get(f"random{tag}")
+    for features, prior in variants:
+        ehvi = results.get(variant_name("ehvi", features, prior, args))
+        rand = results.get(variant_name("random", features, prior, args))
         if ehvi is None or rand is None:
             continue
         final_e, final_r = np.median(ehvi[:, -1]), np.median(rand[:, -1])
         reach = np.any(np.median(ehvi, axis=0) >= 0.8)
         ratio = final_e / final_r if final_r > 0 else float("inf")
         verdict = "yes" if reach else "no"
-        print(f"\nehvi{tag} median reaches 0.8: {verdict}; at {added[-1]} runs ehvi/random = {ratio:.2f}")
+        label = variant_name("ehvi", features, prior, args)
+        print(f"\n{label} median reaches 0.8: {verdict}; at {added[-1]} runs ehvi/random = {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,13 @@ def spec_from_widgets(data: DoEData) -> PlanSpec | None:
     cycles = c3.multiselect("Cycles (0 = linear)", [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], key="plan_cycles")
     seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="plan_seed")
     text = st.text_input("Constraint (optional)", "", key="plan_constraint", placeholder="crystallinity>=80")
+    physics = st.toggle(
+        "Learn from the virtual lab too",
+        key="plan_prior",
+        help="The planner's GPs also learn from simulated runs: the data's own runs and a design over the planning "
+        "space (a short search included), calibrated on the data. Where no run went they follow the simulator's "
+        "trends as far as the data say it agrees with them. The first plan simulates a few hundred runs.",
+    )
     try:
         start_T, end_T = data_temperature_ranges(data.profiles())
         return PlanSpec(
@@ -52,6 +59,8 @@ def spec_from_widgets(data: DoEData) -> PlanSpec | None:
             start_T=start_T,
             end_T=end_T,
             random_state=int(seed),
+            prior="virtual_lab" if physics else "none",
+            n_jobs=-1,
         )
     except ValueError as exc:
         st.error(str(exc))
@@ -121,7 +130,8 @@ else:
     spec = spec_from_widgets(data)
     if spec is not None and st.button("Propose the next batch", type="primary", key="plan_propose"):
         try:
-            with st.spinner(f"Fitting GPs and planning {spec.batch_size} runs ({spec.strategy})"):
+            prior = ", simulating the virtual lab's runs" if spec.prior != "none" else ""
+            with st.spinner(f"Fitting GPs and planning {spec.batch_size} runs ({spec.strategy}{prior})"):
                 state.workspace().propose_plan(spec)
         except ValueError as exc:
             st.error(f"Cannot plan: {exc}")

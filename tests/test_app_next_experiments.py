@@ -73,3 +73,21 @@ def test_the_best_designs_join_the_basket_as_recipes():
     design.run()
     assert not design.exception, design.exception
     assert [b.proto.label for b in design.get("download_button")][:1] == ["Recipes (XLSX)"]
+
+
+def test_the_virtual_lab_as_the_planners_prior_is_a_switch_that_says_what_it_did(monkeypatch):
+    from core.plan import lab_prior
+
+    for name, value in (("SOBOL_PER_TYPE", 4), ("SEARCH_POP", 4), ("SEARCH_GEN", 2)):  # a cheap design
+        monkeypatch.setattr(lab_prior, name, value)
+    at = app_on("pages/next_experiments.py", with_models=False)
+    at.number_input(key="plan_k").set_value(2)
+    at.selectbox(key="plan_strategy").set_value("random")
+    at.multiselect(key="plan_cycles").set_value([0, 2])
+    at.toggle(key="plan_prior").set_value(True)
+    at.button(key="plan_propose").click()
+    at.run()
+    assert not at.exception, at.exception
+    plan = at.session_state["plan"]
+    assert plan.spec.prior == "virtual_lab" and len(plan.runs) == 2
+    assert any("simulated runs as a second task" in c.value for c in at.caption)

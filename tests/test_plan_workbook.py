@@ -51,6 +51,18 @@ def test_cli_writes_a_workbook_that_validates_with_blank_cqas_and_simulates(tmp_
     assert '"D50"' in capsys.readouterr().out
 
 
+def test_cli_plans_with_the_virtual_lab_as_prior_on_request(tmp_path, capsys, monkeypatch):
+    from core.plan import lab_prior
+
+    for name, value in (("SOBOL_PER_TYPE", 4), ("SEARCH_POP", 4), ("SEARCH_GEN", 2)):  # a cheap design
+        monkeypatch.setattr(lab_prior, name, value)
+    out = tmp_path / "next.xlsx"
+    args = ["plan", str(SAMPLE), "--batch", "2", "--cycles", "0", "2", "--strategy", "random", "--prior", "virtual_lab"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "D50: with 47 simulated runs as a second task" in capsys.readouterr().err  # 31 runs, 2 types x (4 + 4)
+    assert len(load_doe(out, planned=True).data) == 2
+
+
 def test_cli_bad_input_gives_a_message_not_a_traceback(tmp_path, capsys):
     assert main(["plan", str(SAMPLE), "--out", str(tmp_path / "next.csv")]) == 2
     assert ".xlsx" in capsys.readouterr().err

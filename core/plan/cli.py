@@ -17,6 +17,7 @@ from core.models.datasets import ModelData
 from core.models.features import FEATURE_SETS
 from core.models.persistence import SCHEMA_FILE
 from core.optimize.spec import Constraint, Objective, data_temperature_ranges, n_temperatures_for_cycles
+from core.plan.lab_prior import PRIORS
 from core.plan.propose import STRATEGIES, PlanSpec, plan_experiments
 from core.plan.workbook import plan_workbook
 from core.profiles import ThermocycleProfile
@@ -40,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=FEATURE_SETS,
         default=PlanSpec.features,
         help="the GPs' inputs: raw columns (default), profile descriptors shared by every type, or both",
+    )
+    p.add_argument(
+        "--prior",
+        choices=PRIORS,
+        default=PlanSpec.prior,
+        help="virtual_lab: the GPs also learn from simulated runs (the data's and a design over the planning space, "
+        "calibrated on the data), so that they follow the simulator's trends where no run went (default: none)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="workbook to write (.xlsx)")
@@ -92,6 +100,8 @@ def run_plan(args: argparse.Namespace) -> int:
             end_T=end_T,
             random_state=args.seed,
             features=args.features,
+            prior=args.prior,
+            n_jobs=-1,
         )
         plan = plan_experiments(data.inputs, data.cqas, schema, spec)
     except (ValueError, OSError, KeyError, json.JSONDecodeError, pd.errors.ParserError) as exc:

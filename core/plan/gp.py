@@ -13,6 +13,10 @@ so the default stays with the raw columns. Raw rows are scaled to the unit box
 by the schema's bounds (profile columns from 0, the "unused" value), feature
 rows by the data's range. The descriptors are computed in numpy, so the
 acquisition is optimised without gradients (`core.plan.propose`).
+
+With the virtual lab as prior (`core.plan.lab_prior`), each CQA's GP is a
+two-task GP instead: the data and the simulated runs, correlated by a fitted
+task covariance, predicting the data's task.
 """
 
 from __future__ import annotations
@@ -23,20 +27,25 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import torch
+from botorch.exceptions.errors import ModelFittingError
 from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
-from botorch.models import ModelListGP, SingleTaskGP
+from botorch.models import ModelListGP, MultiTaskGP, SingleTaskGP
 from botorch.models.transforms import Normalize, Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from core.doe.schema import Schema
 from core.models.features import FeatureMap
 from core.optimize.spec import BATCH_TIME
+from core.plan.lab_prior import PriorRows
 from core.profiles import SolubilityCurve
 from core.torch_threads import one_torch_thread
 
 # L-BFGS iterations of the marginal-likelihood fit: a bounded cost per planning call on a shared machine.
 FIT_MAXITER = 150
+# Fits started again from the hyper-parameter priors when one breaks down numerically (a covariance that is not
+# positive definite); an unconverged fit is kept as it is.
+FIT_ATTEMPTS = 3
 
 
 def input_bounds(schema: Schema) -> torch.Tensor:
@@ -71,11 +80,20 @@ class PlanningModels:
         lo, hi = X.min(dim=0).values, X.max(dim=0).values
         return torch.stack([lo, torch.where(hi > lo, hi, lo + 1.0)])
 
-    def fit(self, inputs: pd.DataFrame, cqas: pd.DataFrame, random_state: int = 0) -> PlanningModels:
+    def fit(
+        self, inputs: pd.DataFrame, cqas: pd.DataFrame, random_state: int = 0, prior: PriorRows | None = None
+    ) -> PlanningModels:
+        """One GP per outcome on the runs that measured it; with `prior`, a multi-task GP whose second task
+        is the simulated runs (`core.plan.lab_prior`), predicting the first."""
         X_all = self.transform(torch.tensor(inputs[self.schema.input_names].to_numpy(float), dtype=torch.double))
         if not torch.isfinite(X_all).all():
             raise ValueError("some runs are not complete profiles; check the data on the Data screen")
-        bounds = self._bounds(X_all)
+        X_prior = None
+        if prior is not None:
+            X_prior = self.transform(
+                torch.tensor(prior.inputs[self.schema.input_names].to_numpy(float), dtype=torch.double)
+            )
+        bounds = self._bounds(X_all if X_prior is None else torch.cat([X_all, X_prior]))
         gps, counts = [], {}
         with one_torch_thread(), torch.random.fork_rng():
             torch.manual_seed(random_state)
@@ -90,18 +108,13 @@ class PlanningModels:
                     raise ValueError(f"{name} is measured in {counts[name]} runs; planning needs at least 3")
                 X = X_all[rows]
                 Y = torch.tensor(cqas[name].to_numpy(float), dtype=torch.double)[rows].unsqueeze(-1)
-                gp = SingleTaskGP(
-                    X, Y, input_transform=Normalize(X.shape[-1], bounds=bounds), outcome_transform=Standardize(1)
-                )
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", (InputDataWarning, OptimizationWarning))
-                    fit_gpytorch_mll(
-                        ExactMarginalLogLikelihood(gp.likelihood, gp),
-                        optimizer_kwargs={"options": {"maxiter": FIT_MAXITER}},
-                        warning_handler=lambda w: True,  # an unconverged fit is kept, not re-drawn from the priors
-                        max_attempts=1,
+                if prior is None or X_prior is None:
+                    gp = SingleTaskGP(
+                        X, Y, input_transform=Normalize(X.shape[-1], bounds=bounds), outcome_transform=Standardize(1)
                     )
-                gps.append(gp.eval())
+                else:
+                    gp = _two_task_gp(X, Y, X_prior, torch.as_tensor(prior.values[name]), bounds)
+                gps.append(_fitted(gp, name))
         self.counts_ = counts
         self.model_ = ModelListGP(*gps)
         self.X_baseline_ = X_all
@@ -128,3 +141,39 @@ class PlanningModels:
         for name, (mean, std) in self.predict(features).items():
             out[f"{name}_mean"], out[f"{name}_std"] = mean, std
         return pd.DataFrame(out, index=features.index)
+
+
+def _fitted(gp: SingleTaskGP | MultiTaskGP, name: str) -> SingleTaskGP | MultiTaskGP:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (InputDataWarning, OptimizationWarning))
+        try:
+            fit_gpytorch_mll(
+                ExactMarginalLogLikelihood(gp.likelihood, gp),
+                optimizer_kwargs={"options": {"maxiter": FIT_MAXITER}},
+                warning_handler=lambda w: True,  # an unconverged fit is kept, not re-drawn from the priors
+                max_attempts=FIT_ATTEMPTS,
+            )
+        except ModelFittingError as exc:
+            raise ValueError(f"the planner's GP of {name} could not be fitted ({exc}); try another seed") from exc
+    return gp.eval()
+
+
+def _two_task_gp(
+    X: torch.Tensor, Y: torch.Tensor, X_sim: torch.Tensor, y_sim: torch.Tensor, bounds: torch.Tensor
+) -> MultiTaskGP:
+    """Task 0 the data, task 1 the simulated runs; predicts task 0. The outputs are standardised together (not
+    per task): the simulated values are already calibrated onto the data's scale, and a per-task scale would
+    undo that."""
+    ok = torch.isfinite(y_sim)
+    X_sim, y_sim = X_sim[ok], y_sim[ok].unsqueeze(-1).double()
+    task = torch.cat([torch.zeros(len(X), 1), torch.ones(len(X_sim), 1)]).double()
+    d = X.shape[-1]
+    return MultiTaskGP(
+        torch.cat([torch.cat([X, X_sim]), task], dim=-1),
+        torch.cat([Y, y_sim]),
+        task_feature=d,
+        output_tasks=[0],
+        rank=1,
+        input_transform=Normalize(d + 1, bounds=torch.cat([bounds, torch.tensor([[0.0], [1.0]])], dim=-1)),
+        outcome_transform=Standardize(1),
+    )

@@ -50,11 +50,11 @@ from scipy.stats import qmc
 from core.doe.schema import Schema
 from core.models.domain import ApplicabilityDomain
 from core.models.features import FEATURE_SETS
-from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
 from core.plan.gp import PlanningModels, input_bounds
-from core.plan.space import ProfileSpace, spaces_for
+from core.plan.lab_prior import PRIOR_CACHE, PRIORS, minimisation_form, prior_rows
+from core.plan.space import ProfileSpace, search_box, spaces_for
 from core.profiles import profile_type_name, temperature_columns
 from core.seeding import CONCENTRATION, START, SeedingBand, seeding_band
 from core.torch_threads import one_torch_thread
@@ -76,6 +76,8 @@ class PlanSpec:
     end_T: tuple[float, float] | None = None
     random_state: int = 0
     features: str = "raw"  # the GPs' inputs, a feature set of `core.models.features` (`bench_plan_models.py`)
+    prior: str = "none"  # "virtual_lab": simulated runs as the GPs' second task (`core.plan.lab_prior`)
+    n_jobs: int = 1  # processes for the prior's simulations
     mc_samples: int = 64
     num_restarts: int = 3  # screened candidates refined per slot
     raw_samples: int = 128  # Sobol candidates screened per profile type and slot
@@ -94,6 +96,8 @@ class PlanSpec:
             raise ValueError("choose at least one profile type")
         if self.features not in FEATURE_SETS:
             raise ValueError(f'unknown feature set "{self.features}"; choose one of {", ".join(FEATURE_SETS)}')
+        if self.prior not in PRIORS:
+            raise ValueError(f'unknown prior "{self.prior}"; choose one of {", ".join(PRIORS)}')
 
     @property
     def outcomes_needed(self) -> list[str]:
@@ -287,26 +291,14 @@ def predicted_front(models: PlanningModels, spaces: list[ProfileSpace], spec: Pl
     index = {name: j for j, name in enumerate(models.outcomes)}
     tables = []
     for t, space in enumerate(spaces):
-        algo = ArrayNSGA2(
-            np.zeros(space.dim),
-            np.ones(space.dim),
-            spec.front_pop,
-            lambda n, rng, d=space.dim: rng.random((n, d)),
-            lambda U: np.clip(U, 0.0, 1.0),
-            seed=spec.random_state + 31 * t,
-        )
-        for _ in range(spec.front_gen):
-            U = algo.ask()
+
+        def evaluate(U: np.ndarray, space: ProfileSpace = space) -> tuple[np.ndarray, np.ndarray]:
             mean, _ = models.predict_tensor(space.decode_tensor(torch.as_tensor(U, dtype=torch.double)))
-            mean = mean.numpy()
-            F = np.column_stack([(-1 if o.sense == "max" else 1) * mean[:, index[o.quantity]] for o in spec.objectives])
-            G = [
-                (c.value - mean[:, index[c.quantity]]) if c.op == ">=" else (mean[:, index[c.quantity]] - c.value)
-                for c in spec.constraints
-            ]
-            algo.tell(F, np.column_stack(G) if G else np.zeros((len(U), 0)))
-        best = algo.optimum
-        tables.append(_candidates(space, algo.X[best], models))
+            values = {name: mean[:, j].numpy() for name, j in index.items()}
+            return minimisation_form(values, spec.objectives, spec.constraints)
+
+        algo = search_box(space, evaluate, spec.front_pop, spec.front_gen, spec.random_state + 31 * t)
+        tables.append(_candidates(space, algo.X[algo.optimum], models))
     front = pd.concat(tables, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
     front["feasible"] = constraints_met(front, spec.constraints)
     return front
@@ -431,8 +423,13 @@ def _plan(
 ) -> Plan:
     start = time.perf_counter()
     schema = schema.covering(inputs)  # the runs made lie within the space the next ones are planned in
-    models = PlanningModels(schema, _outcomes(cqas, spec), spec.features).fit(inputs, cqas, spec.random_state)
     spaces = spaces_for(schema, spec.n_temperatures, spec.start_T, spec.end_T)
+    outcomes = _outcomes(cqas, spec)
+    prior = None
+    if spec.prior == "virtual_lab":
+        runs = inputs[schema.input_names]
+        prior = prior_rows(runs, cqas, outcomes, spaces, spec.objectives, spec.constraints, PRIOR_CACHE, spec.n_jobs)
+    models = PlanningModels(schema, outcomes, spec.features).fit(inputs, cqas, spec.random_state, prior)
     ref = reference_point(cqas, spec.objectives) if reference is None else np.asarray(reference)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (BotorchWarning, NumericsWarning, OptimizationWarning, RuntimeWarning))
@@ -459,6 +456,12 @@ def _plan(
         runs[ABOVE_SEEDING_LINE] = band.offset(runs[CONCENTRATION].to_numpy(float), runs[START].to_numpy(float))
     runs = runs.drop(columns=["feasible"], errors="ignore")
     notes = [f"{n}: GP on {c} runs ({spec.features})" for n, c in models.counts_.items()]
+    if prior is not None:
+        notes += [
+            f"{n}: with {np.isfinite(prior.values[n]).sum()} simulated runs as a second task, calibrated "
+            f"{a:.3g} + {b:.3g} × simulated"
+            for n, (a, b) in prior.calibration.items()
+        ]
     measured = _measured(inputs, models, spec)
     return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes, measured, band)
 

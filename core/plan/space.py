@@ -18,13 +18,14 @@ for a whole batch of tensors at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from core.doe.schema import Schema
+from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.problem import MIN_USED_T
 from core.optimize.spec import check_profile_type
 from core.profiles import ThermocycleProfile
@@ -130,3 +131,25 @@ def spaces_for(
     end_T: tuple[float, float] | None = None,
 ) -> list[ProfileSpace]:
     return [ProfileSpace(schema, k, start_T, end_T) for k in n_temperatures]
+
+
+def search_box(
+    space: ProfileSpace,
+    evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    pop_size: int,
+    n_gen: int,
+    seed: int,
+) -> ArrayNSGA2:
+    """NSGA-II over a type's unit box; `evaluate(U)` gives the minimised objectives F and constraints G (<= 0)."""
+    algo = ArrayNSGA2(
+        np.zeros(space.dim),
+        np.ones(space.dim),
+        pop_size,
+        lambda n, rng: rng.random((n, space.dim)),
+        lambda U: np.clip(U, 0.0, 1.0),
+        seed=seed,
+    )
+    for _ in range(n_gen):
+        U = algo.ask()
+        algo.tell(*evaluate(U))
+    return algo

@@ -1,0 +1,128 @@
+"""The virtual lab as the planner's prior: simulated runs over the planning space as a second GP task.
+
+A DoE rarely touches the regimes where thermocycling pays most (heat-ups that
+re-dissolve most of the solid grow a few survivors large, `bench_true_front.py`),
+and a GP on the data alone reverts to the data's mean there, so no acquisition
+sends runs that way. A mechanistic simulator does carry that physics, though
+for another compound. The planner can therefore take simulated runs as a
+second task of a multi-task GP (intrinsic coregionalisation: Bonilla, Chai &
+Williams, NeurIPS 2007): where the data are, the real task follows them;
+where they are not, it follows the simulated trend as far as the fitted task
+correlation says the two agree.
+
+The simulated runs are designed in the simulated compound's own
+concentrations, per chosen profile type: a scrambled Sobol design for the
+simulator's trends, and the final population of a short NSGA-II run on the
+simulator for the regime where its front lies, which a space-filling design
+of this size rarely touches. They depend on the planning space and the
+objectives only, so later rounds find them in `PRIOR_CACHE`. They are moved
+to the data's concentrations in corresponding states, and each CQA is
+mapped onto the data's range by the robust calibration the synthetic-data
+source uses (`core.augment.simulated`), fitted on the data's runs simulated
+alike. The simulator keeps its default parameters: it stands for another
+compound, never for the user's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from core.augment.simulated import SimulationCache, calibration_fit, corresponding_states, unavailable_reason
+from core.optimize.spec import Constraint, Objective
+from core.plan.space import ProfileSpace, search_box
+from core.seeding import CONCENTRATION
+
+PRIORS = ("none", "virtual_lab")
+DESIGN_SEED = 0
+SOBOL_PER_TYPE = 16  # space-filling simulated runs per profile type: the simulator's trends
+SEARCH_POP, SEARCH_GEN = 16, 6  # NSGA-II on the simulator per type: its final population joins the prior
+FAILED = 1e6  # objective and constraint value of a run the simulator cannot do
+PRIOR_CACHE = SimulationCache()  # rounds and repeated calls share the designed runs' simulations
+
+
+@dataclass(frozen=True)
+class PriorRows:
+    """Simulated runs (raw DoE inputs, at the data's concentrations: the data's runs first, then the designed
+    ones) and, per CQA, their calibrated values (NaN where the simulator failed)."""
+
+    inputs: pd.DataFrame
+    values: dict[str, np.ndarray]
+    calibration: dict[str, tuple[float, float]]  # per CQA, (a, b) of real ≈ a + b·simulated
+
+
+def prior_unavailable(input_names: Sequence[str], outcomes: Sequence[str]) -> str | None:
+    """Why the virtual lab cannot be the prior of these data (None when it can)."""
+    for name in outcomes:
+        reason = unavailable_reason(list(input_names), name)
+        if reason:
+            return reason
+    return None
+
+
+def minimisation_form(
+    values: Mapping[str, np.ndarray], objectives: Sequence[Objective], constraints: Sequence[Constraint]
+) -> tuple[np.ndarray, np.ndarray]:
+    """NSGA-II's F (minimised objectives) and G (feasible where <= 0) from each quantity's values."""
+    F = np.column_stack([(-1 if o.sense == "max" else 1) * values[o.quantity] for o in objectives])
+    G = [(c.value - values[c.quantity]) if c.op == ">=" else (values[c.quantity] - c.value) for c in constraints]
+    return F, np.column_stack(G) if G else np.zeros((len(F), 0))
+
+
+def designed_runs(
+    spaces: Sequence[ProfileSpace],
+    objectives: Sequence[Objective],
+    constraints: Sequence[Constraint],
+    cache: SimulationCache,
+    n_jobs: int,
+) -> pd.DataFrame:
+    """The simulated compound's runs (its own concentrations): per profile type, a scrambled Sobol design and
+    the final population of NSGA-II on the simulator, which finds the regimes where the simulator's front lies
+    (a space-filling design of this size rarely does). They depend on the spaces and the objectives only, so
+    every round finds them in the cache."""
+    frames = []
+    for t, space in enumerate(spaces):
+        frames.append(space.decode(qmc.Sobol(space.dim, scramble=True, seed=DESIGN_SEED + t).random(SOBOL_PER_TYPE)))
+
+        def evaluate(U: np.ndarray, space: ProfileSpace = space) -> tuple[np.ndarray, np.ndarray]:
+            sim = cache.simulate(space.decode(U), n_jobs)
+            F, G = minimisation_form({c: sim[c].to_numpy(float) for c in sim}, objectives, constraints)
+            return np.nan_to_num(F, nan=FAILED), np.nan_to_num(G, nan=FAILED)  # a run the simulator failed is worst
+
+        algo = search_box(space, evaluate, SEARCH_POP, SEARCH_GEN, DESIGN_SEED + 31 * t)
+        frames.append(space.decode(algo.X))
+    return pd.concat(frames, ignore_index=True)
+
+
+def prior_rows(
+    inputs: pd.DataFrame,
+    cqas: pd.DataFrame,
+    outcomes: Sequence[str],
+    spaces: Sequence[ProfileSpace],
+    objectives: Sequence[Objective],
+    constraints: Sequence[Constraint],
+    cache: SimulationCache | None = None,
+    n_jobs: int = 1,
+) -> PriorRows:
+    """The data's own runs and the designed runs, each outcome simulated and calibrated on the data's runs
+    (`inputs`, `cqas`); the designed runs moved to the data's concentrations in corresponding states. The data's
+    runs simulated are what lets the GP learn how far the two tasks agree."""
+    reason = prior_unavailable(list(inputs.columns), outcomes)
+    if reason:
+        raise ValueError(f"the virtual lab cannot be the planner's prior: {reason}")
+    cache = cache if cache is not None else SimulationCache()
+    design = designed_runs(spaces, objectives, constraints, cache, n_jobs)[list(inputs.columns)]
+    states = corresponding_states(inputs)
+    measured = cache.simulate(states.simulated_inputs(inputs), n_jobs)
+    simulated = pd.concat([measured, cache.simulate(design, n_jobs)], ignore_index=True)
+    values, calibration = {}, {}
+    for name in outcomes:
+        a, b = calibration_fit(cqas[name].to_numpy(float), measured[name].to_numpy(float), "affine")
+        calibration[name] = (a, b)
+        values[name] = a + b * simulated[name].to_numpy(float)
+    real = design.assign(**{CONCENTRATION: states.to_real(design[CONCENTRATION].to_numpy(float))})
+    return PriorRows(pd.concat([inputs, real], ignore_index=True), values, calibration)

@@ -1,0 +1,116 @@
+"""The virtual lab as the planner's prior: simulated runs as a second GP task, calibrated on the data alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.augment.simulated import SimulationCache
+from core.doe import load_doe
+from core.models.datasets import ModelData
+from core.optimize.spec import Constraint, Objective, data_temperature_ranges
+from core.plan import lab_prior
+from core.plan.gp import PlanningModels
+from core.plan.lab_prior import PriorRows, designed_runs, minimisation_form, prior_rows
+from core.plan.propose import PlanSpec, plan_experiments
+from core.plan.space import spaces_for
+from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
+from tests.test_plan_propose import small_spec
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "doe.csv"
+OBJECTIVES = (Objective("D50", "max"), Objective("DoA", "min"))
+
+
+@pytest.fixture(scope="module")
+def sample():
+    data = load_doe(SAMPLE).data
+    start_T, end_T = data_temperature_ranges(data.profiles())
+    md = ModelData.from_doe(data)
+    return data, md.inputs.reset_index(drop=True), md.cqas.reset_index(drop=True), start_T, end_T
+
+
+@pytest.fixture()
+def small_design(monkeypatch):
+    """A cheap design: the tests check behaviour, not how well the search finds the simulator's front."""
+    monkeypatch.setattr(lab_prior, "SOBOL_PER_TYPE", 4)
+    monkeypatch.setattr(lab_prior, "SEARCH_POP", 4)
+    monkeypatch.setattr(lab_prior, "SEARCH_GEN", 2)
+
+
+def test_minimisation_form_negates_maxima_and_signs_constraints():
+    values = {"D50": np.array([40.0, 60.0]), "DoA": np.array([10.0, 30.0]), "crystallinity": np.array([90.0, 70.0])}
+    F, G = minimisation_form(values, OBJECTIVES, (Constraint("crystallinity", ">=", 80.0),))
+    np.testing.assert_array_equal(F, [[-40.0, 10.0], [-60.0, 30.0]])
+    np.testing.assert_array_equal(G[:, 0], [-10.0, 10.0])  # feasible where <= 0
+
+
+def test_designed_runs_are_feasible_and_do_not_depend_on_the_data(sample, small_design):
+    data, *_, start_T, end_T = sample
+    spaces = spaces_for(data.schema, (2, 6), start_T, end_T)
+    cache = SimulationCache()
+    runs = designed_runs(spaces, OBJECTIVES, (), cache, 1)
+    assert len(runs) == 2 * (4 + 4)
+    for row in runs[data.schema.input_names].to_dict("records"):
+        profile = ThermocycleProfile.from_features(row)
+        assert profile.is_feasible(TABLE2_BOUNDS), profile.violations()
+    simulated = len(cache)
+    again = designed_runs(spaces, OBJECTIVES, (), cache, 1)
+    pd.testing.assert_frame_equal(runs, again)
+    assert len(cache) == simulated  # a later round simulates nothing new
+
+
+def test_the_calibration_sees_the_data_given_and_nothing_else(sample, small_design):
+    data, inputs, cqas, start_T, end_T = sample
+    spaces = spaces_for(data.schema, (2,), start_T, end_T)
+    cache = SimulationCache()
+    rows = prior_rows(inputs[data.schema.input_names], cqas, ["D50"], spaces, OBJECTIVES, (), cache)
+    assert len(rows.inputs) == len(inputs) + 8  # the data's runs, then the designed ones
+    pd.testing.assert_frame_equal(rows.inputs.iloc[: len(inputs)], inputs[data.schema.input_names])
+    shifted = prior_rows(
+        inputs[data.schema.input_names], cqas.assign(D50=cqas["D50"] + 10.0), ["D50"], spaces, OBJECTIVES, (), cache
+    )
+    a, b = rows.calibration["D50"]
+    assert shifted.calibration["D50"] == pytest.approx((a + 10.0, b))
+    np.testing.assert_allclose(shifted.values["D50"], rows.values["D50"] + 10.0)
+
+
+def test_a_schema_the_virtual_lab_cannot_run_is_refused_plainly(sample):
+    data, inputs, cqas, start_T, end_T = sample
+    spaces = spaces_for(data.schema, (2,), start_T, end_T)
+    with pytest.raises(ValueError, match="cannot be the planner's prior"):
+        prior_rows(inputs.assign(stirring=1.0), cqas, ["D50"], spaces, OBJECTIVES, ())
+    with pytest.raises(ValueError, match="unknown prior"):
+        PlanSpec(prior="handbook")
+
+
+def test_where_the_data_are_silent_the_gp_follows_the_prior(sample):
+    data, inputs, cqas, start_T, end_T = sample
+    space = spaces_for(data.schema, (10,), start_T, end_T)[0]
+    far = space.decode(np.full((12, space.dim), 0.9)).assign(seed_loading=np.linspace(0.05, 0.15, 12))
+    # the simulator agrees with the data's runs and puts D50 at 200 µm where no run went
+    both = pd.concat([inputs[data.schema.input_names], far], ignore_index=True)
+    prior = PriorRows(both, {"D50": np.r_[cqas["D50"].to_numpy(float), np.full(12, 200.0)]}, {"D50": (0.0, 1.0)})
+    plain = PlanningModels(data.schema, ["D50"]).fit(inputs, cqas)
+    guided = PlanningModels(data.schema, ["D50"]).fit(inputs, cqas, prior=prior)
+    at = far.iloc[[3]]
+    assert plain.predict(at)["D50"][0][0] < 60.0  # the data span 30-48 µm
+    assert guided.predict(at)["D50"][0][0] > 120.0
+    measured = inputs.iloc[:5]  # the data's runs still follow the data
+    np.testing.assert_allclose(guided.predict(measured)["D50"][0], plain.predict(measured)["D50"][0], atol=6.0)
+
+
+def test_a_plan_with_the_prior_is_feasible_distinct_reproducible_and_says_so(sample, small_design):
+    data, inputs, cqas, start_T, end_T = sample
+    spec = small_spec("ehvi", start_T, end_T, batch_size=2, n_temperatures=(2, 6), prior="virtual_lab")
+    plans = [plan_experiments(inputs, cqas, data.schema, s) for s in (spec, spec, replace(spec, random_state=5))]
+    runs = plans[0].runs[data.schema.input_names]
+    assert len(runs.drop_duplicates()) == 2
+    for row in runs.to_dict("records"):
+        assert ThermocycleProfile.from_features(row).is_feasible(TABLE2_BOUNDS)
+    pd.testing.assert_frame_equal(plans[0].runs, plans[1].runs)
+    assert not plans[0].runs[data.schema.input_names].equals(plans[2].runs[data.schema.input_names])
+    assert any("simulated runs as a second task" in n for n in plans[0].notes)
