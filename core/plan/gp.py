@@ -80,20 +80,19 @@ class PlanningModels:
         lo, hi = X.min(dim=0).values, X.max(dim=0).values
         return torch.stack([lo, torch.where(hi > lo, hi, lo + 1.0)])
 
+    def _rows(self, frame: pd.DataFrame) -> torch.Tensor:
+        return self.transform(torch.tensor(frame[self.schema.input_names].to_numpy(float), dtype=torch.double))
+
     def fit(
         self, inputs: pd.DataFrame, cqas: pd.DataFrame, random_state: int = 0, prior: PriorRows | None = None
     ) -> PlanningModels:
         """One GP per outcome on the runs that measured it; with `prior`, a multi-task GP whose second task
         is the simulated runs (`core.plan.lab_prior`), predicting the first."""
-        X_all = self.transform(torch.tensor(inputs[self.schema.input_names].to_numpy(float), dtype=torch.double))
+        X_all = self._rows(inputs)
         if not torch.isfinite(X_all).all():
             raise ValueError("some runs are not complete profiles; check the data on the Data screen")
-        X_prior = None
-        if prior is not None:
-            X_prior = self.transform(
-                torch.tensor(prior.inputs[self.schema.input_names].to_numpy(float), dtype=torch.double)
-            )
-        bounds = self._bounds(X_all if X_prior is None else torch.cat([X_all, X_prior]))
+        simulated = None if prior is None else (self._rows(prior.inputs), prior.values)
+        bounds = self._bounds(X_all if simulated is None else torch.cat([X_all, simulated[0]]))
         gps, counts = [], {}
         with one_torch_thread(), torch.random.fork_rng():
             torch.manual_seed(random_state)
@@ -108,12 +107,12 @@ class PlanningModels:
                     raise ValueError(f"{name} is measured in {counts[name]} runs; planning needs at least 3")
                 X = X_all[rows]
                 Y = torch.tensor(cqas[name].to_numpy(float), dtype=torch.double)[rows].unsqueeze(-1)
-                if prior is None or X_prior is None:
+                if simulated is None:
                     gp = SingleTaskGP(
                         X, Y, input_transform=Normalize(X.shape[-1], bounds=bounds), outcome_transform=Standardize(1)
                     )
                 else:
-                    gp = _two_task_gp(X, Y, X_prior, torch.as_tensor(prior.values[name]), bounds)
+                    gp = _two_task_gp(X, Y, simulated[0], torch.as_tensor(simulated[1][name]), bounds)
                 gps.append(_fitted(gp, name))
         self.counts_ = counts
         self.model_ = ModelListGP(*gps)
@@ -144,6 +143,7 @@ class PlanningModels:
 
 
 def _fitted(gp: SingleTaskGP | MultiTaskGP, name: str) -> SingleTaskGP | MultiTaskGP:
+    """The GP with its hyper-parameters fitted by marginal likelihood, in evaluation mode."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (InputDataWarning, OptimizationWarning))
         try:

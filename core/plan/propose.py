@@ -427,8 +427,8 @@ def _plan(
     outcomes = _outcomes(cqas, spec)
     prior = None
     if spec.prior == "virtual_lab":
-        runs = inputs[schema.input_names]
-        prior = prior_rows(runs, cqas, outcomes, spaces, spec.objectives, spec.constraints, PRIOR_CACHE, spec.n_jobs)
+        made = inputs[schema.input_names]
+        prior = prior_rows(made, cqas, outcomes, spaces, spec.objectives, spec.constraints, PRIOR_CACHE, spec.n_jobs)
     models = PlanningModels(schema, outcomes, spec.features).fit(inputs, cqas, spec.random_state, prior)
     ref = reference_point(cqas, spec.objectives) if reference is None else np.asarray(reference)
     with warnings.catch_warnings():
