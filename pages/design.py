@@ -39,7 +39,7 @@ def run(spec: DesignSpec) -> None:
             return
         finally:
             bar.empty()  # the status line below says how it ended
-        status.update(label=f"{len(result.points)} Pareto points in {result.seconds:.1f} s", state="complete")
+        status.update(label=f"Optimised in {result.seconds:.1f} s", state="complete")  # counts: the caption below
     ws.set_design(result)
 
 

@@ -236,25 +236,26 @@ def _ehvi_batch(
 
     Each slot screens `raw_samples` Sobol points of every type, then improves
     the `num_restarts` best of them all by a local search within their own
-    type, so a type that cannot compete costs one batched evaluation. The
-    search needs no gradients: the GP may see descriptors computed in numpy.
+    type; the types are screened and the searches moved in one acquisition
+    call each, since a call's fixed cost (the posterior over the baseline runs)
+    outweighs its rows. The search needs no gradients: the GP may see
+    descriptors computed in numpy.
     """
     acq = build_acquisition(models, spec, reference, spec.random_state)
     chosen: list[tuple[int, np.ndarray]] = []
     pending: list[torch.Tensor] = []
     for slot in range(spec.batch_size):
         seed = spec.random_state * 7919 + slot * 101
-        screened = []
-        for t, space in enumerate(spaces):
-            U = draw_sobol_samples(space.unit_bounds(), n=spec.raw_samples, q=1, seed=seed + t)[:, 0, :]
-            values = acquisition_values(acq, models, space.decode_tensor(U))
-            screened += [(float(v), t, i, U[i].numpy()) for i, v in enumerate(values)]
-        screened.sort(key=lambda item: (-item[0], item[1], item[2]))
-        rng = np.random.default_rng(seed)
-        refined = [
-            (*_local_search(acq, models, spaces[t], U, value, spec.maxiter, rng), t)
-            for value, t, _, U in screened[: spec.num_restarts]
+        draws = [
+            draw_sobol_samples(s.unit_bounds(), n=spec.raw_samples, q=1, seed=seed + t)[:, 0, :]
+            for t, s in enumerate(spaces)
         ]
+        decoded = torch.cat([s.decode_tensor(U) for s, U in zip(spaces, draws, strict=True)])
+        values = acquisition_values(acq, models, decoded).reshape(len(spaces), -1)
+        screened = [(float(values[t, i]), t, i, U[i].numpy()) for t, U in enumerate(draws) for i in range(len(U))]
+        screened.sort(key=lambda item: (-item[0], item[1], item[2]))
+        starts = [(t, U, value) for value, t, _, U in screened[: spec.num_restarts]]
+        refined = _local_search(acq, models, spaces, starts, spec.maxiter, np.random.default_rng(seed))
         _, U_best, t_best = max(refined, key=lambda item: item[0])
         chosen.append((t_best, U_best))
         pending.append(spaces[t_best].decode_tensor(torch.as_tensor(U_best[None, :], dtype=torch.double)))
@@ -265,24 +266,28 @@ def _ehvi_batch(
 def _local_search(
     acq: AcquisitionFunction,
     models: PlanningModels,
-    space: ProfileSpace,
-    start: np.ndarray,
-    value: float,
+    spaces: Sequence[ProfileSpace],
+    starts: Sequence[tuple[int, np.ndarray, float]],
     rounds: int,
     rng: np.random.Generator,
     n_moves: int = 16,
-) -> tuple[float, np.ndarray]:
-    """Seeded (1+λ) search in the unit box: keep the best of `n_moves` Gaussian moves, halve the step on failure."""
-    best, step = start, 0.1
-    for _ in range(rounds):
-        moves = np.clip(best + step * rng.standard_normal((n_moves, space.dim)), 0.0, 1.0)
-        values = acquisition_values(acq, models, space.decode_tensor(torch.as_tensor(moves, dtype=torch.double)))
-        i = int(np.argmax(values))
-        if values[i] > value:
-            best, value = moves[i], float(values[i])
-        else:
-            step /= 2
-    return value, best
+) -> list[tuple[float, np.ndarray, int]]:
+    """Seeded (1+λ) searches in the unit boxes of their types, from each (type, start, value): each keeps the best
+    of `n_moves` Gaussian moves and halves its step on failure. The searches move together, one acquisition call
+    per round for all of them; each draws its moves from `rng` in turn, as if they ran one after another."""
+    steps = [rng.standard_normal((rounds, n_moves, spaces[t].dim)) for t, _, _ in starts]
+    best = [(value, U, 0.1) for _, U, value in starts]
+    for r in range(rounds):
+        moves = [np.clip(U + step * z[r], 0.0, 1.0) for (_, U, step), z in zip(best, steps, strict=True)]
+        decoded = [
+            spaces[t].decode_tensor(torch.as_tensor(M, dtype=torch.double))
+            for (t, _, _), M in zip(starts, moves, strict=True)
+        ]
+        values = acquisition_values(acq, models, torch.cat(decoded)).reshape(len(starts), n_moves)
+        for k, (value, U, step) in enumerate(best):
+            i = int(np.argmax(values[k]))
+            best[k] = (float(values[k, i]), moves[k][i], step) if values[k, i] > value else (value, U, step / 2)
+    return [(value, U, t) for (value, U, _), (t, _, _) in zip(best, starts, strict=True)]
 
 
 # -- predicted Pareto candidates -------------------------------------------------------
