@@ -37,6 +37,7 @@ from core.optimize.spec import DesignSpec
 from core.plan.loop import RoundSummary, summarise_round
 from core.plan.propose import Plan, PlanSpec, plan_experiments
 from core.profiles import SolubilityCurve
+from core.progress import Progress
 from core.project import MODEL_PREFIX, Project, model_files, saved_models
 
 DOE = "doe"  # DoEData of the project
@@ -288,11 +289,11 @@ class Workspace:
         self.store[BASKET] = pd.DataFrame()
 
     # ------------------------------------------------------------------ experiment rounds
-    def propose_plan(self, spec: PlanSpec) -> Plan:
+    def propose_plan(self, spec: PlanSpec, progress: Progress | None = None) -> Plan:
         """The next batch; the first proposal fixes the hypervolume reference and records round 0."""
         md = ModelData.from_doe(self.data)
         reference = self.store.get(PLAN_REFERENCE)
-        plan = plan_experiments(md.inputs, md.cqas, self.data.schema, spec, reference=reference)
+        plan = plan_experiments(md.inputs, md.cqas, self.data.schema, spec, reference=reference, progress=progress)
         if reference is None:
             self.store[PLAN_REFERENCE] = np.array(plan.reference_point)
         if not self.plan_history:

@@ -14,6 +14,7 @@ from core.plan.workbook import plan_workbook
 from core.plots.plan import history_figure, plan_figure
 from core.workspace import AppendError
 from pages import state
+from pages.components.progress import progress_status
 
 state.route_through_app(__file__)
 
@@ -129,12 +130,12 @@ if data is None:
 else:
     spec = spec_from_widgets(data)
     if spec is not None and st.button("Propose the next batch", type="primary", key="plan_propose"):
-        try:
-            prior = ", simulating the virtual lab's runs" if spec.prior != "none" else ""
-            with st.spinner(f"Fitting GPs and planning {spec.batch_size} runs ({spec.strategy}{prior})"):
-                state.workspace().propose_plan(spec)
-        except ValueError as exc:
-            st.error(f"Cannot plan: {exc}")
+        with progress_status(f"Planning {spec.batch_size} runs ({spec.strategy})", "starting") as (status, progress):
+            try:
+                plan = state.workspace().propose_plan(spec, progress)
+                status.update(label=f"Planned {len(plan.runs)} runs in {plan.seconds:.1f} s", state="complete")
+            except ValueError as exc:
+                status.update(label=f"Cannot plan: {exc}", state="error")
     plan = state.workspace().plan
     if plan is not None:
         show_plan(plan, data)

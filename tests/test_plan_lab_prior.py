@@ -106,7 +106,13 @@ def test_where_the_data_are_silent_the_gp_follows_the_prior(sample):
 def test_a_plan_with_the_prior_is_feasible_distinct_reproducible_and_says_so(sample, small_design):
     data, inputs, cqas, start_T, end_T = sample
     spec = small_spec("ehvi", start_T, end_T, batch_size=2, n_temperatures=(2, 6), prior="virtual_lab")
-    plans = [plan_experiments(inputs, cqas, data.schema, s) for s in (spec, spec, replace(spec, random_state=5))]
+    heard: list[tuple[float, str]] = []
+    plans = [plan_experiments(inputs, cqas, data.schema, spec, progress=lambda f, m: heard.append((f, m)))]
+    plans += [plan_experiments(inputs, cqas, data.schema, s) for s in (spec, replace(spec, random_state=5))]
+    fractions, messages = zip(*heard, strict=True)
+    assert list(fractions) == sorted(fractions) and fractions[0] >= 0.0 and fractions[-1] <= 1.0
+    assert messages[0] == "simulating the virtual lab's runs: generation 1 of 2"
+    assert "choosing run 2 of 2" in messages
     runs = plans[0].runs[data.schema.input_names]
     assert len(runs.drop_duplicates()) == 2
     for row in runs.to_dict("records"):

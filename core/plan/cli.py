@@ -21,6 +21,7 @@ from core.plan.lab_prior import PRIORS
 from core.plan.propose import STRATEGIES, PlanSpec, plan_experiments
 from core.plan.workbook import plan_workbook
 from core.profiles import ThermocycleProfile
+from core.progress import ConsoleProgress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -103,7 +104,11 @@ def run_plan(args: argparse.Namespace) -> int:
             prior=args.prior,
             n_jobs=-1,
         )
-        plan = plan_experiments(data.inputs, data.cqas, schema, spec)
+        progress = ConsoleProgress()
+        try:
+            plan = plan_experiments(data.inputs, data.cqas, schema, spec, progress=progress)
+        finally:
+            progress.close()
     except (ValueError, OSError, KeyError, json.JSONDecodeError, pd.errors.ParserError) as exc:
         return _fail(f"cannot plan: {exc}")
     try:

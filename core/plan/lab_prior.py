@@ -34,7 +34,8 @@ from scipy.stats import qmc
 
 from core.augment.simulated import SimulationCache, calibration_fit, corresponding_states, unavailable_reason
 from core.optimize.spec import Constraint, Objective
-from core.plan.space import ProfileSpace, search_box
+from core.plan.space import ProfileSpace, search_boxes, split_rows
+from core.progress import Progress
 from core.seeding import CONCENTRATION
 from core.virtual_lab import NumericalSettings
 
@@ -84,22 +85,32 @@ def designed_runs(
     constraints: Sequence[Constraint],
     cache: SimulationCache,
     n_jobs: int,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """The simulated compound's runs (its own concentrations): per profile type, a scrambled Sobol design and
     the final population of NSGA-II on the simulator, which finds the regimes where the simulator's front lies
     (a space-filling design of this size rarely does). They depend on the spaces and the objectives only, so
     every round finds them in the cache."""
-    frames = []
-    for t, space in enumerate(spaces):
-        frames.append(space.decode(qmc.Sobol(space.dim, scramble=True, seed=DESIGN_SEED + t).random(SOBOL_PER_TYPE)))
+    sobol = [
+        space.decode(qmc.Sobol(space.dim, scramble=True, seed=DESIGN_SEED + t).random(SOBOL_PER_TYPE))
+        for t, space in enumerate(spaces)
+    ]
 
-        def evaluate(U: np.ndarray, space: ProfileSpace = space) -> tuple[np.ndarray, np.ndarray]:
-            sim = cache.simulate(space.decode(U), n_jobs)
-            F, G = minimisation_form({c: sim[c].to_numpy(float) for c in sim}, objectives, constraints)
-            return np.nan_to_num(F, nan=FAILED), np.nan_to_num(G, nan=FAILED)  # a run the simulator failed is worst
+    def evaluate(populations: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        sim = cache.simulate(
+            pd.concat([s.decode(U) for s, U in zip(spaces, populations, strict=True)], ignore_index=True), n_jobs
+        )
+        F, G = minimisation_form({c: sim[c].to_numpy(float) for c in sim}, objectives, constraints)
+        F, G = np.nan_to_num(F, nan=FAILED), np.nan_to_num(G, nan=FAILED)  # a run the simulator failed is worst
+        return list(zip(split_rows(F, populations), split_rows(G, populations), strict=True))
 
-        algo = search_box(space, evaluate, SEARCH_POP, SEARCH_GEN, DESIGN_SEED + 31 * t)
-        frames.append(space.decode(algo.X))
+    report = (lambda f, message: progress(f, f"simulating the virtual lab's runs: {message}")) if progress else None
+    algos = search_boxes(spaces, evaluate, SEARCH_POP, SEARCH_GEN, DESIGN_SEED, report)
+    frames = [
+        frame
+        for space, algo, design in zip(spaces, algos, sobol, strict=True)
+        for frame in (design, space.decode(algo.X))
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -112,6 +123,7 @@ def prior_rows(
     constraints: Sequence[Constraint],
     cache: SimulationCache | None = None,
     n_jobs: int = 1,
+    progress: Progress | None = None,
 ) -> PriorRows:
     """The data's own runs and the designed runs, each outcome simulated and calibrated on the data's runs
     (`inputs`, `cqas`); the designed runs moved to the data's concentrations in corresponding states. The data's
@@ -120,7 +132,7 @@ def prior_rows(
     if reason:
         raise ValueError(f"the virtual lab cannot be the planner's prior: {reason}")
     cache = cache if cache is not None else SimulationCache(PRIOR_NUMERICS)
-    design = designed_runs(spaces, objectives, constraints, cache, n_jobs)[list(inputs.columns)]
+    design = designed_runs(spaces, objectives, constraints, cache, n_jobs, progress)[list(inputs.columns)]
     states = corresponding_states(inputs)
     measured = cache.simulate(states.simulated_inputs(inputs), n_jobs)
     simulated = pd.concat([measured, cache.simulate(design, n_jobs)], ignore_index=True)

@@ -54,8 +54,9 @@ from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
 from core.plan.gp import PlanningModels, input_bounds
 from core.plan.lab_prior import PRIOR_CACHE, PRIORS, minimisation_form, prior_rows
-from core.plan.space import ProfileSpace, search_box, spaces_for
+from core.plan.space import ProfileSpace, search_boxes, spaces_for, split_rows
 from core.profiles import profile_type_name, temperature_columns
+from core.progress import Progress
 from core.seeding import CONCENTRATION, START, SeedingBand, seeding_band
 from core.torch_threads import one_torch_thread
 
@@ -230,7 +231,7 @@ def expected_improvement(acq: AcquisitionFunction, models: PlanningModels, X: np
 
 
 def _ehvi_batch(
-    models: PlanningModels, spaces: list[ProfileSpace], spec: PlanSpec, reference: np.ndarray
+    models: PlanningModels, spaces: list[ProfileSpace], spec: PlanSpec, reference: np.ndarray, report: Progress
 ) -> list[tuple[int, np.ndarray]]:
     """Sequential greedy batch over the union of the types' boxes.
 
@@ -245,6 +246,7 @@ def _ehvi_batch(
     chosen: list[tuple[int, np.ndarray]] = []
     pending: list[torch.Tensor] = []
     for slot in range(spec.batch_size):
+        report(slot / spec.batch_size, f"choosing run {slot + 1} of {spec.batch_size}")
         seed = spec.random_state * 7919 + slot * 101
         draws = [
             draw_sobol_samples(s.unit_bounds(), n=spec.raw_samples, q=1, seed=seed + t)[:, 0, :]
@@ -294,16 +296,18 @@ def _local_search(
 def predicted_front(models: PlanningModels, spaces: list[ProfileSpace], spec: PlanSpec) -> pd.DataFrame:
     """NSGA-II on the GP means per profile type; the final non-dominated set of every type, one row each."""
     index = {name: j for j, name in enumerate(models.outcomes)}
-    tables = []
-    for t, space in enumerate(spaces):
 
-        def evaluate(U: np.ndarray, space: ProfileSpace = space) -> tuple[np.ndarray, np.ndarray]:
-            mean, _ = models.predict_tensor(space.decode_tensor(torch.as_tensor(U, dtype=torch.double)))
-            values = {name: mean[:, j].numpy() for name, j in index.items()}
-            return minimisation_form(values, spec.objectives, spec.constraints)
+    def evaluate(populations: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        X = torch.cat(
+            [s.decode_tensor(torch.as_tensor(U, dtype=torch.double)) for s, U in zip(spaces, populations, strict=True)]
+        )
+        mean = models.predict_tensor(X)[0].numpy()
+        values = {name: mean[:, j] for name, j in index.items()}
+        F, G = minimisation_form(values, spec.objectives, spec.constraints)
+        return list(zip(split_rows(F, populations), split_rows(G, populations), strict=True))
 
-        algo = search_box(space, evaluate, spec.front_pop, spec.front_gen, spec.random_state + 31 * t)
-        tables.append(_candidates(space, algo.X[algo.optimum], models))
+    algos = search_boxes(spaces, evaluate, spec.front_pop, spec.front_gen, spec.random_state)
+    tables = [_candidates(space, algo.X[algo.optimum], models) for space, algo in zip(spaces, algos, strict=True)]
     front = pd.concat(tables, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
     front["feasible"] = constraints_met(front, spec.constraints)
     return front
@@ -411,11 +415,13 @@ def plan_experiments(
     *,
     domain: DomainScorer | None = None,
     reference: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
-    """Fit the GPs to the data and propose `spec.batch_size` feasible runs with `spec.strategy`."""
+    """Fit the GPs to the data and propose `spec.batch_size` feasible runs with `spec.strategy`; `progress` hears
+    of each stage (the virtual lab's simulations, the GPs, the front, each run chosen)."""
     with one_torch_thread(), torch.random.fork_rng():
         torch.manual_seed(spec.random_state)  # e.g. the baseline pruning draws from torch's generator
-        return _plan(inputs, cqas, schema, spec, domain, reference)
+        return _plan(inputs, cqas, schema, spec, domain, reference, progress or (lambda fraction, message: None))
 
 
 def _plan(
@@ -425,22 +431,34 @@ def _plan(
     spec: PlanSpec,
     domain: DomainScorer | None,
     reference: np.ndarray | None,
+    report: Progress,
 ) -> Plan:
     start = time.perf_counter()
     schema = schema.covering(inputs)  # the runs made lie within the space the next ones are planned in
     spaces = spaces_for(schema, spec.n_temperatures, spec.start_T, spec.end_T)
     outcomes = _outcomes(cqas, spec)
-    prior = None
+    prior, simulated = None, 0.6 if spec.prior == "virtual_lab" else 0.0  # the share of the work simulations take
+
+    def span(start: float, end: float) -> Progress:  # a stage's own progress, moved onto the whole call's
+        return lambda fraction, message: report(start + (end - start) * fraction, message)
+
+    def after(fraction: float) -> float:  # a fraction of the work after the simulations
+        return simulated + (1 - simulated) * fraction
+
     if spec.prior == "virtual_lab":
-        made = inputs[schema.input_names]
-        prior = prior_rows(made, cqas, outcomes, spaces, spec.objectives, spec.constraints, PRIOR_CACHE, spec.n_jobs)
+        made, objectives, constraints = inputs[schema.input_names], spec.objectives, spec.constraints
+        prior = prior_rows(
+            made, cqas, outcomes, spaces, objectives, constraints, PRIOR_CACHE, spec.n_jobs, span(0, simulated)
+        )
+    report(after(0.0), f"fitting a GP to each of {', '.join(outcomes)}")
     models = PlanningModels(schema, outcomes, spec.features).fit(inputs, cqas, spec.random_state, prior)
     ref = reference_point(cqas, spec.objectives) if reference is None else np.asarray(reference)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (BotorchWarning, NumericsWarning, OptimizationWarning, RuntimeWarning))
+        report(after(0.3), "predicting the front of every profile type")
         front = predicted_front(models, spaces, spec)
         if spec.strategy == "ehvi":
-            runs = _from_latent(_ehvi_batch(models, spaces, spec, ref), spaces, models)
+            runs = _from_latent(_ehvi_batch(models, spaces, spec, ref, span(after(0.45), after(0.95))), spaces, models)
         elif spec.strategy == "random":
             runs = _from_latent(_random(spaces, spec, inputs, schema), spaces, models)
         elif spec.strategy == "explore":

@@ -29,6 +29,7 @@ from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.problem import MIN_USED_T
 from core.optimize.spec import check_profile_type
 from core.profiles import ThermocycleProfile
+from core.progress import Progress
 
 
 class ProfileSpace:
@@ -133,23 +134,36 @@ def spaces_for(
     return [ProfileSpace(schema, k, start_T, end_T) for k in n_temperatures]
 
 
-def search_box(
-    space: ProfileSpace,
-    evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+def search_boxes(
+    spaces: Sequence[ProfileSpace],
+    evaluate: Callable[[list[np.ndarray]], list[tuple[np.ndarray, np.ndarray]]],
     pop_size: int,
     n_gen: int,
     seed: int,
-) -> ArrayNSGA2:
-    """NSGA-II over a type's unit box; `evaluate(U)` gives the minimised objectives F and constraints G (<= 0)."""
-    algo = ArrayNSGA2(
-        np.zeros(space.dim),
-        np.ones(space.dim),
-        pop_size,
-        lambda n, rng: rng.random((n, space.dim)),
-        lambda U: np.clip(U, 0.0, 1.0),
-        seed=seed,
-    )
-    for _ in range(n_gen):
-        U = algo.ask()
-        algo.tell(*evaluate(U))
-    return algo
+    progress: Progress | None = None,
+) -> list[ArrayNSGA2]:
+    """NSGA-II over each type's unit box (type t seeded `seed + 31 t`), the types in step: `evaluate` gets every
+    type's population of a generation at once, so that one batch of simulations or GP predictions serves them all,
+    and gives each type's minimised objectives F and constraints G (<= 0)."""
+    algos = [
+        ArrayNSGA2(
+            np.zeros(space.dim),
+            np.ones(space.dim),
+            pop_size,
+            lambda n, rng, dim=space.dim: rng.random((n, dim)),
+            lambda U: np.clip(U, 0.0, 1.0),
+            seed=seed + 31 * t,
+        )
+        for t, space in enumerate(spaces)
+    ]
+    for generation in range(n_gen):
+        if progress:
+            progress(generation / n_gen, f"generation {generation + 1} of {n_gen}")
+        for algo, (F, G) in zip(algos, evaluate([algo.ask() for algo in algos]), strict=True):
+            algo.tell(F, G)
+    return algos
+
+
+def split_rows(values: np.ndarray, parts: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """`values` of the stacked `parts`, cut back into one block per part."""
+    return np.split(values, np.cumsum([len(p) for p in parts])[:-1])
