@@ -22,7 +22,7 @@ and the medians are over campaigns and seeds. The virtual lab's prior
 lab, so on the sample and on even campaigns its prior is the truth itself;
 only other compounds measure it honestly.
 
-    nice -n 10 python bench/bench_loop.py [--seeds 5] [--rounds 4] [--batch 4] [--recommend 8]
+    nice -n 10 python bench/bench_loop.py [--seeds 5] [--first-seed 0] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json] [--fused-kernel]
         [--features raw descriptors both] [--priors none virtual_lab] [--campaigns 11 13 15] [--solubility]
@@ -197,6 +197,7 @@ def variant_name(strategy: str, features: str, prior: str, args: argparse.Namesp
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="the seeds are first-seed, first-seed + 1, ...")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--recommend", type=int, default=8, help="size of the recommended Pareto set")
@@ -235,7 +236,7 @@ def main() -> None:
             runs: dict[str, list[list[float]]] = {r: [] for r in RECOMMENDERS}
             times = []
             for start in begins:
-                for seed in range(args.seeds):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
                     variant = replace(start.spec, features=features, prior=prior)
                     fractions, seconds = run_loop(strategy, seed, args, start, variant)
                     times += seconds

@@ -23,7 +23,7 @@ from core.augment.simulated import (
 from core.augment.study import AugmentSettings, run_study, study_folds
 from core.doe import load_doe
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
-from core.virtual_lab import ModelParameters, NumericalSettings, simulate_rows
+from core.virtual_lab import ModelParameters
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 LAB = AugmentSettings(
@@ -174,12 +174,3 @@ def test_the_virtual_lab_is_skipped_with_a_reason_for_a_cqa_it_does_not_simulate
     study = run_study(X, y.rename("purity"), "svr", {}, both)
     assert set(study.curves) == {"gaussian_copula"}
     assert "not purity" in study.sources["virtual_lab"]["skipped"]
-
-
-def test_a_cache_simulates_on_its_own_grid():
-    X, _ = rows()
-    runs = X.iloc[:2]
-    coarse = NumericalSettings(n_cells=100)
-    cached = SimulationCache(coarse).simulate(runs)
-    pd.testing.assert_frame_equal(cached, simulate_rows(runs, numerics=coarse, bounds=None)[list(cached.columns)])
-    assert not np.allclose(cached["D50"], SimulationCache().simulate(runs)["D50"])

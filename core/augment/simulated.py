@@ -44,7 +44,7 @@ from core.augment.encoding import max_cycles_of
 from core.doe.schema import spanning, used_range
 from core.profiles import TABLE2_BOUNDS, Bounds, ThermocycleProfile
 from core.seeding import CONCENTRATION, seeding_points
-from core.virtual_lab import CQA_NAMES, ModelParameters, NumericalSettings, simulate_rows
+from core.virtual_lab import CQA_NAMES, ModelParameters, simulate_rows
 
 SCALARS = ("initial_concentration", "seed_loading")
 DEFAULT_SCALAR_BOUNDS = {"initial_concentration": (24.8, 55.2), "seed_loading": (0.05, 0.15)}
@@ -128,11 +128,9 @@ def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
 
 
 class SimulationCache:
-    """CQAs of simulated runs keyed by their inputs, so that no run is simulated twice (on one size grid and
-    time-step control, `numerics`; the simulator's own by default)."""
+    """CQAs of simulated runs keyed by their inputs, so that no run is simulated twice."""
 
-    def __init__(self, numerics: NumericalSettings | None = None) -> None:
-        self.numerics = numerics
+    def __init__(self) -> None:
         self.results: dict[tuple[float, ...], dict[str, float]] = {}
 
     def simulate(self, inputs: pd.DataFrame, n_jobs: int | None = 1) -> pd.DataFrame:
@@ -144,9 +142,7 @@ class SimulationCache:
                 first.setdefault(key, i)
         todo = list(first.values())
         if todo:
-            out = simulate_rows(
-                inputs.iloc[todo], params=ModelParameters(), numerics=self.numerics, n_jobs=n_jobs or 1, bounds=None
-            )
+            out = simulate_rows(inputs.iloc[todo], params=ModelParameters(), n_jobs=n_jobs or 1, bounds=None)
             for i, rec in zip(todo, out[list(CQA_NAMES)].to_dict("records"), strict=True):
                 self.results[keys[i]] = rec
         return pd.DataFrame([self.results[k] for k in keys], index=inputs.index, columns=list(CQA_NAMES))

@@ -37,18 +37,13 @@ from core.optimize.spec import Constraint, Objective
 from core.plan.space import ProfileSpace, search_boxes, split_rows
 from core.progress import Progress
 from core.seeding import CONCENTRATION
-from core.virtual_lab import NumericalSettings
 
 PRIORS = ("none", "virtual_lab")
 DESIGN_SEED = 0
 SOBOL_PER_TYPE = 16  # space-filling simulated runs per profile type: the simulator's trends
 SEARCH_POP, SEARCH_GEN = 16, 6  # NSGA-II on the simulator per type: its final population joins the prior
 FAILED = 1e6  # objective and constraint value of a run the simulator cannot do
-# Half the simulator's size cells: about 1.8 times faster, and on 40 Sobol runs of every type the CQAs
-# correlate with the full grid's at 0.99 (D50, DoA) and 0.97 (crystallinity), far closer than any two
-# compounds; the calibration and the fitted task correlation take the rest.
-PRIOR_NUMERICS = NumericalSettings(n_cells=150)
-PRIOR_CACHE = SimulationCache(PRIOR_NUMERICS)  # rounds and repeated calls share the designed runs' simulations
+PRIOR_CACHE = SimulationCache()  # rounds and repeated calls share the designed runs' simulations
 
 
 @dataclass(frozen=True)
@@ -131,7 +126,7 @@ def prior_rows(
     reason = prior_unavailable(list(inputs.columns), outcomes)
     if reason:
         raise ValueError(f"the virtual lab cannot be the planner's prior: {reason}")
-    cache = cache if cache is not None else SimulationCache(PRIOR_NUMERICS)
+    cache = cache if cache is not None else SimulationCache()
     design = designed_runs(spaces, objectives, constraints, cache, n_jobs, progress)[list(inputs.columns)]
     states = corresponding_states(inputs)
     measured = cache.simulate(states.simulated_inputs(inputs), n_jobs)
