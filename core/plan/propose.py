@@ -437,7 +437,8 @@ def _plan(
     schema = schema.covering(inputs)  # the runs made lie within the space the next ones are planned in
     spaces = spaces_for(schema, spec.n_temperatures, spec.start_T, spec.end_T)
     outcomes = _outcomes(cqas, spec)
-    prior, simulated = None, 0.6 if spec.prior == "virtual_lab" else 0.0  # the share of the work simulations take
+    prior = None
+    simulated = 0.6 if spec.prior == "virtual_lab" else 0.0  # the share of the work the prior's simulations take
 
     def span(start: float, end: float) -> Progress:  # a stage's own progress, moved onto the whole call's
         return lambda fraction, message: report(start + (end - start) * fraction, message)
@@ -446,9 +447,17 @@ def _plan(
         return simulated + (1 - simulated) * fraction
 
     if spec.prior == "virtual_lab":
-        made, objectives, constraints = inputs[schema.input_names], spec.objectives, spec.constraints
+        made = inputs[schema.input_names]
         prior = prior_rows(
-            made, cqas, outcomes, spaces, objectives, constraints, PRIOR_CACHE, spec.n_jobs, span(0, simulated)
+            made,
+            cqas,
+            outcomes,
+            spaces,
+            spec.objectives,
+            spec.constraints,
+            PRIOR_CACHE,
+            spec.n_jobs,
+            span(0, simulated),
         )
     report(after(0.0), f"fitting a GP to each of {', '.join(outcomes)}")
     models = PlanningModels(schema, outcomes, spec.features).fit(inputs, cqas, spec.random_state, prior)
