@@ -15,6 +15,7 @@ $(PY):
 
 $(RUNTIME_STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m core.virtual_lab.compile
 	touch $@
 
 $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)

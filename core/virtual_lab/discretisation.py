@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 
-def koren_limiter(r: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def koren_limiter(r: float) -> float:
     """ψ(r) = max(0, min(2r, (1 + 2r)/3, 2))."""
-    return np.maximum(0.0, np.minimum(np.minimum(2.0 * r, (1.0 + 2.0 * r) / 3.0), 2.0))
+    return max(0.0, min(min(2.0 * r, (1.0 + 2.0 * r) / 3.0), 2.0))
 
 
 @dataclass(frozen=True)
@@ -42,27 +44,29 @@ class SizeGrid:
         return len(self.pivots)
 
 
+@njit(cache=True)
 def face_values(counts: np.ndarray, growing: bool) -> np.ndarray:
-    """Limited upwind reconstruction of the counts at the n+1 cell faces (along the last axis).
+    """Limited upwind reconstruction of the counts at the n+1 cell faces.
 
     The upwind cell is the smaller one while particles grow and the larger
     one while they dissolve. Face 0 (size zero) carries nothing in during
     growth (nuclei enter as a source) and first-order upwind outflow during
     dissolution; the caller closes the last face with a zero speed.
     """
-    padded = np.zeros((*counts.shape[:-1], counts.shape[-1] + 4))
-    padded[..., 2:-2] = counts
-    if growing:
-        upwind, downwind, far = padded[..., 1:-2], padded[..., 2:-1], padded[..., :-3]
-    else:
-        upwind, downwind, far = padded[..., 2:-1], padded[..., 1:-2], padded[..., 3:]
-    ahead = downwind - upwind
-    behind = upwind - far
-    with np.errstate(over="ignore"):
-        r = behind / np.where(ahead == 0.0, 1.0, ahead)
-    faces = upwind + 0.5 * koren_limiter(r) * ahead
+    n = len(counts)
+    padded = np.zeros(n + 4)
+    padded[2:-2] = counts
+    faces = np.empty(n + 1)
+    for f in range(n + 1):
+        if growing:  # face f lies between cells f - 1 (upwind) and f
+            upwind, downwind, far = padded[f + 1], padded[f + 2], padded[f]
+        else:
+            upwind, downwind, far = padded[f + 2], padded[f + 1], padded[f + 3]
+        ahead = downwind - upwind
+        r = (upwind - far) / (ahead if ahead != 0.0 else 1.0)
+        faces[f] = upwind + 0.5 * koren_limiter(r) * ahead
     if not growing:
-        faces[..., 0] = counts[..., 0]
+        faces[0] = counts[0]
     return faces
 
 
@@ -80,17 +84,26 @@ class PivotMap:
 
     @classmethod
     def for_volumes(cls, volumes: np.ndarray, pivot_volumes: np.ndarray) -> PivotMap:
-        n = len(pivot_volumes)
-        lo = np.clip(np.searchsorted(pivot_volumes, volumes, side="right") - 1, 0, n - 2)
-        v_lo, v_hi = pivot_volumes[lo], pivot_volumes[lo + 1]
-        weight_lo = (v_hi - volumes) / (v_hi - v_lo)
-        weight_hi = 1.0 - weight_lo
-        below = volumes < pivot_volumes[0]
-        weight_lo[below], weight_hi[below] = volumes[below] / pivot_volumes[0], 0.0
-        beyond = volumes >= pivot_volumes[-1]
-        lo[beyond] = n - 2
-        weight_lo[beyond], weight_hi[beyond] = 0.0, volumes[beyond] / pivot_volumes[-1]
-        return cls(lo, weight_lo, weight_hi)
+        return cls(*pivot_weights(np.asarray(volumes, float), pivot_volumes))
+
+
+@njit(cache=True)
+def pivot_weights(volumes: np.ndarray, pivot_volumes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`PivotMap`'s (lo, weight_lo, weight_hi) for each volume."""
+    n = len(pivot_volumes)
+    lo = np.empty(len(volumes), np.int64)
+    weight_lo, weight_hi = np.empty(len(volumes)), np.empty(len(volumes))
+    for k, v in enumerate(volumes):
+        if v < pivot_volumes[0]:
+            lo[k], weight_lo[k], weight_hi[k] = 0, v / pivot_volumes[0], 0.0
+        elif v >= pivot_volumes[-1]:
+            lo[k], weight_lo[k], weight_hi[k] = n - 2, 0.0, v / pivot_volumes[-1]
+        else:
+            i = min(np.searchsorted(pivot_volumes, v, side="right") - 1, n - 2)
+            v_lo, v_hi = pivot_volumes[i], pivot_volumes[i + 1]
+            lo[k], weight_lo[k] = i, (v_hi - v) / (v_hi - v_lo)
+            weight_hi[k] = 1.0 - weight_lo[k]
+    return lo, weight_lo, weight_hi
 
 
 @dataclass(frozen=True)
@@ -116,29 +129,43 @@ class AgglomerationMap:
 
     def births(self, counts: np.ndarray, n_occupied: int) -> np.ndarray:
         """Agglomerates formed per unit time and unit kernel constant, by cell, from the first n_occupied cells."""
-        m = n_occupied * (n_occupied + 1) // 2
-        rates = self.weight[:m] * counts[self.smaller[:m]] * counts[self.larger[:m]]
-        dest = self.destination
-        n = len(counts)
-        lo = dest.lo[:m]
-        return np.bincount(lo, dest.weight_lo[:m] * rates, n) + np.bincount(lo + 1, dest.weight_hi[:m] * rates, n)
+        d = self.destination
+        return agglomerate_births(
+            self.weight, self.smaller, self.larger, d.lo, d.weight_lo, d.weight_hi, counts, n_occupied
+        )
 
 
-def fragmentation_matrix(pivot_volumes: np.ndarray, crystal_volume: float) -> np.ndarray:
+@njit(cache=True)
+def agglomerate_births(
+    weight: np.ndarray,
+    smaller: np.ndarray,
+    larger: np.ndarray,
+    lo: np.ndarray,
+    weight_lo: np.ndarray,
+    weight_hi: np.ndarray,
+    counts: np.ndarray,
+    n_occupied: int,
+) -> np.ndarray:
+    """`AgglomerationMap.births` on the map's arrays (the pairs among the first n_occupied cells come first)."""
+    into_lo, into_hi = np.zeros(len(counts)), np.zeros(len(counts))
+    for k in range(n_occupied * (n_occupied + 1) // 2):
+        rate = weight[k] * counts[smaller[k]] * counts[larger[k]]
+        into_lo[lo[k]] += weight_lo[k] * rate
+        into_hi[lo[k] + 1] += weight_hi[k] * rate
+    return into_lo + into_hi
+
+
+def fragmentation_map(pivot_volumes: np.ndarray, crystal_volume: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where the single crystals go when an agglomerate of each cell falls apart.
 
     An agglomerate of volume v holds v / `crystal_volume` crystals of that
-    volume, or two halves when it is smaller than two crystals. Returns
-    [k, i] = single crystals landing in cell k per agglomerate of cell i,
-    placed by the fixed-pivot rule (number and volume kept).
+    volume, or two halves when it is smaller than two crystals. Returns, per
+    cell i of the agglomerate, (lo, into_lo, into_hi): single crystals landing
+    in cells lo and lo + 1 per agglomerate, placed by the fixed-pivot rule
+    (number and volume kept).
     """
-    n = len(pivot_volumes)
     halves = pivot_volumes < 2.0 * crystal_volume
     piece = np.where(halves, pivot_volumes / 2.0, crystal_volume)
     pmap = PivotMap.for_volumes(piece, pivot_volumes)
     count = pivot_volumes / piece
-    fragments = np.zeros((n, n))
-    cols = np.arange(n)
-    np.add.at(fragments, (pmap.lo, cols), count * pmap.weight_lo)
-    np.add.at(fragments, (pmap.lo + 1, cols), count * pmap.weight_hi)
-    return fragments
+    return pmap.lo, count * pmap.weight_lo, count * pmap.weight_hi

@@ -15,8 +15,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 GAS_CONSTANT = 8.314  # J/(mol K)
+
+
+@njit(cache=True)
+def arrhenius(energy: float, temperature: float, reference_temperature: float) -> float:
+    """Rate factor exp(-E/R (1/T - 1/T_ref)) at `temperature` relative to `reference_temperature` (both °C)."""
+    return math.exp(-energy / GAS_CONSTANT * (1.0 / (temperature + 273.15) - 1.0 / (reference_temperature + 273.15)))
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,7 @@ class ModelParameters:
 
     def arrhenius(self, energy: float, temperature: float) -> float:
         """Rate factor at `temperature` (°C) relative to the reference temperature."""
-        t_ref = self.reference_temperature + 273.15
-        return math.exp(-energy / GAS_CONSTANT * (1.0 / (temperature + 273.15) - 1.0 / t_ref))
+        return arrhenius(energy, temperature, self.reference_temperature)
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)

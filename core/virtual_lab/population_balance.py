@@ -11,21 +11,25 @@ the solute balance closes to round-off. Equations and parameters: MODEL.md.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from collections import namedtuple
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtr
 
 from core.profiles import ThermocycleProfile
 from core.virtual_lab.discretisation import (
     AgglomerationMap,
-    PivotMap,
     SizeGrid,
+    agglomerate_births,
     face_values,
-    fragmentation_matrix,
+    fragmentation_map,
+    pivot_weights,
 )
-from core.virtual_lab.parameters import ModelParameters, NumericalSettings
+from core.virtual_lab.parameters import ModelParameters, NumericalSettings, arrhenius
 
 TRAJECTORY_COLUMNS = [
     "time_min",
@@ -56,9 +60,10 @@ class Operators:
     open_faces: np.ndarray  # 1 at every face except the closed top one
     agglomeration: AgglomerationMap  # pairs of cells, their efficiency and where their agglomerate goes
     efficiency: np.ndarray  # size efficiency E_ij of the agglomeration kernel
-    fragments: np.ndarray  # fragmentation_matrix: single crystals released per disintegrated agglomerate
+    fragments: tuple[np.ndarray, np.ndarray, np.ndarray]  # fragmentation_map: where an agglomerate's crystals go
 
     @classmethod
+    @functools.lru_cache(maxsize=4)  # noise-free runs share their parameters; each noisy batch has its own
     def build(cls, params: ModelParameters, numerics: NumericalSettings) -> Operators:
         grid = SizeGrid.linear(numerics.n_cells, numerics.max_size)
         volume = params.shape_factor * grid.pivots**3  # µm3
@@ -86,7 +91,35 @@ class Operators:
             open_faces=open_faces,
             agglomeration=AgglomerationMap.build(volume, efficiency),
             efficiency=efficiency,
-            fragments=fragmentation_matrix(volume, params.shape_factor * params.single_crystal_size**3),
+            fragments=fragmentation_map(volume, params.shape_factor * params.single_crystal_size**3),
+        )
+
+    @functools.cached_property
+    def kernel(self) -> tuple:
+        """What the compiled march reads: the parameters, the numerical settings and the operators (`Kernel`)."""
+        to = self.agglomeration.destination
+        return Kernel(
+            Kinetics(*astuple(self.params)),
+            Steps(*astuple(self.numerics)),
+            self.grid.pivots,
+            self.grid.width,
+            self.particle_mass,
+            self.growth_factor,
+            self.growth_at_pivots,
+            self.bridge_factor,
+            self.pivot_volumes,
+            self.dissolution_mass_rate,
+            self.open_faces,
+            (
+                self.agglomeration.weight,
+                self.agglomeration.smaller,
+                self.agglomeration.larger,
+                to.lo,
+                to.weight_lo,
+                to.weight_hi,
+            ),
+            self.efficiency,
+            self.fragments,
         )
 
     def seed_counts(self, seed_mass: float) -> np.ndarray:
@@ -107,20 +140,18 @@ class BatchState:
     concentration: float
 
 
-@dataclass
-class _Rates:
-    """Time derivatives of the counts and the limits they put on the step (min)."""
-
-    primary: np.ndarray
-    agglomerates: np.ndarray
-    amorphous: np.ndarray
-    dt_limit: float
-    breakage: np.ndarray | None = None  # per cell: share of the agglomerates that fall apart per minute
-    consolidation: np.ndarray | None = None  # per cell: share of the agglomerates that turn compact per minute
-    dissolving: tuple[bool, bool] = (False, False)  # crystals, amorphous particles
-    shrink: float = 0.0  # µm/min: dissolution speed of the finest crystals (0 while they grow)
+# What the compiled march reads, as named tuples (it reads them by name): module-level classes, so that the march
+# compiles once and its machine code is cached on disk.
+Kinetics = namedtuple("Kinetics", [f.name for f in fields(ModelParameters)])  # type: ignore[misc]
+Steps = namedtuple("Steps", [f.name for f in fields(NumericalSettings)])  # type: ignore[misc]
+Kernel = namedtuple(  # type: ignore[misc]
+    "Kernel",
+    "p num pivots width mass growth_factor growth_at_pivots bridge_factor pivot_volumes dissolution_mass_rate "
+    "open_faces pairs efficiency fragments",
+)
 
 
+@njit(cache=True)
 def _negligible_to_zero(counts: np.ndarray) -> np.ndarray:
     """Clear cells that hold (numerically) no particles, so that empty cells do not limit the step.
 
@@ -130,114 +161,17 @@ def _negligible_to_zero(counts: np.ndarray) -> np.ndarray:
     return np.where(counts > NEGLIGIBLE_COUNT, counts, 0.0)
 
 
+@njit(cache=True)
 def _transport(counts: np.ndarray, face_speed: np.ndarray, growing: bool, width: float) -> np.ndarray:
     """d(counts)/dt from growth or dissolution across the cell faces (flux in minus flux out)."""
     flux = face_speed * face_values(counts, growing) / width
-    return flux[..., :-1] - flux[..., 1:]
+    return flux[:-1] - flux[1:]
 
 
-def _rates(ops: Operators, state: BatchState, T: float) -> _Rates:
-    p, num, width = ops.params, ops.numerics, ops.grid.width
-    mass = ops.particle_mass
-    c = state.concentration
-    crystals = state.primary + state.agglomerates
-    c_star = p.solubility_a * math.exp(p.solubility_b * T)
-    c_star_am = p.amorphous_solubility_a * math.exp(p.amorphous_solubility_b * T)
-    sigma, sigma_am = c / c_star - 1.0, c / c_star_am - 1.0
-    crystalline_mass, amorphous_mass = float(mass @ crystals), float(mass @ state.amorphous)
-    dissolution_speed = p.dissolution_k * p.arrhenius(p.dissolution_energy, T)
-
-    # Growth of both crystal populations through the faces; dissolution is integrated along the characteristics
-    # in `_dissolve` (the finest crystals shrink fastest, so an explicit step would be bound to their speed).
-    growing = sigma >= 0.0
-    d_primary, d_agglomerates = np.zeros_like(crystals), np.zeros_like(crystals)
-    max_speed, shrink = 0.0, 0.0
-    if growing:
-        g0 = p.growth_k * p.arrhenius(p.growth_energy, T) * sigma**p.growth_order
-        face_speed = g0 * ops.growth_factor
-        d_crystals = _transport(np.stack([state.primary, state.agglomerates]), face_speed, True, width)
-        d_primary, d_agglomerates = d_crystals[0], d_crystals[1]
-        occupied = crystals > 0.0
-        active_faces = np.concatenate(([False], occupied)) | np.concatenate((occupied, [False]))
-        max_speed = float(face_speed[active_faces].max()) if occupied.any() else 0.0
-        mass_rate = float(mass @ (d_primary + d_agglomerates))
-    else:
-        shrink = dissolution_speed * -sigma
-        mass_rate = shrink * float(ops.dissolution_mass_rate @ crystals)
-    # Relaxation rate of the concentration (the inverse time scale an explicit step must resolve).
-    order = p.growth_order if growing else 1.0
-    relaxation = order * abs(mass_rate) / max(abs(c - c_star), 1e-12)
-
-    # Amorphous phase: precipitates above its own solubility and dissolves below it.
-    d_amorphous = np.zeros_like(state.amorphous)
-    if sigma_am > 0.0 or amorphous_mass > 0.0:
-        amorphous_growing = sigma_am >= 0.0
-        if amorphous_growing:
-            g_am = p.amorphous_growth_k * sigma_am
-        else:
-            g_am = p.amorphous_dissolution_k * p.arrhenius(p.amorphous_dissolution_energy, T) * sigma_am
-        d_amorphous = _transport(state.amorphous, g_am * ops.open_faces, amorphous_growing, width)
-        if sigma_am > 0.0:
-            d_amorphous[0] += p.amorphous_nucleation_k * sigma_am**2
-        relaxation += abs(float(mass @ d_amorphous)) / max(abs(c - c_star_am), 1e-12)
-        if state.amorphous.any() or sigma_am > 0.0:
-            max_speed = max(max_speed, abs(g_am))
-
-    sink, breakage, consolidation = 0.0, None, None
-    if sigma > 0.0:
-        # Nucleation of crystals into the smallest cell.
-        d_primary[0] += p.primary_nucleation_k * math.exp(-p.primary_nucleation_b / math.log1p(sigma) ** 2)
-        d_primary[0] += (
-            p.secondary_nucleation_k
-            * p.arrhenius(p.secondary_nucleation_energy, T)
-            * (c - c_star) ** p.secondary_nucleation_order
-            * (crystalline_mass + p.amorphous_nucleation_sites * amorphous_mass) ** p.secondary_nucleation_mass_order
-        )
-        if occupied.any():
-            # Agglomeration: every pair of occupied cells, products placed by the fixed-pivot rule.
-            # Cells beyond the first 1 - 1e-6 of the crystal mass hold too little to matter; skipping them
-            # keeps the O(n²) pair sum small.
-            cumulative = np.cumsum(mass * crystals)
-            n = int(np.searchsorted(cumulative, (1.0 - 1e-6) * cumulative[-1])) + 1
-            amorphous_share = amorphous_mass / (crystalline_mass + amorphous_mass)
-            cementing = g0 / (1.0 + g0 / p.agglomeration_saturation_growth)
-            beta = p.agglomeration_k * cementing * (1.0 + p.amorphous_stickiness * amorphous_share)
-            d_agglomerates += beta * ops.agglomeration.births(crystals, n)
-            loss = beta * (ops.efficiency[:n, :n] @ crystals[:n])
-            d_primary[:n] -= loss * state.primary[:n]
-            d_agglomerates[:n] -= loss * state.agglomerates[:n]
-            sink = float(loss.max())
-        # Consolidation: growth fills the necks of an agglomerate, k_c e-folds per e-fold of its size.
-        consolidation = p.consolidation_k * g0 * ops.growth_at_pivots / ops.grid.pivots
-    elif sigma < 0.0 and state.agglomerates.any():
-        # De-agglomeration: a bridge is a thin neck, so it dissolves at the speed of a fine (no film resistance
-        # of the whole particle); once a bridge thickness ((1 + L/L_b) / k_dag, thicker on larger agglomerates)
-        # has gone the agglomerate falls apart.
-        breakage = p.deagglomeration_k * dissolution_speed * -sigma * ops.bridge_factor
-
-    dt = num.max_step
-    if max_speed > 0.0:
-        dt = min(dt, num.cfl * width / max_speed)
-    if relaxation > 0.0:
-        dt = min(dt, num.max_relative_change / relaxation)
-    if sink > 0.0:
-        dt = min(dt, num.max_sink_fraction / sink)
-    dissolving = (sigma < 0.0, sigma_am < 0.0)
-    return _Rates(d_primary, d_agglomerates, d_amorphous, dt, breakage, consolidation, dissolving, shrink)
-
-
-def _break_agglomerates(ops: Operators, state: BatchState, breakage: np.ndarray, dt: float) -> None:
-    """De-agglomeration over `dt`, integrated exactly in time (first-order decay) so that it never limits the step.
-
-    Each agglomerate that falls apart releases its single crystals (fragmentation_matrix); number and volume
-    are kept.
-    """
-    broken = state.agglomerates * -np.expm1(-breakage * dt)
-    state.primary = state.primary + ops.fragments @ broken
-    state.agglomerates = state.agglomerates - broken
-
-
-def _dissolve(ops: Operators, counts: np.ndarray, depth: float) -> np.ndarray:
+@njit(cache=True)
+def dissolve(
+    counts: np.ndarray, depth: float, pivots: np.ndarray, pivot_volumes: np.ndarray, l_d: float, shape_factor: float
+) -> np.ndarray:
     """Counts after dissolution by `depth` µm at size zero (speed k_d |σ| / (1 + L/L_d) over one step).
 
     Along a characteristic L + L²/(2 L_d) falls by the depth, exactly for any step; each cell's crystals are
@@ -247,77 +181,217 @@ def _dissolve(ops: Operators, counts: np.ndarray, depth: float) -> np.ndarray:
     occupied = np.flatnonzero(counts)
     if occupied.size == 0:
         return counts
-    l_d = ops.params.dissolution_diffusion_size
-    xi = ops.grid.pivots[occupied] * (1.0 + ops.grid.pivots[occupied] / (2.0 * l_d)) - depth
+    xi = pivots[occupied] * (1.0 + pivots[occupied] / (2.0 * l_d)) - depth
     alive = xi > 0.0
     occupied, xi = occupied[alive], xi[alive]
     size = l_d * (np.sqrt(1.0 + 2.0 * xi / l_d) - 1.0)
-    pmap = PivotMap.for_volumes(ops.params.shape_factor * size**3, ops.pivot_volumes)
-    n, moved = len(counts), counts[occupied]
-    return np.bincount(pmap.lo, pmap.weight_lo * moved, n) + np.bincount(pmap.lo + 1, pmap.weight_hi * moved, n)
+    lo, weight_lo, weight_hi = pivot_weights(shape_factor * size**3.0, pivot_volumes)
+    into_lo, into_hi = np.zeros(len(counts)), np.zeros(len(counts))
+    for k in range(len(occupied)):
+        moved = counts[occupied[k]]
+        into_lo[lo[k]] += weight_lo[k] * moved
+        into_hi[lo[k] + 1] += weight_hi[k] * moved
+    return into_lo + into_hi
 
 
-def _clear_vanished(state: BatchState, crystals_dissolving: bool, amorphous_dissolving: bool) -> None:
-    """Remove a dissolving population once it holds less than one particle per kg of solvent.
+@njit(cache=True)
+def _rates(k: tuple, primary: np.ndarray, agglomerates: np.ndarray, amorphous: np.ndarray, c: float, T: float) -> tuple:
+    """Time derivatives of the counts at the current state, the step they allow (min), σ and σ_am, the dissolution
+    speed of the finest crystals (µm/min, 0 while they grow), and per cell the shares of the agglomerates that fall
+    apart and that turn compact per minute (empty when none do)."""
+    p, num, n_cells, width, mass = k.p, k.num, len(k.pivots), k.width, k.mass
+    t_ref = p.reference_temperature
+    crystals = primary + agglomerates
+    c_star = p.solubility_a * math.exp(p.solubility_b * T)
+    c_star_am = p.amorphous_solubility_a * math.exp(p.amorphous_solubility_b * T)
+    sigma, sigma_am = c / c_star - 1.0, c / c_star_am - 1.0
+    crystalline_mass, amorphous_mass = mass @ crystals, mass @ amorphous
+    dissolution_speed = p.dissolution_k * arrhenius(p.dissolution_energy, T, t_ref)
 
-    Its last particles would otherwise keep the step at the dissolution speed of the finest ones for a long
-    time; the solution takes their mass, so the balance still closes.
-    """
-    if crystals_dissolving and state.primary.sum() + state.agglomerates.sum() < VANISHED_COUNT:
-        state.primary, state.agglomerates = np.zeros_like(state.primary), np.zeros_like(state.agglomerates)
-    if amorphous_dissolving and state.amorphous.sum() < VANISHED_COUNT:
-        state.amorphous = np.zeros_like(state.amorphous)
+    # Growth of both crystal populations through the faces; dissolution is integrated along the characteristics
+    # in `dissolve` (the finest crystals shrink fastest, so an explicit step would be bound to their speed).
+    growing = sigma >= 0.0
+    d_primary, d_agglomerates = np.zeros(n_cells), np.zeros(n_cells)
+    max_speed, shrink, g0 = 0.0, 0.0, 0.0
+    occupied = crystals > 0.0
+    if growing:
+        g0 = p.growth_k * arrhenius(p.growth_energy, T, t_ref) * sigma**p.growth_order
+        face_speed = g0 * k.growth_factor
+        d_primary = _transport(primary, face_speed, True, width)
+        d_agglomerates = _transport(agglomerates, face_speed, True, width)
+        for f in range(n_cells + 1):  # the fastest face next to an occupied cell
+            if (f > 0 and occupied[f - 1]) or (f < n_cells and occupied[f]):
+                max_speed = max(max_speed, face_speed[f])
+        mass_rate = mass @ (d_primary + d_agglomerates)
+    else:
+        shrink = dissolution_speed * -sigma
+        mass_rate = shrink * (k.dissolution_mass_rate @ crystals)
+    # Relaxation rate of the concentration (the inverse time scale an explicit step must resolve).
+    order = p.growth_order if growing else 1.0
+    relaxation = order * abs(mass_rate) / max(abs(c - c_star), 1e-12)
+
+    # Amorphous phase: precipitates above its own solubility and dissolves below it.
+    d_amorphous = np.zeros(n_cells)
+    if sigma_am > 0.0 or amorphous_mass > 0.0:
+        amorphous_growing = sigma_am >= 0.0
+        if amorphous_growing:
+            g_am = p.amorphous_growth_k * sigma_am
+        else:
+            g_am = p.amorphous_dissolution_k * arrhenius(p.amorphous_dissolution_energy, T, t_ref) * sigma_am
+        d_amorphous = _transport(amorphous, g_am * k.open_faces, amorphous_growing, width)
+        if sigma_am > 0.0:
+            d_amorphous[0] += p.amorphous_nucleation_k * sigma_am**2
+        relaxation += abs(mass @ d_amorphous) / max(abs(c - c_star_am), 1e-12)
+        if amorphous.any() or sigma_am > 0.0:
+            max_speed = max(max_speed, abs(g_am))
+
+    sink, breakage, consolidation = 0.0, np.empty(0), np.empty(0)
+    if sigma > 0.0:
+        # Nucleation of crystals into the smallest cell.
+        d_primary[0] += p.primary_nucleation_k * math.exp(-p.primary_nucleation_b / math.log1p(sigma) ** 2)
+        d_primary[0] += (
+            p.secondary_nucleation_k
+            * arrhenius(p.secondary_nucleation_energy, T, t_ref)
+            * (c - c_star) ** p.secondary_nucleation_order
+            * (crystalline_mass + p.amorphous_nucleation_sites * amorphous_mass) ** p.secondary_nucleation_mass_order
+        )
+        if occupied.any():
+            # Agglomeration: every pair of occupied cells, products placed by the fixed-pivot rule. Cells beyond
+            # the first 1 - 1e-6 of the crystal mass hold too little to matter; skipping them keeps the O(n²) pair
+            # sum small.
+            cumulative = np.cumsum(mass * crystals)
+            n = np.searchsorted(cumulative, (1.0 - 1e-6) * cumulative[-1]) + 1
+            amorphous_share = amorphous_mass / (crystalline_mass + amorphous_mass)
+            cementing = g0 / (1.0 + g0 / p.agglomeration_saturation_growth)
+            beta = p.agglomeration_k * cementing * (1.0 + p.amorphous_stickiness * amorphous_share)
+            d_agglomerates += beta * agglomerate_births(*k.pairs, crystals, n)
+            loss = np.zeros(n)
+            for i in range(n):
+                for j in range(n):
+                    loss[i] += k.efficiency[i, j] * crystals[j]
+            loss *= beta
+            d_primary[:n] -= loss * primary[:n]
+            d_agglomerates[:n] -= loss * agglomerates[:n]
+            sink = loss.max()
+        # Consolidation: growth fills the necks of an agglomerate, k_c e-folds per e-fold of its size.
+        consolidation = p.consolidation_k * g0 * k.growth_at_pivots / k.pivots
+    elif sigma < 0.0 and agglomerates.any():
+        # De-agglomeration: a bridge is a thin neck, so it dissolves at the speed of a fine (no film resistance
+        # of the whole particle); once a bridge thickness ((1 + L/L_b) / k_dag, thicker on larger agglomerates)
+        # has gone the agglomerate falls apart.
+        breakage = p.deagglomeration_k * dissolution_speed * -sigma * k.bridge_factor
+
+    dt = num.max_step
+    if max_speed > 0.0:
+        dt = min(dt, num.cfl * width / max_speed)
+    if relaxation > 0.0:
+        dt = min(dt, num.max_relative_change / relaxation)
+    if sink > 0.0:
+        dt = min(dt, num.max_sink_fraction / sink)
+    return d_primary, d_agglomerates, d_amorphous, dt, sigma, sigma_am, shrink, breakage, consolidation
 
 
-def _ramps(profile: ThermocycleProfile) -> list[tuple[float, float, float]]:
-    """(start T, signed rate °C/min, duration min) of every ramp that takes time."""
-    return [
+@njit(cache=True)
+def _step(
+    k: tuple, primary: np.ndarray, agglomerates: np.ndarray, amorphous: np.ndarray, c: float, T: float, cap: float
+) -> tuple:
+    """One explicit step of at most `cap` minutes: the new counts, the concentration and the step taken.
+
+    De-agglomeration and consolidation are integrated exactly over the step (first-order decays), so that they
+    never limit it; each agglomerate that falls apart releases its single crystals (number and volume kept)."""
+    d_primary, d_agglomerates, d_amorphous, dt, sigma, sigma_am, shrink, breakage, consolidation = _rates(
+        k, primary, agglomerates, amorphous, c, T
+    )
+    dt = min(dt, cap)
+    mass, p = k.mass, k.p
+    solids_before = mass @ (primary + agglomerates + amorphous)
+    primary = _negligible_to_zero(primary + dt * d_primary)
+    agglomerates = _negligible_to_zero(agglomerates + dt * d_agglomerates)
+    amorphous = _negligible_to_zero(amorphous + dt * d_amorphous)
+    if shrink > 0.0:
+        l_d = p.dissolution_diffusion_size
+        primary = dissolve(primary, shrink * dt, k.pivots, k.pivot_volumes, l_d, p.shape_factor)
+        agglomerates = dissolve(agglomerates, shrink * dt, k.pivots, k.pivot_volumes, l_d, p.shape_factor)
+    if breakage.size:
+        broken = agglomerates * -np.expm1(-breakage * dt)
+        lo, into_lo, into_hi = k.fragments
+        released_lo, released_hi = np.zeros(len(broken)), np.zeros(len(broken))
+        for i in np.flatnonzero(broken):
+            released_lo[lo[i]] += into_lo[i] * broken[i]
+            released_hi[lo[i] + 1] += into_hi[i] * broken[i]
+        primary = primary + (released_lo + released_hi)
+        agglomerates = agglomerates - broken
+    if consolidation.size:
+        compact = agglomerates * -np.expm1(-consolidation * dt)
+        primary = primary + compact
+        agglomerates = agglomerates - compact
+    # A dissolving population with less than one particle per kg of solvent has left the batch: its last particles
+    # would otherwise keep the step at the dissolution speed of the finest ones for a long time; the solution takes
+    # their mass, so the balance still closes.
+    if sigma < 0.0 and primary.sum() + agglomerates.sum() < VANISHED_COUNT:
+        primary, agglomerates = np.zeros(len(primary)), np.zeros(len(primary))
+    if sigma_am < 0.0 and amorphous.sum() < VANISHED_COUNT:
+        amorphous = np.zeros(len(amorphous))
+    c -= mass @ (primary + agglomerates + amorphous) - solids_before
+    return primary, agglomerates, amorphous, c, dt
+
+
+@njit(cache=True)
+def _march(k: tuple, seeds: np.ndarray, c: float, ramps: np.ndarray, T_first: float) -> tuple:
+    """The batch, step by step (module notes): the final counts and concentration, and the trajectory."""
+    primary, agglomerates, amorphous = seeds.copy(), np.zeros(len(seeds)), np.zeros(len(seeds))
+    t = 0.0
+    rows, n_rows = _record(np.empty((1024, 7)), 0, t, T_first, c, k, primary, agglomerates, amorphous)
+    for T_start, ramp, duration in ramps:
+        elapsed = 0.0
+        while duration - elapsed > 1e-9:
+            cap = min(duration - elapsed, k.num.max_temperature_step / abs(ramp))
+            T = T_start + ramp * elapsed
+            primary, agglomerates, amorphous, c, dt = _step(k, primary, agglomerates, amorphous, c, T, cap)
+            elapsed += dt
+            t += dt
+            T = T_start + ramp * elapsed
+            rows, n_rows = _record(rows, n_rows, t, T, c, k, primary, agglomerates, amorphous)
+    return primary, agglomerates, amorphous, c, rows[:n_rows]
+
+
+@njit(cache=True)
+def _record(
+    rows: np.ndarray,
+    n_rows: int,
+    t: float,
+    T: float,
+    c: float,
+    k: tuple,
+    primary: np.ndarray,
+    agglomerates: np.ndarray,
+    amorphous: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """`rows` with the state at time t appended as row `n_rows` (grown when full), and the new row count."""
+    if n_rows == len(rows):
+        rows = np.concatenate((rows, np.empty_like(rows)))
+    c_star = k.p.solubility_a * math.exp(k.p.solubility_b * T)
+    crystalline = k.mass @ (primary + agglomerates)
+    rows[n_rows] = (t, T, c, c_star, c / c_star - 1.0, crystalline, k.mass @ amorphous)
+    return rows, n_rows + 1
+
+
+def _ramps(profile: ThermocycleProfile) -> np.ndarray:
+    """(start T, signed rate °C/min, duration min) of every ramp that takes time, one row each."""
+    ramps = [
         (s.start_T, math.copysign(s.rate, s.end_T - s.start_T), s.duration_min)
         for s in profile.segments()
         if s.duration_min > 0
     ]
+    return np.array(ramps, float).reshape(-1, 3)
 
 
 def run_batch(
     ops: Operators, profile: ThermocycleProfile, initial_concentration: float, seed_loading: float
-) -> tuple[BatchState, list[tuple[float, ...]]]:
-    """March one batch through `profile`; returns the final state and one trajectory row per step."""
-    p, num = ops.params, ops.numerics
-    mass = ops.particle_mass
-    zeros = np.zeros(ops.grid.n_cells)
-    state = BatchState(ops.seed_counts(seed_loading * initial_concentration), zeros, zeros, initial_concentration)
-    t = 0.0
-    rows: list[tuple[float, ...]] = []
-
-    def record(T: float) -> None:
-        c_star = float(p.solubility(T))
-        crystalline = float(mass @ (state.primary + state.agglomerates))
-        c = state.concentration
-        rows.append((t, T, c, c_star, c / c_star - 1.0, crystalline, float(mass @ state.amorphous)))
-
-    record(profile.temperatures[0])
-    for T_start, ramp, duration in _ramps(profile):
-        elapsed = 0.0
-        while duration - elapsed > 1e-9:
-            rates = _rates(ops, state, T_start + ramp * elapsed)
-            dt = min(rates.dt_limit, duration - elapsed, num.max_temperature_step / abs(ramp))
-            solids_before = float(mass @ (state.primary + state.agglomerates + state.amorphous))
-            state.primary = _negligible_to_zero(state.primary + dt * rates.primary)
-            state.agglomerates = _negligible_to_zero(state.agglomerates + dt * rates.agglomerates)
-            state.amorphous = _negligible_to_zero(state.amorphous + dt * rates.amorphous)
-            if rates.shrink > 0.0:
-                state.primary = _dissolve(ops, state.primary, rates.shrink * dt)
-                state.agglomerates = _dissolve(ops, state.agglomerates, rates.shrink * dt)
-            if rates.breakage is not None:
-                _break_agglomerates(ops, state, rates.breakage, dt)
-            if rates.consolidation is not None:
-                compact = state.agglomerates * -np.expm1(-rates.consolidation * dt)
-                state.primary = state.primary + compact
-                state.agglomerates = state.agglomerates - compact
-            _clear_vanished(state, *rates.dissolving)
-            solids_after = float(mass @ (state.primary + state.agglomerates + state.amorphous))
-            state.concentration -= solids_after - solids_before
-            elapsed += dt
-            t += dt
-            record(T_start + ramp * elapsed)
-    return state, rows
+) -> tuple[BatchState, np.ndarray]:
+    """March one batch through `profile`; returns the final state and the trajectory, one row per step
+    (`TRAJECTORY_COLUMNS`)."""
+    seeds = ops.seed_counts(seed_loading * initial_concentration)
+    march = _march(ops.kernel, seeds, float(initial_concentration), _ramps(profile), float(profile.temperatures[0]))
+    primary, agglomerates, amorphous, c, rows = march
+    return BatchState(primary, agglomerates, amorphous, c), rows
