@@ -108,15 +108,15 @@ def pivot_weights(volumes: np.ndarray, pivot_volumes: np.ndarray) -> tuple[np.nd
 
 @dataclass(frozen=True)
 class AgglomerationMap:
-    """Every unordered pair of cells (i <= j), ordered so that the pairs among the first n cells come first.
+    """Every unordered pair of cells (i <= j), pair (i, j) at index j(j+1)/2 + i, so that the pairs among the first
+    n cells come first.
 
     `weight` is the size efficiency E_ij, halved for i == j so that a pair
     within one cell is counted once; `destination` places the agglomerate
-    of volume v_i + v_j.
+    of volume v_i + v_j (`lo` as 32-bit integers: births stream these arrays once per step, and half the bytes
+    make them faster).
     """
 
-    smaller: np.ndarray
-    larger: np.ndarray
     weight: np.ndarray
     destination: PivotMap
 
@@ -124,34 +124,44 @@ class AgglomerationMap:
     def build(cls, pivot_volumes: np.ndarray, efficiency: np.ndarray) -> AgglomerationMap:
         larger, smaller = np.tril_indices(len(pivot_volumes))
         weight = efficiency[smaller, larger] * np.where(smaller == larger, 0.5, 1.0)
-        volumes = pivot_volumes[smaller] + pivot_volumes[larger]
-        return cls(smaller, larger, weight, PivotMap.for_volumes(volumes, pivot_volumes))
+        to = PivotMap.for_volumes(pivot_volumes[smaller] + pivot_volumes[larger], pivot_volumes)
+        return cls(weight, PivotMap(to.lo.astype(np.int32), to.weight_lo, to.weight_hi))
 
     def births(self, counts: np.ndarray, n_occupied: int) -> np.ndarray:
         """Agglomerates formed per unit time and unit kernel constant, by cell, from the first n_occupied cells."""
-        d = self.destination
-        return agglomerate_births(
-            self.weight, self.smaller, self.larger, d.lo, d.weight_lo, d.weight_hi, counts, n_occupied
-        )
+        to = self.destination
+        return agglomerate_births(self.weight, to.lo, to.weight_lo, to.weight_hi, counts, n_occupied)
 
 
 @njit(cache=True)
 def agglomerate_births(
     weight: np.ndarray,
-    smaller: np.ndarray,
-    larger: np.ndarray,
     lo: np.ndarray,
     weight_lo: np.ndarray,
     weight_hi: np.ndarray,
     counts: np.ndarray,
     n_occupied: int,
 ) -> np.ndarray:
-    """`AgglomerationMap.births` on the map's arrays (the pairs among the first n_occupied cells come first)."""
+    """`AgglomerationMap.births` on the map's arrays.
+
+    For a given j the agglomerates of the pairs (i, j) grow with i, so runs of consecutive pairs share a destination
+    cell: their births are summed before they are added to it, which keeps the loop from waiting on the same memory
+    cell over and over (about twice as fast)."""
     into_lo, into_hi = np.zeros(len(counts)), np.zeros(len(counts))
-    for k in range(n_occupied * (n_occupied + 1) // 2):
-        rate = weight[k] * counts[smaller[k]] * counts[larger[k]]
-        into_lo[lo[k]] += weight_lo[k] * rate
-        into_hi[lo[k] + 1] += weight_hi[k] * rate
+    for j in range(n_occupied):
+        first = j * (j + 1) // 2
+        cell, to_lo, to_hi = lo[first], 0.0, 0.0
+        for i in range(j + 1):
+            k = first + i
+            if lo[k] != cell:
+                into_lo[cell] += to_lo
+                into_hi[cell + 1] += to_hi
+                cell, to_lo, to_hi = lo[k], 0.0, 0.0
+            rate = weight[k] * counts[i] * counts[j]
+            to_lo += weight_lo[k] * rate
+            to_hi += weight_hi[k] * rate
+        into_lo[cell] += to_lo
+        into_hi[cell + 1] += to_hi
     return into_lo + into_hi
 
 

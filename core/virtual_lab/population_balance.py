@@ -110,14 +110,7 @@ class Operators:
             self.pivot_volumes,
             self.dissolution_mass_rate,
             self.open_faces,
-            (
-                self.agglomeration.weight,
-                self.agglomeration.smaller,
-                self.agglomeration.larger,
-                to.lo,
-                to.weight_lo,
-                to.weight_hi,
-            ),
+            (self.agglomeration.weight, to.lo, to.weight_lo, to.weight_hi),
             self.efficiency,
             self.fragments,
         )
@@ -265,11 +258,9 @@ def _rates(k: tuple, primary: np.ndarray, agglomerates: np.ndarray, amorphous: n
             cementing = g0 / (1.0 + g0 / p.agglomeration_saturation_growth)
             beta = p.agglomeration_k * cementing * (1.0 + p.amorphous_stickiness * amorphous_share)
             d_agglomerates += beta * agglomerate_births(*k.pairs, crystals, n)
-            loss = np.zeros(n)
-            for i in range(n):
-                for j in range(n):
-                    loss[i] += k.efficiency[i, j] * crystals[j]
-            loss *= beta
+            within = crystals.copy()
+            within[n:] = 0.0
+            loss = beta * (k.efficiency[:n] @ within)
             d_primary[:n] -= loss * primary[:n]
             d_agglomerates[:n] -= loss * agglomerates[:n]
             sink = loss.max()
