@@ -214,7 +214,9 @@ def main() -> None:
     parser.add_argument(
         "--campaigns", type=int, nargs="+", default=[], help="start from these fresh campaigns instead of the sample"
     )
-    parser.add_argument("--priors", nargs="+", choices=PRIORS, default=[PlanSpec.prior], help="the GPs' prior")
+    parser.add_argument(
+        "--priors", nargs="+", choices=PRIORS, default=["virtual_lab"], help="the GPs' prior (default: the product's)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fused_kernel:

@@ -35,7 +35,7 @@ from core.models.uncertainty import EnsembleRegressor
 from core.optimize.run import DesignResult
 from core.optimize.spec import DesignSpec
 from core.plan.loop import RoundSummary, summarise_round
-from core.plan.propose import Plan, PlanSpec, plan_experiments
+from core.plan.propose import Plan, PlanSpec, default_prior, plan_experiments
 from core.profiles import SolubilityCurve
 from core.progress import Progress
 from core.project import MODEL_PREFIX, Project, model_files, saved_models
@@ -289,6 +289,11 @@ class Workspace:
         self.store[BASKET] = pd.DataFrame()
 
     # ------------------------------------------------------------------ experiment rounds
+    def plan_prior(self, spec: PlanSpec) -> tuple[str, str | None]:
+        """The prior a plan of these data takes by default, and why it is not the virtual lab (`default_prior`)."""
+        md = ModelData.from_doe(self.data)
+        return default_prior(md.inputs, md.cqas, spec)
+
     def propose_plan(self, spec: PlanSpec, progress: Progress | None = None) -> Plan:
         """The next batch; the first proposal fixes the hypervolume reference and records round 0."""
         md = ModelData.from_doe(self.data)

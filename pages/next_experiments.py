@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -43,16 +45,9 @@ def spec_from_widgets(data: DoEData) -> PlanSpec | None:
     cycles = c3.multiselect("Cycles (0 = linear)", [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], key="plan_cycles")
     seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="plan_seed")
     text = st.text_input("Constraint (optional)", "", key="plan_constraint", placeholder="crystallinity>=80")
-    physics = st.toggle(
-        "Learn from the virtual lab too",
-        key="plan_prior",
-        help="The planner's GPs also learn from simulated runs: the data's own runs and a design over the planning "
-        "space (a short search included), calibrated on the data. Where no run went they follow the simulator's "
-        "trends as far as the data say it agrees with them. The first plan simulates a few hundred runs.",
-    )
     try:
         start_T, end_T = data_temperature_ranges(data.profiles())
-        return PlanSpec(
+        spec = PlanSpec(
             batch_size=int(k),
             strategy=strategy,
             constraints=(Constraint.parse(text),) if text.strip() else (),
@@ -60,12 +55,25 @@ def spec_from_widgets(data: DoEData) -> PlanSpec | None:
             start_T=start_T,
             end_T=end_T,
             random_state=int(seed),
-            prior="virtual_lab" if physics else "none",
             n_jobs=-1,
         )
     except ValueError as exc:
         st.error(str(exc))
         return None
+    default, reason = state.workspace().plan_prior(spec)
+    physics = st.toggle(
+        "Learn from the virtual lab too",
+        value=default == "virtual_lab",
+        disabled=reason is not None,
+        key="plan_prior",
+        help="The planner's GPs also learn from simulated runs: the data's own runs and a design over the planning "
+        "space (a short search included), calibrated on the data. Where no run went they follow the simulator's "
+        "trends as far as the data say it agrees with them. On by default when the data allow it; the first plan "
+        "of a session simulates a few hundred runs.",
+    )
+    if reason:
+        st.caption(f"Planning from the data alone: {reason}.")
+    return replace(spec, prior="virtual_lab" if physics and not reason else "none")
 
 
 def accept(result: LoadResult, label: str, spec: PlanSpec) -> None:

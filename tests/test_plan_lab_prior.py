@@ -16,7 +16,7 @@ from core.optimize.spec import Constraint, Objective, data_temperature_ranges
 from core.plan import lab_prior
 from core.plan.gp import PlanningModels
 from core.plan.lab_prior import PriorRows, designed_runs, minimisation_form, prior_rows
-from core.plan.propose import PlanSpec, plan_experiments
+from core.plan.propose import PlanSpec, default_prior, plan_experiments
 from core.plan.space import spaces_for
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
 from tests.test_plan_propose import small_spec
@@ -85,6 +85,16 @@ def test_a_schema_the_virtual_lab_cannot_run_is_refused_plainly(sample):
         prior_rows(inputs.assign(stirring=1.0), cqas, ["D50"], spaces, OBJECTIVES, ())
     with pytest.raises(ValueError, match="unknown prior"):
         PlanSpec(prior="handbook")
+
+
+def test_plans_take_the_virtual_lab_as_prior_by_default_only_where_it_can_run(sample):
+    _, inputs, cqas, _, _ = sample
+    spec = PlanSpec()
+    assert default_prior(inputs, cqas, spec) == ("virtual_lab", None)
+    prior, reason = default_prior(inputs.assign(stirring=1.0), cqas, spec)
+    assert prior == "none" and "needs exactly the inputs" in reason
+    prior, reason = default_prior(inputs, cqas.assign(yield_percent=90.0), spec)  # a CQA it does not simulate
+    assert prior == "none" and "yield_percent" in reason
 
 
 def test_where_the_data_are_silent_the_gp_follows_the_prior(sample):

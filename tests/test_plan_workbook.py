@@ -37,7 +37,7 @@ def planned():
 def test_cli_writes_a_workbook_that_validates_with_blank_cqas_and_simulates(tmp_path, capsys):
     out = tmp_path / "next.xlsx"
     args = ["plan", str(SAMPLE), "--batch", "3", "--cycles", "0", "2", "--strategy", "random", "--seed", "5"]
-    assert main([*args, "--constraint", "crystallinity>=80", "--out", str(out)]) == 0
+    assert main([*args, "--prior", "none", "--constraint", "crystallinity>=80", "--out", str(out)]) == 0
     assert "N3-" in capsys.readouterr().out  # the proposed runs are listed
     assert main(["validate", str(out), "--json"]) == 1  # as a DoE: nothing measured, nothing to learn
     capsys.readouterr()
@@ -51,13 +51,13 @@ def test_cli_writes_a_workbook_that_validates_with_blank_cqas_and_simulates(tmp_
     assert '"D50"' in capsys.readouterr().out
 
 
-def test_cli_plans_with_the_virtual_lab_as_prior_on_request(tmp_path, capsys, monkeypatch):
+def test_cli_plans_with_the_virtual_lab_as_prior_by_default(tmp_path, capsys, monkeypatch):
     from core.plan import lab_prior
 
     for name, value in (("SOBOL_PER_TYPE", 4), ("SEARCH_POP", 4), ("SEARCH_GEN", 2)):  # a cheap design
         monkeypatch.setattr(lab_prior, name, value)
     out = tmp_path / "next.xlsx"
-    args = ["plan", str(SAMPLE), "--batch", "2", "--cycles", "0", "2", "--strategy", "random", "--prior", "virtual_lab"]
+    args = ["plan", str(SAMPLE), "--batch", "2", "--cycles", "0", "2", "--strategy", "random"]
     assert main([*args, "--out", str(out)]) == 0
     assert "D50: with 47 simulated runs as a second task" in capsys.readouterr().err  # 31 runs, 2 types x (4 + 4)
     assert len(load_doe(out, planned=True).data) == 2

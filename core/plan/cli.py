@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from core.models.features import FEATURE_SETS
 from core.models.persistence import SCHEMA_FILE
 from core.optimize.spec import Constraint, Objective, data_temperature_ranges, n_temperatures_for_cycles
 from core.plan.lab_prior import PRIORS
-from core.plan.propose import STRATEGIES, PlanSpec, plan_experiments
+from core.plan.propose import STRATEGIES, PlanSpec, default_prior, plan_experiments
 from core.plan.workbook import plan_workbook
 from core.profiles import ThermocycleProfile
 from core.progress import ConsoleProgress
@@ -46,9 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--prior",
         choices=PRIORS,
-        default=PlanSpec.prior,
         help="virtual_lab: the GPs also learn from simulated runs (the data's and a design over the planning space, "
-        "calibrated on the data), so that they follow the simulator's trends where no run went (default: none)",
+        "calibrated on the data), so that they follow the simulator's trends where no run went; none: the data "
+        "alone (default: virtual_lab when the data's inputs and CQAs are the simulator's, else none)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="workbook to write (.xlsx)")
@@ -101,9 +102,12 @@ def run_plan(args: argparse.Namespace) -> int:
             end_T=end_T,
             random_state=args.seed,
             features=args.features,
-            prior=args.prior,
             n_jobs=-1,
         )
+        prior, reason = (args.prior, None) if args.prior else default_prior(data.inputs, data.cqas, spec)
+        if reason:
+            print(f"planning from the data alone: {reason}", file=sys.stderr)
+        spec = replace(spec, prior=prior)
         progress = ConsoleProgress()
         try:
             plan = plan_experiments(data.inputs, data.cqas, schema, spec, progress=progress)

@@ -53,7 +53,7 @@ from core.models.features import FEATURE_SETS
 from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective
 from core.plan.gp import PlanningModels, input_bounds
-from core.plan.lab_prior import PRIOR_CACHE, PRIORS, minimisation_form, prior_rows
+from core.plan.lab_prior import PRIOR_CACHE, PRIORS, minimisation_form, prior_rows, prior_unavailable
 from core.plan.space import ProfileSpace, search_boxes, spaces_for, split_rows
 from core.profiles import profile_type_name, temperature_columns
 from core.progress import Progress
@@ -179,6 +179,16 @@ def _outcomes(cqas: pd.DataFrame, spec: PlanSpec) -> list[str]:
     """Every CQA measured often enough to model, plus what the objectives and constraints need."""
     measured = [c for c in cqas.columns if cqas[c].notna().sum() >= 3]
     return list(dict.fromkeys(measured + spec.outcomes_needed))
+
+
+def default_prior(inputs: pd.DataFrame, cqas: pd.DataFrame, spec: PlanSpec) -> tuple[str, str | None]:
+    """The prior the command line and the screen plan with unless told otherwise, and why it is not the virtual lab.
+
+    The virtual lab whenever the data allow it: on six other compounds it raised the recommendation's share of the
+    true front after 16 planned runs on every one (README, Next experiments), and since the simulator was compiled
+    the first call with it stays within the planner's 30 s."""
+    reason = prior_unavailable(list(inputs.columns), _outcomes(cqas, spec))
+    return ("none", reason) if reason else ("virtual_lab", None)
 
 
 # -- acquisition -----------------------------------------------------------------------
@@ -438,7 +448,7 @@ def _plan(
     spaces = spaces_for(schema, spec.n_temperatures, spec.start_T, spec.end_T)
     outcomes = _outcomes(cqas, spec)
     prior = None
-    simulated = 0.6 if spec.prior == "virtual_lab" else 0.0  # the share of the work the prior's simulations take
+    simulated = 0.45 if spec.prior == "virtual_lab" else 0.0  # the share of the call the prior's simulations take
 
     def span(start: float, end: float) -> Progress:  # a stage's own progress, moved onto the whole call's
         return lambda fraction, message: report(start + (end - start) * fraction, message)
