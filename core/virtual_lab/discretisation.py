@@ -113,8 +113,7 @@ class AgglomerationMap:
 
     `weight` is the size efficiency E_ij, halved for i == j so that a pair
     within one cell is counted once; `destination` places the agglomerate
-    of volume v_i + v_j (`lo` as 32-bit integers: births stream these arrays once per step, and half the bytes
-    make them faster).
+    of volume v_i + v_j (`lo` as 32-bit integers: the births read these arrays whole at every step).
     """
 
     weight: np.ndarray
@@ -146,7 +145,7 @@ def agglomerate_births(
 
     For a given j the agglomerates of the pairs (i, j) grow with i, so runs of consecutive pairs share a destination
     cell: their births are summed before they are added to it, which keeps the loop from waiting on the same memory
-    cell over and over (about twice as fast)."""
+    cell over and over."""
     into_lo, into_hi = np.zeros(len(counts)), np.zeros(len(counts))
     for j in range(n_occupied):
         first = j * (j + 1) // 2

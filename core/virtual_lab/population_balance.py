@@ -7,6 +7,9 @@ dissolution of crystals, de-agglomeration and consolidation are integrated
 exactly over the step. The
 solution then gives or takes exactly the mass the solids gained or lost, so
 the solute balance closes to round-off. Equations and parameters: MODEL.md.
+
+The march is compiled with numba, its machine code cached on disk beside this
+file; it reads the parameters and operators as named tuples (`Operators.kernel`).
 """
 
 from __future__ import annotations
@@ -135,9 +138,9 @@ class BatchState:
 
 # What the compiled march reads, as named tuples (it reads them by name): module-level classes, so that the march
 # compiles once and its machine code is cached on disk.
-Kinetics = namedtuple("Kinetics", [f.name for f in fields(ModelParameters)])  # type: ignore[misc]
-Steps = namedtuple("Steps", [f.name for f in fields(NumericalSettings)])  # type: ignore[misc]
-Kernel = namedtuple(  # type: ignore[misc]
+Kinetics = namedtuple("Kinetics", [f.name for f in fields(ModelParameters)])
+Steps = namedtuple("Steps", [f.name for f in fields(NumericalSettings)])
+Kernel = namedtuple(
     "Kernel",
     "p num pivots width mass growth_factor growth_at_pivots bridge_factor pivot_volumes dissolution_mass_rate "
     "open_faces pairs efficiency fragments",
