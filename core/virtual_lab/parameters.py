@@ -114,10 +114,6 @@ class ModelParameters:
         """Temperature (°C) at which `concentration` is saturated with respect to the crystals."""
         return math.log(concentration / self.solubility_a) / self.solubility_b
 
-    def arrhenius(self, energy: float, temperature: float) -> float:
-        """Rate factor at `temperature` (°C) relative to the reference temperature."""
-        return arrhenius(energy, temperature, self.reference_temperature)
-
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
