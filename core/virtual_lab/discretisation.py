@@ -106,6 +106,16 @@ def pivot_weights(volumes: np.ndarray, pivot_volumes: np.ndarray) -> tuple[np.nd
     return lo, weight_lo, weight_hi
 
 
+@njit(cache=True)
+def place(lo: np.ndarray, weight_lo: np.ndarray, weight_hi: np.ndarray, amounts: np.ndarray, n: int) -> np.ndarray:
+    """Particles per cell of an n-cell grid: each amount split between cells lo and lo + 1 by a `PivotMap`'s weights."""
+    into_lo, into_hi = np.zeros(n), np.zeros(n)
+    for k in range(len(amounts)):
+        into_lo[lo[k]] += weight_lo[k] * amounts[k]
+        into_hi[lo[k] + 1] += weight_hi[k] * amounts[k]
+    return into_lo + into_hi
+
+
 @dataclass(frozen=True)
 class AgglomerationMap:
     """Every unordered pair of cells (i <= j), pair (i, j) at index j(j+1)/2 + i, so that the pairs among the first

@@ -31,6 +31,7 @@ from core.virtual_lab.discretisation import (
     face_values,
     fragmentation_map,
     pivot_weights,
+    place,
 )
 from core.virtual_lab.parameters import ModelParameters, NumericalSettings, arrhenius
 
@@ -182,12 +183,7 @@ def dissolve(
     occupied, xi = occupied[alive], xi[alive]
     size = l_d * (np.sqrt(1.0 + 2.0 * xi / l_d) - 1.0)
     lo, weight_lo, weight_hi = pivot_weights(shape_factor * size**3.0, pivot_volumes)
-    into_lo, into_hi = np.zeros(len(counts)), np.zeros(len(counts))
-    for k in range(len(occupied)):
-        moved = counts[occupied[k]]
-        into_lo[lo[k]] += weight_lo[k] * moved
-        into_hi[lo[k] + 1] += weight_hi[k] * moved
-    return into_lo + into_hi
+    return place(lo, weight_lo, weight_hi, counts[occupied], len(counts))
 
 
 @njit(cache=True)
@@ -309,11 +305,8 @@ def _step(
     if breakage.size:
         broken = agglomerates * -np.expm1(-breakage * dt)
         lo, into_lo, into_hi = k.fragments
-        released_lo, released_hi = np.zeros(len(broken)), np.zeros(len(broken))
-        for i in np.flatnonzero(broken):
-            released_lo[lo[i]] += into_lo[i] * broken[i]
-            released_hi[lo[i] + 1] += into_hi[i] * broken[i]
-        primary = primary + (released_lo + released_hi)
+        parted = np.flatnonzero(broken)
+        primary = primary + place(lo[parted], into_lo[parted], into_hi[parted], broken[parted], len(broken))
         agglomerates = agglomerates - broken
     if consolidation.size:
         compact = agglomerates * -np.expm1(-consolidation * dt)
