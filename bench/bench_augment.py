@@ -57,7 +57,6 @@ if str(ROOT) not in sys.path:
 from bench.campaigns import campaign, compound, test_runs  # noqa: E402
 from core.augment.generators import SyntheticGenerator, quality_score  # noqa: E402
 from core.augment.result import final_synthetic_rows  # noqa: E402
-from core.augment.simulated import SimulationCache  # noqa: E402
 from core.augment.sources import SOURCES  # noqa: E402
 from core.augment.stand_in import STAND_IN_ESTIMATORS  # noqa: E402
 from core.augment.study import (  # noqa: E402
@@ -72,6 +71,7 @@ from core.augment.weights import fit_weighted  # noqa: E402
 from core.doe import load_doe  # noqa: E402
 from core.models import fit_cqa_models  # noqa: E402
 from core.models.zoo import DEFAULT_FAMILIES  # noqa: E402
+from core.virtual_lab.transfer import SimulationCache  # noqa: E402
 
 CQA = "D50"
 PHASES = {0.1: "tuning", 0.4: "generators", 0.5: "simulations", 0.9: "models", 1.0: "full model"}  # progress marks

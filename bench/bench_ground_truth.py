@@ -1,7 +1,8 @@
 """How good are the data-driven designs in truth? Hypervolume against NSGA-II run on the simulator itself.
 
 For each profile type: the surrogate's Pareto designs (models fitted on the
-sample DoE) are simulated by the virtual lab, and the hypervolume of their
+sample DoE; NSGA-II with 100 × 100 generations, or the product's 32 × 25 when a
+model simulates every design it predicts) are simulated by the virtual lab, and the hypervolume of their
 true (D50, DoA) values is divided by the hypervolume of a front found by
 running NSGA-II directly on the simulator (expensive; kept small). Both use
 the same decision space, including the start/final temperature ranges of the
@@ -20,7 +21,8 @@ and seeding constraints: the best the region the data cover offers, so that
 the share measures the models there apart from what lies beyond the
 experiments; `--reference union` merges the free front with that of a
 free search started from the DoE's runs, since a search this small finds a
-different front from each start), and `--old` fits the models as before (raw columns, K-fold selection only).
+different front from each start), `--old` fits the models as before (raw columns, K-fold selection only), and
+`--families` chooses the families the fit chooses among.
 
 One sample says little about a user's own crystallizer: `--campaigns N`
 repeats the measure on N fresh 31-run campaigns made like the sample
@@ -31,6 +33,7 @@ and the median and range per profile type.
     python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
                                        [--domain-limit 1 2 4 off] [--seeding data|start|off]
                                        [--reference free|data|union] [--campaigns N] [--first SEED]
+                                       [--families rf gbt svr xgb gp lab]
 """
 
 from __future__ import annotations
@@ -52,10 +55,11 @@ from bench.campaigns import campaign, compound
 from core.doe import DoEData, load_doe
 from core.models.domain import ApplicabilityDomain
 from core.models.fitting import fit_cqa_models
+from core.models.zoo import SEARCHED_FAMILIES
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.problem import DOMAIN, PredictFn
 from core.optimize.run import optimize_profiles
-from core.optimize.spec import DEFAULT_DOMAIN_LIMIT, DesignSpec, data_temperature_ranges
+from core.optimize.spec import DEFAULT_DOMAIN_LIMIT, SIMULATING_BUDGET, DesignSpec, data_temperature_ranges
 from core.profiles import profile_type_name
 from core.seeding import seeding_band
 from core.virtual_lab import ModelParameters
@@ -117,7 +121,7 @@ def design_hypervolumes(
 ) -> tuple[str, dict[int, list[float]], dict[int, float]]:
     """(models line, per profile type: the true HV of the designs of each setting and of the simulator's front)."""
     old = {"features": "raw", "families": ("rf", "gbt", "svr", "xgb"), "validation": "kfold"} if args.old else {}
-    fit = fit_cqa_models(data, search="fast", random_state=0, **old)
+    fit = fit_cqa_models(data, search="fast", random_state=0, **{"families": args.families, **old})
     start_T, end_T = data_temperature_ranges(data.profiles())
     models = (
         f"models: {', '.join(f'{c} {f.chosen}/{f.metrics.features}' for c, f in fit.fits.items())}; "
@@ -135,6 +139,8 @@ def design_hypervolumes(
     truth = simulator_predict(args.jobs, params, predictor.domain if within and only["domain"] == "strict" else None)
     by_design: dict[int, list[float]] = {}
     by_simulator: dict[int, float] = {}
+    # a model that simulates every design searches with the product's smaller budget (`default_budget`)
+    pop, gen = SIMULATING_BUDGET if predictor.simulates else (100, 100)
     for n_temps in N_TEMPERATURES:
         by_design[n_temps] = []
         for kappa, limit in columns:
@@ -142,8 +148,8 @@ def design_hypervolumes(
                 n_temperatures=(n_temps,),
                 start_T=start_T,
                 end_T=end_T,
-                pop_size=100,
-                n_gen=100,
+                pop_size=pop,
+                n_gen=gen,
                 risk_kappa=kappa,
                 seeding=band,
                 **domain_setting(limit),
@@ -248,6 +254,9 @@ def main() -> None:
         "free one merged with a free search started from the DoE's runs",
     )
     parser.add_argument("--old", action="store_true", help="models as before: raw columns, K-fold selection only")
+    parser.add_argument(
+        "--families", nargs="+", choices=SEARCHED_FAMILIES, help="the fit's families (default: the product's)"
+    )
     parser.add_argument(
         "--campaigns", type=int, default=0, help="fresh campaigns instead of the sample (odd seeds: other compounds)"
     )

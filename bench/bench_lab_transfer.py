@@ -7,7 +7,7 @@ calibration y_real ≈ a + b·y_sim is fitted on the DoE's runs, and the
 calibrated simulator then predicts fresh noise-free runs of every profile
 type, seeded below the compound's own saturation as its lab would. Side by
 side: the runs exchanged as they are (the same concentration in the
-simulator) and in corresponding states (`core.augment.simulated`: the
+simulator) and in corresponding states (`core.virtual_lab.transfer`: the
 concentration that lies as far from the simulator's saturation as the
 experiments' seeding line puts the run from its own). Printed per campaign and CQA: R² of the calibrated
 simulator on the fresh runs (all types; cycled types), and the median shift
@@ -31,14 +31,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.campaigns import campaign, compound, test_runs  # noqa: E402
-from core.augment.simulated import (  # noqa: E402
+from core.models.datasets import ModelData  # noqa: E402
+from core.virtual_lab import CQA_NAMES  # noqa: E402
+from core.virtual_lab.transfer import (  # noqa: E402
     CorrespondingStates,
     SimulationCache,
     calibration_fit,
     corresponding_states,
 )
-from core.models.datasets import ModelData  # noqa: E402
-from core.virtual_lab import CQA_NAMES  # noqa: E402
 
 ARMS = ("as they are", "corresponding states")
 

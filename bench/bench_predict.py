@@ -16,7 +16,10 @@ generation. Prints median ms per call per CQA and in total, the ratio, and the
 largest difference between the two results (target: ≥ 5x, equal results;
 tree predictions identical).
 
-Run from the repository root: `python bench/bench_predict.py [--rows 500] [--repeats 30]`.
+The models are the default data-driven families (`--families`): the grey box's
+predictions cost a simulation per row, nothing batching could save.
+
+Run from the repository root: `python bench/bench_predict.py [--rows 500] [--repeats 30] [--families ...]`.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ if str(ROOT) not in sys.path:
 from core.doe import load_doe  # noqa: E402
 from core.models.fitting import CQAPredictor, fit_cqa_models  # noqa: E402
 from core.models.uncertainty import EnsembleRegressor  # noqa: E402
+from core.models.zoo import DATA_DRIVEN_FAMILIES, SEARCHED_FAMILIES  # noqa: E402
 
 
 def population(inputs: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -96,12 +100,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500, help="rows per predictor call (default: 500)")
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per path (default: 30)")
+    parser.add_argument("--families", nargs="+", choices=SEARCHED_FAMILIES, default=list(DATA_DRIVEN_FAMILIES))
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     loaded = load_doe(ROOT / "sample_data" / "doe.csv")
     if loaded.data is None:
         raise SystemExit(f"sample_data/doe.csv cannot be read:\n{loaded.report.to_text()}")
-    result = fit_cqa_models(loaded.data, search="fast", random_state=0)
+    result = fit_cqa_models(loaded.data, search="fast", random_state=0, families=args.families)
     predictor: CQAPredictor = result.predictor()
     X = population(result.data.inputs.to_numpy(float), args.rows, seed=0)
     print(f"{args.rows} rows; median of {args.repeats} interleaved calls per path\n")

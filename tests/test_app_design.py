@@ -1,7 +1,9 @@
 """AppTest of the Design page: run a small design, select through the chart's session key, export."""
 
-from core.optimize.spec import DEFAULT_DOMAIN_LIMIT
-from tests.apptest import app_on
+from core.doe import load_doe
+from core.models.fitting import fit_cqa_models
+from core.optimize.spec import DEFAULT_DOMAIN_LIMIT, SIMULATING_BUDGET
+from tests.apptest import ROOT, app_on
 from tests.conftest import noisy_crystallinity_project, small_data_heating_up_at_most, tiny_fit_heating_up_at_most
 
 
@@ -200,3 +202,12 @@ def test_an_objective_whose_model_does_not_beat_the_mean_is_flagged():
     at.multiselect(key="design_objectives").set_value(["D50:max", "crystallinity:max"])
     at.run()
     assert caution in [w.value for w in at.warning]
+
+
+def test_a_grey_box_model_gets_the_smaller_search_budget_and_says_why():
+    data = load_doe(ROOT / "sample_data" / "doe.csv").data
+    fit = fit_cqa_models(data, ["D50", "DoA"], families=("lab",), n_members=3, n_jobs=1)
+    at = app_on("pages/design.py", project=(data, fit))
+    assert at.number_input(key="design_pop_simulating").value == SIMULATING_BUDGET[0]
+    assert at.number_input(key="design_gen_simulating").value == SIMULATING_BUDGET[1]
+    assert any("simulates every design it predicts" in c.value for c in at.caption)

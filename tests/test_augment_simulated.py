@@ -12,18 +12,12 @@ import pandas as pd
 import pytest
 
 import core.augment.sources as sources_module
-from core.augment.simulated import (
-    SimulationCache,
-    VirtualLabSource,
-    _row_key,
-    calibration_fit,
-    corresponding_states,
-    design_runs,
-)
+from core.augment.simulated import VirtualLabSource, design_runs
 from core.augment.study import AugmentSettings, run_study, study_folds
 from core.doe import load_doe
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
 from core.virtual_lab import ModelParameters
+from core.virtual_lab.transfer import SimulationCache, _row_key, calibration_fit, corresponding_states
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 LAB = AugmentSettings(

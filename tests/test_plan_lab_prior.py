@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.augment.simulated import SimulationCache
 from core.doe import load_doe
 from core.models.datasets import ModelData
 from core.optimize.spec import Constraint, Objective, data_temperature_ranges
@@ -19,6 +18,7 @@ from core.plan.lab_prior import PriorRows, designed_runs, minimisation_form, pri
 from core.plan.propose import PlanSpec, default_prior, plan_experiments
 from core.plan.space import spaces_for
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
+from core.virtual_lab.transfer import SimulationCache
 from tests.test_plan_propose import small_spec
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "doe.csv"

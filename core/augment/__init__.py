@@ -16,7 +16,7 @@ from core.augment.encoding import ProfileEncoding
 from core.augment.generators import GENERATORS, SyntheticGenerator, quality_score, tune_generator
 from core.augment.persistence import load_augment, load_predictor, save_augment
 from core.augment.result import AugmentResult, CQAAugment, augment_fit
-from core.augment.simulated import SimulationCache, VirtualLabSource
+from core.augment.simulated import VirtualLabSource
 from core.augment.sources import SOURCES, make_source
 from core.augment.study import (
     AugmentSettings,
@@ -28,6 +28,7 @@ from core.augment.study import (
 )
 from core.augment.theory import learning_curve, scaling_law_error, theoretical_alpha
 from core.augment.weights import erm_weights, fit_weighted
+from core.virtual_lab.transfer import SimulationCache
 
 __all__ = [
     "GENERATORS",

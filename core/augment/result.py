@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.augment.simulated import SimulationCache
 from core.augment.sources import make_source
 from core.augment.study import AugmentSettings, StudyOutcome, run_study
 from core.augment.weights import weighted_training_set
@@ -25,6 +24,7 @@ from core.models.metrics import regression_scores
 from core.models.scaleout import torch_workers
 from core.models.uncertainty import EnsembleRegressor
 from core.progress import Progress
+from core.virtual_lab.transfer import SimulationCache
 
 
 @dataclass

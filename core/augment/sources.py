@@ -7,7 +7,8 @@ from typing import Any
 
 from core.augment.generators import GENERATORS, SyntheticGenerator
 from core.augment.simulated import DEFAULTS as LAB_DEFAULTS
-from core.augment.simulated import SimulationCache, VirtualLabSource
+from core.augment.simulated import VirtualLabSource
+from core.virtual_lab.transfer import SimulationCache
 
 VIRTUAL_LAB = "virtual_lab"
 SOURCES = (*GENERATORS, VIRTUAL_LAB)

@@ -72,7 +72,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedKFold
 
 from core.augment.generators import GENERATORS, TuningOutcome, generator_kind, quality_score, tune_generator
-from core.augment.simulated import SimulationCache, corresponding_states, design_runs, unavailable_reason
+from core.augment.simulated import design_runs
 from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params
 from core.augment.theory import learning_curve, theoretical_alpha
@@ -82,6 +82,7 @@ from core.models.features import FeatureMap
 from core.models.scaleout import one_thread_per_fit, torch_workers
 from core.models.search import GroupFolds, group_folds
 from core.progress import Progress
+from core.virtual_lab.transfer import SimulationCache, corresponding_states, unavailable_reason
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 DEFAULT_M = (5, 10, 15, 20, 25)

@@ -47,7 +47,7 @@ from core.models.search import (
 )
 from core.models.target import TARGET_SCALES, bounded_limits, scale_name, split_target
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
-from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, build_pipeline, family
+from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, build_pipeline, family, unavailable
 from core.profiles import SolubilityCurve
 from core.progress import Progress
 
@@ -238,6 +238,11 @@ class CQAPredictor:
         self.ensembles = dict(ensembles)
         self.cqa_names = list(self.ensembles)
         self.domain = domain
+
+    @property
+    def simulates(self) -> bool:
+        """Whether a prediction runs the virtual lab (the grey-box family): every new row costs a simulation."""
+        return any(family(e.family).simulates for e in self.ensembles.values())
 
     def domain_scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Distance-to-data score of every row and whether it is in the applicability domain."""
@@ -470,7 +475,17 @@ def fit_with_settings(
         }
         matrices = {f: m.transform(X) for f, m in maps.items()}
         searches, pipelines, family_metrics, predictions = {}, {}, {}, {}
+        left_out = {name: unavailable(name, list(ds.X_train.columns), cqa) for name in settings.families}
+        if all(left_out.values()):
+            skipped[cqa] = "; ".join(dict.fromkeys(left_out.values()))  # type: ignore[arg-type]
+            step += len(settings.families) + 1
+            report(step / n_steps, f"{cqa}: skipped ({skipped[cqa]})")
+            continue
         for name in settings.families:
+            if left_out[name]:
+                step += 1
+                report(step / n_steps, f"{cqa}: {FAMILIES[name].label} left out ({left_out[name]})")
+                continue
             searches[name], pipelines[name], family_metrics[name], predictions[name] = _fit_family(
                 name, ds, maps, matrices, y, folds, by_type, settings, n_jobs, fresh
             )
@@ -482,7 +497,7 @@ def fit_with_settings(
                 f"selection score {m.selection_score:.4g} ({searches[name].n_fits} search fits, "
                 f"{m.fit_time_s:.1f} s, {settings.search})",
             )
-        if settings.average and fresh is not None and len(family_metrics) >= 2:
+        if settings.average and fresh is not None and sum(not family(n).simulates for n in family_metrics) >= 2:
             searches[AVERAGE], pipelines[AVERAGE], family_metrics[AVERAGE] = _fit_average(
                 ds, family_metrics, predictions, maps, matrices, y, fresh, by_type, settings
             )
@@ -531,6 +546,8 @@ def _fit_family(
     if family(name).column_roles and search_on == "both":
         raw, desc = maps["both"].column_roles()
         grid = {**(grid or family(name).grid), "raw_columns": [raw], "descriptor_columns": [desc]}
+    if family(name).simulates:
+        grid = {**(grid or family(name).grid), "input_names": [list(ds.X_train.columns)], "cqa": [ds.cqa]}
     start = time.perf_counter()
     best: tuple[SearchOutcome, str, Scores, Predictions] | None = None
     n_fits = 0
@@ -679,7 +696,8 @@ def _fit_average(
     2 to all, each as chosen (configuration, feature set, target scale); the k whose averaged validation predictions
     score lowest. Scored on the folds the families were, from their own validation predictions: no extra fit."""
     start = time.perf_counter()
-    ranked = sorted(family_metrics, key=lambda n: family_metrics[n].selection_score)
+    averaged = [n for n in family_metrics if not family(n).simulates]
+    ranked = sorted(averaged, key=lambda n: family_metrics[n].selection_score)
     best: tuple[Scores, list[str]] | None = None
     for k in range(2, len(ranked) + 1):
         members = ranked[:k]

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from core.models.scaleout import one_thread_per_fit
 from core.models.target import TARGET_PARAM, LogitScale, on_scale, split_target
@@ -231,7 +231,7 @@ def _fast_search(
         for g in groups:
             survivors += g if len(g) <= per_group else rng.choice(g, size=per_group, replace=False).tolist()
         survivors.sort()
-    scaled = _scaled_folds(X, y, folds, target)
+    scaled = _scaled_folds(X, y, folds, target, fam.simulates)
     scored: dict[tuple[int, Any], np.ndarray] = {}  # (config index, budget) -> per-fold MSE
     grown: dict[tuple[int, int], Any] = {}  # (config, fold) -> model to warm-start at the next budget
     rungs = _rungs(budgets, eta)
@@ -271,13 +271,16 @@ def _fast_search(
 ScaledFold = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, LogitScale | None]
 
 
-def _scaled_folds(X: np.ndarray, y: np.ndarray, folds: Folds, target: LogitScale | None = None) -> list[ScaledFold]:
+def _scaled_folds(
+    X: np.ndarray, y: np.ndarray, folds: Folds, target: LogitScale | None = None, simulates: bool = False
+) -> list[ScaledFold]:
     """Each fold standardised once with a scaler fitted on its training rows, exactly as the
-    pipeline would do it, and shared by every configuration scored on that fold. The training
-    targets are on the modelling scale, the validation targets as measured."""
+    pipeline would do it (`simulates`: not at all, as the grey-box family's pipeline does not), and shared by
+    every configuration scored on that fold. The training targets are on the modelling scale, the validation
+    targets as measured."""
     out = []
     for train, test in folds:
-        scaler = StandardScaler().fit(X[train])
+        scaler = (FunctionTransformer() if simulates else StandardScaler()).fit(X[train])
         y_train = target.forward(y[train]) if target else y[train]
         out.append((scaler.transform(X[train]), y_train, scaler.transform(X[test]), y[test], target))
     return out

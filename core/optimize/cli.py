@@ -25,6 +25,7 @@ from core.optimize.spec import (
     Objective,
     cycles_within_data,
     data_temperature_ranges,
+    default_budget,
     n_temperatures_for_cycles,
 )
 from core.profiles import ThermocycleProfile
@@ -47,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--objectives", nargs="+", default=["D50:max", "DoA:min"], help="CQA:max or CQA:min ...")
     p.add_argument("--constraint", action="append", default=[], help='e.g. "crystallinity>=80" (repeatable)')
     p.add_argument("--risk", type=float, default=0.0, metavar="KAPPA", help="optimise mean ∓ KAPPA·std")
-    p.add_argument("--pop", type=int, default=100, help="population size (default: 100)")
-    p.add_argument("--gen", type=int, default=200, help="generations (default: 200)")
+    p.add_argument(
+        "--pop", type=int, help="population size (default: 100; 32 when a model simulates every row it predicts)"
+    )
+    p.add_argument("--gen", type=int, help="generations (default: 200; 25 when a model simulates every row)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--domain",
@@ -126,8 +129,6 @@ def run_optimize(args: argparse.Namespace) -> int:
             objectives=tuple(Objective.parse(o) for o in args.objectives),
             constraints=tuple(Constraint.parse(c) for c in args.constraint),
             risk_kappa=args.risk,
-            pop_size=args.pop,
-            n_gen=args.gen,
             random_state=args.seed,
             domain=args.domain,
             domain_limit=args.domain_limit,
@@ -140,8 +141,13 @@ def run_optimize(args: argparse.Namespace) -> int:
         start_T, end_T = data_temperature_ranges(profiles)
         seeding = seeding_band(result.data.inputs) if args.seeding == "data" else None
         cycles = _cycles(args.cycles, profiles, schema)
+        pop, gen = default_budget(predictor.simulates)
+        if predictor.simulates and args.pop is None and args.gen is None:
+            print(f"a model simulates every design it predicts: population {pop}, {gen} generations", file=sys.stderr)
         spec = replace(
             spec,
+            pop_size=args.pop or pop,
+            n_gen=args.gen or gen,
             n_temperatures=tuple(n_temperatures_for_cycles(c) for c in cycles),
             start_T=start_T,
             end_T=end_T,

@@ -18,7 +18,7 @@ of this size rarely touches. They depend on the planning space and the
 objectives only, so later rounds find them in `PRIOR_CACHE`. They are moved
 to the data's concentrations in corresponding states, and each CQA is
 mapped onto the data's range by the robust calibration the synthetic-data
-source uses (`core.augment.simulated`), fitted on the data's runs simulated
+source uses (`core.virtual_lab.transfer`), fitted on the data's runs simulated
 alike. The simulator keeps its default parameters: it stands for another
 compound, never for the user's.
 """
@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from core.augment.simulated import SimulationCache, calibration_fit, corresponding_states, unavailable_reason
 from core.optimize.spec import Constraint, Objective
 from core.plan.space import ProfileSpace, search_boxes, split_rows
 from core.progress import Progress
 from core.seeding import CONCENTRATION
+from core.virtual_lab.transfer import SimulationCache, calibration_fit, corresponding_states, unavailable_reason
 
 PRIORS = ("none", "virtual_lab")
 DESIGN_SEED = 0

@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from core.augment.result import AugmentResult, augmented_ensemble, final_synthetic_rows, test_scores
-from core.augment.simulated import SimulationCache
 from core.models.fitting import FitResult
 from core.models.metrics import holdout_caution
 from core.models.uncertainty import EnsembleRegressor
 from core.plots.augment import marginals_figure, pair_figure, parity_before_after_figure
+from core.virtual_lab.transfer import SimulationCache
 
 INSPECT_CACHE = "augment_inspect_cache"  # content key -> synthetic rows or ensemble
 SIMULATION_CACHE = "augment_simulations"

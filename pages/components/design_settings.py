@@ -14,6 +14,7 @@ from core.optimize.spec import (
     Objective,
     cycles_within_data,
     data_temperature_ranges,
+    default_budget,
     n_temperatures_for_cycles,
 )
 from core.profiles import profile_type_name
@@ -135,8 +136,15 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
         if seed_as_data:
             st.caption(f"Seeding as the experiments: {band}" if band else "The experiments give no seeding band.")
         c1, c2, c3 = st.columns(3)
-        pop = c1.number_input("Population", 8, 500, 100, 4, key="design_pop")
-        gen = c2.number_input("Generations", 1, 1000, 200, 10, key="design_gen")
+        simulates = state.workspace().predictor().simulates
+        pop_default, gen_default = default_budget(simulates)
+        suffix = "_simulating" if simulates else ""  # its own widgets: a budget kept from other models is no default
+        pop = c1.number_input("Population", 8, 500, pop_default, 4, key=f"design_pop{suffix}")
+        gen = c2.number_input("Generations", 1, 1000, gen_default, 5, key=f"design_gen{suffix}")
+        if simulates:
+            st.caption(
+                "A model simulates every design it predicts (virtual lab + GP), so the search is smaller by default."
+            )
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="design_seed")
     bounds, start_T, end_T = bounds_ui()
     if not objectives or not types:

@@ -38,6 +38,9 @@ def settings_ui(data: DoEData) -> tuple[FitSettings, list[str], DoEData | None]:
         default=list(DEFAULT_FAMILIES),
         format_func=lambda n: FAMILIES[n].label,
         key="model_families",
+        help="Virtual lab + GP: the virtual lab's prediction (another compound, calibrated on your runs) plus a "
+        "Gaussian process on what it gets wrong; chosen only where validation prefers it, and only for the "
+        "template's inputs and CQAs. It simulates every row it predicts, so designs on it take longer.",
     )
     features = c8.selectbox(
         "Model inputs",

@@ -86,11 +86,11 @@ def test_upload_train_design_select_export(page, app_url, tmp_path):
     # screens short; the default fit of every family is the models tests' and bench_models.py's.
     families = page.locator(".st-key-model_families input")
     families.click()
-    for _ in range(3):  # svr, xgb and gp, the last three of the defaults
+    for _ in range(4):  # svr, xgb, gp and the grey box, the last four of the defaults
         families.press("Backspace")
     families.press("Escape")
     chosen = page.locator(".st-key-model_families").inner_text()
-    assert "Gradient-boosted trees" in chosen and "Gaussian process" not in chosen
+    assert "Gradient-boosted trees" in chosen and "Support vector" not in chosen and "Virtual lab" not in chosen
     page.get_by_label("Ensemble members").fill("5")
     page.get_by_label("Ensemble members").press("Enter")
     wait_idle(page)

@@ -1,0 +1,136 @@
+"""A grey-box model: the virtual lab's calibrated prediction plus a Gaussian process on what it gets wrong.
+
+A data-driven model of ~30 runs knows little of the profile types the DoE has
+few runs of; a mechanistic model carries the physics of thermocycling (growth,
+agglomeration, re-dissolution) to every profile, though for another compound.
+Hybrid (serial grey-box) modelling combines the two (Psichogios & Ungar,
+AIChE J. 38, 1992; von Stosch et al., Comput. Chem. Eng. 60, 2014): the
+mechanistic model gives the trend, a data-driven model learns the residual.
+
+Here the mechanistic part is `core.virtual_lab` with its default parameters:
+it stands for another compound, never for the user's. Each training row is
+simulated in corresponding states (`core.virtual_lab.transfer`: the concentration
+that lies as far from the simulated compound's saturation as the experiments'
+seeding line puts the real run from its own), the simulated CQA is mapped
+onto the data by the robust calibration y ≈ a + b·y_sim of the synthetic-data
+source, and a Gaussian process (`core.models.gaussian_process`) on the shared
+profile descriptors models y − (a + b·y_sim). Everything is fitted on the rows
+given, so a cross-validation fold never sees its validation rows. Where the
+simulator cannot run a row the baseline is the calibration at the training
+rows' median simulated value, and the GP alone carries the row.
+
+Whether the simulator's physics carries over to the user's compound is an
+empirical question: the fit's validation (K-fold and leave-one-profile-type-out,
+`core.models.fitting`) chooses this family only when it predicts the user's
+own runs better than the purely data-driven ones. Its σ is the GP's, which
+grows away from the data like the `gp` family's.
+
+The model needs the rows as measured (it simulates them), so its pipeline does
+not standardise them (`zoo`), and it takes part in no average of families,
+whose members see standardised rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.preprocessing import StandardScaler
+
+from core.models.features import FeatureMap
+from core.models.gaussian_process import GaussianProcessModel
+from core.seeding import CONCENTRATION
+from core.virtual_lab.transfer import SimulationCache, calibration_fit, corresponding_states, unavailable_reason
+
+SIMULATIONS_KEPT = 20_000  # simulated rows kept per process: the three CQAs' models ask for the same rows in turn
+PARALLEL_ROWS = 64  # batches of more new rows than this are simulated on every core
+_simulations = SimulationCache(limit=SIMULATIONS_KEPT)
+
+
+def lab_unavailable(input_names: Sequence[str], cqa: str) -> str | None:
+    """Why the virtual lab cannot be the baseline of this CQA's model (None when it can)."""
+    return unavailable_reason(list(input_names), cqa)
+
+
+class LabResidual(RegressorMixin, BaseEstimator):
+    """Calibrated virtual-lab CQA + GP on the residuals; `predict(X, return_std=True)` gives the GP's std.
+
+    Rows are the raw inputs in `input_names` order (unused set points 0)."""
+
+    def __init__(
+        self,
+        input_names: Sequence[str] | None = None,
+        cqa: str | None = None,
+        nu: float = 2.5,
+        random_state: int = 0,
+    ) -> None:
+        self.input_names = input_names
+        self.cqa = cqa
+        self.nu = nu
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LabResidual:
+        names = list(self.input_names or [])
+        reason = lab_unavailable(names, str(self.cqa))
+        if reason:
+            raise ValueError(reason)
+        X, y = np.asarray(X, float), np.asarray(y, float)
+        if X.shape[1] != len(names):
+            raise ValueError(f"rows of {X.shape[1]} inputs, but {len(names)} input names")
+        self.states_ = corresponding_states(self._frame(X))
+        simulated = self._simulated(X)
+        self.calibration_ = calibration_fit(y, simulated, "affine")
+        known = simulated[np.isfinite(simulated)]
+        self.fallback_ = float(np.median(known)) if known.size else 0.0
+        self.baseline_ = self._baseline(simulated)
+        self.features_ = FeatureMap(names, "descriptors")
+        self.scaler_ = StandardScaler().fit(self.features_.transform(X))
+        self.gp_ = GaussianProcessModel(nu=self.nu, random_state=self.random_state)
+        self.gp_.fit(self._descriptors(X), y - self.baseline_, sample_weight)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _frame(self, X: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(np.nan_to_num(X), columns=list(self.input_names or []))
+
+    def _simulated(self, X: np.ndarray) -> np.ndarray:
+        """The simulator's value of the CQA for each row, in corresponding states (NaN where it cannot run)."""
+        frame = self._frame(X)
+        out = np.full(len(frame), np.nan)
+        runnable = frame[CONCENTRATION].to_numpy() > 0  # a synthetic row may hold any value
+        if runnable.any():
+            inputs = self.states_.simulated_inputs(frame[runnable])
+            n_jobs = -1 if _simulations.missing(inputs) > PARALLEL_ROWS else 1
+            out[runnable] = _simulations.simulate(inputs, n_jobs)[self.cqa].to_numpy(float)
+        return out
+
+    def _baseline(self, simulated: np.ndarray) -> np.ndarray:
+        a, b = self.calibration_
+        return a + b * np.where(np.isfinite(simulated), simulated, self.fallback_)
+
+    def _descriptors(self, X: np.ndarray) -> np.ndarray:
+        return self.scaler_.transform(self.features_.transform(X))
+
+    def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        X = np.asarray(X, float)
+        base = self._baseline(self._simulated(X))
+        if not return_std:
+            return base + self.gp_.predict(self._descriptors(X))
+        mean, std = self.gp_.predict(self._descriptors(X), return_std=True)
+        return base + mean, std
+
+    def loo(self) -> tuple[np.ndarray, np.ndarray]:
+        """Leave-one-out mean and std of every training row, the calibration and the GP's kernel held."""
+        mean, std = self.gp_.loo()
+        return self.baseline_ + mean, std
+
+    def conditioned_predict(self, X: np.ndarray, y: np.ndarray, X_query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std at `X_query` of the model conditioned on (X, y) instead of the training rows, the
+        calibration and the GP's kernel held (held-out predictions without refitting)."""
+        X, X_query = np.asarray(X, float), np.asarray(X_query, float)
+        residual = np.asarray(y, float) - self._baseline(self._simulated(X))
+        mean, std = self.gp_.conditioned_predict(self._descriptors(X), residual, self._descriptors(X_query))
+        return self._baseline(self._simulated(X_query)) + mean, std

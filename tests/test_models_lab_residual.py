@@ -1,0 +1,168 @@
+"""The grey-box family: the calibrated virtual lab plus a GP on its residuals, fitted on the rows given only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_models_data import make_doe_frame
+
+import core.optimize.spec as spec_module
+from core.cli import main
+from core.doe import load_doe
+from core.models import ModelData, fit_cqa_models, load_run, save_run
+from core.models import lab_residual as lab_module
+from core.models.lab_residual import LabResidual
+from core.models.zoo import build_pipeline, unavailable
+from core.virtual_lab.transfer import SimulationCache, calibration_fit, corresponding_states
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[ModelData, ModelData]:
+    return tuple(  # type: ignore[return-value]
+        ModelData.from_doe(load_doe((SAMPLE / f"{name}.csv").read_bytes(), filename=f"{name}.csv").data)
+        for name in ("doe", "holdout")
+    )
+
+
+def _rows(data: ModelData, cqa: str) -> tuple[np.ndarray, np.ndarray]:
+    measured = data.cqas[cqa].notna().to_numpy()
+    return data.inputs.to_numpy(float)[measured], data.cqas[cqa].to_numpy(float)[measured]
+
+
+def test_baseline_is_the_simulator_calibrated_on_the_rows_given(sample):
+    doe, _ = sample
+    X, y = _rows(doe, "D50")
+    model = LabResidual(doe.input_names, "D50").fit(X[:20], y[:20])
+    frame = pd.DataFrame(X[:20], columns=doe.input_names)
+    states = corresponding_states(frame)
+    simulated = SimulationCache().simulate(states.simulated_inputs(frame))["D50"].to_numpy(float)
+    assert model.calibration_ == calibration_fit(y[:20], simulated, "affine")
+    np.testing.assert_allclose(model.baseline_, model.calibration_[0] + model.calibration_[1] * simulated)
+    # the rows left out change nothing: the same rows and seed give the same model whatever else the data hold
+    again = LabResidual(doe.input_names, "D50").fit(X[:20], y[:20])
+    np.testing.assert_array_equal(model.predict(X[20:]), again.predict(X[20:]))
+
+
+def test_physics_carries_to_multi_cycle_runs_the_gp_alone_does_not(sample):
+    doe, holdout = sample
+    X, y = _rows(doe, "D50")
+    X_new, y_new = _rows(holdout, "D50")
+    grey = LabResidual(doe.input_names, "D50").fit(X, y).predict(X_new)
+    gp = build_pipeline("gp").fit(X, y)  # the gp family on the same raw rows, for scale
+    assert np.mean((grey - y_new) ** 2) < 0.5 * np.mean((gp.predict(X_new) - y_new) ** 2)
+
+
+def test_its_pipeline_sees_the_rows_as_measured_and_takes_sample_weights(sample):
+    doe, _ = sample
+    X, y = _rows(doe, "D50")
+    params = {"input_names": doe.input_names, "cqa": "D50"}
+    plain = build_pipeline("lab", params).fit(X, y)
+    np.testing.assert_array_equal(plain[0].transform(X), X)
+    weights = np.where(np.arange(len(y)) % 2 == 0, 5.0, 0.2)
+    weighted = build_pipeline("lab", params).fit(X, y, model__sample_weight=weights)
+    assert not np.allclose(weighted.predict(X), plain.predict(X))
+
+
+def test_loo_and_held_out_predictions_agree_with_conditioning_on_the_other_rows(sample):
+    doe, _ = sample
+    X, y = _rows(doe, "DoA")
+    model = LabResidual(doe.input_names, "DoA").fit(X, y)
+    mean, std = model.loo()
+    for i in (0, 7):
+        keep = np.arange(len(y)) != i
+        m, s = model.conditioned_predict(X[keep], y[keep], X[[i]])
+        assert m[0] == pytest.approx(mean[i]) and s[0] == pytest.approx(std[i])
+    far = X[:1].copy()
+    far[0, 0] *= 1.6  # a concentration far beyond the DoE's
+    assert model.predict(far, return_std=True)[1][0] > np.median(std)
+
+
+def test_a_row_the_simulator_cannot_run_falls_back_to_the_calibration_at_the_median(sample, monkeypatch):
+    doe, _ = sample
+    X, y = _rows(doe, "D50")
+    model = LabResidual(doe.input_names, "D50").fit(X, y)
+    real = lab_module._simulations.simulate
+
+    def failing(inputs, n_jobs=1):
+        out = real(inputs, n_jobs)
+        out.iloc[0] = np.nan
+        return out
+
+    monkeypatch.setattr(lab_module._simulations, "simulate", failing)
+    mean, std = model.predict(X[:3], return_std=True)
+    assert np.isfinite(mean).all() and np.isfinite(std).all()
+    a, b = model.calibration_
+    gp_mean = model.gp_.predict(model._descriptors(X[:1]))
+    assert mean[0] == pytest.approx(a + b * model.fallback_ + gp_mean[0])
+
+
+def test_the_family_needs_the_simulators_inputs_and_cqas():
+    names = ["initial_concentration", "seed_loading", "T1", "T2", "C1"]
+    assert unavailable("lab", names, "D50") is None
+    assert "needs exactly the inputs" in unavailable("lab", [*names, "stirring"], "D50")
+    assert "simulates" in unavailable("lab", names, "yield")
+    assert unavailable("gp", [*names, "stirring"], "yield") is None
+    with pytest.raises(ValueError, match="simulates"):
+        LabResidual(names, "yield").fit(np.ones((4, 5)), np.ones(4))
+
+
+def test_fit_leaves_it_out_with_the_reason_where_it_cannot_run():
+    frame = make_doe_frame(n=24, seed=3).assign(stirring=lambda f: np.linspace(100, 300, len(f)))
+    data = ModelData.from_frame(frame, input_names=[*ModelData.from_frame(frame).input_names, "stirring"])
+    messages = []
+    result = fit_cqa_models(
+        data, ["D50"], families=("gp", "lab"), n_members=3, n_jobs=1, progress=lambda f, m: messages.append(m)
+    )
+    assert "lab" not in result.fits["D50"].metrics.models
+    assert any("left out (the virtual lab needs exactly the inputs" in m for m in messages)
+    alone = fit_cqa_models(data, ["D50"], families=("lab",), n_jobs=1)
+    assert not alone.fits and "the virtual lab needs exactly the inputs" in alone.skipped["D50"]
+
+
+@pytest.fixture(scope="module")
+def grey_box_run(sample):
+    doe, _ = sample
+    frame = pd.concat([doe.inputs, doe.cqas], axis=1)
+    return fit_cqa_models(frame, ["D50", "DoA"], families=("gp", "svr", "lab"), n_members=3, n_jobs=1)
+
+
+def test_chosen_grey_box_survives_the_run_directory_and_joins_no_average(sample, grey_box_run, tmp_path):
+    doe, holdout = sample
+    result = grey_box_run
+    fit = result.fits["D50"]
+    assert fit.chosen == "lab"  # on data from the virtual lab itself its physics validates best
+    average = fit.metrics.models["average"]  # of gp and svr: the grey box needs its rows as measured
+    assert [name for name, _, _ in average.params["members"]] in (["gp", "svr"], ["svr", "gp"])
+    params = fit.metrics.models["lab"].params
+    assert params["input_names"] == doe.input_names and params["cqa"] == "D50"
+    X = holdout.inputs
+    mean, std = result.predictor().predict(X, return_std=True)
+    assert np.isfinite(mean).all() and (std > 0).all()
+    save_run(result, tmp_path)
+    np.testing.assert_allclose(load_run(tmp_path).predictor().predict(X), mean)
+
+
+def test_simulation_cache_forgets_the_oldest_rows_beyond_its_limit(sample):
+    doe, _ = sample
+    cache = SimulationCache(limit=3)
+    rows = doe.inputs.iloc[:5]
+    first = cache.simulate(rows)
+    assert len(cache) == 3 and cache.missing(rows.iloc[:2]) == 2 and cache.missing(rows.iloc[2:]) == 0
+    pd.testing.assert_frame_equal(cache.simulate(rows), first)
+
+
+def test_a_simulating_model_gets_the_smaller_design_budget(grey_box_run, tmp_path, monkeypatch, capsys):
+    assert grey_box_run.predictor().simulates
+    assert not fit_cqa_models(make_doe_frame(n=24, seed=1), ["D50"], families=("gp",), n_jobs=1).predictor().simulates
+    monkeypatch.setattr(spec_module, "SIMULATING_BUDGET", (8, 2))  # the default's path, at a test's size
+    run = save_run(grey_box_run, tmp_path / "run")
+    out = tmp_path / "pareto.csv"
+    assert main(["optimize", str(run), "--cycles", "0", "2", "--out", str(out)]) == 0
+    assert "simulates every design it predicts: population 8, 2 generations" in capsys.readouterr().err
+    points = pd.read_csv(out)
+    assert set(points["n_cycles"]) == {0, 2} and np.isfinite(points[["D50_mean", "DoA_std"]]).all().all()
