@@ -54,8 +54,8 @@ class Constraint:
 
 
 # The optimiser's (population, generations). A model that simulates every row (the grey-box family,
-# `core.models.lab_residual`) costs about 10-20 ms of CPU a row where the others cost microseconds: the
-# default would simulate 100 000 runs for five profile types, the smaller budget 4 000 (about a minute on 2 cores).
+# `core.models.lab_residual`) costs 7-100 ms of CPU a row (`bench/bench_virtual_lab.py`) where the others cost
+# microseconds: the default would simulate 100 000 runs for five profile types, the smaller budget about 4 000.
 DEFAULT_BUDGET = (100, 200)
 SIMULATING_BUDGET = (32, 25)
 

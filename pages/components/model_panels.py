@@ -104,7 +104,12 @@ def diagnostics_section(result: FitResult) -> None:
                 )
             inputs = [c for c in fit.dataset.X_train.columns if fit.dataset.X_train[c].nunique() > 1]
             picked = right.multiselect(
-                "Partial dependence on one or two inputs", inputs, max_selections=2, key=f"pd_inputs_{cqa}"
+                "Partial dependence on one or two inputs",
+                inputs,
+                max_selections=2,
+                key=f"pd_inputs_{cqa}",
+                help="The grey box (virtual lab + GP) simulates every training run at every grid value (20 for "
+                "one input, 400 for two), so it takes longer than the other families.",
             )
             if picked:
                 right.plotly_chart(
