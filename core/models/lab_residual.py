@@ -50,11 +50,6 @@ PARALLEL_ROWS = 64  # batches of more new rows than this are simulated on every 
 _simulations = SimulationCache(limit=SIMULATIONS_KEPT)
 
 
-def lab_unavailable(input_names: Sequence[str], cqa: str) -> str | None:
-    """Why the virtual lab cannot be the baseline of this CQA's model (None when it can)."""
-    return unavailable_reason(list(input_names), cqa)
-
-
 class LabResidual(RegressorMixin, BaseEstimator):
     """Calibrated virtual-lab CQA + GP on the residuals; `predict(X, return_std=True)` gives the GP's std.
 
@@ -74,7 +69,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LabResidual:
         names = list(self.input_names or [])
-        reason = lab_unavailable(names, str(self.cqa))
+        reason = unavailable_reason(names, str(self.cqa))
         if reason:
             raise ValueError(reason)
         X, y = np.asarray(X, float), np.asarray(y, float)

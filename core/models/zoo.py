@@ -45,8 +45,9 @@ from xgboost import XGBRegressor
 from core.models.blend import FamilyAverage
 from core.models.committee import Committee
 from core.models.gaussian_process import GaussianProcessModel
-from core.models.lab_residual import LabResidual, lab_unavailable
+from core.models.lab_residual import LabResidual
 from core.models.target import split_target
+from core.virtual_lab.transfer import unavailable_reason
 
 Params = dict[str, Any]
 StagedPredict = Callable[[Any, np.ndarray, Sequence[int]], dict[int, np.ndarray]]
@@ -216,7 +217,7 @@ FAMILIES: dict[str, ModelFamily] = {
             native_std=True,
             feature_sets=("raw",),
             simulates=True,
-            unavailable=lab_unavailable,
+            unavailable=unavailable_reason,
         ),
         ModelFamily(
             name="average",
