@@ -14,8 +14,10 @@ the largest domain score a design may have, the product's default unless given; 
 limits, `off` among them, give a column each, found with the same models, and each
 column's share is then over the best front any column or the simulator found), `--seeding`
 ties their start temperature to their initial concentration as the
-experiments do, and their heat-ups to no higher above that line than theirs, or
-only the start (`start`), or neither (`core/seeding.py`; the simulator's front is
+experiments do, and their heat-ups to no higher above that line than theirs
+unless D50's and DoA's models simulate the batch (`data`, the product's rule),
+always (`band`), only the start (`start`), or neither (`off`; several modes give a
+column each; `core/seeding.py`; the simulator's front is
 never tied, unless `--reference data` puts it under the designs' own domain
 and seeding constraints: the best the region the data cover offers, so that
 the share measures the models there apart from what lies beyond the
@@ -31,7 +33,7 @@ solubility), each judged by its own lab, and prints the share per campaign
 and the median and range per profile type.
 
     python bench/bench_ground_truth.py [--pop 24] [--gen 12] [--jobs 2] [--risk 0 1] [--domain strict|off] [--old]
-                                       [--domain-limit 1 2 4 off] [--seeding data|start|off]
+                                       [--domain-limit 1 2 4 off] [--seeding data band start off]
                                        [--reference free|data|union] [--campaigns N] [--first SEED]
                                        [--families rf gbt svr xgb gp lab]
 """
@@ -61,7 +63,7 @@ from core.optimize.problem import DOMAIN, PredictFn
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import DEFAULT_DOMAIN_LIMIT, SIMULATING_BUDGET, DesignSpec, data_temperature_ranges
 from core.profiles import profile_type_name
-from core.seeding import seeding_band
+from core.seeding import SeedingBand, band_for_models, seeding_band
 from core.virtual_lab import ModelParameters
 from core.virtual_lab.simulator import simulate_rows
 
@@ -101,10 +103,17 @@ def limit_value(text: str) -> float:
     return value
 
 
-def settings(args: argparse.Namespace) -> list[tuple[float, float]]:
-    """(κ, domain limit) of each column of designs; an infinite limit is the domain constraint off."""
+def settings(args: argparse.Namespace) -> list[tuple[float, float, str]]:
+    """(κ, domain limit, seeding) of each column of designs; an infinite limit is the domain constraint off."""
     limits = [np.inf] if args.domain == "off" else args.domain_limit
-    return [(kappa, limit) for kappa in args.risk for limit in limits]
+    return [(kappa, limit, seeding) for kappa in args.risk for limit in limits for seeding in args.seeding]
+
+
+def seeding_bands(data: DoEData, simulated: bool) -> dict[str, SeedingBand | None]:
+    """The designs' seeding constraint per `--seeding` mode; `simulated`: D50's and DoA's models simulate."""
+    band = seeding_band(data.inputs)
+    free_heat_ups = band_for_models(band, True)
+    return {"data": band_for_models(band, simulated), "band": band, "start": free_heat_ups, "off": None}
 
 
 def domain_setting(limit: float) -> dict[str, object]:
@@ -112,8 +121,8 @@ def domain_setting(limit: float) -> dict[str, object]:
     return {"domain": "off", "domain_limit": 1.0} if limit == np.inf else {"domain": "strict", "domain_limit": limit}
 
 
-def setting_label(kappa: float, limit: float) -> str:
-    return f"κ={kappa:g} " + ("off" if limit == np.inf else f"L={limit:g}")
+def setting_label(kappa: float, limit: float, seeding: str) -> str:
+    return f"κ={kappa:g} " + ("off" if limit == np.inf else f"L={limit:g}") + f" {seeding}"
 
 
 def design_hypervolumes(
@@ -130,9 +139,7 @@ def design_hypervolumes(
     )
     predictor = fit.predictor()
     surrogate = predict_fn(predictor, cqa_limits(data.schema))
-    band = seeding_band(data.inputs) if args.seeding != "off" else None
-    if band is not None and args.seeding == "start":  # the start tied to the line, the heat-ups free
-        band = replace(band, peak_high=None)
+    bands = seeding_bands(data, predictor.simulates_all(("D50", "DoA")))
     within = args.reference == "data"  # the simulator's front under the designs' own domain and seeding constraints
     columns = settings(args)
     only = domain_setting(columns[0][1])  # with --reference data there is one column (main checks)
@@ -143,7 +150,7 @@ def design_hypervolumes(
     pop, gen = SIMULATING_BUDGET if predictor.simulates else (100, 100)
     for n_temps in N_TEMPERATURES:
         by_design[n_temps] = []
-        for kappa, limit in columns:
+        for kappa, limit, seeding in columns:
             spec = DesignSpec(
                 n_temperatures=(n_temps,),
                 start_T=start_T,
@@ -151,7 +158,7 @@ def design_hypervolumes(
                 pop_size=pop,
                 n_gen=gen,
                 risk_kappa=kappa,
-                seeding=band,
+                seeding=bands[seeding],
                 **domain_setting(limit),
             )
             designs = optimize_profiles(surrogate, data.schema, spec, experiments=data.inputs).points
@@ -160,7 +167,7 @@ def design_hypervolumes(
             by_design[n_temps].append(hypervolume(true["D50"].to_numpy(float), true["DoA"].to_numpy(float)))
         small = DesignSpec(n_temperatures=(n_temps,), start_T=start_T, end_T=end_T, pop_size=args.pop, n_gen=args.gen)
         if within:
-            small = replace(small, seeding=band, **only)
+            small = replace(small, seeding=bands[columns[0][2]], **only)
         starts = {"free": [None], "data": [data.inputs], "union": [None, data.inputs]}[args.reference]
         front = pd.concat([optimize_profiles(truth, data.schema, small, experiments=e).points for e in starts])
         front = front[front["feasible"]]
@@ -241,10 +248,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--seeding",
-        choices=("data", "start", "off"),
-        default="data",
-        help="seed the surrogate designs as the experiments do (default), start them so but let their heat-ups "
-        "rise as high as the bounds allow (start), or freely",
+        choices=("data", "band", "start", "off"),
+        nargs="+",
+        default=["data"],
+        help="seed the surrogate designs as the product does (default: as the experiments, heat-ups capped unless "
+        "D50's and DoA's models simulate the batch), as the experiments with the heat-up cap always (band), "
+        "started so but with the heat-ups free (start), or freely; several give a column each",
     )
     parser.add_argument(
         "--reference",
@@ -263,7 +272,9 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="seed of the first campaign")
     args = parser.parse_args()
     if args.reference == "data" and len(settings(args)) > 1:
-        parser.error("--reference data puts the simulator under one setting's constraints: give one κ and one limit")
+        parser.error(
+            "--reference data puts the simulator under one setting's constraints: give one κ, limit and seeding"
+        )
     if args.campaigns:
         campaign_table(args)
     else:

@@ -22,10 +22,19 @@ and the medians are over campaigns and seeds. The virtual lab's prior
 lab, so on the sample and on even campaigns its prior is the truth itself;
 only other compounds measure it honestly.
 
+`--designs` also scores the Design screen's answer before the first round
+and after the last: the product's surrogate models (`fit_cqa_models`, its
+default families, the grey box among them) fitted on the data so far, their
+Pareto designs under the product's defaults (`optimize_profiles`: domain
+limit, seeding band, budget) and the RECOMMEND best of them by predicted
+hypervolume. The grey box simulates the default lab too, so again only other
+compounds measure it honestly. Each costs a full fit and design search.
+
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--first-seed 0] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json] [--fused-kernel]
         [--features raw descriptors both] [--priors none virtual_lab] [--campaigns 11 13 15] [--solubility]
+        [--designs]
 
 `--features` lists the planning GPs' inputs to compare (default: the product's, raw),
 and `--priors` their priors; each strategy runs once per feature set and prior on the same seeds. `--solubility` gives
@@ -53,11 +62,13 @@ from botorch.acquisition.multi_objective import logei
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.campaigns import campaign, compound, with_solubility
-from core.doe import DoEData, load_doe
+from core.doe import DoEData, Schema, load_doe
 from core.models.datasets import ModelData
 from core.models.features import FEATURE_SETS
+from core.models.fitting import fit_cqa_models
+from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import non_dominated, optimize_profiles
-from core.optimize.spec import Constraint, DesignSpec, data_temperature_ranges
+from core.optimize.spec import Constraint, DesignSpec, data_temperature_ranges, default_budget
 from core.plan.lab_prior import PRIORS
 from core.plan.propose import (
     STRATEGIES,
@@ -65,8 +76,10 @@ from core.plan.propose import (
     constraints_met,
     hypervolume,
     plan_experiments,
+    recommended_set,
 )
 from core.plan.recommend import recommend
+from core.seeding import band_for_models, seeding_band
 from core.virtual_lab import ModelParameters
 from core.virtual_lab.simulator import CQA_NAMES, simulate_rows
 
@@ -124,6 +137,51 @@ RECOMMENDERS = {
     "mean front": "the predicted front alone, ranked by the GP means (kappa 0, no measured runs)",
     "measured": "the runs made so far (start DoE and planned), at their true values: what the data already hold",
 }
+DESIGNS = "designs"
+DESIGNS_EXPLANATION = (
+    "the Design screen's Pareto designs on the product's surrogate models fitted on the data so far, the best by "
+    "predicted hypervolume (before the first round and after the last only)"
+)
+
+
+_design_fronts: dict[tuple[int, int, int], pd.DataFrame] = {}  # every strategy starts from the same data
+
+
+def design_front(
+    inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: PlanSpec, size: int, seed: int
+) -> pd.DataFrame:
+    """The Design screen's answer on these data: the product's models and search defaults, `size` designs."""
+    key = (int(pd.util.hash_pandas_object(pd.concat([inputs, cqas], axis=1)).sum()), size, seed)
+    if key not in _design_fronts:
+        _design_fronts[key] = _designs(inputs, cqas, schema, spec, size, seed)
+    return _design_fronts[key]
+
+
+def _designs(
+    inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: PlanSpec, size: int, seed: int
+) -> pd.DataFrame:
+    fit = fit_cqa_models(pd.concat([inputs, cqas], axis=1), list(cqas.columns), random_state=seed)
+    predictor = fit.predictor()
+    pop, gen = default_budget(predictor.simulates)
+    design = DesignSpec(
+        objectives=spec.objectives,
+        constraints=spec.constraints,
+        n_temperatures=spec.n_temperatures,
+        start_T=spec.start_T,
+        end_T=spec.end_T,
+        pop_size=pop,
+        n_gen=gen,
+        random_state=seed,
+        domain="strict",
+        seeding=band_for_models(seeding_band(inputs), predictor.simulates_all(design_quantities(spec))),
+    )
+    points = optimize_profiles(predict_fn(predictor, cqa_limits(schema)), schema, design, experiments=inputs).points
+    front = non_dominated(points, design)
+    return recommended_set(front.reset_index(drop=True), spec, REFERENCE, size) if len(front) else front
+
+
+def design_quantities(spec: PlanSpec) -> list[str]:
+    return [o.quantity for o in spec.objectives] + [c.quantity for c in spec.constraints]
 
 
 @dataclass(frozen=True)
@@ -160,7 +218,7 @@ def run_loop(
     schema = start.data.schema
     md = ModelData.from_doe(start.data)
     inputs, cqas = md.inputs.reset_index(drop=True), md.cqas.reset_index(drop=True)
-    fractions: dict[str, list[float]] = {name: [] for name in RECOMMENDERS}
+    fractions: dict[str, list[float]] = {name: [] for name in recommenders(args)}
     seconds = []
     for r in range(args.rounds + 1):
         last = r == args.rounds
@@ -174,7 +232,13 @@ def run_loop(
             "mean front": recommend(plan, args.recommend, kappa=0.0, measured=False),
             "measured": inputs,
         }
+        if args.designs:
+            designs = design_front(inputs, cqas, schema, spec, args.recommend, seed) if r in (0, args.rounds) else None
+            chosen[DESIGNS] = designs
         for name, rows in chosen.items():
+            if rows is None:
+                fractions[name].append(np.nan)
+                continue
             hv = true_hv(rows[schema.input_names], spec.constraints, args.jobs, start.params)
             fractions[name].append(hv / start.hv_true)
         if last:
@@ -186,6 +250,10 @@ def run_loop(
         inputs = pd.concat([inputs, new], ignore_index=True)
         cqas = pd.concat([cqas, measured[list(cqas.columns)]], ignore_index=True)
     return fractions, seconds
+
+
+def recommenders(args: argparse.Namespace) -> dict[str, str]:
+    return {**RECOMMENDERS, DESIGNS: DESIGNS_EXPLANATION} if args.designs else dict(RECOMMENDERS)
 
 
 def variant_name(strategy: str, features: str, prior: str, args: argparse.Namespace) -> str:
@@ -217,6 +285,9 @@ def main() -> None:
     parser.add_argument(
         "--priors", nargs="+", choices=PRIORS, default=["virtual_lab"], help="the GPs' prior (default: the product's)"
     )
+    parser.add_argument(
+        "--designs", action="store_true", help="also score the Design screen's designs before and after the rounds"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fused_kernel:
@@ -229,13 +300,13 @@ def main() -> None:
         f"size: {args.seeds} seeds x {args.rounds} rounds x {args.batch} runs; recommended set {args.recommend}; "
         f"true front NSGA-II {args.true_pop}x{args.true_gen}; constraints: {', '.join(args.constraint) or 'none'}"
     )
-    results: dict[str, dict[str, np.ndarray]] = {name: {} for name in RECOMMENDERS}
+    results: dict[str, dict[str, np.ndarray]] = {name: {} for name in recommenders(args)}
     variants = [(f, p) for f in args.features for p in args.priors]
     begins = starts(args, spec)
     for features, prior in variants:
         for strategy in args.strategies:
             name = variant_name(strategy, features, prior, args)
-            runs: dict[str, list[list[float]]] = {r: [] for r in RECOMMENDERS}
+            runs: dict[str, list[list[float]]] = {r: [] for r in recommenders(args)}
             times = []
             for start in begins:
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -248,16 +319,18 @@ def main() -> None:
                             f"  {name} {start.name} seed {seed} {rec}: " + " ".join(f"{f:.2f}" for f in values),
                             flush=True,
                         )
-            for rec in RECOMMENDERS:
+            for rec in recommenders(args):
                 results[rec][name] = np.array(runs[rec])
             print(f"{name}: planning call {np.median(times):.1f} s median, {max(times):.1f} s max", flush=True)
     added = [args.batch * r for r in range(args.rounds + 1)]
-    for rec, explanation in RECOMMENDERS.items():
+    for rec, explanation in recommenders(args).items():
         print(f"\ntrue HV / true front of {rec}: {explanation}; median [min-max] over seeds")
         print(f"{'added runs':<22}" + "".join(f"{n:>18}" for n in added))
         for strategy, table in results[rec].items():
             cells = "".join(
                 f"{np.median(table[:, r]):>8.2f} [{table[:, r].min():.2f}-{table[:, r].max():.2f}]"
+                if np.isfinite(table[:, r]).all()
+                else f"{'-':>18}"
                 for r in range(len(added))
             )
             print(f"{strategy:<22}{cells}")

@@ -19,12 +19,17 @@ nothing.
 The line stands in for the saturation temperature, so it also bounds the
 heat-ups: a re-heat far above the line dissolves the seeds and the crystals
 grown on them just as a hot start does, so no heat-up of a design may rise
-further above the line than the experiments' highest one.
+further above the line than the experiments' highest one. That cap is for
+models that only know the data: a model that simulates the batch (the grey
+box, `core.models.lab_residual`) predicts the re-dissolution itself, and the
+cap held its multi-cycle designs back on fresh virtual-lab campaigns
+(`bench/bench_ground_truth.py --seeding data band`, README). `band_for_models`
+lifts it for such models; the start stays tied.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -109,6 +114,11 @@ def seeding_band(inputs: pd.DataFrame) -> SeedingBand | None:
     above = _highest_peaks(inputs.loc[known]) - line
     peak_high = float(np.nanmax(above)) if np.isfinite(above).any() else None
     return SeedingBand(float(intercept), float(slope), float(offsets.min()), float(offsets.max()), peak_high)
+
+
+def band_for_models(band: SeedingBand | None, simulated: bool) -> SeedingBand | None:
+    """The band a design keeps: the heat-ups are left free when every model it uses simulates the batch."""
+    return replace(band, peak_high=None) if band is not None and simulated else band
 
 
 def peak_names(n_temperatures: int) -> list[str]:

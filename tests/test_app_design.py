@@ -186,7 +186,9 @@ def test_designs_are_seeded_as_the_experiments_by_default_and_free_when_unchecke
     at = run_small_design()
     band = at.session_state["design"].spec.seeding
     assert band is not None and band.low <= 0 <= band.high
+    assert band.peak_high is not None  # data-driven models: the heat-ups are capped as the experiments' are
     assert any(str(band) in c.value for c in at.caption)
+    assert not any(c.value.startswith("Heat-ups are free") for c in at.caption)
     at.checkbox(key="design_seeding").uncheck()
     at.button(key="run_design").click()
     at.run()
@@ -211,3 +213,5 @@ def test_a_grey_box_model_gets_the_smaller_search_budget_and_says_why():
     assert at.number_input(key="design_pop_simulating").value == SIMULATING_BUDGET[0]
     assert at.number_input(key="design_gen_simulating").value == SIMULATING_BUDGET[1]
     assert any("simulates every design it predicts" in c.value for c in at.caption)
+    assert any(c.value.startswith("Heat-ups are free") for c in at.caption)
+    assert not any("heat-ups peak" in c.value for c in at.caption)

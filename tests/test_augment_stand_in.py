@@ -56,6 +56,8 @@ def test_the_stand_in_keeps_every_parameter_but_the_budget():
     assert stand_in_params("svr", {"C": 5.0}, None) == {"C": 5.0}
     assert stand_in_params("gp", {"nu": 2.5}, 20) == {"nu": 2.5, "n_restarts_optimizer": 0, "max_iter": 10}
     assert stand_in_params("gp", {"max_iter": 5}, 20) == {"max_iter": 5, "n_restarts_optimizer": 0}  # already short
+    grey_box = {"input_names": ["initial_concentration"], "cqa": "D50"}
+    assert stand_in_params("lab", grey_box, 20) == {**grey_box, "n_restarts_optimizer": 0, "max_iter": 10}
     average = {"members": [["gbt", gbt, None], ["svr", {"C": 5.0}, [0, 1]]]}
     assert stand_in_params("average", average, 20) == {
         "members": [["gbt", {**gbt, "n_estimators": 20}, None], ["svr", {"C": 5.0, "tol": 1e-2}, [0, 1]]]

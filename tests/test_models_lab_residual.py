@@ -163,6 +163,14 @@ def test_simulation_cache_forgets_the_oldest_rows_beyond_its_limit(sample):
     pd.testing.assert_frame_equal(cache.simulate(rows), first)
 
 
+def test_simulates_all_asks_of_every_cqa_named_and_ignores_other_quantities(grey_box_run):
+    predictor = grey_box_run.predictor()
+    assert predictor.simulates_all(["D50", "batch_time_min"])
+    assert not predictor.simulates_all(["batch_time_min"]) and not predictor.simulates_all([])
+    gp_only = fit_cqa_models(make_doe_frame(n=24, seed=1), ["D50"], families=("gp",), n_jobs=1).predictor()
+    assert not gp_only.simulates_all(["D50"])
+
+
 def test_a_simulating_model_gets_the_smaller_design_budget(grey_box_run, tmp_path, monkeypatch, capsys):
     assert grey_box_run.predictor().simulates
     assert not fit_cqa_models(make_doe_frame(n=24, seed=1), ["D50"], families=("gp",), n_jobs=1).predictor().simulates
@@ -170,6 +178,10 @@ def test_a_simulating_model_gets_the_smaller_design_budget(grey_box_run, tmp_pat
     run = save_run(grey_box_run, tmp_path / "run")
     out = tmp_path / "pareto.csv"
     assert main(["optimize", str(run), "--cycles", "0", "2", "--out", str(out)]) == 0
-    assert "simulates every design it predicts: population 8, 2 generations" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "simulates every design it predicts: population 8, 2 generations" in err
+    # the models of both objectives simulate re-dissolution: the start stays tied to the line, the heat-ups are free
+    assert grey_box_run.predictor().simulates_all(["D50", "DoA"])
+    assert "seeding as the experiments: T1 within" in err and "heat-ups peak" not in err
     points = pd.read_csv(out)
     assert set(points["n_cycles"]) == {0, 2} and np.isfinite(points[["D50_mean", "DoA_std"]]).all().all()

@@ -9,7 +9,7 @@ from core.optimize.problem import ProfileProblem
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import DesignSpec
 from core.profiles import ThermocycleProfile
-from core.seeding import SeedingBand, peak_names, seeding_band
+from core.seeding import SeedingBand, band_for_models, peak_names, seeding_band
 from tests.conftest import surrogate
 
 SCHEMA = Schema.default()
@@ -45,6 +45,20 @@ def test_band_and_peak_limit_come_from_the_experiments():
     assert band.ceiling(np.array([30.0, 40.0])) == pytest.approx([35.0, 43.0])
     assert str(band).endswith("heat-ups peak no higher than 1.0 K above that line")
     assert str(SeedingBand(10.0, 0.8, -1.0, 1.0, -1.8)).endswith("no higher than 1.8 K below that line")
+
+
+def test_models_that_simulate_the_batch_free_the_heat_ups_but_keep_the_start_tied():
+    band = seeding_band(RUNS)
+    free = band_for_models(band, simulated=True)
+    assert free.peak_high is None and (free.intercept, free.slope, free.low, free.high) == (
+        band.intercept,
+        band.slope,
+        band.low,
+        band.high,
+    )
+    assert np.isinf(free.ceiling(np.array([30.0]))).all() and "heat-ups" not in str(free)
+    assert band_for_models(band, simulated=False) == band
+    assert band_for_models(None, simulated=True) is None
 
 
 def test_linear_runs_leave_heat_ups_unbounded_and_too_little_data_gives_no_band():

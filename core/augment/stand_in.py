@@ -16,7 +16,8 @@ The stand-in keeps every parameter but the budget:
   different model: on the sample's D50 a 10-stage boosted stand-in at learning
   rate 1 had twice the full model's CV MSE and preferred other α;
 * models that restart an optimiser (`n_restarts_optimizer`, the Gaussian
-  process) start it once and stop it after ten iterations (`max_iter`): the
+  process and the grey box's GP on its residuals) start it once and stop it
+  after ten iterations (`max_iter`): the
   kernel's hyper-parameters are re-learnt for every set of rows (fold, source
   and m; the α values share them, `core.models.gaussian_process`), and with the
   virtual lab's 200 rows a fit took about 1 s at its own 100 iterations and

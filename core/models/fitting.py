@@ -244,6 +244,12 @@ class CQAPredictor:
         """Whether a prediction runs the virtual lab (the grey-box family): every new row costs a simulation."""
         return any(family(e.family).simulates for e in self.ensembles.values())
 
+    def simulates_all(self, names: Iterable[str]) -> bool:
+        """Whether every one of these CQAs (names that are not CQAs, e.g. batch time, are ignored) has a model that
+        simulates the batch, and there is at least one."""
+        used = [self.ensembles[n] for n in names if n in self.ensembles]
+        return bool(used) and all(family(e.family).simulates for e in used)
+
     def domain_scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Distance-to-data score of every row and whether it is in the applicability domain."""
         if self.domain is None:

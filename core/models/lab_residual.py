@@ -60,11 +60,16 @@ class LabResidual(RegressorMixin, BaseEstimator):
         input_names: Sequence[str] | None = None,
         cqa: str | None = None,
         nu: float = 2.5,
+        n_restarts_optimizer: int = 1,
+        max_iter: int = 100,
         random_state: int = 0,
     ) -> None:
         self.input_names = input_names
         self.cqa = cqa
         self.nu = nu
+        # the residual GP's kernel search, which the augmentation study's stand-in cuts (`core.augment.stand_in`)
+        self.n_restarts_optimizer = n_restarts_optimizer
+        self.max_iter = max_iter
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LabResidual:
@@ -83,7 +88,12 @@ class LabResidual(RegressorMixin, BaseEstimator):
         self.baseline_ = self._baseline(simulated)
         self.features_ = FeatureMap(names, "descriptors")
         self.scaler_ = StandardScaler().fit(self.features_.transform(X))
-        self.gp_ = GaussianProcessModel(nu=self.nu, random_state=self.random_state)
+        self.gp_ = GaussianProcessModel(
+            nu=self.nu,
+            n_restarts_optimizer=self.n_restarts_optimizer,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
         self.gp_.fit(self._descriptors(X), y - self.baseline_, sample_weight)
         self.n_features_in_ = X.shape[1]
         return self

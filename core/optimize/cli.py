@@ -30,7 +30,7 @@ from core.optimize.spec import (
 )
 from core.profiles import ThermocycleProfile
 from core.progress import ConsoleProgress
-from core.seeding import seeding_band
+from core.seeding import band_for_models, seeding_band
 
 WRITERS = {".csv": recipes_to_csv, ".json": recipes_to_json, ".xlsx": recipes_to_xlsx}
 
@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("data", "off"),
         default="data",
         help="data: seed as the experiments do, T1 tied to the initial concentration and heat-ups no higher "
-        "above that line than theirs (default); off: free",
+        "above that line than theirs unless every model the design uses simulates the batch (default); off: free",
     )
     p.add_argument("--out", required=True, help="CSV of the Pareto points")
     p.set_defaults(func=run_optimize)
@@ -139,7 +139,8 @@ def run_optimize(args: argparse.Namespace) -> int:
             ThermocycleProfile.from_features(r, schema.max_cycles) for r in result.data.inputs.to_dict("records")
         ]
         start_T, end_T = data_temperature_ranges(profiles)
-        seeding = seeding_band(result.data.inputs) if args.seeding == "data" else None
+        band = seeding_band(result.data.inputs) if args.seeding == "data" else None
+        seeding = band_for_models(band, predictor.simulates_all(spec.quantities))
         cycles = _cycles(args.cycles, profiles, schema)
         pop, gen = default_budget(predictor.simulates)
         if predictor.simulates and args.pop is None and args.gen is None:

@@ -18,7 +18,7 @@ from core.optimize.spec import (
     n_temperatures_for_cycles,
 )
 from core.profiles import profile_type_name
-from core.seeding import seeding_band
+from core.seeding import band_for_models, seeding_band
 from pages import state
 
 TYPE_CHOICES = {profile_type_name(n): n for n in (2, 3, 4, 6, 8, 10)}
@@ -130,13 +130,18 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             help="The start temperature stays as close to the line through the experiments' (initial "
             "concentration, start temperature) pairs as they do, and no heat-up rises further above that line "
             "than theirs: seeds added to, or re-heated in, a solution hotter than its saturation temperature "
-            "dissolve, a run the models have never seen.",
+            "dissolve, a run the models have never seen. When every model the design uses is the grey box, which "
+            "simulates that re-dissolution, the heat-ups are left free.",
         )
-        band = seeding_band(state.workspace().data.inputs)
+        predictor = state.workspace().predictor()
+        simulated = predictor.simulates_all([o.quantity for o in objectives] + [c.quantity for c in constraints])
+        band = band_for_models(seeding_band(state.workspace().data.inputs), simulated)
         if seed_as_data:
             st.caption(f"Seeding as the experiments: {band}" if band else "The experiments give no seeding band.")
+            if band is not None and simulated:
+                st.caption("Heat-ups are free: every model this design uses simulates the batch, re-dissolution too.")
         c1, c2, c3 = st.columns(3)
-        simulates = state.workspace().predictor().simulates
+        simulates = predictor.simulates
         pop_default, gen_default = default_budget(simulates)
         suffix = "_simulating" if simulates else ""  # its own widgets: a budget kept from other models is no default
         pop = c1.number_input("Population", 8, 500, pop_default, 4, key=f"design_pop{suffix}")
