@@ -112,8 +112,7 @@ def settings(args: argparse.Namespace) -> list[tuple[float, float, str]]:
 def seeding_bands(data: DoEData, simulated: bool) -> dict[str, SeedingBand | None]:
     """The designs' seeding constraint per `--seeding` mode; `simulated`: D50's and DoA's models simulate."""
     band = seeding_band(data.inputs)
-    free_heat_ups = band_for_models(band, True)
-    return {"data": band_for_models(band, simulated), "band": band, "start": free_heat_ups, "off": None}
+    return {"data": band_for_models(band, simulated), "band": band, "start": band_for_models(band, True), "off": None}
 
 
 def domain_setting(limit: float) -> dict[str, object]:

@@ -173,15 +173,11 @@ def _designs(
         n_gen=gen,
         random_state=seed,
         domain="strict",
-        seeding=band_for_models(seeding_band(inputs), predictor.simulates_all(design_quantities(spec))),
     )
+    design = replace(design, seeding=band_for_models(seeding_band(inputs), predictor.simulates_all(design.quantities)))
     points = optimize_profiles(predict_fn(predictor, cqa_limits(schema)), schema, design, experiments=inputs).points
     front = non_dominated(points, design)
     return recommended_set(front.reset_index(drop=True), spec, REFERENCE, size) if len(front) else front
-
-
-def design_quantities(spec: PlanSpec) -> list[str]:
-    return [o.quantity for o in spec.objectives] + [c.quantity for c in spec.constraints]
 
 
 @dataclass(frozen=True)
