@@ -120,6 +120,26 @@ def test_generators_never_see_validation_rows(monkeypatch):
         assert seen.isdisjoint(X.index[val])
 
 
+class FarOffGenerator(RecordingGenerator):
+    """Rows whose CQA is far from any real one: no candidate can beat the real-only model."""
+
+    def sample(self, n_rows):
+        rows = super().sample(n_rows)
+        return rows.assign(D50=rows["D50"] + 1e4)
+
+
+def test_a_source_without_a_kfold_gain_is_never_fitted_on_the_left_out_types(monkeypatch):
+    X, y = train_rows()
+    RecordingGenerator.seen = []
+    monkeypatch.setattr(sources_module, "SyntheticGenerator", FarOffGenerator)
+    study = run_study(X, y, "svr", HELPED, SMALL)
+    kfold, by_type = study_folds(X, y, SMALL)
+    assert len(by_type) >= 2 and study.generator is None
+    assert RecordingGenerator.seen == [set(X.index[train]) for train, _ in kfold]  # the K-fold's folds only
+    for per_alpha in study.type_curves["gaussian_copula"].values():
+        assert all(np.isnan(scores).all() for scores in per_alpha[1:])  # no candidate scored on a left-out type
+
+
 def test_the_grid_is_screened_on_the_first_repeat_and_the_choice_decided_on_every_fold(monkeypatch):
     X, y = train_rows()
     RecordingGenerator.seen = []

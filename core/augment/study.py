@@ -584,12 +584,13 @@ def run_study(
     report(0.1, "generators tuned" if settings.tune else "generators at their settings")
 
     start = time.perf_counter()
-    samples, scored = _sdv_samples(settings, sdv, gen_params, X, y, folds, screen, scalar_bounds, n_jobs)
+    n_kfold = settings.screened_folds
+    samples, scored = _sdv_samples(settings, sdv, gen_params, X, y, folds, screen[:n_kfold], scalar_bounds, n_jobs)
     outcomes.update(scored)
     quality = {n: outcomes[n].score for n in sdv}
     tuning = {n: outcomes[n].tried for n in sdv}
     seconds["generators"] = time.perf_counter() - start
-    report(0.4, f"generators fitted inside each of the {len(screen)} training folds")
+    report(0.4, f"generators fitted inside each of the {n_kfold} training folds")
 
     start = time.perf_counter()
     if VIRTUAL_LAB in sources:
@@ -608,18 +609,30 @@ def run_study(
     samples = {key: model_rows(rows) for key, rows in samples.items()}
     alphas = [a for a in settings.alphas if a > 0]
     search = stand_in_params(family, params, settings.stand_in_estimators)
-    grid = {(i, n): samples[k, n] for i, k in enumerate(screen) for n in sources}
     screened = [folds[k] for k in screen]
-    n_kfold = settings.screened_folds
+
+    def grid(which: Sequence[int], names: Sequence[str]) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
+        """The sources' samples on the screened folds at positions `which`; an SDV source's on the left-out types'
+        folds are drawn when first asked for (only sources with candidates to check there ask)."""
+        keys = {(i, n): (screen[i], n) for i in which for n in names}
+        missing = sorted({k for k, n in keys.values() if (k, n) not in samples})
+        if missing:
+            begun, need = time.perf_counter(), [n for n in names if n in GENERATORS]
+            more, _ = _sdv_samples(settings, need, gen_params, X, y, folds, missing, scalar_bounds, n_jobs, False)
+            samples.update({key: model_rows(rows) for key, rows in more.items()})
+            seconds["generators"] += time.perf_counter() - begun
+        return {key: samples[kn] for key, kn in keys.items()}
+
+    drawn_before = seconds["generators"]
     scored_folds = _scored(family, search, Xn, yn, screened, n_kfold, grid, sources, settings, alphas, n_jobs, report)
-    seconds["models"] = time.perf_counter() - start
+    seconds["models"] = time.perf_counter() - start - (seconds["generators"] - drawn_before)
     report(0.9, "every candidate scored")
     quality = {n: quality[n] for n in sources}  # in the order of the sources
     fitted = {"quality_scores": quality, "generator_params": gen_params, "tuning": tuning, "seconds": seconds}
     outcome = _outcome(settings, sources, skipped, kfold[:n_kfold], by_type, alphas, scored_folds, fitted)
     if search != params or len(screen) < len(folds):
         start = time.perf_counter()
-        rest = [k for k in range(len(folds)) if k not in screen]  # the chosen source on the other folds too
+        rest = [k for k in range(len(folds)) if (k, outcome.generator) not in samples]  # its other folds too
         if outcome.generator in GENERATORS:
             g, bounds = [outcome.generator], scalar_bounds
             more, _ = _sdv_samples(settings, g, gen_params, X, y, folds, rest, bounds, n_jobs, with_quality=False)
@@ -663,7 +676,7 @@ def _scored(
     y: np.ndarray,
     folds: Folds,
     n_kfold: int,
-    samples: Mapping[tuple[int, str], tuple[np.ndarray, np.ndarray]],
+    samples: Callable[[Sequence[int], Sequence[str]], Mapping[tuple[int, str], tuple[np.ndarray, np.ndarray]]],
     sources: Sequence[str],
     settings: AugmentSettings,
     alphas: Sequence[float],
@@ -675,17 +688,22 @@ def _scored(
 
     The K-fold folds (the first `n_kfold`) score every candidate; the left-out types' folds after them only the
     candidates whose K-fold CV MSE is below the real-only one (NaN elsewhere): no rule can choose another, and the
-    types' folds hold almost half the grid's fits. `report` hears of every finished job (0.5 to 0.9 of the study)."""
+    types' folds hold almost half the grid's fits. `samples(folds, sources)` gives the sources' rows on those folds,
+    asked for the types' folds only once the K-fold has said which sources have a candidate left there (a source
+    without one is not fitted there at all). `report` hears of every finished job (0.5 to 0.9 of the study)."""
     seed = settings.random_state
 
     def jobs(which: Sequence[int], wanted: Mapping[str, np.ndarray]) -> dict[tuple[int, str], Any]:
-        """One job per fold in `which` and source, the most rows × fits first so that the workers end together."""
+        """One job per fold in `which` and source with a wanted candidate, the most rows × fits first so that the
+        workers end together."""
         rows = {n: len(y) + np.array(settings.m_for(n), float)[:, None] for n in sources}
         work = {n: float(np.sum(rows[n] * wanted.get(n, 1.0))) for n in sources}
-        pairs = sorted(((k, n) for k in which for n in sources), key=lambda p: -work[p[1]])
+        names = [n for n in sources if work[n] > 0]
+        given = samples(which, names)
+        pairs = sorted(((k, n) for k in which for n in names), key=lambda p: -work[p[1]])
         return {
             (k, n): delayed(_source_scores)(
-                family, params, X, y, *folds[k], samples[k, n], settings.m_for(n), alphas, seed, wanted.get(n)
+                family, params, X, y, *folds[k], given[k, n], settings.m_for(n), alphas, seed, wanted.get(n)
             )
             for k, n in pairs
         }
@@ -702,7 +720,8 @@ def _scored(
     by_type = jobs(range(n_kfold, len(folds)), wanted)
     on_types = _reporting(list(by_type.values()), n_jobs, report, (0.8, 0.9), "gains checked on the left-out types")
     scores.update(zip(by_type, on_types, strict=True))
-    return [(*r, {n: scores[k, n] for n in sources}) for k, r in enumerate(real_scores)]
+    nothing = {n: np.full((len(settings.m_for(n)), len(alphas)), np.nan) for n in sources}
+    return [(*r, {n: scores.get((k, n), nothing[n]) for n in sources}) for k, r in enumerate(real_scores)]
 
 
 def _reporting(tasks: list, n_jobs: int | None, report: Progress, span: tuple[float, float], what: str) -> list[Any]:
@@ -713,6 +732,8 @@ def _reporting(tasks: list, n_jobs: int | None, report: Progress, span: tuple[fl
         results.append(result)
         if i % every == 0 or i == len(tasks):
             report(span[0] + (span[1] - span[0]) * i / len(tasks), f"{what}: {i} of {len(tasks)} jobs")
+    if not tasks:
+        report(span[1], f"{what}: no jobs needed")
     return results
 
 
