@@ -51,6 +51,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -88,12 +89,21 @@ SAMPLE = ROOT / "sample_data" / "doe.csv"
 REFERENCE = np.array([0.0, -100.0])  # maximisation form (D50, -DoA): D50 = 0 µm, DoA = 100 %
 
 
-def true_hv(features: pd.DataFrame, constraints: tuple[Constraint, ...], jobs: int, params: ModelParameters) -> float:
+def true_outcomes(features: pd.DataFrame, jobs: int, params: ModelParameters) -> pd.DataFrame:
+    """The lab's noise-free CQAs of these runs, as `<cqa>_mean` columns (and `error`)."""
     sim = simulate_rows(features.reset_index(drop=True), params=params, n_jobs=jobs, bounds=None)
-    table = sim.rename(columns={c: f"{c}_mean" for c in CQA_NAMES})
-    ok = constraints_met(table, constraints) & sim["error"].isna().to_numpy()
+    return sim.rename(columns={c: f"{c}_mean" for c in CQA_NAMES})
+
+
+def true_hv(table: pd.DataFrame, constraints: tuple[Constraint, ...]) -> float:
+    ok = constraints_met(table, constraints) & table["error"].isna().to_numpy()
     Y = np.column_stack([table["D50_mean"], -table["DoA_mean"]])[ok]
     return hypervolume(Y, REFERENCE)
+
+
+def spans(table: pd.DataFrame) -> str:
+    """D50 and DoA ranges of a set of runs, for a line of the log."""
+    return ", ".join(f"{c} {table[f'{c}_mean'].min():.1f}–{table[f'{c}_mean'].max():.1f}" for c in ("D50", "DoA"))
 
 
 def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints, params: ModelParameters) -> float:
@@ -144,22 +154,22 @@ DESIGNS_EXPLANATION = (
 )
 
 
-_design_fronts: dict[tuple[int, int, int], pd.DataFrame] = {}  # every strategy starts from the same data
+Designs = tuple[pd.DataFrame, Callable[[pd.DataFrame], pd.DataFrame]]  # the designs, and their models' predictions
+_design_fronts: dict[tuple[int, int, int], Designs] = {}  # every strategy starts from the same data
 
 
 def design_front(
     inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: PlanSpec, size: int, seed: int
-) -> pd.DataFrame:
-    """The Design screen's answer on these data: the product's models and search defaults, `size` designs."""
+) -> Designs:
+    """The Design screen's answer on these data (the product's models and search defaults, `size` designs), and
+    what those models predict for any runs (`<cqa>_mean` columns)."""
     key = (int(pd.util.hash_pandas_object(pd.concat([inputs, cqas], axis=1)).sum()), size, seed)
     if key not in _design_fronts:
         _design_fronts[key] = _designs(inputs, cqas, schema, spec, size, seed)
     return _design_fronts[key]
 
 
-def _designs(
-    inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: PlanSpec, size: int, seed: int
-) -> pd.DataFrame:
+def _designs(inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: PlanSpec, size: int, seed: int) -> Designs:
     fit = fit_cqa_models(pd.concat([inputs, cqas], axis=1), list(cqas.columns), random_state=seed)
     predictor = fit.predictor()
     pop, gen = default_budget(predictor.simulates)
@@ -174,10 +184,20 @@ def _designs(
         random_state=seed,
         domain="strict",
     )
-    design = replace(design, seeding=band_for_models(seeding_band(inputs), predictor.simulates_all(design.quantities)))
-    points = optimize_profiles(predict_fn(predictor, cqa_limits(schema)), schema, design, experiments=inputs).points
+    simulated = predictor.simulates_all(design.quantities)
+    design = replace(design, seeding=band_for_models(seeding_band(inputs), simulated))
+    predict = predict_fn(predictor, cqa_limits(schema))
+    points = optimize_profiles(predict, schema, design, experiments=inputs).points
     front = non_dominated(points, design)
-    return recommended_set(front.reset_index(drop=True), spec, REFERENCE, size) if len(front) else front
+    chosen = recommended_set(front.reset_index(drop=True), spec, REFERENCE, size) if len(front) else front
+    print(
+        f"  designs on {len(inputs)} runs: models "
+        + ", ".join(f"{c} {f.chosen}" for c, f in fit.fits.items())
+        + f"; heat-ups {'free' if simulated else 'capped'}"
+        + (f"; predicted {spans(chosen)}" if len(chosen) else "; no design"),
+        flush=True,
+    )
+    return chosen, lambda rows: pd.DataFrame({f"{c}_mean": m for c, (m, _) in predict(rows).items()})
 
 
 @dataclass(frozen=True)
@@ -215,6 +235,7 @@ def run_loop(
     md = ModelData.from_doe(start.data)
     inputs, cqas = md.inputs.reset_index(drop=True), md.cqas.reset_index(drop=True)
     fractions: dict[str, list[float]] = {name: [] for name in recommenders(args)}
+    first = pd.DataFrame()  # the Design screen's designs before the first round
     seconds = []
     for r in range(args.rounds + 1):
         last = r == args.rounds
@@ -229,14 +250,22 @@ def run_loop(
             "measured": inputs,
         }
         if args.designs:
-            designs = design_front(inputs, cqas, schema, spec, args.recommend, seed) if r in (0, args.rounds) else None
-            chosen[DESIGNS] = designs
+            chosen[DESIGNS] = None
+            if r in (0, args.rounds):
+                chosen[DESIGNS], predict = design_front(inputs, cqas, schema, spec, args.recommend, seed)
+                if r == 0:
+                    first = chosen[DESIGNS]
+                elif len(first):  # do the models on more runs still know the first designs?
+                    again = spans(predict(first[schema.input_names]))
+                    print(f"  the first designs as these models predict them: {again}", flush=True)
         for name, rows in chosen.items():
             if rows is None:
                 fractions[name].append(np.nan)
                 continue
-            hv = true_hv(rows[schema.input_names], spec.constraints, args.jobs, start.params)
-            fractions[name].append(hv / start.hv_true)
+            table = true_outcomes(rows[schema.input_names], args.jobs, start.params)
+            fractions[name].append(true_hv(table, spec.constraints) / start.hv_true)
+            if name == DESIGNS and len(rows):
+                print(f"  designs after {r} rounds, in truth: {spans(table)}", flush=True)
         if last:
             break
         new = plan.runs[schema.input_names].reset_index(drop=True)
