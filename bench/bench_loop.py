@@ -28,7 +28,10 @@ default families, the grey box among them) fitted on the data so far, their
 Pareto designs under the product's defaults (`optimize_profiles`: domain
 limit, seeding band, budget) and the RECOMMEND best of them by predicted
 hypervolume. The grey box simulates the default lab too, so again only other
-compounds measure it honestly. Each costs a full fit and design search.
+compounds measure it honestly. Each costs a full fit and design search. It
+prints the models behind the designs, their predicted and true D50/DoA
+ranges, and after the last round the first designs as the last models
+predict them (do more runs keep the region the first designs found?).
 
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--first-seed 0] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
