@@ -7,7 +7,7 @@ import pytest
 from core.doe import Schema
 from core.optimize.problem import ProfileProblem, decision_names
 from core.optimize.run import non_dominated, objective_values, optimize_profiles, point_id
-from core.optimize.spec import Constraint, DesignSpec, Objective, cycles_within_data
+from core.optimize.spec import Constraint, DesignSpec, Objective, cycles_within_data, named_quantities
 from core.profiles import ThermocycleProfile, check_features
 from tests.conftest import surrogate
 
@@ -189,3 +189,11 @@ def test_designs_may_go_as_far_as_the_experiments_beyond_the_template_bounds():
     beside_runs = optimize_profiles(concentrated, SCHEMA, spec, experiments=runs).points["initial_concentration"]
     assert alone.max() <= SCHEMA.bounds["initial_concentration"][1]
     assert 79.0 < beside_runs.max() <= 80.0
+
+
+def test_a_design_names_each_quantity_once_objectives_first():
+    objectives = (Objective.parse("D50:max"), Objective.parse("DoA:min"))
+    constraints = (Constraint.parse("crystallinity>=80"), Constraint.parse("D50<=300"))
+    spec = DesignSpec(objectives=objectives, constraints=constraints)
+    assert spec.quantities == named_quantities(objectives, constraints) == ["D50", "DoA", "crystallinity"]
+    assert named_quantities(objectives, ()) == ["D50", "DoA"]

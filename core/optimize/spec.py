@@ -65,6 +65,11 @@ def default_budget(simulates: bool) -> tuple[int, int]:
     return SIMULATING_BUDGET if simulates else DEFAULT_BUDGET
 
 
+def named_quantities(objectives: Sequence[Objective], constraints: Sequence[Constraint]) -> list[str]:
+    """The quantities a design's objectives and constraints name, each once, objectives first."""
+    return list(dict.fromkeys([o.quantity for o in objectives] + [c.quantity for c in constraints]))
+
+
 @dataclass(frozen=True)
 class DesignSpec:
     """Settings of one design run; `n_temperatures` lists the profile types (2 = linear cooling, 2N+2 = N cycles)."""
@@ -110,8 +115,8 @@ class DesignSpec:
                 raise ValueError(f"the {name} temperature range must have low <= high")
 
     @property
-    def quantities(self) -> set[str]:
-        return {o.quantity for o in self.objectives} | {c.quantity for c in self.constraints}
+    def quantities(self) -> list[str]:
+        return named_quantities(self.objectives, self.constraints)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

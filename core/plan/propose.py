@@ -51,7 +51,7 @@ from core.doe.schema import Schema
 from core.models.domain import ApplicabilityDomain
 from core.models.features import FEATURE_SETS
 from core.optimize.run import point_id
-from core.optimize.spec import Constraint, Objective
+from core.optimize.spec import Constraint, Objective, named_quantities
 from core.plan.gp import PlanningModels, input_bounds
 from core.plan.lab_prior import PRIOR_CACHE, PRIORS, minimisation_form, prior_rows, prior_unavailable
 from core.plan.space import ProfileSpace, search_boxes, spaces_for, split_rows
@@ -102,7 +102,7 @@ class PlanSpec:
 
     @property
     def outcomes_needed(self) -> list[str]:
-        return list(dict.fromkeys([o.quantity for o in self.objectives] + [c.quantity for c in self.constraints]))
+        return named_quantities(self.objectives, self.constraints)
 
 
 # How far a run starts above the experiments' line of start temperature against concentration (`core.seeding`)

@@ -16,6 +16,7 @@ from core.optimize.spec import (
     data_temperature_ranges,
     default_budget,
     n_temperatures_for_cycles,
+    named_quantities,
 )
 from core.profiles import profile_type_name
 from core.seeding import band_for_models, seeding_band
@@ -134,7 +135,7 @@ def settings_ui(cqas: list[str]) -> DesignSpec | None:
             "simulates that re-dissolution, the heat-ups are left free.",
         )
         predictor = state.workspace().predictor()
-        simulated = predictor.simulates_all([o.quantity for o in objectives] + [c.quantity for c in constraints])
+        simulated = predictor.simulates_all(named_quantities(objectives, constraints))
         band = band_for_models(seeding_band(state.workspace().data.inputs), simulated)
         if seed_as_data:
             st.caption(f"Seeding as the experiments: {band}" if band else "The experiments give no seeding band.")
