@@ -138,7 +138,7 @@ def design_hypervolumes(
     )
     predictor = fit.predictor()
     surrogate = predict_fn(predictor, cqa_limits(data.schema))
-    bands = seeding_bands(data, predictor.simulates_all(("D50", "DoA")))
+    bands = seeding_bands(data, predictor.simulates_all(DesignSpec().quantities))  # the designs' objectives
     within = args.reference == "data"  # the simulator's front under the designs' own domain and seeding constraints
     columns = settings(args)
     only = domain_setting(columns[0][1])  # with --reference data there is one column (main checks)
