@@ -74,19 +74,19 @@ def test_gp_fits_that_differ_only_in_row_weights_learn_the_kernel_once_with_the_
     rng = np.random.default_rng(1)
     X, y = rng.uniform(0, 1, (30, 3)), rng.normal(size=30)
     weights = [np.r_[np.full(20, w), np.full(10, 1 - w)] for w in (0.3, 0.6, 0.9)]
-    gaussian_process._learnt_fits.clear()
+    gaussian_process.learnt_fits.clear()
     reused = [GaussianProcessModel(random_state=0, max_iter=10).fit(X, y, sample_weight=w) for w in weights]
-    assert len(gaussian_process._learnt_fits) == 1
+    assert len(gaussian_process.learnt_fits) == 1
     assert reused[0].gp_.kernel is reused[2].gp_.kernel
     for w, model in zip(weights, reused, strict=True):
-        gaussian_process._learnt_fits.clear()
+        gaussian_process.learnt_fits.clear()
         fresh = GaussianProcessModel(random_state=0, max_iter=10).fit(X, y, sample_weight=w)
         np.testing.assert_array_equal(fresh.predict(X), model.predict(X))
     GaussianProcessModel(random_state=1, max_iter=10).fit(X, y)  # other settings: a fit of their own
-    assert len(gaussian_process._learnt_fits) == 2
+    assert len(gaussian_process.learnt_fits) == 2
     for k in range(gaussian_process.LEARNT_KEPT + 2):
         GaussianProcessModel(random_state=0, max_iter=5).fit(X + k, y)
-    assert len(gaussian_process._learnt_fits) == gaussian_process.LEARNT_KEPT
+    assert len(gaussian_process.learnt_fits) == gaussian_process.LEARNT_KEPT
 
 
 def test_gp_uses_its_native_sigma_calibrated_by_held_out_types(frame):

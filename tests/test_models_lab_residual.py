@@ -44,8 +44,9 @@ def test_baseline_is_the_simulator_calibrated_on_the_rows_given(sample):
     frame = pd.DataFrame(X[:20], columns=doe.input_names)
     states = corresponding_states(frame)
     simulated = SimulationCache().simulate(states.simulated_inputs(frame))["D50"].to_numpy(float)
-    assert model.calibration_ == calibration_fit(y[:20], simulated, "affine")
-    np.testing.assert_allclose(model.baseline_, model.calibration_[0] + model.calibration_[1] * simulated)
+    a, b = model.calibrated_.calibration
+    assert (a, b) == calibration_fit(y[:20], simulated, "affine")
+    np.testing.assert_allclose(model.calibrated_.baseline, a + b * simulated)
     # deterministic: the same rows and seed give the same predictions
     again = LabResidual(doe.input_names, "D50").fit(X[:20], y[:20])
     np.testing.assert_array_equal(model.predict(X[20:]), again.predict(X[20:]))
@@ -62,6 +63,22 @@ def test_physics_carries_to_cycled_runs_the_gp_alone_does_not(sample, cqa):
     descriptors = FeatureMap(doe.input_names, "descriptors").transform  # what the gp family sees
     gp = build_pipeline("gp").fit(descriptors(X), y).predict(descriptors(runs.to_numpy(float)))
     assert np.mean((grey - truth) ** 2) < 0.2 * np.mean((gp - truth) ** 2)
+
+
+def test_fits_that_differ_only_in_row_weights_calibrate_once_with_the_same_predictions(sample):
+    doe, _ = sample
+    X, y = _rows(doe, "D50")
+    weights = [np.where(np.arange(len(y)) < 10, w, 1.0) for w in (0.5, 2.0)]
+    lab_module.calibrated_rows.clear()
+    shared = [LabResidual(doe.input_names, "D50", max_iter=10).fit(X, y, sample_weight=w) for w in weights]
+    assert len(lab_module.calibrated_rows) == 1
+    assert shared[0].calibrated_ is shared[1].calibrated_
+    for w, model in zip(weights, shared, strict=True):
+        lab_module.calibrated_rows.clear()
+        fresh = LabResidual(doe.input_names, "D50", max_iter=10).fit(X, y, sample_weight=w)
+        np.testing.assert_array_equal(fresh.predict(X), model.predict(X))
+    LabResidual(doe.input_names, "DoA", max_iter=10).fit(X, y)  # another CQA: calibrated on its own
+    assert len(lab_module.calibrated_rows) == 2
 
 
 def test_its_pipeline_sees_the_rows_as_measured_and_takes_sample_weights(sample):
@@ -103,9 +120,9 @@ def test_a_row_the_simulator_cannot_run_falls_back_to_the_calibration_at_the_med
     monkeypatch.setattr(lab_module._simulations, "simulate", failing)
     mean, std = model.predict(X[:3], return_std=True)
     assert np.isfinite(mean).all() and np.isfinite(std).all()
-    a, b = model.calibration_
+    (a, b), fallback = model.calibrated_.calibration, model.calibrated_.fallback
     gp_mean = model.gp_.predict(model._descriptors(X[:1]))
-    assert mean[0] == pytest.approx(a + b * model.fallback_ + gp_mean[0])
+    assert mean[0] == pytest.approx(a + b * fallback + gp_mean[0])
 
 
 def test_the_family_needs_the_simulators_inputs_and_cqas():

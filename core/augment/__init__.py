@@ -13,8 +13,9 @@ Every surrogate row is a feasible thermocycle profile by construction (see
 """
 
 from core.augment.encoding import ProfileEncoding
-from core.augment.generators import GENERATORS, SyntheticGenerator, quality_score, tune_generator
+from core.augment.generators import GENERATORS, SyntheticGenerator, tune_generator
 from core.augment.persistence import load_augment, load_predictor, save_augment
+from core.augment.quality import quality_score
 from core.augment.result import AugmentResult, CQAAugment, augment_fit
 from core.augment.simulated import VirtualLabSource
 from core.augment.sources import SOURCES, make_source

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sdv.evaluation import evaluate_quality
 from sdv.metadata import Metadata
 from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 from threadpoolctl import threadpool_limits
 
 from core.augment.encoding import N_SETPOINTS, ProfileEncoding
+from core.augment.quality import quality_score
 from core.profiles import TABLE2_BOUNDS, Bounds
 
 TABLE = "doe"
@@ -163,16 +163,6 @@ class SyntheticGenerator:
             for _ in range(-(-n_rows // SAMPLE_BLOCK)):
                 blocks.append(self.synthesizer_.sample(SAMPLE_BLOCK)[TABLE])
         return self.encoding_.decode(pd.concat(blocks, ignore_index=True).iloc[:n_rows] if blocks else pd.DataFrame())
-
-
-def quality_score(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
-    """SDV's overall quality score (column shapes and pair trends, 0-1) of synthetic against real rows."""
-    columns = [c for c in real.columns if real[c].nunique() > 1]
-    metadata = Metadata.load_from_dict({"tables": {TABLE: {"columns": {c: {"sdtype": "numerical"} for c in columns}}}})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report = evaluate_quality(real[columns], synthetic[columns], metadata, verbose=False)
-    return float(report.get_score())
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ import sklearn
 from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedKFold
 
-from core.augment.generators import GENERATORS, TuningOutcome, generator_kind, quality_score, tune_generator
+from core.augment.generators import GENERATORS, TuningOutcome, generator_kind, tune_generator
+from core.augment.quality import quality_score
 from core.augment.simulated import design_runs
 from core.augment.sources import SOURCES, VIRTUAL_LAB, check_source, default_params, make_source, source_label
 from core.augment.stand_in import STAND_IN_ESTIMATORS, stand_in_params

@@ -27,8 +27,6 @@ store instead of learning the same kernel again.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import warnings
 from typing import Any
 
@@ -39,17 +37,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern, WhiteKernel
 
+from core.models.recent import RecentWork, rows_key
+
 LEARNT_KEPT = 4  # first fits kept per process: the study's α grid asks for the same rows many times in a row
-_learnt_fits: dict[bytes, GaussianProcessRegressor] = {}  # oldest first
-_learnt_lock = threading.Lock()
-
-
-def _rows_key(X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> bytes:
-    digest = hashlib.blake2b(repr(sorted(params.items())).encode(), digest_size=20)
-    for a in (X, y):
-        digest.update(repr(a.shape).encode())
-        digest.update(np.ascontiguousarray(a).tobytes())
-    return digest.digest()
+learnt_fits: RecentWork[GaussianProcessRegressor] = RecentWork(LEARNT_KEPT)
 
 
 class GaussianProcessModel(RegressorMixin, BaseEstimator):
@@ -104,24 +95,19 @@ class GaussianProcessModel(RegressorMixin, BaseEstimator):
 
     def _unweighted_fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcessRegressor:
         """The fit with its kernel learnt; the same rows and settings give the same fit, so it is kept a while."""
-        key = _rows_key(X, y, self.get_params())
-        if (kept := _learnt_fits.get(key)) is not None:
-            return kept
+        return learnt_fits.get(rows_key(X, y, self.get_params()), lambda: self._learnt_fit(X, y))
+
+    def _learnt_fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcessRegressor:
         with warnings.catch_warnings():
             # A length scale at its upper bound is ARD switching an input off, not a failure.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            gp = GaussianProcessRegressor(
+            return GaussianProcessRegressor(
                 self._kernel(X.shape[1]),
                 normalize_y=True,
                 optimizer=self._optimizer,
                 n_restarts_optimizer=self.n_restarts_optimizer,
                 random_state=self.random_state,
             ).fit(X, y)
-        with _learnt_lock:
-            _learnt_fits[key] = gp
-            while len(_learnt_fits) > LEARNT_KEPT:
-                del _learnt_fits[next(iter(_learnt_fits))]
-        return gp
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         return self.gp_.predict(np.asarray(X, float), return_std=return_std)

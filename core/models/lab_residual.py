@@ -33,6 +33,7 @@ whose members see standardised rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,12 +43,37 @@ from sklearn.preprocessing import StandardScaler
 
 from core.models.features import FeatureMap
 from core.models.gaussian_process import GaussianProcessModel
+from core.models.recent import RecentWork, rows_key
 from core.seeding import CONCENTRATION
-from core.virtual_lab.transfer import SimulationCache, calibration_fit, corresponding_states, unavailable_reason
+from core.virtual_lab.transfer import (
+    CorrespondingStates,
+    SimulationCache,
+    calibration_fit,
+    corresponding_states,
+    unavailable_reason,
+)
 
 SIMULATIONS_KEPT = 20_000  # simulated rows kept per process: the three CQAs' models ask for the same rows in turn
 PARALLEL_ROWS = 64  # batches of more new rows than this are simulated on every core
 _simulations = SimulationCache(limit=SIMULATIONS_KEPT)
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """What a fit learns from its rows before the GP; the row weights do not enter, so fits of the same rows
+    (the augmentation study's α grid) share it."""
+
+    states: CorrespondingStates
+    calibration: tuple[float, float]  # (a, b) of y ≈ a + b·y_sim
+    fallback: float  # the simulated value assumed where the simulator cannot run a row
+    baseline: np.ndarray  # the calibrated simulation of each training row
+    features: FeatureMap
+    scaler: StandardScaler  # of the training rows' descriptors
+    descriptors: np.ndarray  # the training rows' descriptors, scaled
+
+
+CALIBRATED_KEPT = 4
+calibrated_rows: RecentWork[Calibrated] = RecentWork(CALIBRATED_KEPT)
 
 
 class LabResidual(RegressorMixin, BaseEstimator):
@@ -80,48 +106,55 @@ class LabResidual(RegressorMixin, BaseEstimator):
         X, y = np.asarray(X, float), np.asarray(y, float)
         if X.shape[1] != len(names):
             raise ValueError(f"rows of {X.shape[1]} inputs, but {len(names)} input names")
-        self.states_ = corresponding_states(self._frame(X))
-        simulated = self._simulated(X)
-        self.calibration_ = calibration_fit(y, simulated, "affine")
-        known = simulated[np.isfinite(simulated)]
-        self.fallback_ = float(np.median(known)) if known.size else 0.0
-        self.baseline_ = self._baseline(simulated)
-        self.features_ = FeatureMap(names, "descriptors")
-        self.scaler_ = StandardScaler().fit(self.features_.transform(X))
+        key = rows_key(X, y, {"input_names": tuple(names), "cqa": self.cqa})
+        self.calibrated_ = calibrated_rows.get(key, lambda: self._calibrated(X, y))
         self.gp_ = GaussianProcessModel(
             nu=self.nu,
             n_restarts_optimizer=self.n_restarts_optimizer,
             max_iter=self.max_iter,
             random_state=self.random_state,
         )
-        self.gp_.fit(self._descriptors(X), y - self.baseline_, sample_weight)
+        self.gp_.fit(self.calibrated_.descriptors, y - self.calibrated_.baseline, sample_weight)
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _calibrated(self, X: np.ndarray, y: np.ndarray) -> Calibrated:
+        states = corresponding_states(self._frame(X))
+        simulated = self._simulated(X, states)
+        calibration = calibration_fit(y, simulated, "affine")
+        known = simulated[np.isfinite(simulated)]
+        fallback = float(np.median(known)) if known.size else 0.0
+        features = FeatureMap(list(self.input_names or []), "descriptors")
+        descriptors = features.transform(X)
+        scaler = StandardScaler().fit(descriptors)
+        baseline = _baseline(simulated, calibration, fallback)
+        return Calibrated(states, calibration, fallback, baseline, features, scaler, scaler.transform(descriptors))
 
     def _frame(self, X: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(np.nan_to_num(X), columns=list(self.input_names or []))
 
-    def _simulated(self, X: np.ndarray) -> np.ndarray:
+    def _simulated(self, X: np.ndarray, states: CorrespondingStates | None = None) -> np.ndarray:
         """The simulator's value of the CQA for each row, in corresponding states (NaN where it cannot run)."""
         frame = self._frame(X)
         out = np.full(len(frame), np.nan)
         runnable = frame[CONCENTRATION].to_numpy() > 0  # a synthetic row may hold any value
         if runnable.any():
-            inputs = self.states_.simulated_inputs(frame[runnable])
+            inputs = (states or self.calibrated_.states).simulated_inputs(frame[runnable])
             n_jobs = -1 if _simulations.missing(inputs) > PARALLEL_ROWS else 1
             out[runnable] = _simulations.simulate(inputs, n_jobs)[self.cqa].to_numpy(float)
         return out
 
-    def _baseline(self, simulated: np.ndarray) -> np.ndarray:
-        a, b = self.calibration_
-        return a + b * np.where(np.isfinite(simulated), simulated, self.fallback_)
+    def _baseline(self, X: np.ndarray) -> np.ndarray:
+        c = self.calibrated_
+        return _baseline(self._simulated(X), c.calibration, c.fallback)
 
     def _descriptors(self, X: np.ndarray) -> np.ndarray:
-        return self.scaler_.transform(self.features_.transform(X))
+        c = self.calibrated_
+        return c.scaler.transform(c.features.transform(X))
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, float)
-        base = self._baseline(self._simulated(X))
+        base = self._baseline(X)
         if not return_std:
             return base + self.gp_.predict(self._descriptors(X))
         mean, std = self.gp_.predict(self._descriptors(X), return_std=True)
@@ -130,12 +163,17 @@ class LabResidual(RegressorMixin, BaseEstimator):
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out mean and std of every training row, the calibration and the GP's kernel held."""
         mean, std = self.gp_.loo()
-        return self.baseline_ + mean, std
+        return self.calibrated_.baseline + mean, std
 
     def conditioned_predict(self, X: np.ndarray, y: np.ndarray, X_query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std at `X_query` of the model conditioned on (X, y) instead of the training rows, the
         calibration and the GP's kernel held (held-out predictions without refitting)."""
         X, X_query = np.asarray(X, float), np.asarray(X_query, float)
-        residual = np.asarray(y, float) - self._baseline(self._simulated(X))
+        residual = np.asarray(y, float) - self._baseline(X)
         mean, std = self.gp_.conditioned_predict(self._descriptors(X), residual, self._descriptors(X_query))
-        return self._baseline(self._simulated(X_query)) + mean, std
+        return self._baseline(X_query) + mean, std
+
+
+def _baseline(simulated: np.ndarray, calibration: tuple[float, float], fallback: float) -> np.ndarray:
+    a, b = calibration
+    return a + b * np.where(np.isfinite(simulated), simulated, fallback)
