@@ -116,6 +116,22 @@ def test_runs_are_exchanged_at_the_same_distance_from_saturation():
         assert not states.active and states.to_simulated(c0) is c0
 
 
+def test_runs_seeded_far_off_the_others_line_do_not_move_the_exchange():
+    """A DoE seeded 1-6 K below saturation, then planned runs that explore hot and cold starts: the line stays the
+    DoE's, which is the least-squares line over all of its runs."""
+    rng = np.random.default_rng(0)
+    c0 = rng.uniform(25.0, 55.0, 30)
+    doe = pd.DataFrame({"initial_concentration": c0, "T1": -40.0 + 25.0 * np.log(c0) + rng.uniform(-2.5, 2.5, 30)})
+    states = corresponding_states(doe)
+    slope, intercept = np.polyfit(np.log(c0), doe["T1"], 1)
+    assert (states.intercept, states.slope) == (pytest.approx(intercept, abs=1e-12), pytest.approx(slope, abs=1e-12))
+    planned_c0 = rng.uniform(25.0, 55.0, 14)
+    planned = pd.DataFrame(
+        {"initial_concentration": planned_c0, "T1": -40.0 + 25.0 * np.log(planned_c0) + rng.choice([-12.0, 18.0], 14)}
+    )
+    assert corresponding_states(pd.concat([doe, planned], ignore_index=True)) == states
+
+
 class RecordingLab(VirtualLabSource):
     seen: ClassVar[list[tuple[set, set]]] = []
 

@@ -139,7 +139,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
         out = np.full(len(frame), np.nan)
         runnable = frame[CONCENTRATION].to_numpy() > 0  # a synthetic row may hold any value
         if runnable.any():
-            inputs = (states or self.calibrated_.states).simulated_inputs(frame[runnable])
+            inputs = (states if states is not None else self.calibrated_.states).simulated_inputs(frame[runnable])
             n_jobs = -1 if _simulations.missing(inputs) > PARALLEL_ROWS else 1
             out[runnable] = _simulations.simulate(inputs, n_jobs)[self.cqa].to_numpy(float)
         return out

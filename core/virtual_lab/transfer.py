@@ -10,7 +10,9 @@ seeds dissolve: another regime. A real run is therefore simulated at the
 concentration whose simulated saturation temperature sits as far above its
 start temperature as the experiments' seeding line (start temperature against
 concentration; labs seed a few degrees below saturation) puts the real one.
-The temperatures stay as they are.
+Runs seeded far off the line the others follow, such as planned runs that
+explore hot starts, do not tilt it (`seeded_as_the_others`). The temperatures
+stay as they are.
 
 Values, by calibration (`calibration_fit`): a robust y_real ≈ a + b·y_sim fitted
 on the real runs simulated alike maps a simulated CQA onto the real data's range.
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import siegelslopes
 
 from core.seeding import CONCENTRATION, seeding_points
 from core.virtual_lab.parameters import ModelParameters
@@ -39,6 +42,7 @@ SEEDING_LINE_BELOW_SATURATION = float(np.mean(SEEDING_BELOW_SATURATION))  # wher
 # their simulations.
 SATURATION_STEP_K = 0.5
 MIN_SEEDING_CORRELATION = 0.7  # of start temperature with ln C0, for the line to stand for saturation
+SEEDING_OUTLIER_SDS = 3.0  # a run seeded further off the runs' line (in robust standard deviations) does not tilt it
 SLOPE_RANGE = (0.25, 4.0)  # an affine calibration steeper or flatter than this says more about noise than scale
 
 
@@ -100,12 +104,27 @@ def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
     concentration (then they say little about saturation)."""
     _, c0, t1 = seeding_points(inputs)
     log_c0, t1 = np.log(c0[c0 > 0]), t1[c0 > 0]
+    if len(t1) >= 3 and np.ptp(log_c0) > 0:
+        practice = seeded_as_the_others(log_c0, t1)
+        log_c0, t1 = log_c0[practice], t1[practice]
     if len(t1) < 3 or np.ptp(log_c0) == 0 or np.ptp(t1) == 0:
         return CorrespondingStates()
     if np.corrcoef(log_c0, t1)[0, 1] < MIN_SEEDING_CORRELATION:
         return CorrespondingStates()
     slope, intercept = np.polyfit(log_c0, t1, 1)
     return CorrespondingStates(float(intercept), float(slope))
+
+
+def seeded_as_the_others(log_c0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """Which runs follow the line the runs' start temperatures follow, within `SEEDING_OUTLIER_SDS` robust standard
+    deviations (at least `SATURATION_STEP_K`). A run seeded far off it, such as a planned run that explores a hot
+    start, says nothing of where saturation lies, and least squares would tilt the line towards it. The line is
+    found by repeated medians (Siegel, Biometrika 69, 1982), which up to half the runs may leave without moving
+    it; on a DoE whose runs all keep to their line every run is kept, so the fit is least squares over all."""
+    line = siegelslopes(t1, log_c0)
+    residual = t1 - (line.intercept + line.slope * log_c0)
+    spread = 1.4826 * np.median(np.abs(residual - np.median(residual)))  # the normal sd a MAD stands for
+    return np.abs(residual - np.median(residual)) <= SEEDING_OUTLIER_SDS * max(spread, SATURATION_STEP_K)
 
 
 class SimulationCache:
