@@ -44,6 +44,8 @@ and `--priors` their priors; each strategy runs once per feature set and prior o
 the sample's schema the lab's solubility curve as a user would measure it
 (`campaigns.with_solubility`), which adds the supersaturation descriptors.
 
+Every planning call's time is printed as it ends, and their median and maximum per strategy.
+
 `--fused-kernel` compiles and uses BoTorch's optional C++ qLogNEHVI kernel, which the product skips:
 compare the planning-call times it prints with a run without it.
 """
@@ -247,6 +249,7 @@ def run_loop(
         )
         if not last:
             seconds.append(plan.seconds)
+            print(f"  {strategy} {start.name} seed {seed} round {r + 1}: planning call {plan.seconds:.1f} s")
         chosen = {
             "product": recommend(plan, args.recommend),
             "mean front": recommend(plan, args.recommend, kappa=0.0, measured=False),
