@@ -249,7 +249,8 @@ def run_loop(
         )
         if not last:
             seconds.append(plan.seconds)
-            print(f"  {strategy} {start.name} seed {seed} round {r + 1}: planning call {plan.seconds:.1f} s")
+            call = f"planning call {plan.seconds:.1f} s"
+            print(f"  {strategy} {start.name} seed {seed} round {r + 1}: {call}", flush=True)
         chosen = {
             "product": recommend(plan, args.recommend),
             "mean front": recommend(plan, args.recommend, kappa=0.0, measured=False),

@@ -67,7 +67,6 @@ class Calibrated:
     calibration: tuple[float, float]  # (a, b) of y ≈ a + b·y_sim
     fallback: float  # the simulated value assumed where the simulator cannot run a row
     baseline: np.ndarray  # the calibrated simulation of each training row
-    features: FeatureMap
     scaler: StandardScaler  # of the training rows' descriptors
     descriptors: np.ndarray  # the training rows' descriptors, scaled
 
@@ -106,6 +105,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
         X, y = np.asarray(X, float), np.asarray(y, float)
         if X.shape[1] != len(names):
             raise ValueError(f"rows of {X.shape[1]} inputs, but {len(names)} input names")
+        self.features_ = FeatureMap(names, "descriptors")
         key = rows_key(X, y, {"input_names": tuple(names), "cqa": self.cqa})
         self.calibrated_ = calibrated_rows.get(key, lambda: self._calibrated(X, y))
         self.gp_ = GaussianProcessModel(
@@ -124,11 +124,10 @@ class LabResidual(RegressorMixin, BaseEstimator):
         calibration = calibration_fit(y, simulated, "affine")
         known = simulated[np.isfinite(simulated)]
         fallback = float(np.median(known)) if known.size else 0.0
-        features = FeatureMap(list(self.input_names or []), "descriptors")
-        descriptors = features.transform(X)
+        descriptors = self.features_.transform(X)
         scaler = StandardScaler().fit(descriptors)
-        baseline = _baseline(simulated, calibration, fallback)
-        return Calibrated(states, calibration, fallback, baseline, features, scaler, scaler.transform(descriptors))
+        baseline = _calibrate(simulated, calibration, fallback)
+        return Calibrated(states, calibration, fallback, baseline, scaler, scaler.transform(descriptors))
 
     def _frame(self, X: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(np.nan_to_num(X), columns=list(self.input_names or []))
@@ -146,11 +145,10 @@ class LabResidual(RegressorMixin, BaseEstimator):
 
     def _baseline(self, X: np.ndarray) -> np.ndarray:
         c = self.calibrated_
-        return _baseline(self._simulated(X), c.calibration, c.fallback)
+        return _calibrate(self._simulated(X), c.calibration, c.fallback)
 
     def _descriptors(self, X: np.ndarray) -> np.ndarray:
-        c = self.calibrated_
-        return c.scaler.transform(c.features.transform(X))
+        return self.calibrated_.scaler.transform(self.features_.transform(X))
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, float)
@@ -174,6 +172,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
         return self._baseline(X_query) + mean, std
 
 
-def _baseline(simulated: np.ndarray, calibration: tuple[float, float], fallback: float) -> np.ndarray:
+def _calibrate(simulated: np.ndarray, calibration: tuple[float, float], fallback: float) -> np.ndarray:
+    """The simulated values mapped onto the data's scale, the fallback where the simulator could not run."""
     a, b = calibration
     return a + b * np.where(np.isfinite(simulated), simulated, fallback)

@@ -104,9 +104,8 @@ def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
     concentration (then they say little about saturation)."""
     _, c0, t1 = seeding_points(inputs)
     log_c0, t1 = np.log(c0[c0 > 0]), t1[c0 > 0]
-    if len(t1) >= 3 and np.ptp(log_c0) > 0:
-        practice = seeded_as_the_others(log_c0, t1)
-        log_c0, t1 = log_c0[practice], t1[practice]
+    practice = seeded_as_the_others(log_c0, t1)
+    log_c0, t1 = log_c0[practice], t1[practice]
     if len(t1) < 3 or np.ptp(log_c0) == 0 or np.ptp(t1) == 0:
         return CorrespondingStates()
     if np.corrcoef(log_c0, t1)[0, 1] < MIN_SEEDING_CORRELATION:
@@ -120,11 +119,15 @@ def seeded_as_the_others(log_c0: np.ndarray, t1: np.ndarray) -> np.ndarray:
     deviations (at least `SATURATION_STEP_K`). A run seeded far off it, such as a planned run that explores a hot
     start, says nothing of where saturation lies, and least squares would tilt the line towards it. The line is
     found by repeated medians (Siegel, Biometrika 69, 1982), which up to half the runs may leave without moving
-    it; on a DoE whose runs all keep to their line every run is kept, so the fit is least squares over all."""
+    it; on a DoE whose runs all keep to their line every run is kept, so the fit is least squares over all.
+    Fewer than 3 runs, or a single concentration, give no line: every run is kept."""
+    if len(t1) < 3 or np.ptp(log_c0) == 0:
+        return np.ones(len(t1), bool)
     line = siegelslopes(t1, log_c0)
     residual = t1 - (line.intercept + line.slope * log_c0)
-    spread = 1.4826 * np.median(np.abs(residual - np.median(residual)))  # the normal sd a MAD stands for
-    return np.abs(residual - np.median(residual)) <= SEEDING_OUTLIER_SDS * max(spread, SATURATION_STEP_K)
+    off = np.abs(residual - np.median(residual))
+    spread = 1.4826 * np.median(off)  # the normal sd a MAD stands for
+    return off <= SEEDING_OUTLIER_SDS * max(spread, SATURATION_STEP_K)
 
 
 class SimulationCache:
