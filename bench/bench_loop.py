@@ -30,7 +30,7 @@ limit, seeding band, budget) and the RECOMMEND best of them by predicted
 hypervolume. The grey box simulates the default lab too, so again only other
 compounds measure it honestly. Each costs a full fit and design search. It
 prints the models behind the designs, their predicted and true D50/DoA
-ranges, and after the last round the first designs as the last models
+ranges, the ranges of their σ and domain scores, and after the last round the first designs as the last models
 predict them (do more runs keep the region the first designs found?).
 
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--first-seed 0] [--rounds 4] [--batch 4] [--recommend 8]
@@ -106,9 +106,9 @@ def true_hv(table: pd.DataFrame, constraints: tuple[Constraint, ...]) -> float:
     return hypervolume(Y, REFERENCE)
 
 
-def spans(table: pd.DataFrame) -> str:
-    """D50 and DoA ranges of a set of runs, for a line of the log."""
-    return ", ".join(f"{c} {table[f'{c}_mean'].min():.1f}–{table[f'{c}_mean'].max():.1f}" for c in ("D50", "DoA"))
+def spans(table: pd.DataFrame, suffix: str = "_mean") -> str:
+    """D50 and DoA ranges of a set of runs (their `<cqa><suffix>` columns), for a line of the log."""
+    return ", ".join(f"{c} {table[c + suffix].min():.1f}–{table[c + suffix].max():.1f}" for c in ("D50", "DoA"))
 
 
 def true_front_hv(args: argparse.Namespace, schema, start_T, end_T, constraints, params: ModelParameters) -> float:
@@ -199,7 +199,12 @@ def _designs(inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: Pla
         f"  designs on {len(inputs)} runs: models "
         + ", ".join(f"{c} {f.chosen}" for c, f in fit.fits.items())
         + f"; heat-ups {'free' if simulated else 'capped'}"
-        + (f"; predicted {spans(chosen)}" if len(chosen) else "; no design"),
+        + (
+            f"; predicted {spans(chosen)}, σ {spans(chosen, '_std')}, domain score "
+            f"{chosen['domain_score'].min():.2f}–{chosen['domain_score'].max():.2f}"
+            if len(chosen)
+            else "; no design"
+        ),
         flush=True,
     )
     return chosen, lambda rows: pd.DataFrame({f"{c}_mean": m for c, (m, _) in predict(rows).items()})
