@@ -30,8 +30,9 @@ limit, seeding band, budget) and the RECOMMEND best of them by predicted
 hypervolume. The grey box simulates the default lab too, so again only other
 compounds measure it honestly. Each costs a full fit and design search. It
 prints the models behind the designs, their predicted and true D50/DoA
-ranges, the ranges of their σ and domain scores, and after the last round the first designs as the last models
-predict them (do more runs keep the region the first designs found?).
+ranges, the ranges of their σ and domain scores, and after the last round
+the first designs as the last models predict them (do more runs keep the
+region the first designs found?).
 
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--first-seed 0] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
