@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import siegelslopes
+from scipy.stats import median_abs_deviation, siegelslopes
 
 from core.seeding import CONCENTRATION, seeding_points
 from core.virtual_lab.parameters import ModelParameters
@@ -125,9 +125,8 @@ def seeded_as_the_others(log_c0: np.ndarray, t1: np.ndarray) -> np.ndarray:
         return np.ones(len(t1), bool)
     line = siegelslopes(t1, log_c0)
     residual = t1 - (line.intercept + line.slope * log_c0)
-    off = np.abs(residual - np.median(residual))
-    spread = 1.4826 * np.median(off)  # the normal sd a MAD stands for
-    return off <= SEEDING_OUTLIER_SDS * max(spread, SATURATION_STEP_K)
+    spread = median_abs_deviation(residual, scale="normal")  # the normal sd the MAD stands for
+    return np.abs(residual - np.median(residual)) <= SEEDING_OUTLIER_SDS * max(spread, SATURATION_STEP_K)
 
 
 class SimulationCache:
