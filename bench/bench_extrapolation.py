@@ -12,9 +12,10 @@ on the same rows:
   the K-fold + leave-one-profile-type-out score with the committee kept unless
   a family beats it on the left-out types (sign test), grouped conformal
   calibration, percentages (DoA, crystallinity) modelled as measured or on the
-  logit scale, whichever validation prefers per family (`--new-families rf gbt
-  svr xgb gp` scores the default families, without the opt-in committee;
-  `--target-scale identity|logit` forces a scale);
+  logit scale and D50 as measured or on the log scale, whichever validation
+  prefers per family (`--new-families rf gbt svr xgb gp` scores the default
+  families, without the opt-in committee; `--target-scale identity|limits`
+  forces a scale);
 
 and a default `RandomForestRegressor(300)` on the raw columns is the yardstick.
 All are scored on fresh noise-free runs of every profile type (linear, 1-4

@@ -17,6 +17,7 @@ from core.models import ModelData, fit_cqa_models, load_run, save_run
 from core.models import lab_residual as lab_module
 from core.models.features import FeatureMap
 from core.models.lab_residual import LabResidual
+from core.models.target import TARGET_PARAM, LogScale
 from core.models.zoo import build_pipeline, unavailable
 from core.virtual_lab import simulate_rows
 from core.virtual_lab.transfer import SimulationCache, calibration_fit, corresponding_states
@@ -202,3 +203,18 @@ def test_a_simulating_model_gets_the_smaller_design_budget(grey_box_run, tmp_pat
     assert "seeding as the experiments: T1 within" in err and "heat-ups peak" not in err
     points = pd.read_csv(out)
     assert set(points["n_cycles"]) == {0, 2} and np.isfinite(points[["D50_mean", "DoA_std"]]).all().all()
+
+
+def test_on_a_target_scale_the_simulated_values_are_calibrated_on_it_too(sample):
+    doe, _ = sample
+    X, y = _rows(doe, "D50")
+    log = LogScale(0.0)
+    model = LabResidual(doe.input_names, "D50", target_limits=[0.0, None]).fit(X[:20], log.forward(y[:20]))
+    frame = pd.DataFrame(X[:20], columns=doe.input_names)
+    simulated = SimulationCache().simulate(corresponding_states(frame).simulated_inputs(frame))["D50"].to_numpy(float)
+    a, b = model.calibrated_.calibration
+    assert (a, b) == calibration_fit(log.forward(y[:20]), np.log(simulated), "affine")  # a power law in D50_sim
+    np.testing.assert_allclose(model.calibrated_.baseline, a + b * np.log(simulated))
+    # the grey box's pipeline keeps the scale its caller fits it on; the other families' pipelines drop it
+    params = {"input_names": doe.input_names, "cqa": "D50", TARGET_PARAM: [0.0, None]}
+    assert build_pipeline("lab", params)[-1].target_limits == [0.0, None]

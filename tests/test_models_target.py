@@ -1,4 +1,4 @@
-"""Bounded CQAs modelled on the logit scale: the transform, the search, the ensemble and the fit."""
+"""CQAs modelled on their limits' scale (logit between two, log above a floor): transform, search, ensemble, fit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from core.models import EnsembleRegressor, fit_cqa_models
 from core.models.datasets import ModelData
 from core.models.persistence import load_run, save_run
 from core.models.search import cv_folds, search_family, split_errors
-from core.models.target import MARGIN, TARGET_PARAM, LogitScale, bounded_limits, split_target
+from core.models.target import FLOOR_MARGIN, MARGIN, TARGET_PARAM, LogitScale, LogScale, scale_limits, split_target
 from core.models.zoo import build_pipeline
 
 LIMITS = [0.0, 100.0]
@@ -32,11 +32,26 @@ def test_logit_scale_round_trips_and_keeps_limit_values_finite():
         LogitScale(0.0, np.inf)
 
 
-def test_only_two_finite_limits_make_a_logit_scale():
-    assert bounded_limits((0.0, 100.0)) == LIMITS
-    assert bounded_limits((0.0, np.inf)) is None and bounded_limits(None) is None
+def test_log_scale_round_trips_keeps_the_floor_finite_and_scales_sigma_with_the_level():
+    scale = LogScale(0.0)
+    y = np.array([0.5, 30.0, 260.0])
+    assert np.allclose(scale.inverse(scale.forward(y)), y)
+    z = scale.forward(np.array([0.0, -3.0]))
+    assert np.all(np.isfinite(z)) and np.allclose(scale.inverse(z), FLOOR_MARGIN)
+    z0, h = np.array([1.0, 3.5, 5.5]), 1e-6
+    assert np.allclose(scale.slope(z0), (scale.inverse(z0 + h) - scale.inverse(z0 - h)) / (2 * h), rtol=1e-5)
+    assert np.allclose(scale.slope(scale.forward(y)), y)  # a σ on the log scale is a share of the level
+    with pytest.raises(ValueError, match="finite floor"):
+        LogScale(-np.inf)
+
+
+def test_the_limits_choose_the_scale():
+    assert scale_limits((0.0, 100.0)) == LIMITS
+    assert scale_limits((0.0, np.inf)) == scale_limits((0.0, None)) == [0.0, None]
+    assert scale_limits((-np.inf, np.inf)) is None and scale_limits(None) is None
     params, scale = split_target({"C": 1.0, TARGET_PARAM: LIMITS})
     assert params == {"C": 1.0} and scale == LogitScale(0.0, 100.0)
+    assert split_target({TARGET_PARAM: [0.0, None]})[1] == LogScale(0.0)
     assert split_target({"C": 1.0}) == ({"C": 1.0}, None)
     # the pipeline never sees the target scale: its caller fits it on the modelling scale
     assert build_pipeline("svr", {"C": 2.0, TARGET_PARAM: LIMITS})[-1].C == 2.0
@@ -69,6 +84,20 @@ def test_ensemble_on_the_logit_scale_stays_within_the_limits(name):
     assert np.all(low < inside[:3]) and np.all(inside[:3] < high)
 
 
+def test_on_the_log_scale_sigma_grows_with_the_predicted_level():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 1, (30, 2))
+    y = 10 * np.exp(2 * X[:, 0]) * (1 + rng.normal(0, 0.05, 30))  # a size whose scatter is a share of it
+    ends = np.array([[0.05, 0.5], [0.95, 0.5], [-3.0, 0.5]])
+    ratio = {}
+    for name, params in (("identity", {}), ("log", {TARGET_PARAM: [0.0, None]})):
+        mean, std = EnsembleRegressor(family="gp", params=params, n_members=8).fit(X, y).predict(ends, return_std=True)
+        ratio[name] = std[1] / std[0]
+        if name == "log":
+            assert mean[2] > 0  # far below the data the prediction stays above the floor
+    assert ratio["log"] > 2 * ratio["identity"]
+
+
 def test_split_errors_and_both_searches_score_as_measured():
     X, y = _trend(24, seed=1)
     params = {"kernel": "rbf", "C": 10.0, TARGET_PARAM: LIMITS}
@@ -87,13 +116,15 @@ def test_split_errors_and_both_searches_score_as_measured():
     assert np.isclose(fast.cv_mse, by_hand)
 
 
-def test_fit_models_percentages_on_the_logit_scale_when_asked():
+def test_fit_models_every_cqa_on_its_limits_scale_when_asked():
     frame = make_doe_frame(n=24, seed=3)
     small = {"families": ("svr",), "grids": {"svr": {"kernel": ["rbf"], "C": [10.0]}}, "n_members": 4, "n_jobs": 1}
-    result = fit_cqa_models(frame, ["D50", "DoA"], target_scale="logit", **small)
-    assert result.settings.limits == {"DoA": LIMITS, "crystallinity": LIMITS}  # the default schema's limits
+    result = fit_cqa_models(frame, ["D50", "DoA"], target_scale="limits", **small)
+    # the default schema's limits: D50 above 0, the percentages between 0 and 100
+    assert result.settings.limits == {"D50": [0.0, None], "DoA": LIMITS, "crystallinity": LIMITS}
     assert result.metrics["DoA"].models["svr"].params[TARGET_PARAM] == LIMITS
-    assert TARGET_PARAM not in result.metrics["D50"].models["svr"].params  # D50 has no upper limit
+    assert result.metrics["D50"].models["svr"].params[TARGET_PARAM] == [0.0, None]
+    assert result.metrics["D50"].target_scale == "log"
     data = ModelData.from_frame(frame)
     far = data.inputs.iloc[:3].copy()
     far["initial_concentration"] = [500.0, -500.0, 900.0]
@@ -121,7 +152,10 @@ def test_auto_target_scale_follows_the_selection_score(shape, expected):
     small = {"families": ("svr",), "grids": {"svr": {"kernel": ["linear"], "C": [10.0]}}, "n_members": 4}
     small |= {"features": "raw", "n_jobs": 1}
     auto = fit_cqa_models(frame, ["DoA"], **small).metrics["DoA"]
-    forced = {s: fit_cqa_models(frame, ["DoA"], target_scale=s, **small).metrics["DoA"] for s in ("identity", "logit")}
+    forced = {
+        name: fit_cqa_models(frame, ["DoA"], target_scale=setting, **small).metrics["DoA"]
+        for name, setting in (("identity", "identity"), ("logit", "limits"))
+    }
     scores = {s: m.selection_score for s, m in forced.items()}
     assert min(scores, key=scores.get) == expected and forced["logit"].target_scale == "logit"
     assert auto.target_scale == auto.models["svr"].target_scale == expected

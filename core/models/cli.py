@@ -46,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--target-scale",
         choices=TARGET_SCALES,
         default="auto",
-        help="auto: a CQA with two finite limits (a percentage) is modelled as measured or on the logit scale, "
-        "whichever validation prefers (default); identity: every CQA as measured; logit: bounded CQAs on logit",
+        help="auto: a CQA with a finite limit is modelled as measured or on its limits' scale (logit for a "
+        "percentage, log for a size), whichever validation prefers (default); identity: every CQA as measured; "
+        "limits: every CQA with a finite limit on its limits' scale",
     )
     fit.add_argument(
         "--no-average",

@@ -45,7 +45,7 @@ from core.models.search import (
     search_family,
     split_predictions,
 )
-from core.models.target import TARGET_SCALES, bounded_limits, scale_name, split_target
+from core.models.target import TARGET_SCALES, scale_limits, scale_name, split_target
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS, EnsembleRegressor
 from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, build_pipeline, family, unavailable
 from core.profiles import SolubilityCurve
@@ -74,10 +74,12 @@ class FitSettings:
     validation: str = "types"
     # (T, c*) points of the schema's solubility curve: adds supersaturation descriptors
     solubility: tuple[tuple[float, float], ...] | None = None
-    # "auto": a CQA with two finite physical limits (`limits`) is modelled on the scale validation prefers, as
-    # measured or logit (`core.models.target`); "identity": every CQA as measured; "logit": bounded ones on logit
+    # "auto": a CQA with a finite physical limit (`limits`) is modelled on the scale validation prefers, as
+    # measured or on its limits' scale, logit or log (`core.models.target`); "identity": every CQA as measured;
+    # "limits": each on its limits' scale
     target_scale: str = "auto"
-    limits: dict[str, list[float]] = field(default_factory=dict)  # CQA -> [lo, hi], its physical limits
+    # CQA -> [lo, hi], its physical limits as `target.scale_limits` gives them (hi None: a floor only)
+    limits: dict[str, list[float | None]] = field(default_factory=dict)
     # with "types" validation: also build the average of the best families (`_fit_average`), used when its selection
     # score is the lowest
     average: bool = True
@@ -85,7 +87,7 @@ class FitSettings:
     def __post_init__(self) -> None:
         if self.target_scale not in TARGET_SCALES:
             raise ValueError(f"unknown target scale {self.target_scale!r}; choose {' or '.join(TARGET_SCALES)}")
-        object.__setattr__(self, "limits", {str(k): [float(v) for v in lim] for k, lim in self.limits.items()})
+        object.__setattr__(self, "limits", {str(k): scale_limits(lim) for k, lim in self.limits.items()})
         if self.validation not in VALIDATIONS:
             raise ValueError(f"unknown validation {self.validation!r}; choose {' or '.join(VALIDATIONS)}")
         object.__setattr__(self, "families", tuple(self.families))
@@ -125,10 +127,10 @@ class FitSettings:
 
     def target_candidates(self, cqa: str) -> list[list[float] | None]:
         """The target scales `cqa` is tried on, as `search_family`'s `target_limits` (None: as measured)."""
-        limits = bounded_limits(self.limits.get(cqa)) if self.target_scale != "identity" else None
+        limits = self.limits.get(cqa) if self.target_scale != "identity" else None
         if limits is None:
             return [None]
-        return [limits] if self.target_scale == "logit" else [None, limits]
+        return [limits] if self.target_scale == "limits" else [None, limits]
 
     def ensemble(
         self,
@@ -376,9 +378,10 @@ def fit_cqa_models(
     solubility: (T, c*) points; default: the data's schema's `solubility`, if any.
     average: with "types" validation, also build the average of the best families (`_fit_average`); it is used
     when its selection score is the lowest.
-    target_scale: "auto" tries a CQA whose schema limits are both finite (a percentage) as measured and on the logit
-    scale and keeps the one with the lower selection score, per family (`core.models.target`); "identity" models
-    every CQA as measured, "logit" every bounded one on the logit scale. Data without a schema use the default one's.
+    target_scale: "auto" tries a CQA with a finite schema limit as measured and on its limits' scale (logit for a
+    percentage, log for a size) and keeps the one with the lower selection score, per family
+    (`core.models.target`); "identity" models every CQA as measured, "limits" every one with a finite limit on its
+    limits' scale. Data without a schema use the default one's.
     n_jobs: parallel fits; None follows `joblib.parallel_config` (see `scaleout`).
     progress: called with (fraction done, message) after every family search.
     """
@@ -410,12 +413,12 @@ def _solubility(data: DataSource, given: Sequence[Sequence[float]] | None) -> tu
     return getattr(schema, "solubility", None)
 
 
-def _cqa_limits(data: DataSource) -> dict[str, list[float]]:
-    """Physical limits of the CQAs that have two finite ones, from the data's schema (else the default schema)."""
+def _cqa_limits(data: DataSource) -> dict[str, list[float | None]]:
+    """Physical limits of the CQAs that have a finite lower one, from the data's schema (else the default schema)."""
     schema = getattr(data, "schema", None) or Schema.default()
     out = {}
     for name in schema.cqa_names:
-        limits = bounded_limits(schema.variable(name).limits)
+        limits = scale_limits(schema.variable(name).limits)
         if limits is not None:
             out[name] = limits
     return out

@@ -13,7 +13,10 @@ simulated in corresponding states (`core.virtual_lab.transfer`: the concentratio
 that lies as far from the simulated compound's saturation as the experiments'
 seeding line puts the real run from its own), the simulated CQA is mapped
 onto the data by the robust calibration y ≈ a + b·y_sim of the synthetic-data
-source, and a Gaussian process (`core.models.gaussian_process`) on the shared
+source (both on the CQA's target scale when it has one, `core.models.target`:
+log D50 ≈ a + b·log D50_sim is a power law, so a size the simulator puts ten
+times the DoE's is not carried there by a slope fitted over the DoE's few
+µm), and a Gaussian process (`core.models.gaussian_process`) on the shared
 profile descriptors models y − (a + b·y_sim). Everything is fitted on the rows
 given, so a cross-validation fold never sees its validation rows. Where the
 simulator cannot run a row the baseline is the calibration at the training
@@ -44,6 +47,7 @@ from sklearn.preprocessing import StandardScaler
 from core.models.features import FeatureMap
 from core.models.gaussian_process import GaussianProcessModel
 from core.models.recent import RecentWork, rows_key
+from core.models.target import TARGET_PARAM, split_target
 from core.seeding import CONCENTRATION
 from core.virtual_lab.transfer import (
     CorrespondingStates,
@@ -78,7 +82,8 @@ calibrated_rows: RecentWork[Calibrated] = RecentWork(CALIBRATED_KEPT)
 class LabResidual(RegressorMixin, BaseEstimator):
     """Calibrated virtual-lab CQA + GP on the residuals; `predict(X, return_std=True)` gives the GP's std.
 
-    Rows are the raw inputs in `input_names` order (unused set points 0)."""
+    Rows are the raw inputs in `input_names` order (unused set points 0). `target_limits` is the target scale the
+    model is fitted on (`core.models.target`): y arrives on it, and the simulated values are mapped onto it too."""
 
     def __init__(
         self,
@@ -88,6 +93,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
         n_restarts_optimizer: int = 1,
         max_iter: int = 100,
         random_state: int = 0,
+        target_limits: Sequence[float | None] | None = None,
     ) -> None:
         self.input_names = input_names
         self.cqa = cqa
@@ -96,6 +102,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
         self.n_restarts_optimizer = n_restarts_optimizer
         self.max_iter = max_iter
         self.random_state = random_state
+        self.target_limits = target_limits
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LabResidual:
         names = list(self.input_names or [])
@@ -106,7 +113,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
         if X.shape[1] != len(names):
             raise ValueError(f"rows of {X.shape[1]} inputs, but {len(names)} input names")
         self.features_ = FeatureMap(names, "descriptors")
-        key = rows_key(X, y, {"input_names": tuple(names), "cqa": self.cqa})
+        key = rows_key(X, y, {"input_names": tuple(names), "cqa": self.cqa, "target": self.target_limits})
         self.calibrated_ = calibrated_rows.get(key, lambda: self._calibrated(X, y))
         self.gp_ = GaussianProcessModel(
             nu=self.nu,
@@ -133,7 +140,8 @@ class LabResidual(RegressorMixin, BaseEstimator):
         return pd.DataFrame(np.nan_to_num(X), columns=list(self.input_names or []))
 
     def _simulated(self, X: np.ndarray, states: CorrespondingStates | None = None) -> np.ndarray:
-        """The simulator's value of the CQA for each row, in corresponding states (NaN where it cannot run)."""
+        """The simulator's value of the CQA for each row, in corresponding states and on the target scale (NaN
+        where it cannot run)."""
         frame = self._frame(X)
         out = np.full(len(frame), np.nan)
         runnable = frame[CONCENTRATION].to_numpy() > 0  # a synthetic row may hold any value
@@ -141,7 +149,8 @@ class LabResidual(RegressorMixin, BaseEstimator):
             inputs = (states if states is not None else self.calibrated_.states).simulated_inputs(frame[runnable])
             n_jobs = -1 if _simulations.missing(inputs) > PARALLEL_ROWS else 1
             out[runnable] = _simulations.simulate(inputs, n_jobs)[self.cqa].to_numpy(float)
-        return out
+        _, target = split_target({TARGET_PARAM: self.target_limits} if self.target_limits is not None else None)
+        return target.forward(out) if target else out
 
     def _baseline(self, X: np.ndarray) -> np.ndarray:
         c = self.calibrated_

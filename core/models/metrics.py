@@ -58,7 +58,7 @@ class FamilyMetrics:
     # squared error of every row of each left-out profile type but the one with the most runs, as its type was
     # left out (`cv_mse_by_type` order): what `fitting.select_family` pairs with the committee's
     validation_errors: list[float] = field(default_factory=list)
-    target_scale: str = "identity"  # or "logit" (`core.models.target`); "mixed": an average whose members differ
+    target_scale: str = "identity"  # "logit" or "log" (`core.models.target`); "mixed": an average of several
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +78,7 @@ class CQAMetrics:
     `features` is the input feature set it sees. `cv_mse` is K-fold CV,
     `cv_mse_by_type` the MSE on each profile type when that type is left out
     of training; `target_scale` the scale it is modelled on ("identity": as
-    measured, "logit", or "mixed" for an average whose members differ).
+    measured, "logit", "log", or "mixed" for an average whose members differ).
     Coverage is the share of hold-out points inside the ±1σ and ±2σ
     intervals, overall and per profile type. `test_mse_mean` is the hold-out
     MSE of the training rows' mean, the naive prediction a model has to beat:

@@ -44,7 +44,7 @@ from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from core.models.scaleout import one_thread_per_fit
-from core.models.target import TARGET_PARAM, LogitScale, on_scale, split_target
+from core.models.target import TARGET_PARAM, TargetScale, on_scale, split_target
 from core.models.zoo import Params, build_pipeline, family
 
 SEARCH_MODES = ("fast", "exhaustive")
@@ -137,19 +137,21 @@ def search_family(
     n_jobs: int | None = None,
     eta: int = 3,
     max_configs: int = 36,
-    target_limits: Sequence[float] | None = None,
+    target_limits: Sequence[float | None] | None = None,
 ) -> SearchOutcome:
     """Search `grid` (default: the family's paper grid) for the lowest cross-validated MSE.
 
     Fast mode only: `eta` is the halving factor and `max_configs` caps how many
     configurations start the halving (a seeded sample when the grid has more).
-    `target_limits` [lo, hi]: the models are fitted on the logit scale (`core.models.target`), scored as
-    measured, and every configuration carries the limits.
+    `target_limits` [lo, hi] (hi None for a floor only): the models are fitted on the logit (log) scale
+    (`core.models.target`), scored as measured, and every configuration carries the limits.
     """
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}; choose {' or '.join(SEARCH_MODES)}")
     grid = {k: list(v) for k, v in (grid or family(name).grid).items()}
     target = {TARGET_PARAM: list(target_limits)} if target_limits is not None else {}
+    if family(name).simulates:  # the grey box maps its simulated values onto the target scale itself
+        grid.update({k: [v] for k, v in target.items()})
     _, scale = split_target(target)
     start = time.perf_counter()
     if mode == "exhaustive":
@@ -174,7 +176,7 @@ def _grid_search(
     grid: dict[str, list],
     random_state: int,
     n_jobs: int | None,
-    target: LogitScale | None,
+    target: TargetScale | None,
 ) -> tuple[list[Record], int]:
     estimator = on_scale(build_pipeline(name, random_state=random_state), target)
     prefix = "model__" if target is None else "regressor__model__"
@@ -207,7 +209,7 @@ def _fast_search(
     n_jobs: int | None,
     eta: int,
     max_configs: int,
-    target: LogitScale | None = None,
+    target: TargetScale | None = None,
 ) -> tuple[list[Record], int]:
     """Successive halving over the grid: score every configuration on every fold at a small budget of the family's
     resource (e.g. trees), keep the best 1/`eta` of each group sharing budget-coupled parameters, and rescore the
@@ -268,11 +270,11 @@ def _fast_search(
     return records, n_fits
 
 
-ScaledFold = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, LogitScale | None]
+ScaledFold = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, TargetScale | None]
 
 
 def _scaled_folds(
-    X: np.ndarray, y: np.ndarray, folds: Folds, target: LogitScale | None = None, simulates: bool = False
+    X: np.ndarray, y: np.ndarray, folds: Folds, target: TargetScale | None = None, simulates: bool = False
 ) -> list[ScaledFold]:
     """Each fold standardised once with a scaler fitted on its training rows, exactly as the
     pipeline would do it (`simulates`: not at all, as the grey-box family's pipeline does not), and shared by

@@ -247,10 +247,11 @@ def family(name: str) -> ModelFamily:
 def build_pipeline(name: str, params: Mapping[str, Any] | None = None, random_state: int = 0) -> Pipeline:
     """StandardScaler + the family's model with `params` set; unfitted.
 
-    A target scale in `params` (`target.TARGET_PARAM`) is not the model's: the caller fits the pipeline on it."""
+    A target scale in `params` (`target.TARGET_PARAM`) is not the model's: the caller fits the pipeline on it. The
+    grey box keeps it, as it maps its simulated values onto the same scale."""
     fam = family(name)
     model = fam.make(random_state)
-    params, _ = split_target(params)
+    params = dict(params or {}) if fam.simulates else split_target(params)[0]
     unknown = sorted(set(params) - set(model.get_params()))
     if unknown:
         raise ValueError(f"{fam.label} has no hyper-parameter {', '.join(unknown)}")
