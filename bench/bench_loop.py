@@ -9,9 +9,12 @@ is simulated noise-free, and the hypervolume of its true (D50, DoA) values
 front. Three recommendations are scored side by side: the product's
 (`core.plan.recommend`: predicted front and measured runs, ranked by mean − 1σ),
 the predicted front ranked by the GP means alone, and the runs made so far
-(what the data already hold, at their true values). The true front is NSGA-II run on the simulator itself over
-the same decision space, computed once and cached in a JSON file. Reference
-point: D50 = 0 µm, DoA = 100 %. Each seed changes the planner's seed and the
+(what the data already hold, at their true values). The true front is NSGA-II
+run on the simulator itself over the same decision space, computed once and
+cached in a JSON file kept in the repository (`bench/loop_true_fronts.json`),
+so that figures from different runs and code share their reference (a front
+recomputed after a change to the simulator can differ). Reference point: D50 =
+0 µm, DoA = 100 %. Each seed changes the planner's seed and the
 lab noise; the start data stay the sample's.
 
 `--campaigns ID ...` starts instead from fresh 31-run campaigns
@@ -36,7 +39,7 @@ region the first designs found?).
 
     nice -n 10 python bench/bench_loop.py [--seeds 5] [--first-seed 0] [--rounds 4] [--batch 4] [--recommend 8]
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
-        [--constraint crystallinity>=80] [--cache runs/bench_loop_true_front.json] [--fused-kernel]
+        [--constraint crystallinity>=80] [--cache bench/loop_true_fronts.json] [--fused-kernel]
         [--features raw descriptors both] [--priors none virtual_lab] [--campaigns 11 13 15] [--solubility]
         [--designs]
 
@@ -313,7 +316,7 @@ def main() -> None:
     parser.add_argument("--true-gen", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine may be shared)")
-    parser.add_argument("--cache", default=str(ROOT / "runs" / "bench_loop_true_front.json"))
+    parser.add_argument("--cache", default=str(ROOT / "bench" / "loop_true_fronts.json"))
     parser.add_argument("--fused-kernel", action="store_true", help="compile and use BoTorch's C++ qLogNEHVI kernel")
     parser.add_argument("--features", nargs="+", choices=FEATURE_SETS, default=[PlanSpec.features])
     parser.add_argument("--solubility", action="store_true", help="give the schema the lab's solubility curve")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from botorch.acquisition.multi_objective import logei
 
 from core.doe import load_doe
@@ -15,7 +16,14 @@ from core.models.datasets import ModelData
 from core.models.features import FeatureMap
 from core.optimize.spec import Constraint, data_temperature_ranges
 from core.plan.gp import PlanningModels
-from core.plan.propose import ABOVE_SEEDING_LINE, STRATEGIES, PlanSpec, hypervolume, plan_experiments
+from core.plan.propose import (
+    ABOVE_SEEDING_LINE,
+    STRATEGIES,
+    PlanSpec,
+    build_acquisition,
+    hypervolume,
+    plan_experiments,
+)
 from core.plan.space import ProfileSpace
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile, check_features
 from core.seeding import seeding_band
@@ -166,6 +174,26 @@ def test_the_planning_gps_see_the_chosen_feature_set(sample):
     assert means["raw"] != pytest.approx(means["descriptors"])
     with pytest.raises(ValueError, match="unknown feature set"):
         PlanSpec(features="pixels")
+
+
+def test_a_size_is_planned_on_the_log_scale_and_seen_as_measured(sample):
+    data, md, start_T, end_T = sample
+    models = PlanningModels(data.schema, ["D50", "DoA"]).fit(md.inputs, md.cqas)
+    assert models.logged.tolist() == [True, False]  # D50 has a floor and no ceiling, DoA two limits
+    X = torch.tensor(md.inputs[data.schema.input_names].to_numpy(float), dtype=torch.double)
+    with torch.no_grad():
+        posterior = models.model_.posterior(models.transform(X))
+    mu, var = posterior.mean, posterior.variance
+    mean, std = models.predict_tensor(X)
+    torch.testing.assert_close(mean[:, 0], (mu[:, 0] + var[:, 0] / 2).exp())  # the log-normal's mean and std
+    torch.testing.assert_close(std[:, 0], (var[:, 0].expm1() * (2 * mu[:, 0] + var[:, 0]).exp()).sqrt())
+    torch.testing.assert_close(mean[:, 1], mu[:, 1])
+    measured = md.cqas["D50"].to_numpy(float)
+    assert np.median(np.abs(mean[:, 0].numpy() / measured - 1)) < 0.1  # fitted on log D50, it follows the runs
+    # the acquisition scores samples as measured: its objective exponentiates the log-scale outcome
+    acq = build_acquisition(models, small_spec("ehvi", start_T, end_T, constraints=()), np.array([0.0, -100.0]), 0)
+    Z = torch.tensor([[np.log(40.0), 12.0]], dtype=torch.double)
+    torch.testing.assert_close(acq.objective(Z), torch.tensor([[40.0, -12.0]], dtype=torch.double))
 
 
 def test_a_descriptor_planner_proposes_feasible_distinct_runs(sample):

@@ -125,7 +125,7 @@ class FitSettings:
     def curve(self) -> SolubilityCurve | None:
         return SolubilityCurve(self.solubility) if self.solubility else None
 
-    def target_candidates(self, cqa: str) -> list[list[float] | None]:
+    def target_candidates(self, cqa: str) -> list[list[float | None] | None]:
         """The target scales `cqa` is tried on, as `search_family`'s `target_limits` (None: as measured)."""
         limits = self.limits.get(cqa) if self.target_scale != "identity" else None
         if limits is None:

@@ -149,7 +149,7 @@ class LabResidual(RegressorMixin, BaseEstimator):
             inputs = (states if states is not None else self.calibrated_.states).simulated_inputs(frame[runnable])
             n_jobs = -1 if _simulations.missing(inputs) > PARALLEL_ROWS else 1
             out[runnable] = _simulations.simulate(inputs, n_jobs)[self.cqa].to_numpy(float)
-        _, target = split_target({TARGET_PARAM: self.target_limits} if self.target_limits is not None else None)
+        _, target = split_target({TARGET_PARAM: self.target_limits})
         return target.forward(out) if target else out
 
     def _baseline(self, X: np.ndarray) -> np.ndarray:

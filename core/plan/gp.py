@@ -17,6 +17,14 @@ acquisition is optimised without gradients (`core.plan.propose`).
 With the virtual lab as prior (`core.plan.lab_prior`), each CQA's GP is a
 two-task GP instead: the data and the simulated runs, correlated by a fitted
 task covariance, predicting the data's task.
+
+A CQA with a floor and no ceiling in the schema (D50) is modelled on the log
+scale, log(y − floor), as the surrogate models may be (`core.models.target`):
+planned runs that find a regime several times the DoE's size otherwise
+dominate a standardised stationary GP, whose front elsewhere then falls
+apart. The acquisition and the reports see it as measured (`measured`,
+`predict_tensor`: the log-normal mean and std). On six other compounds it
+raised the recommendation after 16 runs on five (README, Next experiments).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from core.doe.schema import Schema
 from core.models.features import FeatureMap
+from core.models.target import scale_limits
 from core.optimize.spec import BATCH_TIME
 from core.plan.lab_prior import PriorRows
 from core.profiles import SolubilityCurve
@@ -46,6 +55,10 @@ FIT_MAXITER = 150
 # Fits started again from the hyper-parameter priors when one breaks down numerically (a covariance that is not
 # positive definite); an unconverged fit is kept as it is.
 FIT_ATTEMPTS = 3
+# A value on a log-scale outcome's floor is moved this far above it; exponents are capped so that a wild sample
+# overflows to a large number, not to inf.
+LOG_MARGIN = 1e-6
+MAX_LOG = 50.0
 
 
 def input_bounds(schema: Schema) -> torch.Tensor:
@@ -63,6 +76,9 @@ class PlanningModels:
 
     def __init__(self, schema: Schema, outcomes: Sequence[str], features: str = "raw") -> None:
         self.schema, self.outcomes, self.features = schema, list(outcomes), features
+        floors = [_floor(schema, name) for name in self.outcomes]
+        self.logged = torch.tensor([f is not None for f in floors])  # outcomes modelled as log(y - floor)
+        self.floors = torch.tensor([f or 0.0 for f in floors], dtype=torch.double)
         curve = SolubilityCurve(schema.solubility) if schema.solubility and features != "raw" else None
         self.feature_map = FeatureMap(schema.input_names, features, curve)
 
@@ -106,24 +122,39 @@ class PlanningModels:
                 if counts[name] < 3:
                     raise ValueError(f"{name} is measured in {counts[name]} runs; planning needs at least 3")
                 X = X_all[rows]
-                Y = torch.tensor(cqas[name].to_numpy(float), dtype=torch.double)[rows].unsqueeze(-1)
+                Y = self._modelled(name, torch.tensor(cqas[name].to_numpy(float), dtype=torch.double)[rows])
+                Y = Y.unsqueeze(-1)
                 if simulated is None:
                     gp = SingleTaskGP(
                         X, Y, input_transform=Normalize(X.shape[-1], bounds=bounds), outcome_transform=Standardize(1)
                     )
                 else:
-                    gp = _two_task_gp(X, Y, simulated[0], torch.as_tensor(simulated[1][name]), bounds)
+                    y_sim = self._modelled(name, torch.as_tensor(simulated[1][name], dtype=torch.double))
+                    gp = _two_task_gp(X, Y, simulated[0], y_sim, bounds)
                 gps.append(_fitted(gp, name))
         self.counts_ = counts
         self.model_ = ModelListGP(*gps)
         self.X_baseline_ = X_all
         return self
 
+    def _modelled(self, name: str, y: torch.Tensor) -> torch.Tensor:
+        """Values of outcome `name` on its modelling scale (a value on the floor is kept just above it)."""
+        j = self.outcomes.index(name)
+        return (y - self.floors[j]).clamp_min(LOG_MARGIN).log() if self.logged[j] else y
+
+    def measured(self, Z: torch.Tensor) -> torch.Tensor:
+        """Posterior samples (..., n_outcomes) on the modelling scale as measured."""
+        return torch.where(self.logged, self.floors + Z.clamp_max(MAX_LOG).exp(), Z)
+
     def predict_tensor(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and std (..., n, n_outcomes) at raw DoE rows, of the latent function (noise left out)."""
+        """Posterior mean and std (..., n, n_outcomes) at raw DoE rows, of the latent function (noise left out),
+        as measured: on the log scale the log-normal's."""
         with torch.no_grad(), one_torch_thread():
             posterior = self.model_.posterior(self.transform(X))
-            return posterior.mean, posterior.variance.clamp_min(0.0).sqrt()
+            mu, var = posterior.mean, posterior.variance.clamp_min(0.0)
+            mean = torch.where(self.logged, self.floors + (mu + var / 2).clamp_max(MAX_LOG).exp(), mu)
+            log_var = var.clamp_max(MAX_LOG).expm1() * (2 * mu + var).clamp_max(MAX_LOG).exp()
+            return mean, torch.where(self.logged, log_var, var).sqrt()
 
     def predict(self, features: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per outcome (mean, std); means clipped to what the CQA can physically be (e.g. 0-100 %)."""
@@ -140,6 +171,14 @@ class PlanningModels:
         for name, (mean, std) in self.predict(features).items():
             out[f"{name}_mean"], out[f"{name}_std"] = mean, std
         return pd.DataFrame(out, index=features.index)
+
+
+def _floor(schema: Schema, name: str) -> float | None:
+    """The CQA's floor when it has one and no ceiling (modelled on the log scale), else None."""
+    if name not in schema.cqa_names:
+        return None  # the fit reports an outcome the data lack
+    limits = scale_limits(schema.variable(name).limits)
+    return limits[0] if limits is not None and limits[1] is None else None
 
 
 def _fitted(gp: SingleTaskGP | MultiTaskGP, name: str) -> SingleTaskGP | MultiTaskGP:

@@ -39,7 +39,7 @@ import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.acquisition.multi_objective import logei
 from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
-from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
+from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
 from botorch.exceptions.warnings import BotorchWarning, NumericsWarning, OptimizationWarning
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.sampling import draw_sobol_samples
@@ -207,10 +207,9 @@ def build_acquisition(
     skip_fused_kernel()
     index = {name: j for j, name in enumerate(models.outcomes)}
     weights = torch.tensor([1.0 if o.sense == "max" else -1.0 for o in spec.objectives], dtype=torch.double)
-    objective = WeightedMCMultiOutputObjective(
-        weights, outcomes=[index[o.quantity] for o in spec.objectives], num_outcomes=len(models.outcomes)
-    )
-    constraints = [_constraint(index[c.quantity], c) for c in spec.constraints]
+    columns = [index[o.quantity] for o in spec.objectives]
+    objective = GenericMCMultiOutputObjective(lambda Z, X=None: models.measured(Z)[..., columns] * weights)
+    constraints = [_constraint(index[c.quantity], c, models.measured) for c in spec.constraints]
     return qLogNoisyExpectedHypervolumeImprovement(
         models.model_,
         ref_point=reference.tolist(),
@@ -222,11 +221,13 @@ def build_acquisition(
     )
 
 
-def _constraint(j: int, c: Constraint) -> Callable[[torch.Tensor], torch.Tensor]:
+def _constraint(
+    j: int, c: Constraint, measured: Callable[[torch.Tensor], torch.Tensor]
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """BoTorch's convention: feasible where the value is <= 0."""
     if c.op == ">=":
-        return lambda Z: c.value - Z[..., j]
-    return lambda Z: Z[..., j] - c.value
+        return lambda Z: c.value - measured(Z)[..., j]
+    return lambda Z: measured(Z)[..., j] - c.value
 
 
 def acquisition_values(acq: AcquisitionFunction, models: PlanningModels, X: torch.Tensor) -> np.ndarray:
