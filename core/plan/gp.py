@@ -44,7 +44,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from core.doe.schema import Schema
 from core.models.features import FeatureMap
-from core.models.target import scale_limits
+from core.models.target import FLOOR_MARGIN, scale_limits
 from core.optimize.spec import BATCH_TIME
 from core.plan.lab_prior import PriorRows
 from core.profiles import SolubilityCurve
@@ -55,9 +55,7 @@ FIT_MAXITER = 150
 # Fits started again from the hyper-parameter priors when one breaks down numerically (a covariance that is not
 # positive definite); an unconverged fit is kept as it is.
 FIT_ATTEMPTS = 3
-# A value on a log-scale outcome's floor is moved this far above it; exponents are capped so that a wild sample
-# overflows to a large number, not to inf.
-LOG_MARGIN = 1e-6
+# Exponents of log-scale outcomes are capped so that a wild sample overflows to a large number, not to inf.
 MAX_LOG = 50.0
 
 
@@ -140,7 +138,7 @@ class PlanningModels:
     def _modelled(self, name: str, y: torch.Tensor) -> torch.Tensor:
         """Values of outcome `name` on its modelling scale (a value on the floor is kept just above it)."""
         j = self.outcomes.index(name)
-        return (y - self.floors[j]).clamp_min(LOG_MARGIN).log() if self.logged[j] else y
+        return (y - self.floors[j]).clamp_min(FLOOR_MARGIN).log() if self.logged[j] else y
 
     def measured(self, Z: torch.Tensor) -> torch.Tensor:
         """Posterior samples (..., n_outcomes) on the modelling scale as measured."""
