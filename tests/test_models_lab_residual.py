@@ -218,3 +218,26 @@ def test_on_a_target_scale_the_simulated_values_are_calibrated_on_it_too(sample)
     # the grey box's pipeline keeps the scale its caller fits it on; the other families' pipelines drop it
     params = {"input_names": doe.input_names, "cqa": "D50", TARGET_PARAM: [0.0, None]}
     assert build_pipeline("lab", params)[-1].target_limits == [0.0, None]
+
+
+def test_sigma_grows_where_the_calibration_is_carried_beyond_the_training_rows_simulated_values(sample, monkeypatch):
+    doe, _ = sample
+    X, y = _rows(doe, "D50")
+    model = LabResidual(doe.input_names, "D50").fit(X, y)
+    line = model.calibrated_.line
+    simulated = model.calibrated_.simulated
+    assert line.n == len(y) and line.mean == pytest.approx(simulated.mean())
+    assert line.variance(np.array([line.mean]))[0] == pytest.approx(line.residual_variance / len(y))
+    near_mean, near_std = model.predict(X[:1], return_std=True)
+    real = lab_module._simulations.simulate
+
+    def larger(inputs, n_jobs=1):  # the simulator puts this profile at five times the size it gave before
+        out = real(inputs, n_jobs)
+        return out.assign(D50=out["D50"] * 5)
+
+    monkeypatch.setattr(lab_module._simulations, "simulate", larger)
+    far_mean, far_std = model.predict(X[:1], return_std=True)
+    gp_std = model.gp_.predict(model._descriptors(X[:1]), return_std=True)[1][0]
+    far_simulated = 5 * simulated[0]
+    assert far_mean[0] > near_mean[0] and far_std[0] > 3 * near_std[0]
+    assert far_std[0] ** 2 == pytest.approx(gp_std**2 + line.variance(np.array([far_simulated]))[0])

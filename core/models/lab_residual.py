@@ -22,6 +22,16 @@ given, so a cross-validation fold never sees its validation rows. Where the
 simulator cannot run a row the baseline is the calibration at the training
 rows' median simulated value, and the GP alone carries the row.
 
+The calibration is a line fitted to the training rows' simulated values, so
+it is uncertain too, and most where a design's simulated value lies beyond
+theirs: the simulator can put a profile the DoE never tried at several times
+the largest size it gives any training run, and near the data in descriptor
+space the residual GP is sure of itself there. The predictive variance of a
+fitted line at y_sim, s²·(1/n + (y_sim − ȳ_sim)²/Σ(y_sim,i − ȳ_sim)²) with s²
+the variance of the calibration's residuals (e.g. Montgomery, Peck & Vining,
+Introduction to Linear Regression Analysis, 5th ed., 2012, §2.4.2), is added
+to the GP's, so σ grows with how far the calibration is carried.
+
 Whether the simulator's physics carries over to the user's compound is an
 empirical question: the fit's validation (K-fold and leave-one-profile-type-out,
 `core.models.fitting`) chooses this family only when it predicts the user's
@@ -70,9 +80,40 @@ class Calibrated:
     states: CorrespondingStates
     calibration: tuple[float, float]  # (a, b) of y ≈ a + b·y_sim
     fallback: float  # the simulated value assumed where the simulator cannot run a row
+    simulated: np.ndarray  # each training row's simulated value, the fallback where the simulator could not run
     baseline: np.ndarray  # the calibrated simulation of each training row
+    line: CalibrationLine  # how uncertain the calibration is at a given simulated value
     scaler: StandardScaler  # of the training rows' descriptors
     descriptors: np.ndarray  # the training rows' descriptors, scaled
+
+
+@dataclass(frozen=True)
+class CalibrationLine:
+    """The training rows' simulated values (mean, sum of squared deviations) and residual variance about the
+    calibration: what the predictive variance of the fitted line needs."""
+
+    n: int
+    mean: float
+    sum_squares: float
+    residual_variance: float
+
+    @classmethod
+    def fit(cls, simulated: np.ndarray, residuals: np.ndarray) -> CalibrationLine:
+        known = np.isfinite(simulated)
+        s, r = simulated[known], residuals[known]
+        if len(s) < 3:
+            return cls(len(s), 0.0, 0.0, 0.0)
+        return cls(len(s), float(s.mean()), float(((s - s.mean()) ** 2).sum()), float(r.var(ddof=2)))
+
+    def variance(self, simulated: np.ndarray) -> np.ndarray:
+        """Variance of the calibrated value at each simulated value (no slope term when the rows' simulated values
+        do not vary)."""
+        if self.n < 3:
+            return np.zeros(len(simulated))
+        leverage = 1.0 / self.n + (
+            (simulated - self.mean) ** 2 / self.sum_squares if self.sum_squares > 0 else np.zeros(len(simulated))
+        )
+        return self.residual_variance * leverage
 
 
 CALIBRATED_KEPT = 4
@@ -133,8 +174,11 @@ class LabResidual(RegressorMixin, BaseEstimator):
         fallback = float(np.median(known)) if known.size else 0.0
         descriptors = self.features_.transform(X)
         scaler = StandardScaler().fit(descriptors)
-        baseline = _calibrate(simulated, calibration, fallback)
-        return Calibrated(states, calibration, fallback, baseline, scaler, scaler.transform(descriptors))
+        scaled = scaler.transform(descriptors)
+        line = CalibrationLine.fit(simulated, y - _calibrate(simulated, calibration))
+        simulated = np.where(np.isfinite(simulated), simulated, fallback)
+        baseline = _calibrate(simulated, calibration)
+        return Calibrated(states, calibration, fallback, simulated, baseline, line, scaler, scaled)
 
     def _frame(self, X: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(np.nan_to_num(X), columns=list(self.input_names or []))
@@ -152,36 +196,41 @@ class LabResidual(RegressorMixin, BaseEstimator):
         _, target = split_target({TARGET_PARAM: self.target_limits})
         return target.forward(out) if target else out
 
-    def _baseline(self, X: np.ndarray) -> np.ndarray:
+    def _baseline(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The calibrated simulation of each row and its variance from the calibration's uncertainty."""
         c = self.calibrated_
-        return _calibrate(self._simulated(X), c.calibration, c.fallback)
+        simulated = self._simulated(X)
+        simulated = np.where(np.isfinite(simulated), simulated, c.fallback)
+        return _calibrate(simulated, c.calibration), c.line.variance(simulated)
 
     def _descriptors(self, X: np.ndarray) -> np.ndarray:
         return self.calibrated_.scaler.transform(self.features_.transform(X))
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, float)
-        base = self._baseline(X)
+        base, variance = self._baseline(X)
         if not return_std:
             return base + self.gp_.predict(self._descriptors(X))
         mean, std = self.gp_.predict(self._descriptors(X), return_std=True)
-        return base + mean, std
+        return base + mean, np.sqrt(std**2 + variance)
 
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out mean and std of every training row, the calibration and the GP's kernel held."""
         mean, std = self.gp_.loo()
-        return self.calibrated_.baseline + mean, std
+        c = self.calibrated_
+        return c.baseline + mean, np.sqrt(std**2 + c.line.variance(c.simulated))
 
     def conditioned_predict(self, X: np.ndarray, y: np.ndarray, X_query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std at `X_query` of the model conditioned on (X, y) instead of the training rows, the
         calibration and the GP's kernel held (held-out predictions without refitting)."""
         X, X_query = np.asarray(X, float), np.asarray(X_query, float)
-        residual = np.asarray(y, float) - self._baseline(X)
+        residual = np.asarray(y, float) - self._baseline(X)[0]
+        base, variance = self._baseline(X_query)
         mean, std = self.gp_.conditioned_predict(self._descriptors(X), residual, self._descriptors(X_query))
-        return self._baseline(X_query) + mean, std
+        return base + mean, np.sqrt(std**2 + variance)
 
 
-def _calibrate(simulated: np.ndarray, calibration: tuple[float, float], fallback: float) -> np.ndarray:
-    """The simulated values mapped onto the data's scale, the fallback where the simulator could not run."""
+def _calibrate(simulated: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    """The simulated values mapped onto the data's scale."""
     a, b = calibration
-    return a + b * np.where(np.isfinite(simulated), simulated, fallback)
+    return a + b * simulated
