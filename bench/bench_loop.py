@@ -30,8 +30,9 @@ and after the last: the product's surrogate models (`fit_cqa_models`, its
 default families, the grey box among them) fitted on the data so far, their
 Pareto designs under the product's defaults (`optimize_profiles`: domain
 limit, seeding band, budget) and the RECOMMEND best of them by predicted
-hypervolume. The grey box simulates the default lab too, so again only other
-compounds measure it honestly. Each costs a full fit and design search. It
+hypervolume, with how many are predicted beyond the measured range. The grey
+box simulates the default lab too, so again only other compounds measure it
+honestly. Each costs a full fit and design search. It
 prints the models behind the designs, their predicted and true D50/DoA
 ranges, the ranges of their σ and domain scores, and after the last round
 the first designs as the last models predict them (do more runs keep the
@@ -77,6 +78,7 @@ from core.models.datasets import ModelData
 from core.models.features import FEATURE_SETS
 from core.models.fitting import fit_cqa_models
 from core.optimize.predictors import cqa_limits, predict_fn
+from core.optimize.response_range import BEYOND_MEASURED
 from core.optimize.run import non_dominated, optimize_profiles
 from core.optimize.spec import Constraint, DesignSpec, data_temperature_ranges, default_budget
 from core.plan.lab_prior import PRIORS
@@ -196,7 +198,7 @@ def _designs(inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: Pla
     simulated = predictor.simulates_all(design.quantities)
     design = replace(design, seeding=band_for_models(seeding_band(inputs), simulated))
     predict = predict_fn(predictor, cqa_limits(schema))
-    points = optimize_profiles(predict, schema, design, experiments=inputs).points
+    points = optimize_profiles(predict, schema, design, experiments=inputs, measured=cqas).points
     front = non_dominated(points, design)
     chosen = recommended_set(front.reset_index(drop=True), spec, REFERENCE, size) if len(front) else front
     print(
@@ -205,7 +207,8 @@ def _designs(inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: Pla
         + f"; heat-ups {'free' if simulated else 'capped'}"
         + (
             f"; predicted {spans(chosen)}, σ {spans(chosen, '_std')}, domain score "
-            f"{chosen['domain_score'].min():.2f}–{chosen['domain_score'].max():.2f}"
+            f"{chosen['domain_score'].min():.2f}–{chosen['domain_score'].max():.2f}, "
+            f"{(chosen[BEYOND_MEASURED] != '').sum()} predicted beyond the measured range"
             if len(chosen)
             else "; no design"
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.optimize import response_range
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import DesignResult, optimize_profiles
 from core.optimize.spec import DesignSpec
@@ -33,6 +34,7 @@ def run(spec: DesignSpec) -> None:
                 spec,
                 progress=lambda f, m: bar.progress(f, text=m),
                 experiments=ws.data.inputs,
+                measured=ws.data.cqas,
             )
         except ValueError as exc:
             status.update(label=f"Design failed: {exc}", state="error")
@@ -70,6 +72,9 @@ def fronts(result: DesignResult, cqas: list[str]) -> None:
         f"{took}{' — stopped early' if result.cancelled else ''}{beyond}"
     )
     stale_note(result)
+    note = response_range.summary(points, response_range.measured_ranges(state.workspace().data.cqas))
+    if note:
+        st.warning(note)
     only_merged = st.toggle("Only points that no other profile type beats", key="merged_only")
     shown = result.merged() if only_merged else points
     x_axis, y_axis = result.chart_axes()

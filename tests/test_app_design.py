@@ -1,8 +1,13 @@
 """AppTest of the Design page: run a small design, select through the chart's session key, export."""
 
+import pytest
+
 from core.doe import load_doe
 from core.models.fitting import fit_cqa_models
+from core.optimize import response_range
+from core.optimize.response_range import BEYOND_MEASURED
 from core.optimize.spec import DEFAULT_DOMAIN_LIMIT, SIMULATING_BUDGET
+from core.workspace import Workspace
 from tests.apptest import ROOT, app_on
 from tests.conftest import noisy_crystallinity_project, small_data_heating_up_at_most, tiny_fit_heating_up_at_most
 
@@ -215,3 +220,18 @@ def test_a_grey_box_model_gets_the_smaller_search_budget_and_says_why():
     assert any("simulates every design it predicts" in c.value for c in at.caption)
     assert any(c.value.startswith("Heat-ups are free") for c in at.caption)
     assert not any("heat-ups peak" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("margin", [response_range.MARGIN, -0.5])  # -0.5: every prediction off the range's middle
+def test_designs_predicted_beyond_anything_measured_are_flagged_in_the_table_and_a_warning(monkeypatch, margin):
+    monkeypatch.setattr(response_range, "MARGIN", margin)
+    at = run_small_design()
+    result = at.session_state["design"]
+    table = next(d.value for d in at.dataframe if BEYOND_MEASURED in d.value.columns)
+    measured = Workspace(at.session_state).data.cqas
+    feasible = result.points[result.points["feasible"]]
+    ranges = response_range.measured_ranges(measured)
+    assert table[BEYOND_MEASURED].tolist() == response_range.beyond_measured(table, ranges).tolist()
+    note = response_range.summary(feasible, ranges)
+    assert [w.value for w in at.warning if "beyond anything measured" in w.value] == ([note] if note else [])
+    assert note is not None or margin >= 0

@@ -6,6 +6,7 @@ import pytest
 
 from core.doe import Schema
 from core.optimize.problem import ProfileProblem, decision_names
+from core.optimize.response_range import BEYOND_MEASURED, beyond_measured, measured_ranges
 from core.optimize.run import non_dominated, objective_values, optimize_profiles, point_id
 from core.optimize.spec import Constraint, DesignSpec, Objective, cycles_within_data, named_quantities
 from core.profiles import ThermocycleProfile, check_features
@@ -197,3 +198,15 @@ def test_a_design_names_each_quantity_once_objectives_first():
     spec = DesignSpec(objectives=objectives, constraints=constraints)
     assert spec.quantities == named_quantities(objectives, constraints) == ["D50", "DoA", "crystallinity"]
     assert named_quantities(objectives, ()) == ["D50", "DoA"]
+
+
+def test_points_say_which_cqas_they_are_predicted_beyond_the_measured_range_of():
+    spec = DesignSpec(n_temperatures=(2, 10), **SMALL)
+    plain = optimize_profiles(surrogate, SCHEMA, spec).points
+    assert BEYOND_MEASURED not in plain
+    d50 = plain["D50_mean"]
+    measured = pd.DataFrame({"D50": [d50.min(), d50.median()], "DoA": [0.0, 100.0]})
+    points = optimize_profiles(surrogate, SCHEMA, spec, measured=measured).points
+    expected = beyond_measured(points, measured_ranges(measured))
+    assert points[BEYOND_MEASURED].tolist() == expected.tolist()
+    assert set(expected) == {"", "D50"}  # the best fronts pass the runs' D50; no DoA lies outside 0-100 %

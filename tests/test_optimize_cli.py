@@ -9,6 +9,7 @@ from core.doe import Schema, load_doe
 from core.export import read_recipes
 from core.models.fitting import fit_cqa_models
 from core.models.persistence import load_run, save_run
+from core.optimize import response_range
 from core.profiles import ThermocycleProfile
 from core.seeding import seeding_band
 from tests.conftest import (
@@ -181,3 +182,23 @@ def test_a_constraint_on_a_cqa_no_model_predicts_better_than_its_mean_is_caution
     argv = ["optimize", str(run), "--cycles", "0", "--pop", "8", "--gen", "2", "--constraint", "crystallinity>=80"]
     assert main([*argv, "--out", str(out)]) == 0
     assert f"caution: {caution}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("margin", [response_range.MARGIN, -0.5])  # -0.5: every prediction off the range's middle
+def test_pareto_points_say_which_cqas_they_are_predicted_beyond_the_measured_range_of(
+    run_dir, tmp_path, capsys, monkeypatch, margin
+):
+    monkeypatch.setattr(response_range, "MARGIN", margin)
+    out = tmp_path / "pareto.csv"
+    args = ["optimize", str(run_dir), "--cycles", "0", "2", "--pop", "8", "--gen", "3", "--domain", "off"]
+    assert main([*args, "--out", str(out)]) == 0
+    points = pd.read_csv(out, float_precision="round_trip", keep_default_na=False)
+    ranges = response_range.measured_ranges(load_run(run_dir).data.cqas)
+    assert points[response_range.BEYOND_MEASURED].tolist() == response_range.beyond_measured(points, ranges).tolist()
+    note = response_range.summary(points[points["feasible"].astype(str) == "True"], ranges)
+    err = capsys.readouterr().err
+    if margin < 0:
+        assert (points[response_range.BEYOND_MEASURED] != "").any() and f"caution: {note}" in err
+    else:  # the tiny models predict within what their runs measured
+        assert (points[response_range.BEYOND_MEASURED] == "").all() and note is None
+        assert "beyond anything measured" not in err

@@ -40,6 +40,11 @@ class DoEData:
         x[profile] = x[profile].fillna(0.0)
         return x
 
+    @property
+    def cqas(self) -> pd.DataFrame:
+        """The measured CQAs (NaN where a run did not measure one)."""
+        return self.frame[[c for c in self.schema.cqa_names if c in self.frame]].astype(float)
+
     def cqa(self, name: str) -> pd.Series:
         return self.frame[name].astype(float)
 

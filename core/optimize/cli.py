@@ -15,6 +15,7 @@ from core.exit_codes import EXIT_FAILED, EXIT_OK
 from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, recipes_to_xlsx
 from core.models.fitting import FitResult
 from core.models.persistence import RunFormatError, load_run
+from core.optimize import response_range
 from core.optimize.predictors import cqa_limits, predict_fn
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import (
@@ -164,6 +165,7 @@ def run_optimize(args: argparse.Namespace) -> int:
             spec,
             progress=progress,
             experiments=result.data.inputs,
+            measured=result.data.cqas,
         )
     except (ValueError, RunFormatError) as exc:
         return _fail(f"cannot optimise: {exc}")
@@ -172,7 +174,12 @@ def run_optimize(args: argparse.Namespace) -> int:
     columns = ["id", "n_cycles", "profile_type", *schema.input_names]
     columns += [c for cqa in predictor.cqa_names for c in (f"{cqa}_mean", f"{cqa}_std")]
     columns += ["batch_time_min", "feasible", *[c for c in ("domain_score", "in_domain") if c in design.points]]
-    design.points[columns].to_csv(args.out, index=False)
+    design.points[[*columns, response_range.BEYOND_MEASURED]].to_csv(args.out, index=False)
+    note = response_range.summary(
+        design.points[design.points["feasible"]], response_range.measured_ranges(result.data.cqas)
+    )
+    if note:
+        print(f"caution: {note}", file=sys.stderr)
     for n, front in design.points.groupby("n_cycles"):
         print(f"{n} cycles: {len(front)} Pareto points", file=sys.stderr)
     return EXIT_OK

@@ -14,6 +14,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from core.doe.schema import Schema
 from core.optimize.nsga2 import ArrayNSGA2
 from core.optimize.problem import DOMAIN, PredictFn, ProfileProblem
+from core.optimize.response_range import BEYOND_MEASURED, beyond_measured, measured_ranges
 from core.optimize.spec import BATCH_TIME, DesignSpec
 from core.profiles import ThermocycleProfile, profile_type_name
 from core.progress import Progress
@@ -49,7 +50,7 @@ class DesignResult:
             "id",
             "profile_type",
             *predictions,
-            *[c for c in (BATCH_TIME, "domain_score", "in_domain") if c in points],
+            *[c for c in (BATCH_TIME, "domain_score", "in_domain", BEYOND_MEASURED) if c in points],
         ]
 
 
@@ -97,11 +98,14 @@ def optimize_profiles(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     experiments: pd.DataFrame | None = None,
+    measured: pd.DataFrame | None = None,
 ) -> DesignResult:
     """Run NSGA-II per profile type in lockstep; stops early (keeping what it found) when `should_stop()`.
 
     experiments: input rows of the DoE; those of each profile type seed its first population, and the design
     bounds take them in (`Schema.covering`).
+    measured: the DoE's CQAs; the points then say which CQAs they are predicted beyond the measured range of
+    (`core.optimize.response_range`).
     """
     start = time.perf_counter()
     if experiments is not None:
@@ -129,6 +133,8 @@ def optimize_profiles(
         if progress is not None:
             progress(generations / spec.n_gen, f"generation {generations} of {spec.n_gen}")
     points = _pareto_points(problems, algorithms, predict, schema) if generations else _empty(schema)
+    if measured is not None:
+        points[BEYOND_MEASURED] = beyond_measured(points, measured_ranges(measured))
     return DesignResult(points, spec, generations, cancelled, time.perf_counter() - start)
 
 
