@@ -235,3 +235,8 @@ def test_designs_predicted_beyond_anything_measured_are_flagged_in_the_table_and
     note = response_range.summary(feasible, ranges)
     assert [w.value for w in at.warning if "beyond anything measured" in w.value] == ([note] if note else [])
     assert note is not None or margin >= 0
+    flagged = feasible[feasible[BEYOND_MEASURED] != ""]["id"].tolist()[:1]
+    if flagged:  # the chosen design's own panel says so too
+        at.session_state["selected_point_ids"] = flagged
+        at.run()
+        assert any(w.value.startswith("Predicted beyond anything measured") for w in at.warning)

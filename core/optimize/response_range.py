@@ -68,5 +68,5 @@ def summary(points: pd.DataFrame, ranges: Mapping[str, Range]) -> str | None:
     return (
         f"{flagged.sum()} of {len(points)} designs are predicted beyond anything measured ({'; '.join(parts)}): "
         "the models extrapolate the response there, and their σ cannot show how far the trend holds. "
-        "Test such designs with new runs (Next experiments) before relying on them."
+        "Test such designs (Validate) or plan runs that do (Next experiments) before relying on them."
     )

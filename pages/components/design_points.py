@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.export import recipe_from_point, recipes_to_csv, recipes_to_json, recipes_to_xlsx
 from core.optimize.ground_truth import coverage_summary, ground_truth_check, spread_sample
+from core.optimize.response_range import BEYOND_MEASURED
 from core.plots.design import ground_truth_figure
 from core.plots.doe import profile_figure, profiles_overlay_figure
 from pages import state
@@ -42,6 +43,11 @@ def selected_point_panel(points: pd.DataFrame) -> None:
             st.warning(
                 f"Outside the applicability domain (score {point['domain_score']:.2f} > 1): the models "
                 "extrapolate here; treat the prediction as a guess and test it before relying on it."
+            )
+        if point.get(BEYOND_MEASURED):
+            st.warning(
+                f"Predicted beyond anything measured ({point[BEYOND_MEASURED]}): the models carry a trend past "
+                "the runs; test this design before relying on it."
             )
         st.dataframe(
             pd.DataFrame([{"CQA": c, "predicted": m, "± 1σ": s} for c, (m, s) in recipe.predictions.items()]).round(2),
@@ -84,7 +90,7 @@ def basket_panel() -> None:
         return
     columns = ["id", "profile_type", "initial_concentration", "seed_loading", "batch_time_min"]
     st.dataframe(
-        basket[columns + [c for c in ("in_domain",) if c in basket]],
+        basket[columns + [c for c in ("in_domain", BEYOND_MEASURED) if c in basket]],
         hide_index=True,
         placeholder="",
         key="basket_table",
