@@ -12,7 +12,12 @@ the line too, `core.models.domain`): on one of six fresh virtual-lab campaigns s
 --campaigns 6 --seeding off`, against the default).
 
 The band is the experiments' own: the least-squares line T1 = a + b·C0 over
-the runs, and the range of their offsets from it. Where the data show no such
+the runs seeded as the others (`seeded_as_the_others`), and the range of their
+offsets from it. A run started far off that line, more than
+`PRACTICE_OFFSET_K` and three robust standard deviations, such as a planned
+run that explores a hot start, neither tilts the line nor widens the band:
+the band keeps the lab's seeding practice, while the models and the
+applicability domain see the run as it was. Where the data show no such
 relation the offsets span the start-temperature range and the band changes
 nothing.
 
@@ -33,11 +38,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy.stats import median_abs_deviation, siegelslopes
 
 from core.profiles import ThermocycleProfile, profile_max_cycles
 
 CONCENTRATION = "initial_concentration"
 START = "T1"
+SEEDING_OUTLIER_SDS = 3.0  # a run seeded further off the runs' line (in robust standard deviations) does not tilt it
+# Labs seed 1-6 K below saturation: a start within this of the band's line is seeding practice, however tight the
+# DoE's own scatter.
+PRACTICE_OFFSET_K = 5.0
 
 
 @dataclass(frozen=True)
@@ -102,15 +112,31 @@ def seeding_points(inputs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nda
     return known, c0[known], t1[known]
 
 
+def seeded_as_the_others(x: np.ndarray, t1: np.ndarray, min_offset: float) -> np.ndarray:
+    """Which runs follow the line the runs' start temperatures follow against `x` (C0 or ln C0): within
+    `SEEDING_OUTLIER_SDS` robust standard deviations of it, or `min_offset` K. A run seeded far off it, such as a
+    planned run that explores a hot start, says nothing of where saturation lies, and least squares would tilt the
+    line towards it. The line is found by repeated medians (Siegel, Biometrika 69, 1982), which up to half the runs
+    may leave without moving it; on a DoE whose runs all keep to their line every run is kept. Fewer than 3 runs,
+    or a single concentration, give no line: every run is kept."""
+    if len(t1) < 3 or np.ptp(x) == 0:
+        return np.ones(len(t1), bool)
+    line = siegelslopes(t1, x)
+    residual = t1 - (line.intercept + line.slope * x)
+    spread = median_abs_deviation(residual, scale="normal")  # the normal sd the MAD stands for
+    return np.abs(residual - np.median(residual)) <= max(SEEDING_OUTLIER_SDS * spread, min_offset)
+
+
 def seeding_band(inputs: pd.DataFrame) -> SeedingBand | None:
-    """The experiments' band, or None when they cannot give one (no such columns, fewer than 3 runs with both
-    values, or a single initial concentration)."""
+    """The experiments' band, or None when they cannot give one (no such columns, or fewer than 3 runs seeded as
+    the others with both values, or a single initial concentration among them)."""
     known, c0, t1 = seeding_points(inputs)
-    if len(c0) < 3 or np.ptp(c0) == 0:
+    practice = seeded_as_the_others(c0, t1, PRACTICE_OFFSET_K)
+    if practice.sum() < 3 or np.ptp(c0[practice]) == 0:
         return None
-    slope, intercept = np.polyfit(c0, t1, 1)
+    slope, intercept = np.polyfit(c0[practice], t1[practice], 1)
     line = intercept + slope * c0
-    offsets = t1 - line
+    offsets = (t1 - line)[practice]
     above = _highest_peaks(inputs.loc[known]) - line
     peak_high = float(np.nanmax(above)) if np.isfinite(above).any() else None
     return SeedingBand(float(intercept), float(slope), float(offsets.min()), float(offsets.max()), peak_high)

@@ -9,7 +9,14 @@ from core.optimize.problem import ProfileProblem
 from core.optimize.run import optimize_profiles
 from core.optimize.spec import DesignSpec
 from core.profiles import ThermocycleProfile
-from core.seeding import SeedingBand, band_for_models, peak_names, seeding_band
+from core.seeding import (
+    PRACTICE_OFFSET_K,
+    SeedingBand,
+    band_for_models,
+    peak_names,
+    seeded_as_the_others,
+    seeding_band,
+)
 from tests.conftest import surrogate
 
 SCHEMA = Schema.default()
@@ -45,6 +52,21 @@ def test_band_and_peak_limit_come_from_the_experiments():
     assert band.ceiling(np.array([30.0, 40.0])) == pytest.approx([35.0, 43.0])
     assert str(band).endswith("heat-ups peak no higher than 1.0 K above that line")
     assert str(SeedingBand(10.0, 0.8, -1.0, 1.0, -1.8)).endswith("no higher than 1.8 K below that line")
+
+
+def test_a_run_seeded_far_off_the_line_neither_tilts_the_band_nor_widens_it():
+    hot = experiments([(45.0, ThermocycleProfile((61.0, 5.0), (0.1,)))])  # 15 K above the line, as a planner may try
+    with_hot = pd.concat([RUNS, hot], ignore_index=True)
+    band, alone = seeding_band(with_hot), seeding_band(RUNS)
+    assert (band.intercept, band.slope, band.low, band.high, band.peak_high) == pytest.approx(
+        (alone.intercept, alone.slope, alone.low, alone.high, alone.peak_high)
+    )
+    tilted = np.polyfit(with_hot["initial_concentration"], with_hot["T1"], 1)[0]
+    assert abs(tilted - band.slope) > 0.1  # least squares over every run would have followed it
+    c0, t1 = with_hot["initial_concentration"].to_numpy(), with_hot["T1"].to_numpy()
+    assert seeded_as_the_others(c0, t1, PRACTICE_OFFSET_K).tolist() == [True] * 4 + [False]
+    # within the practice offset a run is seeding practice, however tight the others' scatter
+    assert seeded_as_the_others(c0, t1, 20.0).all()
 
 
 def test_models_that_simulate_the_batch_free_the_heat_ups_but_keep_the_start_tied():

@@ -11,7 +11,7 @@ concentration whose simulated saturation temperature sits as far above its
 start temperature as the experiments' seeding line (start temperature against
 concentration; labs seed a few degrees below saturation) puts the real one.
 Runs seeded far off the line the others follow, such as planned runs that
-explore hot starts, do not tilt it (`seeded_as_the_others`). The temperatures
+explore hot starts, do not tilt it (`core.seeding.seeded_as_the_others`). The temperatures
 stay as they are.
 
 Values, by calibration (`calibration_fit`): a robust y_real ≈ a + b·y_sim fitted
@@ -28,9 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import median_abs_deviation, siegelslopes
 
-from core.seeding import CONCENTRATION, seeding_points
+from core.seeding import CONCENTRATION, SEEDING_OUTLIER_SDS, seeded_as_the_others, seeding_points
 from core.virtual_lab.parameters import ModelParameters
 from core.virtual_lab.simulator import CQA_NAMES, simulate_rows
 
@@ -42,7 +41,6 @@ SEEDING_LINE_BELOW_SATURATION = float(np.mean(SEEDING_BELOW_SATURATION))  # wher
 # their simulations.
 SATURATION_STEP_K = 0.5
 MIN_SEEDING_CORRELATION = 0.7  # of start temperature with ln C0, for the line to stand for saturation
-SEEDING_OUTLIER_SDS = 3.0  # a run seeded further off the runs' line (in robust standard deviations) does not tilt it
 SLOPE_RANGE = (0.25, 4.0)  # an affine calibration steeper or flatter than this says more about noise than scale
 
 
@@ -104,7 +102,7 @@ def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
     concentration (then they say little about saturation)."""
     _, c0, t1 = seeding_points(inputs)
     log_c0, t1 = np.log(c0[c0 > 0]), t1[c0 > 0]
-    practice = seeded_as_the_others(log_c0, t1)
+    practice = seeded_as_the_others(log_c0, t1, SEEDING_OUTLIER_SDS * SATURATION_STEP_K)
     log_c0, t1 = log_c0[practice], t1[practice]
     if len(t1) < 3 or np.ptp(log_c0) == 0 or np.ptp(t1) == 0:
         return CorrespondingStates()
@@ -112,21 +110,6 @@ def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
         return CorrespondingStates()
     slope, intercept = np.polyfit(log_c0, t1, 1)
     return CorrespondingStates(float(intercept), float(slope))
-
-
-def seeded_as_the_others(log_c0: np.ndarray, t1: np.ndarray) -> np.ndarray:
-    """Which runs follow the line the runs' start temperatures follow, within `SEEDING_OUTLIER_SDS` robust standard
-    deviations (at least `SATURATION_STEP_K`). A run seeded far off it, such as a planned run that explores a hot
-    start, says nothing of where saturation lies, and least squares would tilt the line towards it. The line is
-    found by repeated medians (Siegel, Biometrika 69, 1982), which up to half the runs may leave without moving
-    it; on a DoE whose runs all keep to their line every run is kept, so the fit is least squares over all.
-    Fewer than 3 runs, or a single concentration, give no line: every run is kept."""
-    if len(t1) < 3 or np.ptp(log_c0) == 0:
-        return np.ones(len(t1), bool)
-    line = siegelslopes(t1, log_c0)
-    residual = t1 - (line.intercept + line.slope * log_c0)
-    spread = median_abs_deviation(residual, scale="normal")  # the normal sd the MAD stands for
-    return np.abs(residual - np.median(residual)) <= SEEDING_OUTLIER_SDS * max(spread, SATURATION_STEP_K)
 
 
 class SimulationCache:
