@@ -4,8 +4,8 @@ The applicability domain (`core.models.domain`) measures how far a design lies
 from the runs in the inputs. A model that carries a trend can still put a
 design near the runs at several times the largest value ever measured: the
 grey box follows its simulator wherever it goes (on another compound, a design
-near the runs predicted at D50 316 ± 14 µm was 38 µm when made, where no run
-had measured more than 58 µm), and a linear term continues its slope. Nothing
+predicted at D50 316 ± 14 µm was 38 µm when made, where no run had measured
+more than 58 µm), and a linear term continues its slope. Nothing
 in the data confirms such a value, whatever its σ says, so the design is
 flagged and the engineer pointed to runs that test it.
 """
