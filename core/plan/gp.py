@@ -44,7 +44,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from core.doe.schema import Schema
 from core.models.features import FeatureMap
-from core.models.target import FLOOR_MARGIN, scale_limits
+from core.models.target import TARGET_PARAM, LogScale, scale_limits, split_target
 from core.optimize.spec import BATCH_TIME
 from core.plan.lab_prior import PriorRows
 from core.profiles import SolubilityCurve
@@ -74,9 +74,9 @@ class PlanningModels:
 
     def __init__(self, schema: Schema, outcomes: Sequence[str], features: str = "raw") -> None:
         self.schema, self.outcomes, self.features = schema, list(outcomes), features
-        floors = [_floor(schema, name) for name in self.outcomes]
-        self.logged = torch.tensor([f is not None for f in floors])  # outcomes modelled as log(y - floor)
-        self.floors = torch.tensor([f or 0.0 for f in floors], dtype=torch.double)
+        self.log_scales = [_log_scale(schema, name) for name in self.outcomes]
+        self.logged = torch.tensor([s is not None for s in self.log_scales])  # outcomes modelled as log(y - floor)
+        self.floors = torch.tensor([s.lo if s else 0.0 for s in self.log_scales], dtype=torch.double)
         curve = SolubilityCurve(schema.solubility) if schema.solubility and features != "raw" else None
         self.feature_map = FeatureMap(schema.input_names, features, curve)
 
@@ -120,14 +120,13 @@ class PlanningModels:
                 if counts[name] < 3:
                     raise ValueError(f"{name} is measured in {counts[name]} runs; planning needs at least 3")
                 X = X_all[rows]
-                Y = self._modelled(name, torch.tensor(cqas[name].to_numpy(float), dtype=torch.double)[rows])
-                Y = Y.unsqueeze(-1)
+                Y = self._modelled(name, cqas[name].to_numpy(float))[rows].unsqueeze(-1)
                 if simulated is None:
                     gp = SingleTaskGP(
                         X, Y, input_transform=Normalize(X.shape[-1], bounds=bounds), outcome_transform=Standardize(1)
                     )
                 else:
-                    y_sim = self._modelled(name, torch.as_tensor(simulated[1][name], dtype=torch.double))
+                    y_sim = self._modelled(name, simulated[1][name])
                     gp = _two_task_gp(X, Y, simulated[0], y_sim, bounds)
                 gps.append(_fitted(gp, name))
         self.counts_ = counts
@@ -135,10 +134,10 @@ class PlanningModels:
         self.X_baseline_ = X_all
         return self
 
-    def _modelled(self, name: str, y: torch.Tensor) -> torch.Tensor:
-        """Values of outcome `name` on its modelling scale (a value on the floor is kept just above it)."""
-        j = self.outcomes.index(name)
-        return (y - self.floors[j]).clamp_min(FLOOR_MARGIN).log() if self.logged[j] else y
+    def _modelled(self, name: str, y: np.ndarray) -> torch.Tensor:
+        """Values of outcome `name` on its modelling scale (`core.models.target`)."""
+        scale = self.log_scales[self.outcomes.index(name)]
+        return torch.as_tensor(scale.forward(y) if scale else np.asarray(y, float), dtype=torch.double)
 
     def measured(self, Z: torch.Tensor) -> torch.Tensor:
         """Posterior samples (..., n_outcomes) on the modelling scale as measured."""
@@ -171,12 +170,12 @@ class PlanningModels:
         return pd.DataFrame(out, index=features.index)
 
 
-def _floor(schema: Schema, name: str) -> float | None:
-    """The CQA's floor when it has one and no ceiling (modelled on the log scale), else None."""
+def _log_scale(schema: Schema, name: str) -> LogScale | None:
+    """The log scale of a CQA with a floor and no ceiling, as the surrogate models would take it; else None."""
     if name not in schema.cqa_names:
         return None  # the fit reports an outcome the data lack
-    limits = scale_limits(schema.variable(name).limits)
-    return limits[0] if limits is not None and limits[1] is None else None
+    _, scale = split_target({TARGET_PARAM: scale_limits(schema.variable(name).limits)})
+    return scale if isinstance(scale, LogScale) else None
 
 
 def _fitted(gp: SingleTaskGP | MultiTaskGP, name: str) -> SingleTaskGP | MultiTaskGP:
