@@ -103,7 +103,7 @@ def _score(
         preds = {}
         for name, fit in fits.items():
             if cqa in fit.fits:
-                preds[name] = fit.fits[cqa].predict(X_test, return_std=True)
+                preds[name] = (*fit.fits[cqa].predict(X_test, return_std=True), fit.fits[cqa].std_of_mean(X_test))
         for n_cycles, type_name in TYPES.items():
             k = (test["n_cycles"] == n_cycles).to_numpy() & np.isfinite(truth)
             if not k.any():
@@ -119,7 +119,7 @@ def _score(
                 "n_inside": int(np.sum(in_domain[k])),
                 "domain_score": float(np.median(score[k])),
             }
-            for name, (mean, std) in preds.items():
+            for name, (mean, std, std_of_mean) in preds.items():
                 err = np.abs(truth[k] - mean[k])
                 row[f"{name}_mse"] = float(np.mean(err**2))
                 for j in (1, 2):
@@ -127,6 +127,7 @@ def _score(
                     row[f"{name}_in{j}"] = int(np.sum(held))
                     row[f"{name}_in{j}_inside"] = int(np.sum(held & in_domain[k]))
                     row[f"{name}_in{j}_measured"] = int(np.sum(np.abs(measurement[k] - mean[k]) <= j * std[k]))
+                    row[f"{name}_in{j}_of_mean"] = int(np.sum(err <= j * std_of_mean[k]))
                 row[f"{name}_model"] = _label(fits[name].fits[cqa])
             rows.append(row)
     print(
@@ -162,10 +163,13 @@ def _summary(table: pd.DataFrame) -> None:
         inside = [table[f"{m}_in{k}_inside"].sum() for k in (1, 2)]
         outside = [table[f"{m}_in{k}"].sum() - table[f"{m}_in{k}_inside"].sum() for k in (1, 2)]
         print(f"{m}: inside ({n_in} runs) {_shares(inside, n_in)}, outside ({n_out} runs) {_shares(outside, n_out)}")
-    print("\nCoverage of ±2σ per CQA and type (new)")
-    for cqa, part in table.groupby("cqa", sort=False):
-        cells = {t: p["new_in2"].sum() / p["n"].sum() for t, p in part.groupby("type", sort=False)}
-        print(f"{cqa:<14} " + " ".join(f"{t} {c:.0%}" for t, c in cells.items()))
+    for suffix, what in (("", "σ of a new run"), ("_of_mean", "σ of the mean response")):
+        if f"new_in2{suffix}" not in table:
+            continue
+        print(f"\nCoverage of the noise-free truth by ±2σ per CQA and type (new, {what})")
+        for cqa, part in table.groupby("cqa", sort=False):
+            cells = {t: p[f"new_in2{suffix}"].sum() / p["n"].sum() for t, p in part.groupby("type", sort=False)}
+            print(f"{cqa:<14} " + " ".join(f"{t} {c:.0%}" for t, c in cells.items()))
     print("\nModels chosen (new): " + ", ".join(f"{k} ×{v}" for k, v in table["new_model"].value_counts().items()))
 
 
@@ -179,7 +183,11 @@ def _ratios(table: pd.DataFrame, which: str) -> None:
 
 
 def _coverage(table: pd.DataFrame, which: str) -> None:
-    for suffix, what in (("", "the noise-free truth"), ("_measured", "a new measurement of each test run")):
+    for suffix, what in (
+        ("", "the noise-free truth"),
+        ("_measured", "a new measurement of each test run"),
+        ("_of_mean", "the noise-free truth by the σ of the mean response"),
+    ):
         if f"new_in1{suffix}" not in table:  # tables written before the replicate measurements
             continue
         print(

@@ -52,17 +52,27 @@ def what_if_section(result: FitResult) -> None:
     row = schema.feature_row(profile, {"initial_concentration": conc, "seed_loading": seed_loading})
     predictor = result.predictor()
     rows = pd.DataFrame([row])
-    prediction = predictor.predict_frame(rows)
+    first = predictor.predict_frame(rows, split=True).iloc[0]
     score, inside = predictor.domain_scores(rows)
     left, right = st.columns([2, 1])
     left.plotly_chart(profile_figure(profile), key="whatif_profile")
     table = pd.DataFrame(
         [
-            {"CQA": c, "predicted": prediction[f"{c}_mean"].iloc[0], "± 1σ": prediction[f"{c}_std"].iloc[0]}
+            {
+                "CQA": c,
+                "predicted": first[f"{c}_mean"],
+                "± 1σ": first[f"{c}_std"],
+                "± 1σ of the mean": first[f"{c}_std_of_mean"],
+                "run scatter ± 1σ": first[f"{c}_noise_std"],
+            }
             for c in result.fits
         ]
     )
     right.dataframe(table.round(2), hide_index=True, key="whatif_predictions")
+    right.caption(
+        "± 1σ: a new run of this profile. Of the mean: what the model does not know about the response the profile "
+        "gives on average; run scatter: a run's own spread about it (Gaussian-process and grey-box models only)."
+    )
     where = "within" if inside[0] else "outside"
     right.caption(f"{where} the applicability domain (distance-to-data score {score[0]:.2f}; in domain up to 1)")
 

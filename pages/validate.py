@@ -93,8 +93,9 @@ def replicate_check(prediction: pd.DataFrame, cqas: list[str]) -> None:
             replicates[cqa] = parse_replicates(text)
         except ValueError as exc:
             col.error(str(exc))
-    predictions = {c: (float(prediction[f"{c}_mean"].iloc[0]), float(prediction[f"{c}_std"].iloc[0])) for c in cqas}
-    verdict = fit_for_purpose(predictions, replicates)
+    first = prediction.iloc[0]
+    predictions = {c: (float(first[f"{c}_mean"]), float(first[f"{c}_std"])) for c in cqas}
+    verdict = fit_for_purpose(predictions, replicates, std_of_mean={c: float(first[f"{c}_std_of_mean"]) for c in cqas})
     st.dataframe(verdict.table.round(3), hide_index=True, key="validate_verdict_table")
     (st.success if verdict.fit_for_purpose else st.warning)(verdict.message)
     if not verdict.fit_for_purpose:
@@ -104,7 +105,7 @@ def replicate_check(prediction: pd.DataFrame, cqas: list[str]) -> None:
 if state.require_models():
     predictor = state.workspace().predictor()
     recipe = chosen_recipe()
-    prediction = predictor.predict_frame(features(recipe))
+    prediction = predictor.predict_frame(features(recipe), split=True)
     left, right = st.columns([3, 2])
     left.plotly_chart(
         profile_figure(recipe.profile, title=f"{recipe.id}: {recipe.profile.type_name}"), key="validate_profile"

@@ -1,5 +1,7 @@
 """AppTest of the Models page: train with small settings, override a choice, what-if predictions."""
 
+import numpy as np
+
 from tests.apptest import app_on
 from tests.conftest import noisy_crystallinity_project
 
@@ -53,6 +55,11 @@ def test_what_if_panel_predicts_every_cqa():
     table = next(d.value for d in at.dataframe if "predicted" in d.value.columns)
     assert list(table["CQA"]) == ["D50", "DoA", "crystallinity"]
     assert (table["± 1σ"] >= 0).all()
+    # the σ of the mean never exceeds a new run's; where the model separates the run's scatter, the two make σ
+    assert (table["± 1σ of the mean"] <= table["± 1σ"] + 0.01).all()
+    split = table["run scatter ± 1σ"].notna()
+    parts = np.hypot(table["± 1σ of the mean"][split], table["run scatter ± 1σ"][split])
+    np.testing.assert_allclose(parts, table["± 1σ"][split], atol=0.02)
 
 
 def test_partial_dependence_and_importance_render():

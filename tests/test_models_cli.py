@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_models_data import METRICS_JSON_FIELDS, make_doe_frame
@@ -55,19 +56,17 @@ def test_predict_prints_mean_and_std_for_every_row(run_dir, doe_csv, capsys):
     path, frame = doe_csv
     assert main(["predict", run_dir, path]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
-    assert list(table.columns) == [
-        "row",
-        "D50_mean",
-        "D50_std",
-        "DoA_mean",
-        "DoA_std",
-        "crystallinity_mean",
-        "crystallinity_std",
-        "domain_score",
-        "in_domain",
-    ]
+    parts = ("mean", "std", "std_of_mean", "noise_std")
+    cqas = ("D50", "DoA", "crystallinity")
+    assert list(table.columns) == ["row", *(f"{c}_{p}" for c in cqas for p in parts), "domain_score", "in_domain"]
     assert len(table) == len(frame)
     assert (table["D50_std"] > 0).all()
+    for c in cqas:  # a new run's std in its parts where the model separates them (a GP), else the whole
+        std, of_mean, noise = (table[f"{c}_{p}"].to_numpy() for p in parts[1:])
+        known = np.isfinite(noise)
+        assert known.all() or not known.any()
+        np.testing.assert_allclose(std[known] ** 2, of_mean[known] ** 2 + noise[known] ** 2)
+        np.testing.assert_array_equal(of_mean[~known], std[~known])
     assert table["in_domain"].all()  # the training runs themselves
     assert main(["predict", run_dir, path, "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
@@ -86,7 +85,7 @@ def test_predict_json_rows_carry_the_domain_score(run_dir, doe_csv, tmp_path, ca
     records = json.loads(capsys.readouterr().out)
     for r in records:
         assert set(r) == {"row", "D50", "DoA", "crystallinity", "domain_score", "in_domain"}
-        assert set(r["D50"]) == {"mean", "std"} and isinstance(r["in_domain"], bool)
+        assert set(r["D50"]) == {"mean", "std", "std_of_mean", "noise_std"} and isinstance(r["in_domain"], bool)
         assert r["domain_score"] >= 0
     assert [r["in_domain"] for r in records] == [True, True, False]
     assert records[2]["domain_score"] > 1 > records[0]["domain_score"]

@@ -199,3 +199,46 @@ def test_an_infinite_calibration_factor_gives_infinite_not_nan_spreads(data, mon
         lower, upper = ens.predict_interval(X_new, level=0.999)  # more than 40 rows could back
     assert np.all(std == np.inf)
     assert np.all(lower == -np.inf) and np.all(upper == np.inf)
+
+
+@pytest.fixture(scope="module")
+def noisy_line() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """260 rows of a smooth response with noise (sd 0.5) several times the model's error: inputs, truth, measured."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(260, 2))
+    truth = 3 * X[:, 0] + np.sin(3 * X[:, 1])
+    return X, truth, truth + rng.normal(0, 0.5, len(truth))
+
+
+def test_gp_splits_the_std_of_a_new_run_into_the_mean_response_and_the_noise(noisy_line):
+    X, truth, y = noisy_line
+    ens = EnsembleRegressor("gp", random_state=0).fit(X[:60], y[:60])
+    mean, std = ens.predict(X[60:], return_std=True)
+    of_mean, noise = ens.std_of_mean(X[60:]), ens.noise_std(X[60:])
+    np.testing.assert_allclose(std**2, of_mean**2 + noise**2)
+    learnt = noise / ens.calibration_factors(X[60:])  # the noise the kernel learnt, before calibration
+    assert np.allclose(learnt, learnt[0]) and 0.35 < learnt[0] < 0.7
+    assert np.median(of_mean) < 0.5 * np.median(std)
+    err = np.abs(truth[60:] - mean)
+    # ±2σ of a new run holds every noise-free response here; ±2σ of the mean response is a real interval
+    assert np.mean(err <= 2 * std) == 1.0
+    assert 0.9 <= np.mean(err <= 2 * of_mean) < 1.0
+
+
+def test_an_ensemble_does_not_split_its_std(noisy_line):
+    X, _, y = noisy_line
+    ens = EnsembleRegressor("svr", {"kernel": "rbf", "C": 10.0}, n_members=6, random_state=0).fit(X[:60], y[:60])
+    _, std = ens.predict(X[60:], return_std=True)
+    np.testing.assert_array_equal(ens.std_of_mean(X[60:]), std)
+    assert np.isnan(ens.noise_std(X[60:])).all()
+
+
+def test_the_parts_are_nan_for_rows_that_are_not_profiles(data):
+    X, y, X_new, _ = data
+    ens = EnsembleRegressor(
+        "gp", features="descriptors", input_names=ModelData.from_frame(make_doe_frame(n=5)).input_names
+    ).fit(X, y)
+    bad = X_new[:3].copy()
+    bad[1, :] = np.nan
+    assert np.isnan(ens.std_of_mean(bad)[1]) and np.isnan(ens.noise_std(bad)[1])
+    assert np.isfinite(ens.std_of_mean(bad)[[0, 2]]).all()

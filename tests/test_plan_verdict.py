@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from core.plan.verdict import (
@@ -44,6 +45,27 @@ def test_agreeing_but_far_less_certain_model_is_not_yet_fit():
     assert v.table.loc[0, "status"] == IMPRECISE
     assert v.table.loc[0, "sigma_ratio"] == pytest.approx(8.0)
     assert not v.fit_for_purpose and "uncertainty" in v.message
+
+
+def test_the_replicates_scatter_counts_once_when_the_model_separates_its_own():
+    """σ = 4 of a new run is mostly the run's scatter (σ of the mean 1): against the mean of 4 replicates with sd 2.1,
+    |40 - 44.5| = 4.5 lies within 2·sqrt(4² + 2.1²/4) ≈ 8.3 but outside 2·sqrt(1² + 2.1²/4) ≈ 2.9."""
+    measured = {"D50": [42.0, 44.0, 45.0, 47.0]}
+    blurred = fit_for_purpose({"D50": (40.0, 4.0)}, measured)
+    split = fit_for_purpose({"D50": (40.0, 4.0)}, measured, std_of_mean={"D50": 1.0})
+    assert blurred.table.loc[0, "status"] != DISAGREES
+    assert split.table.loc[0, "status"] == DISAGREES
+    assert split.table.loc[0, "z"] == pytest.approx(4.5 / math.sqrt(1 + np.var(measured["D50"], ddof=1) / 4))
+    # precision is what the model does not know against the experiment's scatter
+    agreeing = fit_for_purpose({"D50": (44.0, 4.0)}, measured, std_of_mean={"D50": 1.0})
+    assert agreeing.table.loc[0, "status"] == FIT and agreeing.fit_for_purpose
+    assert agreeing.table.loc[0, "sigma_ratio"] == pytest.approx(1.0 / np.std(measured["D50"], ddof=1))
+
+
+def test_a_single_measurement_is_judged_against_a_new_runs_sigma():
+    # |40 - 43| = 3 lies within 2σ = 4 of a new run, though outside twice its σ of the mean (1)
+    v = fit_for_purpose({"D50": (40.0, 2.0)}, {"D50": [43.0]}, std_of_mean={"D50": 1.0})
+    assert v.table.loc[0, "status"] == UNKNOWN_SPREAD and v.table.loc[0, "z"] == pytest.approx(1.5)
 
 
 def test_a_single_measurement_cannot_judge_precision_and_unmeasured_cqas_are_skipped():

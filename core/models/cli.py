@@ -22,6 +22,9 @@ from core.models.target import TARGET_SCALES
 from core.models.uncertainty import CALIBRATIONS, UQ_METHODS
 from core.models.zoo import DEFAULT_FAMILIES, FAMILIES, SEARCHED_FAMILIES
 
+# per CQA: the mean, the std of a new run, and its two parts (what the model does not know, the run's own scatter)
+PREDICTED = ("mean", "std", "std_of_mean", "noise_std")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     fit = subparsers.add_parser("fit", help="fit a surrogate model with uncertainty for every CQA")
@@ -72,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     predict = subparsers.add_parser(
         "predict",
-        help="predict every CQA (mean and std) for the rows of a file, with each row's applicability-domain score",
+        help="predict every CQA (mean, std of a new run, std of the mean response, noise std) for the rows of a "
+        "file, with each row's applicability-domain score",
     )
     predict.add_argument("run", help="run directory written by `fit`")
     predict.add_argument("file", help="CSV or XLSX with the input columns")
@@ -175,13 +179,13 @@ def run_predict(args: argparse.Namespace) -> int:
     except (DoEReadError, ValueError) as exc:
         _err(f"{args.file}: {exc}")
         return EXIT_ROW_ERRORS
-    table = predictor.predict_frame(inputs)
+    table = predictor.predict_frame(inputs, split=True)
     table["domain_score"], table["in_domain"] = predictor.domain_scores(inputs)
     if args.json:
         records = [
             {
                 "row": _plain(row),
-                **{c: {"mean": _number(r[f"{c}_mean"]), "std": _number(r[f"{c}_std"])} for c in result.fits},
+                **{c: {key: _number(r[f"{c}_{key}"]) for key in PREDICTED} for c in result.fits},
                 "domain_score": _number(r["domain_score"]),
                 "in_domain": bool(r["in_domain"]),
             }

@@ -181,6 +181,10 @@ class CQAFit:
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         return self.ensemble.predict(_matrix(X, list(self.dataset.X_train.columns)), return_std=return_std)
 
+    def std_of_mean(self, X: Any) -> np.ndarray:
+        """Calibrated std of each row's mean response (`EnsembleRegressor.std_of_mean`)."""
+        return self.ensemble.std_of_mean(_matrix(X, list(self.dataset.X_train.columns)))
+
     def prediction_table(self) -> pd.DataFrame:
         """One row per training and hold-out experiment: measured, predicted, std (for the plots)."""
         parts = []
@@ -275,14 +279,19 @@ class CQAPredictor:
             return mean
         return mean, (np.column_stack(stds) if stds else np.empty((len(X), 0)))
 
-    def predict_frame(self, X: Any) -> pd.DataFrame:
-        """`<CQA>_mean` and `<CQA>_std` columns, indexed like X when X is a DataFrame."""
+    def predict_frame(self, X: Any, split: bool = False) -> pd.DataFrame:
+        """`<CQA>_mean` and `<CQA>_std` columns (the std of a new run), indexed like X when X is a DataFrame; with
+        `split`, also `<CQA>_std_of_mean` and `<CQA>_noise_std`, the two parts that std is made of."""
         mean, std = self.predict(X, return_std=True)
         index = X.index if isinstance(X, pd.DataFrame) else None
+        rows = _matrix(X, self.input_names)
         cols = {}
         for j, name in enumerate(self.cqa_names):
             cols[f"{name}_mean"] = mean[:, j]
             cols[f"{name}_std"] = std[:, j]
+            if split:
+                cols[f"{name}_std_of_mean"] = self.ensembles[name].std_of_mean(rows)
+                cols[f"{name}_noise_std"] = self.ensembles[name].noise_std(rows)
         return pd.DataFrame(cols, index=index)
 
 

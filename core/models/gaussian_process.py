@@ -112,6 +112,10 @@ class GaussianProcessModel(RegressorMixin, BaseEstimator):
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         return self.gp_.predict(np.asarray(X, float), return_std=return_std)
 
+    def noise_variance(self) -> float:
+        """The white-noise variance the kernel learnt, in the units of y (for a row of average weight)."""
+        return float(self.gp_.kernel_.k2.noise_level * self.gp_._y_train_std**2)
+
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out mean and std of every training row with the kernel held (closed form, R&W eq. 5.12)."""
         gp = self.gp_

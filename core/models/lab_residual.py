@@ -214,6 +214,10 @@ class LabResidual(RegressorMixin, BaseEstimator):
         mean, std = self.gp_.predict(self._descriptors(X), return_std=True)
         return base + mean, np.sqrt(std**2 + variance)
 
+    def noise_variance(self) -> float:
+        """The residual GP's white-noise variance: the scatter of a run about the model's mean response."""
+        return self.gp_.noise_variance()
+
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out mean and std of every training row, the calibration and the GP's kernel held."""
         mean, std = self.gp_.loo()

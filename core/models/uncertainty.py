@@ -53,6 +53,18 @@ are far. A side with fewer than `MIN_SIDE_SCORES` scores (or too few for the
 level asked) uses the pooled scores, and the outside factor is never below
 the inside one.
 
+The std of a new run mixes what the model does not know with the scatter of
+one run about its mean response (batch-to-batch variation and the analyses'
+noise), which no model removes. A Gaussian process models the two apart (its
+white-noise term), so for the GP and the grey box `std_of_mean` reports the
+first part alone, the uncertainty of the response a design gives on average:
+the predictive std less the noise, times the same calibration factor, so that
+std² = std_of_mean² + noise_std². An ensemble's spread is no model of the
+noise; without replicate runs nothing separates the two reliably (subtracting
+a GP's noise estimate from it left a third of the rows with no std at all on
+noise-dominated data), so its std of the mean is the std of a new run, an
+upper bound, and its `noise_std` is unknown (NaN).
+
 The model sees the rows through a `FeatureMap` (raw columns, shared profile
 descriptors, or both); rows are passed in the raw input order either way.
 When the parameters carry a target scale (`core.models.target`), the models
@@ -366,8 +378,9 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
             return self.from_model_scale(forest_tree_predictions(self.model_, Z))
         return self.from_model_scale(predict_pipelines(self.members_, Z))
 
-    def _spread(self, X: np.ndarray, factor: float | np.ndarray = 1.0) -> np.ndarray:
-        """On model-feature rows: `factor` (one, or one per row) times the members' (or the GP's) standard deviation.
+    def _spread(self, X: np.ndarray, factor: float | np.ndarray = 1.0, part: str = "std") -> np.ndarray:
+        """On model-feature rows: `factor` (one, or one per row) times the members' (or the GP's) standard deviation,
+        or for a GP one part of it (`part`: "std_of_mean" or "noise_std", see `_native_parts`).
 
         An infinite factor (too few calibration rows) makes the spread infinite, including where the
         members agree (inf · 0 would give NaN)."""
@@ -375,10 +388,19 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         if np.isinf(factor).all():
             return np.full(len(X), np.inf)
         if self.native_std_:
-            base = self._as_measured(*self.model_.predict(X, return_std=True))[1]
+            base = self._native_parts(*self.model_.predict(X, return_std=True))[part]
         else:
             base = self._member_predictions(X).std(axis=0, ddof=1)
         return np.where(np.isinf(factor), np.inf, factor * base)
+
+    def _native_parts(self, mean: np.ndarray, std: np.ndarray) -> dict[str, np.ndarray]:
+        """A GP's predictive std on the modelling scale as measured (the delta method at `mean`), whole and in its
+        two parts: the std of the mean response (the predictive variance less the white noise's) and the noise's."""
+        noise = self.model_[-1].noise_variance()
+        parts = {"std": std, "std_of_mean": np.sqrt(np.maximum(std**2 - noise, 0.0)), "noise_std": np.sqrt(noise)}
+        return {
+            name: self._as_measured(mean, np.broadcast_to(value, np.shape(mean)))[1] for name, value in parts.items()
+        }
 
     def calibration_factors(self, X: Any) -> np.ndarray:
         """Per raw row, the factor that turns the spread into σ: the inside or the outside one."""
@@ -421,3 +443,24 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         mean = self.from_model_scale(predict_pipelines([self.model_], Z)[0])
         half = self._spread(Z, self._side_factor(raw, self._factors_at(level)))
         return mean - half, mean + half
+
+    def std_of_mean(self, X: Any) -> np.ndarray:
+        """Calibrated std of each row's mean response: for a GP what the model does not know, without the scatter of
+        one run about its mean (`noise_std`); for an ensemble the std of a new run (the two are not separated)."""
+        return self._part(X, "std_of_mean")
+
+    def noise_std(self, X: Any) -> np.ndarray:
+        """Calibrated std of one run about its mean response, from a GP's white-noise term (constant on the modelling
+        scale, so it grows with the level on a log scale); NaN for an ensemble, which does not model it."""
+        return self._part(X, "noise_std")
+
+    def _part(self, X: Any, part: str) -> np.ndarray:
+        """A part of the calibrated std (`_native_parts`) of every row; NaN for rows that are not valid profiles."""
+        raw = self._rows(X)
+        Z = self.feature_map_.transform(raw)
+        ok = np.isfinite(Z).all(axis=1)
+        out = np.full(len(Z), np.nan)
+        if not ok.any() or (not self.native_std_ and part == "noise_std"):
+            return out
+        out[ok] = self._spread(Z[ok], self.calibration_factors(raw[ok]), part if self.native_std_ else "std")
+        return out

@@ -3,16 +3,20 @@
 Barhate et al. (2025), Table 3 and Step 8.
 
 Per CQA, with replicate measurements of mean m and standard deviation s
-(n ≥ 2) and a prediction μ ± σ:
+(n ≥ 2) and a prediction μ ± σ, where σ_m is the σ of the mean response (a
+new run's σ less its own scatter, `core.models.uncertainty`; σ itself where
+the model does not separate the two):
 
-* the model *disagrees* when |μ − m| > 2·sqrt(σ² + s²/n): the measurement is
-  outside what the model and the replicates' spread allow together;
-* otherwise it *agrees*, and it is *precise enough* when σ ≤ `sigma_ratio`·s,
-  i.e. its uncertainty is comparable to the experiment's own. An agreeing but
-  much less certain model still needs data there.
+* the model *disagrees* when |μ − m| > 2·sqrt(σ_m² + s²/n): the measurement
+  is outside what the model and the replicates' spread allow together (the
+  replicates' scatter is counted once, in s²/n, not again inside σ);
+* otherwise it *agrees*, and it is *precise enough* when σ_m ≤
+  `sigma_ratio`·s, i.e. what the model does not know is comparable to the
+  experiment's own scatter. An agreeing but much less certain model still
+  needs data there.
 
 With a single measurement there is no experimental spread: agreement is
-judged against σ alone and precision cannot be judged. The model is fit for
+judged against a new run's σ alone and precision cannot be judged. The model is fit for
 purpose at the design when every measured CQA agrees and is precise enough;
 otherwise the advice is to plan more experiments.
 """
@@ -54,21 +58,24 @@ def fit_for_purpose(
     predictions: Mapping[str, tuple[float, float]],
     replicates: Mapping[str, Sequence[float]],
     sigma_ratio: float = 2.0,
+    std_of_mean: Mapping[str, float] | None = None,
 ) -> Verdict:
-    """The verdict for one design: `predictions` CQA -> (mean, σ), `replicates` CQA -> measured values."""
+    """The verdict for one design: `predictions` CQA -> (mean, a new run's σ), `replicates` CQA -> measured values,
+    `std_of_mean` CQA -> σ of the mean response where the model separates it (otherwise σ stands for it)."""
     rows = []
     for cqa, (mu, sigma) in predictions.items():
+        of_mean = (std_of_mean or {}).get(cqa, sigma)
+        of_mean = sigma if of_mean is None or not math.isfinite(of_mean) else of_mean
         mean, sd, n = replicate_summary(replicates.get(cqa, ()))
-        row = {"cqa": cqa, "predicted_mean": mu, "predicted_std": sigma, "measured_mean": mean, "measured_std": sd}
-        row |= {"n": n, "z": math.nan, "sigma_ratio": math.nan}
+        row = {"cqa": cqa, "predicted_mean": mu, "predicted_std": sigma, "predicted_std_of_mean": of_mean}
+        row |= {"measured_mean": mean, "measured_std": sd, "n": n, "z": math.nan, "sigma_ratio": math.nan}
         if n == 0:
             row["status"] = NOT_MEASURED
         else:
-            spread = sd if n > 1 else 0.0
-            combined = math.sqrt(sigma**2 + spread**2 / n)
+            combined = math.sqrt(of_mean**2 + sd**2 / n) if n > 1 else sigma
             row["z"] = abs(mu - mean) / combined if combined > 0 else (0.0 if mu == mean else math.inf)
             if n > 1 and sd > 0:
-                row["sigma_ratio"] = sigma / sd
+                row["sigma_ratio"] = of_mean / sd
             if row["z"] > 2:
                 row["status"] = DISAGREES
             elif n < 2 or not sd > 0:
