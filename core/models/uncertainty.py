@@ -61,9 +61,9 @@ first part alone, the uncertainty of the response a design gives on average:
 the predictive std less the noise, times the same calibration factor, so that
 std² = std_of_mean² + noise_std². An ensemble's spread is no model of the
 noise; without replicate runs nothing separates the two reliably (subtracting
-a GP's noise estimate from it left a third of the rows with no std at all on
-noise-dominated data), so its std of the mean is the std of a new run, an
-upper bound, and its `noise_std` is unknown (NaN).
+a GP's noise estimate from it left a third to a half of the rows with no std
+at all on noise-dominated data), so its std of the mean is the std of a new
+run, an upper bound, and its `noise_std` is unknown (NaN).
 
 The model sees the rows through a `FeatureMap` (raw columns, shared profile
 descriptors, or both); rows are passed in the raw input order either way.

@@ -16,9 +16,9 @@ the model does not separate the two):
   needs data there.
 
 With a single measurement there is no experimental spread: agreement is
-judged against a new run's σ alone and precision cannot be judged. The model is fit for
-purpose at the design when every measured CQA agrees and is precise enough;
-otherwise the advice is to plan more experiments.
+judged against a new run's σ alone and precision cannot be judged. The model
+is fit for purpose at the design when every measured CQA agrees and is
+precise enough; otherwise the advice is to plan more experiments.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def fit_for_purpose(
     `std_of_mean` CQA -> σ of the mean response where the model separates it (otherwise σ stands for it)."""
     rows = []
     for cqa, (mu, sigma) in predictions.items():
-        of_mean = (std_of_mean or {}).get(cqa, sigma)
+        of_mean = (std_of_mean or {}).get(cqa)
         of_mean = sigma if of_mean is None or not math.isfinite(of_mean) else of_mean
         mean, sd, n = replicate_summary(replicates.get(cqa, ()))
         row = {"cqa": cqa, "predicted_mean": mu, "predicted_std": sigma, "predicted_std_of_mean": of_mean}
