@@ -71,7 +71,8 @@ def what_if_section(result: FitResult) -> None:
     right.dataframe(table.round(2), hide_index=True, key="whatif_predictions")
     right.caption(
         "± 1σ: a new run of this profile. Of the mean: what the model does not know about the response the profile "
-        "gives on average; run scatter: a run's own spread about it (Gaussian-process and grey-box models only)."
+        "gives on average; run scatter: a run's own spread about it, where a Gaussian-process or grey-box model "
+        "estimates it (otherwise empty, and the σ of the mean is the whole σ)."
     )
     where = "within" if inside[0] else "outside"
     right.caption(f"{where} the applicability domain (distance-to-data score {score[0]:.2f}; in domain up to 1)")

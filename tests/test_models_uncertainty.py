@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.gaussian_process import GaussianProcessRegressor
 from test_models_data import make_doe_frame
 
 from core.models.datasets import ModelData
+from core.models.gaussian_process import GaussianProcessModel
 from core.models.metrics import coverage, regression_scores
 from core.models.uncertainty import (
     MIN_SIDE_SCORES,
@@ -223,6 +225,24 @@ def test_gp_splits_the_std_of_a_new_run_into_the_mean_response_and_the_noise(noi
     # ±2σ of a new run holds every noise-free response here; ±2σ of the mean response is a real interval
     assert np.mean(err <= 2 * std) == 1.0
     assert 0.9 <= np.mean(err <= 2 * of_mean) < 1.0
+
+
+def test_the_split_needs_a_noise_the_likelihood_tells_from_the_signal(noisy_line):
+    """Noise-free rows: the learnt noise sits at its lower bound, so no part of σ is called noise."""
+    X, truth, y = noisy_line
+    interpolating = GaussianProcessModel(random_state=0).fit(X[:40], truth[:40])
+    assert math.isnan(interpolating.noise_variance())
+    assert 0.1 < GaussianProcessModel(random_state=0).fit(X[:60], y[:60]).noise_variance() < 0.5
+    # a Matérn term at its shortest length scale is uncorrelated between the runs: noise by another name
+    noisy = GaussianProcessModel(random_state=0).fit(X[:60], y[:60])
+    rough = noisy.gp_.kernel_.clone_with_theta(noisy.gp_.kernel_.theta)
+    rough.set_params(k1__k1__k2__length_scale=0.1, k1__k1__k1__constant_value=0.3, k2__noise_level=0.05)
+    noisy.gp_ = GaussianProcessRegressor(rough, normalize_y=True, optimizer=None).fit(X[:60], y[:60])
+    assert noisy.noise_variance() == pytest.approx((0.3 + 0.05) * noisy.gp_._y_train_std**2)
+    ens = EnsembleRegressor("gp", random_state=0).fit(X[:40], truth[:40])
+    _, std = ens.predict(X[60:], return_std=True)
+    np.testing.assert_array_equal(ens.std_of_mean(X[60:]), std)
+    assert np.isnan(ens.noise_std(X[60:])).all()
 
 
 def test_an_ensemble_does_not_split_its_std(noisy_line):

@@ -27,6 +27,7 @@ store instead of learning the same kernel again.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -39,6 +40,8 @@ from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern,
 
 from core.models.recent import RecentWork, rows_key
 
+NOISE_LEVEL = "k2__noise_level"  # the white-noise term is the kernel's last summand
+AT_BOUND = 1.01  # a hyper-parameter within 1 % of its lower bound sits on it
 LEARNT_KEPT = 4  # first fits kept per process: the study's α grid asks for the same rows many times in a row
 learnt_fits: RecentWork[GaussianProcessRegressor] = RecentWork(LEARNT_KEPT)
 
@@ -113,8 +116,20 @@ class GaussianProcessModel(RegressorMixin, BaseEstimator):
         return self.gp_.predict(np.asarray(X, float), return_std=return_std)
 
     def noise_variance(self) -> float:
-        """The white-noise variance the kernel learnt, in the units of y (for a row of average weight)."""
-        return float(self.gp_.kernel_.k2.noise_level * self.gp_._y_train_std**2)
+        """The variance of a run about its mean response, in the units of y (for a row of average weight): the
+        white noise, plus the Matérn term where its length scale sits at its lower bound (a process uncorrelated
+        between the runs is noise by another name, and the likelihood trades the two at equal value). NaN where the
+        white noise sits at its own lower bound: the fit interpolates the rows and does not tell the noise."""
+        kernel = self.gp_.kernel_
+        params = kernel.get_params()
+        floor = next(h.bounds[0, 0] for h in kernel.hyperparameters if h.name == NOISE_LEVEL)
+        if params[NOISE_LEVEL] <= AT_BOUND * floor:
+            return math.nan
+        noise = params[NOISE_LEVEL]
+        for h in kernel.hyperparameters:
+            if h.name.endswith("length_scale") and np.all(np.atleast_1d(params[h.name]) <= AT_BOUND * h.bounds[:, 0]):
+                noise += params[h.name.replace("k2__length_scale", "k1__constant_value")]
+        return float(noise * self.gp_._y_train_std**2)
 
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out mean and std of every training row with the kernel held (closed form, R&W eq. 5.12)."""

@@ -59,7 +59,10 @@ noise), which no model removes. A Gaussian process models the two apart (its
 white-noise term), so for the GP and the grey box `std_of_mean` reports the
 first part alone, the uncertainty of the response a design gives on average:
 the predictive std less the noise, times the same calibration factor, so that
-std² = std_of_mean² + noise_std². An ensemble's spread is no model of the
+std² = std_of_mean² + noise_std². The noise includes a Matérn term too rough
+to correlate the runs (`GaussianProcessModel.noise_variance`); where the white
+noise sits at its lower bound the fit interpolates the rows, the split is not
+made, and the std of the mean is the whole std. An ensemble's spread is no model of the
 noise; without replicate runs nothing separates the two reliably (subtracting
 a GP's noise estimate from it left a third to a half of the rows with no std
 at all on noise-dominated data), so its std of the mean is the std of a new
@@ -397,7 +400,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         """A GP's predictive std on the modelling scale as measured (the delta method at `mean`), whole and in its
         two parts: the std of the mean response (the predictive variance less the white noise's) and the noise's."""
         noise = self.model_[-1].noise_variance()
-        parts = {"std": std, "std_of_mean": np.sqrt(np.maximum(std**2 - noise, 0.0)), "noise_std": np.sqrt(noise)}
+        of_mean = np.sqrt(np.maximum(std**2 - noise, 0.0)) if math.isfinite(noise) else std  # NaN: not identified
+        parts = {"std": std, "std_of_mean": of_mean, "noise_std": np.sqrt(noise)}
         return {
             name: self._as_measured(mean, np.broadcast_to(value, np.shape(mean)))[1] for name, value in parts.items()
         }
