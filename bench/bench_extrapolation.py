@@ -26,7 +26,9 @@ relative to the default forest (targets for the cycled types: D50 and DoA
 test run (the batch's kinetic scatter and the analyses' noise, as the DoE was
 measured): the intervals are calibrated to hold a new measurement
 (`core.models.uncertainty`), so where the model's own error is far below the
-noise they hold the noise-free truth more often than their level says; then
+noise they hold the noise-free truth more often than their level says, and
+of the noise-free truth by the σ of the mean response (`std_of_mean`: the
+GP's and the grey box's σ less their noise; an ensemble's whole); then
 the applicability-domain flag per type, and the coverage inside and outside
 the domain.
 

@@ -284,7 +284,7 @@ class CQAPredictor:
         `split`, also `<CQA>_std_of_mean` and `<CQA>_noise_std`, the two parts that std is made of."""
         mean, std = self.predict(X, return_std=True)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        rows = _matrix(X, self.input_names)
+        rows = _matrix(X, self.input_names) if split else None
         cols = {}
         for j, name in enumerate(self.cqa_names):
             cols[f"{name}_mean"] = mean[:, j]

@@ -383,7 +383,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
 
     def _spread(self, X: np.ndarray, factor: float | np.ndarray = 1.0, part: str = "std") -> np.ndarray:
         """On model-feature rows: `factor` (one, or one per row) times the members' (or the GP's) standard deviation,
-        or for a GP one part of it (`part`: "std_of_mean" or "noise_std", see `_native_parts`).
+        or for a GP one part of it (`part`: "std_of_mean" or "noise_std", see `_native_parts`; an ensemble's spread
+        is whole whatever the part).
 
         An infinite factor (too few calibration rows) makes the spread infinite, including where the
         members agree (inf · 0 would give NaN)."""
@@ -398,7 +399,8 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
 
     def _native_parts(self, mean: np.ndarray, std: np.ndarray) -> dict[str, np.ndarray]:
         """A GP's predictive std on the modelling scale as measured (the delta method at `mean`), whole and in its
-        two parts: the std of the mean response (the predictive variance less the white noise's) and the noise's."""
+        two parts: the std of the mean response (the predictive variance less the noise's, `noise_variance`) and the
+        noise's."""
         noise = self.model_[-1].noise_variance()
         of_mean = np.sqrt(np.maximum(std**2 - noise, 0.0)) if math.isfinite(noise) else std  # NaN: not identified
         parts = {"std": std, "std_of_mean": of_mean, "noise_std": np.sqrt(noise)}
@@ -454,8 +456,9 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         return self._part(X, "std_of_mean")
 
     def noise_std(self, X: Any) -> np.ndarray:
-        """Calibrated std of one run about its mean response, from a GP's white-noise term (constant on the modelling
-        scale, so it grows with the level on a log scale); NaN for an ensemble, which does not model it."""
+        """Calibrated std of one run about its mean response, from a GP's noise (`noise_variance`; constant on the
+        modelling scale, so it grows with the level on a log scale); NaN for an ensemble, which does not model it,
+        and where the GP interpolates its rows."""
         return self._part(X, "noise_std")
 
     def _part(self, X: Any, part: str) -> np.ndarray:
@@ -466,5 +469,5 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
         out = np.full(len(Z), np.nan)
         if not ok.any() or (not self.native_std_ and part == "noise_std"):
             return out
-        out[ok] = self._spread(Z[ok], self.calibration_factors(raw[ok]), part if self.native_std_ else "std")
+        out[ok] = self._spread(Z[ok], self.calibration_factors(raw[ok]), part)
         return out
