@@ -58,6 +58,9 @@ def test_calibration_maps_the_simulated_cqa_onto_the_training_rows():
     x = np.array([30.0, 32.0, 35.0, 38.0, 40.0, 14.0])
     y = np.concatenate([2.0 + 1.5 * x[:5], [36.0]])
     assert calibration_fit(y, x, "affine") == pytest.approx((2.0, 1.5))
+    # least squares takes the same line from exact runs, and follows the run off the trend
+    assert calibration_fit(2.0 + 1.5 * y_sim, y_sim, "least_squares") == pytest.approx((2.0, 1.5))
+    assert calibration_fit(y, x, "least_squares")[1] < 1.0
 
 
 def test_samples_are_feasible_calibrated_simulations_and_nothing_is_simulated_twice():

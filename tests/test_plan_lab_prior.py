@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import qmc
 
 from core.doe import load_doe
 from core.models.datasets import ModelData
@@ -18,7 +19,7 @@ from core.plan.lab_prior import PriorRows, designed_runs, minimisation_form, pri
 from core.plan.propose import PlanSpec, default_prior, plan_experiments
 from core.plan.space import spaces_for
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
-from core.virtual_lab.transfer import SimulationCache
+from core.virtual_lab.transfer import SimulationCache, corresponding_states
 from tests.test_plan_propose import small_spec
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "doe.csv"
@@ -76,6 +77,29 @@ def test_the_calibration_sees_the_data_given_and_nothing_else(sample, small_desi
     a, b = rows.calibration["D50"]
     assert shifted.calibration["D50"] == pytest.approx((a + 10.0, b))
     np.testing.assert_allclose(shifted.values["D50"], rows.values["D50"] + 10.0)
+
+
+def test_planned_runs_that_find_less_than_the_simulator_promised_pull_its_line_down(sample, small_design):
+    """Three runs where the simulator promises its largest D50, measured at the DoE's smallest: a robust line
+    would leave them out as off the trend, so the prior would keep its promise there round after round."""
+    data, inputs, cqas, start_T, end_T = sample
+    names = data.schema.input_names
+    space = spaces_for(data.schema, (10,), start_T, end_T)[0]
+    cache = SimulationCache()
+    candidates = space.decode(qmc.Sobol(space.dim, seed=0).random(32))[names]
+    promised = cache.simulate(corresponding_states(inputs[names]).simulated_inputs(candidates))["D50"]
+    planned = candidates.loc[promised.nlargest(3).index]
+    found = pd.DataFrame({"D50": np.full(3, cqas["D50"].min())})
+    line = {}
+    for label, (x, y) in {
+        "DoE": (inputs, cqas),
+        "DoE + planned": (pd.concat([inputs, planned]), pd.concat([cqas, found])),
+    }.items():
+        rows = prior_rows(
+            x[names].reset_index(drop=True), y.reset_index(drop=True), ["D50"], [space], OBJECTIVES, (), cache
+        )
+        line[label] = rows.calibration["D50"]
+    assert line["DoE + planned"][1] < 0.8 * line["DoE"][1]
 
 
 def test_a_schema_the_virtual_lab_cannot_run_is_refused_plainly(sample):

@@ -17,9 +17,12 @@ simulator for the regime where its front lies, which a space-filling design
 of this size rarely touches. They depend on the planning space and the
 objectives only, so later rounds find them in `PRIOR_CACHE`. They are moved
 to the data's concentrations in corresponding states, and each CQA is
-mapped onto the data's range by the robust calibration the synthetic-data
-source uses (`core.virtual_lab.transfer`), fitted on the data's runs simulated
-alike. The simulator keeps its default parameters: it stands for another
+mapped onto the data's range by a least-squares line fitted on the data's runs
+simulated alike (`core.virtual_lab.transfer`). Not the robust line the
+synthetic-data source and the grey box use: the runs the planner adds go where
+the simulator promises most, and when they find less, the line must follow
+them, or the next round chases the same promise a little further on
+(README, Next experiments). The simulator keeps its default parameters: it stands for another
 compound, never for the user's.
 """
 
@@ -133,7 +136,7 @@ def prior_rows(
     simulated = pd.concat([measured, cache.simulate(design, n_jobs)], ignore_index=True)
     values, calibration = {}, {}
     for name in outcomes:
-        a, b = calibration_fit(cqas[name].to_numpy(float), measured[name].to_numpy(float), "affine")
+        a, b = calibration_fit(cqas[name].to_numpy(float), measured[name].to_numpy(float), "least_squares")
         calibration[name] = (a, b)
         values[name] = a + b * simulated[name].to_numpy(float)
     real = design.assign(**{CONCENTRATION: states.to_real(design[CONCENTRATION].to_numpy(float))})

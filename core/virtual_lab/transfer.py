@@ -14,8 +14,10 @@ Runs seeded far off the line the others follow, such as planned runs that
 explore hot starts, do not tilt it (`core.seeding.seeded_as_the_others`). The temperatures
 stay as they are.
 
-Values, by calibration (`calibration_fit`): a robust y_real ≈ a + b·y_sim fitted
-on the real runs simulated alike maps a simulated CQA onto the real data's range.
+Values, by calibration (`calibration_fit`): y_real ≈ a + b·y_sim fitted on the
+real runs simulated alike maps a simulated CQA onto the real data's range;
+robust to a few runs off the trend, or by least squares where those runs are
+the point (the planner's prior).
 
 Users: the synthetic-data source (`core.augment.simulated`), the planner's prior
 (`core.plan.lab_prior`) and the grey-box model family (`core.models.lab_residual`).
@@ -146,11 +148,13 @@ class SimulationCache:
 
 
 def calibration_fit(y_real: np.ndarray, y_sim: np.ndarray, kind: str) -> tuple[float, float]:
-    """(a, b) of y_real ≈ a + b·y_sim on the rows given (the training fold), robust to a few bad rows.
+    """(a, b) of y_real ≈ a + b·y_sim on the rows given (the training fold).
 
-    Theil-Sen: b is the median slope over all pairs of rows, a the median of y_real − b·y_sim. The
-    simulator stands for another compound, so it can put a real run in another regime (a simulated D50
-    far off the trend of the others); least squares would follow such a run, the medians do not."""
+    ``affine``, robust to a few bad rows: Theil-Sen, b the median slope over all pairs of rows, a the median of
+    y_real − b·y_sim. The simulator stands for another compound, so it can put a real run in another regime (a
+    simulated D50 far off the trend of the others); least squares would follow such a run, the medians do not.
+    ``least_squares`` follows every run, the few far from the rest most: the planner's prior wants exactly that,
+    for its planned runs are the ones that test the simulator where it promises most. ``shift``: b = 1."""
     ok = np.isfinite(y_real) & np.isfinite(y_sim)
     y_real, y_sim = y_real[ok], y_sim[ok]
     if kind == "none" or not len(y_real):
@@ -161,4 +165,8 @@ def calibration_fit(y_real: np.ndarray, y_sim: np.ndarray, kind: str) -> tuple[f
         dx, dy = y_sim[j] - y_sim[i], y_real[j] - y_real[i]
         if np.any(dx != 0):
             slope = float(np.clip(np.median(dy[dx != 0] / dx[dx != 0]), *SLOPE_RANGE))
+    if kind == "least_squares":
+        if len(y_real) >= 3 and np.ptp(y_sim) > 0:
+            slope = float(np.clip(np.polyfit(y_sim, y_real, 1)[0], *SLOPE_RANGE))
+        return float(np.mean(y_real - slope * y_sim)), slope
     return float(np.median(y_real - slope * y_sim)), slope
