@@ -80,8 +80,9 @@ def test_the_calibration_sees_the_data_given_and_nothing_else(sample, small_desi
 
 
 def test_planned_runs_that_find_less_than_the_simulator_promised_pull_its_line_down(sample, small_design):
-    """Three runs where the simulator promises its largest D50, measured at the DoE's smallest: a robust line
-    would leave them out as off the trend, so the prior would keep its promise there round after round."""
+    """Three runs where the simulator promises its largest D50, measured at the DoE's smallest, pull the prior's
+    line down: a robust line hardly moves for three runs off the trend of 31, and the prior would keep its promise
+    there round after round."""
     data, inputs, cqas, start_T, end_T = sample
     names = data.schema.input_names
     space = spaces_for(data.schema, (10,), start_T, end_T)[0]

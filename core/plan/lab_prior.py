@@ -21,9 +21,9 @@ mapped onto the data's range by a least-squares line fitted on the data's runs
 simulated alike (`core.virtual_lab.transfer`). Not the robust line the
 synthetic-data source and the grey box use: the runs the planner adds go where
 the simulator promises most, and when they find less, the line must follow
-them, or the next round chases the same promise a little further on
-(README, Next experiments). The simulator keeps its default parameters: it stands for another
-compound, never for the user's.
+them, or the next round chases the same promise a little further on (README,
+Next experiments). The simulator keeps its default parameters: it stands for
+another compound, never for the user's.
 """
 
 from __future__ import annotations
