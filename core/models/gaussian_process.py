@@ -41,6 +41,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern,
 from core.models.recent import RecentWork, rows_key
 
 NOISE_LEVEL = "k2__noise_level"  # the white-noise term is the kernel's last summand
+MATERN_SCALE = "k2__length_scale"
 AT_BOUND = 1.01  # a hyper-parameter within 1 % of its lower bound sits on it
 LEARNT_KEPT = 4  # first fits kept per process: the study's α grid asks for the same rows many times in a row
 learnt_fits: RecentWork[GaussianProcessRegressor] = RecentWork(LEARNT_KEPT)
@@ -126,9 +127,9 @@ class GaussianProcessModel(RegressorMixin, BaseEstimator):
         if params[NOISE_LEVEL] <= AT_BOUND * floor:
             return math.nan
         noise = params[NOISE_LEVEL]
-        for h in kernel.hyperparameters:
-            if h.name.endswith("length_scale") and np.all(np.atleast_1d(params[h.name]) <= AT_BOUND * h.bounds[:, 0]):
-                noise += params[h.name.replace("k2__length_scale", "k1__constant_value")]
+        for h in kernel.hyperparameters:  # the Matérn is the k2 of a constant × Matérn product
+            if h.name.endswith(MATERN_SCALE) and np.all(np.atleast_1d(params[h.name]) <= AT_BOUND * h.bounds[:, 0]):
+                noise += params[h.name.removesuffix(MATERN_SCALE) + "k1__constant_value"]
         return float(noise * self.gp_._y_train_std**2)
 
     def loo(self) -> tuple[np.ndarray, np.ndarray]:

@@ -165,8 +165,7 @@ def calibration_fit(y_real: np.ndarray, y_sim: np.ndarray, kind: str) -> tuple[f
         dx, dy = y_sim[j] - y_sim[i], y_real[j] - y_real[i]
         if np.any(dx != 0):
             slope = float(np.clip(np.median(dy[dx != 0] / dx[dx != 0]), *SLOPE_RANGE))
-    if kind == "least_squares":
-        if len(y_real) >= 3 and np.ptp(y_sim) > 0:
-            slope = float(np.clip(np.polyfit(y_sim, y_real, 1)[0], *SLOPE_RANGE))
-        return float(np.mean(y_real - slope * y_sim)), slope
-    return float(np.median(y_real - slope * y_sim)), slope
+    elif kind == "least_squares" and len(y_real) >= 3 and np.ptp(y_sim) > 0:
+        slope = float(np.clip(np.polyfit(y_sim, y_real, 1)[0], *SLOPE_RANGE))
+    centre = np.mean if kind == "least_squares" else np.median
+    return float(centre(y_real - slope * y_sim)), slope
