@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_reactors.py --barrier  # only the training-barrier study (reuses the record)
     .venv/bin/python bench/bench_reactors.py --control --hours 200 --closed-loop-hours 6 --out runs/reactors_control
         # only the control studies: true optimum, closed loop, search size, steadiness, offset correction,
-        # held setpoints' coolant reserve (headroom), cooling failure
+        # held setpoints' coolant reserve (headroom), the learned model's trust limit, cooling failure
         # (on a neural ODE trained for 3,000 steps unless --out holds one);
         # --studies closed_loop,steadiness picks some of them
 
@@ -617,6 +617,19 @@ def headroom_study(config, pi, learner, hours: float, settings: PlannerSettings,
     return variant_table(config, pi, learner, hours, settings, HEADROOM_VARIANTS, seeds)
 
 
+TRUST_LIMITS_K = (None, 20.0, 10.0)
+
+
+def trust_study(config, pi, learner, hours: float, settings: PlannerSettings, seeds=(101, 202)) -> dict:
+    """Setpoints held, the offset correction on: feeds frozen where the model's coolant forecast is far off."""
+    section(f"Held setpoints, offset correction and the trust limit, 3 scenarios + 2 random x {hours:g} h")
+    variants = tuple(
+        (f"held, offset, trust {'off' if t is None else f'{t:g} K'}", EconomicOptimizer, {"trust_limit_K": t})
+        for t in TRUST_LIMITS_K
+    )
+    return variant_table(config, pi, learner, hours, settings, variants, seeds)
+
+
 def variant_table(config, pi, learner, hours: float, settings: PlannerSettings, variants, seeds) -> dict:
     """Each planner variant, PI and the oracle on the three scenarios and the random schedules `seeds`: the
     3-scenario means (share of the oracle, T sd against PI's), each schedule's throughput and violations, and
@@ -892,6 +905,12 @@ def main() -> None:
     parser.add_argument("--curve-hours", type=float, default=3.0, help="scenario length of the steadiness curve")
     parser.add_argument("--planner-seed", type=int, default=0, help="seed of the planners' searches (control studies)")
     parser.add_argument(
+        "--trust-limit",
+        type=float,
+        default=PlannerSettings.trust_limit_K,
+        help="learned planner's trust limit in K (control studies; 0: off, as before it existed)",
+    )
+    parser.add_argument(
         "--record-seed",
         type=int,
         default=0,
@@ -960,13 +979,15 @@ CONTROL_STUDIES = (
     "steadiness",
     "offset",
     "headroom",
+    "trust",
     "cooling_failure",
 )
 
 
 def control_studies(args, config, pi, learner, validation: pd.DataFrame, unprotected: bool = True) -> dict:
     """Everything about control: optimum, comparison, search size, steadiness, offset, headroom, cooling failure."""
-    hours, settings = args.closed_loop_hours, PlannerSettings(random_state=args.planner_seed)
+    hours = args.closed_loop_hours
+    settings = PlannerSettings(random_state=args.planner_seed, trust_limit_K=args.trust_limit or None)
     populations = tuple(int(p) for p in args.cem_populations.split(","))
     chosen = args.studies.split(",")
     unknown = set(chosen) - set(CONTROL_STUDIES)
@@ -980,6 +1001,7 @@ def control_studies(args, config, pi, learner, validation: pd.DataFrame, unprote
         "steadiness": lambda: steadiness_curve(config, pi, learner, args.curve_hours, settings, (10.0, 15.0)),
         "offset": lambda: offset_study(config, pi, learner, hours, settings, validation),
         "headroom": lambda: headroom_study(config, pi, learner, hours, settings),
+        "trust": lambda: trust_study(config, pi, learner, hours, settings),
         "cooling_failure": lambda: cooling_failure(config, pi, hours, (0, 5, 15)),
     }
     return {name: studies[name]() for name in CONTROL_STUDIES if name in chosen}

@@ -78,6 +78,8 @@ def test_compare_options_change_only_the_planner_settings_they_name():
     assert default.max_setpoint_move_K == 0.0 and default.offset_window_min > 0
     assert settings("--coolant-headroom", "2") == PlannerSettings(coolant_headroom_K=2.0)
     assert settings("--offset-correction", "0") == PlannerSettings(offset_window_min=0)
+    assert settings("--trust-limit", "20") == PlannerSettings(trust_limit_K=20.0)
+    assert settings("--trust-limit", "0") == PlannerSettings(trust_limit_K=None)
     assert settings("--free-setpoints").max_setpoint_move_K is None
     assert settings("--setpoint-move", "1.5", "--seed", "3") == PlannerSettings(max_setpoint_move_K=1.5, random_state=3)
 

@@ -211,6 +211,30 @@ def test_move_limits_hold_the_setpoints_and_bound_the_feed_moves():
     assert np.array_equal(lower[:N], free.lower[:N]) and np.array_equal(upper[:N], free.upper[:N])
 
 
+class MissedCoolant(TrueModelPredictor):
+    """The true model, with the offset of a learned model that misses R1's coolant command by 30 K."""
+
+    def offset(self) -> np.ndarray:
+        offset = np.zeros(4 * N)
+        offset[3 * N] = 30.0
+        return offset
+
+
+def test_a_feed_may_not_rise_while_the_model_misses_the_coolant_of_a_reactor_it_reaches():
+    plant = Plant(CONFIG, PI)
+    start_sp, start_feeds = rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min, dtype=float)
+    plant.reset(start_sp, start_feeds)
+    settings = PlannerSettings(horizon_min=10, population=16, iterations=2, max_setpoint_move_K=0.0)
+    feeds = {}
+    for limit in (None, 40.0, 10.0):
+        planner = EconomicOptimizer(CONFIG, MissedCoolant(plant), replace(settings, trust_limit_K=limit))
+        feeds[limit] = planner.decide(plant.setpoints_, plant.feed_requests_)[1]
+    assert (feeds[None] > start_feeds).all() and (feeds[40.0] > start_feeds).all()  # the true model raises both
+    assert feeds[10.0][0] <= start_feeds[0] and feeds[10.0][1] > start_feeds[1]  # R1 is on the first train only
+    true_model = EconomicOptimizer(CONFIG, TrueModelPredictor(plant), replace(settings, trust_limit_K=0.0))
+    assert not true_model.frozen_feeds().any()  # a model without an offset is never frozen
+
+
 def test_holding_the_setpoints_steadies_the_temperatures_and_still_raises_throughput():
     scenario = {"deactivation and supply": evaluation_scenarios(CONFIG, 0.5)["deactivation and supply"]}
     sd, throughput = {}, {}

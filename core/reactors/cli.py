@@ -4,7 +4,7 @@
     python -m core.reactors train data.csv --model lstm --out models/ [--barrier-weight 1]
     python -m core.reactors models models/ [--json]
     python -m core.reactors compare models/ [--json] [--steadiness 20] [--free-setpoints | --setpoint-move 2]
-        [--offset-correction 10] [--cem-oracle]
+        [--offset-correction 10] [--trust-limit 10] [--cem-oracle]
 
 `register` adds the same commands under ``python -m core reactors``.
 """
@@ -143,7 +143,10 @@ def planner_settings(args: argparse.Namespace) -> PlannerSettings:
         "offset_window_min": args.offset_correction,
         "coolant_headroom_K": args.coolant_headroom,
     }
-    return replace(settings, **{k: v for k, v in given.items() if v is not None})
+    settings = replace(settings, **{k: v for k, v in given.items() if v is not None})
+    if args.trust_limit is not None:
+        settings = replace(settings, trust_limit_K=args.trust_limit or None)
+    return settings
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -306,6 +309,14 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="K",
         help=f"coolant reserve above its floor the planner keeps (default {PlannerSettings.coolant_headroom_K:g} K)",
+    )
+    compare.add_argument(
+        "--trust-limit",
+        type=_non_negative,
+        default=None,
+        metavar="K",
+        help="hold a feed while the learned model misses the coolant command of a reactor it reaches by more than K "
+        f"(default {PlannerSettings.trust_limit_K:g} K; 0: off)",
     )
     compare.add_argument(
         "--cem-oracle", action="store_true", help="also run the search on the true model and the shooting MPC"

@@ -58,6 +58,9 @@ class PlannerSettings:
     max_setpoint_move_K: float | None = 0.0  # per decision; 0 holds the setpoints (PI keeps T steady), None: free
     offset_window_min: int = 10  # learned model: subtract its mean error over this many past minutes (0: off)
     max_feed_move_L_min: float | None = None  # per decision
+    # learned model: a feed may not rise while the model's coolant forecast for a reactor it reaches is off by more
+    # than this over the offset window (`bench_reactors.py --studies trust`); None: off
+    trust_limit_K: float | None = 10.0
     setpoint_window_K: tuple[float, float] = (35.0, 1.0)  # setpoints between T_max - 35 and T_max - 1
     random_state: int = 0
 
@@ -272,8 +275,23 @@ class EconomicOptimizer:
         if s.max_feed_move_L_min is not None:
             step[n:] = s.max_feed_move_L_min
         lower = np.minimum(np.maximum(self.lower, current - step), self.upper)
-        upper = np.maximum(np.minimum(self.upper, current + step), lower)
-        return lower, upper
+        upper = np.minimum(self.upper, current + step)
+        upper[n:] = np.where(self.frozen_feeds(), np.minimum(upper[n:], current[n:]), upper[n:])
+        return lower, np.maximum(upper, lower)
+
+    def frozen_feeds(self) -> np.ndarray:
+        """Feeds that may not rise: they reach a reactor whose coolant command the learned model has missed by more
+        than `trust_limit_K` over the offset window.
+
+        There the loop is somewhere the model has not learned (a coolant command clipped at its floor through a
+        cooling failure), its forecasts do not tell a safe feed from an unsafe one, and a cut feed is the safe move.
+        """
+        limit, n = self.settings.trust_limit_K, self.config.n_reactors
+        offset = getattr(self.predictor, "offset", None)
+        if limit is None or offset is None:
+            return np.zeros(self.config.n_feeds, dtype=bool)
+        missed = np.abs(offset()[3 * n :]) > limit
+        return (self.model.flow_gain[missed] > 1e-12).any(axis=0)
 
     def decide(self, current_setpoints: np.ndarray, current_feeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s, n = self.settings, self.config.n_reactors
