@@ -142,6 +142,8 @@ if st.button("Run closed loop", key="reactor_run", type="primary"):
 if st.session_state.get(state.REACTOR_CLOSED_LOOP) == (model_key, cl_hours, scenario):
     table, records, events = closed_loop(config_json, data_key, model_key, cl_hours, scenario)
     st.dataframe(analysis.closed_loop_table(table).round(2), hide_index=True, key="reactor_cl_table")
+    if note := analysis.held_back_note(table):
+        st.caption(note)
     reactor_names = dict(enumerate(config.reactor_names))
     reactor = int(st.selectbox("Reactor", list(reactor_names), format_func=reactor_names.get, key="reactor_cl_reactor"))
     st.plotly_chart(plots.closed_loop_trajectories(records, config, reactor), key="reactor_cl_plot")

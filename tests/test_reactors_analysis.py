@@ -16,6 +16,7 @@ from core.reactors.analysis import (
     accuracy_table,
     closed_loop_table,
     disturbance_table,
+    held_back_note,
     optimizer_table,
     rollout_range,
     rollouts,
@@ -118,10 +119,22 @@ def test_closed_loop_table_orders_the_supervisors_and_gives_the_share_in_percent
         "optimum_kg_h": 125.0,
         "share_of_optimum": 0.8,
     }
+    learned = metrics | {"held_decisions": 3}
+    table = closed_loop_table({"oracle": metrics, "pid": metrics | {"share_of_optimum": 0.5}, "learned": learned})
+    assert list(table["supervisor"]) == ["pid", "learned", "oracle"]  # the PI baseline first
+    held = table["decisions with a feed held back"]
+    assert held[1] == 3 and pd.isna(held[0])  # only planners are held back
     table = closed_loop_table({"oracle": metrics, "pid": metrics | {"share_of_optimum": 0.5}})
-    assert list(table["supervisor"]) == ["pid", "oracle"]  # the PI baseline first; absent supervisors left out
+    assert list(table["supervisor"]) == ["pid", "oracle"]  # absent supervisors left out
     assert list(table["share of optimum (%)"]) == pytest.approx([50.0, 80.0])
     assert table.loc[0, "steady-state optimum (kg/h)"] == 125.0 and table.loc[0, "max T (K)"] == 399.0
+
+
+def test_held_back_note_counts_the_learned_optimiser_s_held_decisions():
+    assert held_back_note({"pid": {}, "learned": {"held_decisions": 0}}) is None
+    assert held_back_note({"pid": {}}) is None
+    note = held_back_note({"learned": {"held_decisions": 4}}, limit_K=12.0)
+    assert note.startswith("In 4 of its decisions") and "12 K" in note
 
 
 def test_disturbance_table_gives_the_events_in_hours():

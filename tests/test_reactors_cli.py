@@ -49,6 +49,7 @@ def test_simulate_train_compare_pipeline(tmp_path, capsys):
         assert result[controller]["share_of_optimum"] == pytest.approx(share)
 
     assert result["oracle"]["selection_time_s"] > 0  # the oracle tried its policies on every whole scenario
+    assert isinstance(result["learned"]["held_decisions"], int) and "held_decisions" not in result["pid"]
 
     report_path = models / "node_report.json"  # as if a longer record had shown the model no better than holding
     report = json.loads(report_path.read_text())

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from core.reactors.closed_loop import compare_controllers, run_closed_loop, summary_table
+from core.reactors.closed_loop import ClosedLoopRun, compare_controllers, run_closed_loop, summary_table
 from core.reactors.control import PIConfig
 from core.reactors.dataset import split_chronological
 from core.reactors.disturbances import Disturbance, DisturbanceSchedule
@@ -225,14 +225,27 @@ def test_a_feed_may_not_rise_while_the_model_misses_the_coolant_of_a_reactor_it_
     start_sp, start_feeds = rule_based_setpoints(CONFIG), np.asarray(CONFIG.nominal_feed_L_min, dtype=float)
     plant.reset(start_sp, start_feeds)
     settings = PlannerSettings(horizon_min=10, population=16, iterations=2, max_setpoint_move_K=0.0)
-    feeds = {}
+    feeds, held = {}, {}
     for limit in (None, 40.0, 10.0):
         planner = EconomicOptimizer(CONFIG, MissedCoolant(plant), replace(settings, trust_limit_K=limit))
         feeds[limit] = planner.decide(plant.setpoints_, plant.feed_requests_)[1]
+        held[limit] = planner.held_decisions_
+    assert held == {None: 0, 40.0: 0, 10.0: 1}  # counted for the report
     assert (feeds[None] > start_feeds).all() and (feeds[40.0] > start_feeds).all()  # the true model raises both
     assert feeds[10.0][0] <= start_feeds[0] and feeds[10.0][1] > start_feeds[1]  # R1 is on the first train only
     true_model = EconomicOptimizer(CONFIG, TrueModelPredictor(plant), replace(settings, trust_limit_K=0.0))
     assert not true_model.frozen_feeds().any()  # a model without an offset is never frozen
+
+
+def test_summary_adds_up_violations_and_held_decisions_over_scenarios():
+    record = pd.DataFrame({"time_min": [0.0]})
+    metrics = {"throughput_kg_h": 100.0, "violations": 1, "max_temperature_K": 401.0, "max_decision_time_ms": 5.0}
+    runs = [
+        ClosedLoopRun("learned", name, record, [], metrics | {"held_decisions": held, "optimum_kg_h": 200.0})
+        for name, held in (("a", 2), ("b", 3))
+    ]
+    row = summary_table(runs)["learned"]
+    assert row["held_decisions"] == 5 and row["violations"] == 2 and row["share_of_optimum"] == 0.5
 
 
 def test_holding_the_setpoints_steadies_the_temperatures_and_still_raises_throughput():

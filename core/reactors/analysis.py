@@ -18,6 +18,7 @@ from core.reactors.closed_loop import CONTROLLERS, compare_controllers, summary_
 from core.reactors.control import PIConfig
 from core.reactors.learning import DynamicsLearner
 from core.reactors.network import NetworkConfig
+from core.reactors.planning import PlannerSettings
 from core.reactors.scenarios import evaluation_scenarios
 
 MODEL_LABELS = {"lstm": "LSTM with attention", "lagrangian": "Lagrangian + dissipation", "node": "Neural ODE (MLP)"}
@@ -32,6 +33,7 @@ CLOSED_LOOP_COLUMNS = {
     "max T (K)": "max_temperature_K",
     "time per decision (ms)": "decision_time_ms",
     "steady-state optimum (kg/h)": "optimum_kg_h",
+    "decisions with a feed held back": "held_decisions",  # by the trust limit; planners only
 }
 
 
@@ -165,12 +167,24 @@ def closed_loop_table(table: dict[str, dict]) -> pd.DataFrame:
     """One row per supervisor of `summary_table`, in the order PI, learned, oracle, with its share of the optimum."""
     rows = [
         {"supervisor": name}
-        | {column: table[name][key] for column, key in CLOSED_LOOP_COLUMNS.items()}
+        | {column: table[name].get(key) for column, key in CLOSED_LOOP_COLUMNS.items()}
         | {"share of optimum (%)": 100 * table[name]["share_of_optimum"]}
         for name in CONTROLLERS
         if name in table
     ]
     return pd.DataFrame(rows)
+
+
+def held_back_note(table: dict[str, dict], limit_K: float | None = PlannerSettings.trust_limit_K) -> str | None:
+    """Says how often the trust limit held the learned optimiser's feeds back in a `summary_table`, if it did."""
+    held = table.get("learned", {}).get("held_decisions", 0)
+    if not held:
+        return None
+    return (
+        f"In {held} of its decisions the learned optimiser held a feed back: its model missed the coolant command of "
+        f"a reactor that feed reaches by more than {limit_K:g} K, so it had lost that loop "
+        "(as through a cooling failure), and a higher feed would have rested on guesses."
+    )
 
 
 def disturbance_table(events: list[dict]) -> pd.DataFrame:

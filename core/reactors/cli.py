@@ -41,6 +41,7 @@ TABLE_COLUMNS = (
     ("max_temperature_K", "max T K", "{:.1f}"),
     ("decision_time_ms", "ms/decision", "{:.0f}"),
     ("share_of_optimum", "% of optimum", "{:.1%}"),
+    ("held_decisions", "feed held back", "{:d}"),  # decisions in which the trust limit held a feed; planners only
 )
 
 
@@ -200,7 +201,10 @@ def _metrics_table(table: dict[str, dict]) -> str:
     for controller in CONTROLLERS + OPTIONAL_CONTROLLERS:
         if controller in table:
             row = table[controller]
-            cells = [fmt.format(int(row[key]) if fmt == "{:d}" else row[key]) for key, _, fmt in TABLE_COLUMNS]
+            cells = [
+                fmt.format(int(row[key]) if fmt == "{:d}" else row[key]) if key in row else "–"
+                for key, _, fmt in TABLE_COLUMNS
+            ]
             lines.append(f"{controller:<10}" + "".join(f"{c:>17}" for c in cells))
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -138,9 +139,12 @@ def compare_controllers(
             run.scenario = scenario
         else:
             plant = plant_factory()
-            decide = _supervisor(controller, plant, learner, settings, program)
+            planner = _supervisor(controller, plant, learner, settings)
+            decide = None if planner is None else partial(_decide, planner, plant)
             record, times = run_closed_loop(plant, decide, minutes, settings.replan_every_min, start, report)
             run = ClosedLoopRun(controller, scenario, record, times)
+            if planner is not None:
+                run.metrics["held_decisions"] = planner.held_decisions_
         run.metrics = {**performance(config, run.record), **decision_timing(run.decision_times_s), **run.metrics}
         run.metrics["optimum_kg_h"] = optimum[scenario]
         run.metrics["share_of_optimum"] = run.metrics["throughput_kg_h"] / optimum[scenario]
@@ -228,21 +232,22 @@ def hindsight_oracle(
     return run
 
 
+def _decide(planner: EconomicOptimizer, plant: Plant) -> tuple[np.ndarray, np.ndarray]:
+    return planner.decide(plant.setpoints_, plant.feed_requests_)
+
+
 def _supervisor(
-    controller: str, plant: Plant, learner: DynamicsLearner | None, settings: PlannerSettings, program
-) -> Callable[[], tuple[np.ndarray, np.ndarray]] | None:
-    """The decision function of one supervisor on one plant (None: keep the rule's setpoints)."""
+    controller: str, plant: Plant, learner: DynamicsLearner | None, settings: PlannerSettings
+) -> EconomicOptimizer | None:
+    """The planner of one supervisor on one plant (None: keep the rule's setpoints)."""
     if controller == "pid":
         return None
     if controller == "oracle_cem":
         predictor = TrueModelPredictor(plant)
     else:
         predictor = LearnedModelPredictor(plant, learner, settings.offset_window_min)
-    if controller == "learned_shooting":
-        shooting = ShootingPlanner(plant.config, predictor, settings)
-        return lambda: shooting.decide(plant.setpoints_, plant.feed_requests_)
-    optimizer = EconomicOptimizer(plant.config, predictor, settings)
-    return lambda: optimizer.decide(plant.setpoints_, plant.feed_requests_)
+    planner = ShootingPlanner if controller == "learned_shooting" else EconomicOptimizer
+    return planner(plant.config, predictor, settings)
 
 
 def summary_table(runs: list[ClosedLoopRun]) -> dict[str, dict]:
@@ -251,7 +256,9 @@ def summary_table(runs: list[ClosedLoopRun]) -> dict[str, dict]:
     for controller in dict.fromkeys(run.controller for run in runs):
         mine = [run.metrics for run in runs if run.controller == controller]
         row = {key: float(np.mean([m[key] for m in mine])) for key in mine[0]}
-        row["violations"] = int(sum(m["violations"] for m in mine))
+        for key in ("violations", "held_decisions"):  # counts add up over scenarios
+            if key in row:
+                row[key] = int(sum(m[key] for m in mine))
         row["max_temperature_K"] = float(max(m["max_temperature_K"] for m in mine))
         row["max_decision_time_ms"] = float(max(m["max_decision_time_ms"] for m in mine))
         row["share_of_optimum"] = row["throughput_kg_h"] / row["optimum_kg_h"]

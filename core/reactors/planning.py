@@ -223,6 +223,7 @@ class EconomicOptimizer:
         self.rng = np.random.default_rng(s.random_state)
         self.plan_: np.ndarray | None = None
         self.last_objective_: float = np.nan
+        self.held_decisions_ = 0  # decisions in which the trust limit held a feed back
 
     def objective(self, plans: np.ndarray) -> np.ndarray:
         s, n = self.settings, self.config.n_reactors
@@ -276,7 +277,9 @@ class EconomicOptimizer:
             step[n:] = s.max_feed_move_L_min
         lower = np.minimum(np.maximum(self.lower, current - step), self.upper)
         upper = np.minimum(self.upper, current + step)
-        upper[n:] = np.where(self.frozen_feeds(), np.minimum(upper[n:], current[n:]), upper[n:])
+        frozen = self.frozen_feeds()
+        upper[n:] = np.where(frozen, np.minimum(upper[n:], current[n:]), upper[n:])
+        self.held_decisions_ += int(frozen.any())
         return lower, np.maximum(upper, lower)
 
     def frozen_feeds(self) -> np.ndarray:
