@@ -287,7 +287,7 @@ class EconomicOptimizer:
         than `trust_limit_K` over the offset window.
 
         There the loop is somewhere the model has not learned (a coolant command clipped at its floor through a
-        cooling failure), its forecasts do not tell a safe feed from an unsafe one, and a cut feed is the safe move.
+        cooling failure), its forecasts do not tell a safe feed from an unsafe one, and only a lower feed is safe.
         """
         limit, n = self.settings.trust_limit_K, self.config.n_reactors
         offset = getattr(self.predictor, "offset", None)
