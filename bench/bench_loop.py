@@ -22,8 +22,14 @@ lab noise; the start data stay the sample's.
 kinetics and solubility), each judged by its own lab and its own true front,
 and the medians are over campaigns and seeds. The virtual lab's prior
 (`--priors virtual_lab`, `core/plan/lab_prior.py`) simulates the default
-lab, so on the sample and on even campaigns its prior is the truth itself;
-only other compounds measure it honestly.
+lab with its rate constants fitted to the data, so on the sample and on even
+campaigns its prior is the truth itself; only other compounds measure it
+honestly. Those differ from the default lab in the rate constants the fit
+moves and in solubility; `--structure-spread S` also moves every other
+constant of their kinetics (orders, energies, sizes) by a log-normal factor
+of spread S, which no fit of rate constants can reach. `--simulator-runs N`
+sets how many runs of each `ehvi` batch are the fitted simulator's own
+designs (`PlanSpec.simulator_runs`).
 
 `--designs` also scores the Design screen's answer before the first round
 and after the last: the product's surrogate models (`fit_cqa_models`, its
@@ -42,7 +48,7 @@ region the first designs found?).
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache bench/loop_true_fronts.json] [--fused-kernel]
         [--features raw descriptors both] [--priors none virtual_lab] [--campaigns 11 13 15] [--solubility]
-        [--designs]
+        [--designs] [--simulator-runs 1] [--structure-spread 0.1]
 
 `--features` lists the planning GPs' inputs to compare (default: the product's, raw),
 and `--priors` their priors; each strategy runs once per feature set and prior on the same seeds. `--solubility` gives
@@ -232,7 +238,7 @@ def starts(args: argparse.Namespace, spec: PlanSpec) -> list[Start]:
     """The shipped sample (the default lab), or fresh campaigns (odd ids: other compounds, `bench/campaigns.py`)."""
     labs = [("sample", load_doe(SAMPLE).data, ModelParameters())]
     if args.campaigns:
-        compounds = {i: compound(1000 + i, i % 2 == 1) for i in args.campaigns}
+        compounds = {i: compound(1000 + i, i % 2 == 1, args.structure_spread) for i in args.campaigns}
         labs = [(f"campaign {i}", campaign(i, p)[0], p) for i, p in compounds.items()]
     out = []
     for name, data, params in labs:
@@ -315,6 +321,12 @@ def main() -> None:
     parser.add_argument("--recommend", type=int, default=8, help="size of the recommended Pareto set")
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--constraint", action="append", default=[], help='e.g. "crystallinity>=80"')
+    parser.add_argument(
+        "--simulator-runs",
+        type=int,
+        default=PlanSpec.simulator_runs,
+        help="ehvi runs per batch the fitted simulator designs (with the virtual lab as prior)",
+    )
     parser.add_argument("--true-pop", type=int, default=24)
     parser.add_argument("--true-gen", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2)
@@ -325,6 +337,12 @@ def main() -> None:
     parser.add_argument("--solubility", action="store_true", help="give the schema the lab's solubility curve")
     parser.add_argument(
         "--campaigns", type=int, nargs="+", default=[], help="start from these fresh campaigns instead of the sample"
+    )
+    parser.add_argument(
+        "--structure-spread",
+        type=float,
+        default=0.0,
+        help="other compounds also differ in every constant the rate fit leaves alone (log-normal spread)",
     )
     parser.add_argument(
         "--priors", nargs="+", choices=PRIORS, default=["virtual_lab"], help="the GPs' prior (default: the product's)"
@@ -339,7 +357,9 @@ def main() -> None:
         logei._try_load_fused_kernel()
         print(f"fused kernel {'loaded' if logei._C is not None else 'unavailable'} in {time.perf_counter() - t:.0f} s")
     constraints = tuple(Constraint.parse(c) for c in args.constraint)
-    spec = PlanSpec(batch_size=args.batch, constraints=constraints, n_jobs=args.jobs)
+    spec = PlanSpec(
+        batch_size=args.batch, constraints=constraints, n_jobs=args.jobs, simulator_runs=args.simulator_runs
+    )
     print(
         f"size: {args.seeds} seeds x {args.rounds} rounds x {args.batch} runs; recommended set {args.recommend}; "
         f"true front NSGA-II {args.true_pop}x{args.true_gen}; constraints: {', '.join(args.constraint) or 'none'}"

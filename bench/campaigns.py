@@ -41,9 +41,10 @@ SOLUBILITY_TEMPERATURES = (0.0, 17.5, 35.0, 52.5, 70.0)  # °C: five points over
 SOLUBILITY_ERROR = 0.03  # relative sd of a measured solubility
 
 
-def compound(seed: int, perturbed: bool) -> ModelParameters:
-    """The default virtual lab, or another compound drawn from `seed`."""
-    return other_compound(seed) if perturbed else ModelParameters()
+def compound(seed: int, perturbed: bool, structure_spread: float = 0.0) -> ModelParameters:
+    """The default virtual lab, or another compound drawn from `seed` (its structure moved by `structure_spread`,
+    `core.virtual_lab.compounds.other_compound`)."""
+    return other_compound(seed, structure_spread=structure_spread) if perturbed else ModelParameters()
 
 
 def campaign(seed: int, params: ModelParameters) -> tuple[DoEData, DoEData]:

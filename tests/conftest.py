@@ -168,3 +168,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if skipped:
         reporter.write_sep("!", "browser tests skipped", red=True, bold=True)
         reporter.write_line(chromium.missing_browser_line(skipped), red=True, bold=True)
+
+
+@pytest.fixture()
+def cheap_lab_prior(monkeypatch):
+    """A cheap virtual-lab prior: a small design and a short fit of the rate constants. The tests check behaviour,
+    not how well the searches find the simulator's front or the compound's constants."""
+    from core.plan import lab_prior
+    from core.virtual_lab import rate_fit
+
+    for name, value in (("SOBOL_PER_TYPE", 4), ("SEARCH_POP", 4), ("SEARCH_GEN", 2)):
+        monkeypatch.setattr(lab_prior, name, value)
+    monkeypatch.setattr(rate_fit, "SCREEN", 2)
+    monkeypatch.setattr(rate_fit, "MAX_SIMULATIONS", 12)

@@ -77,11 +77,7 @@ def test_the_best_designs_join_the_basket_as_recipes():
     assert [b.proto.label for b in design.get("download_button")][:1] == ["Recipes (XLSX)"]
 
 
-def test_the_virtual_lab_as_the_planners_prior_is_a_switch_on_by_default_that_says_what_it_did(monkeypatch):
-    from core.plan import lab_prior
-
-    for name, value in (("SOBOL_PER_TYPE", 4), ("SEARCH_POP", 4), ("SEARCH_GEN", 2)):  # a cheap design
-        monkeypatch.setattr(lab_prior, name, value)
+def test_the_virtual_lab_as_the_planners_prior_is_a_switch_on_by_default_that_says_what_it_did(cheap_lab_prior):
     at = app_on("pages/next_experiments.py", with_models=False)
     at.number_input(key="plan_k").set_value(2)
     at.selectbox(key="plan_strategy").set_value("random")

@@ -16,9 +16,12 @@ from core.optimize.spec import Constraint, Objective, data_temperature_ranges
 from core.plan import lab_prior
 from core.plan.gp import PlanningModels
 from core.plan.lab_prior import PriorRows, designed_runs, minimisation_form, prior_rows
-from core.plan.propose import PlanSpec, default_prior, plan_experiments
+from core.plan.propose import PlanSpec, default_prior, plan_experiments, reference_point, simulator_designs
 from core.plan.space import spaces_for
 from core.profiles import TABLE2_BOUNDS, ThermocycleProfile
+from core.virtual_lab import ModelParameters
+from core.virtual_lab.parameters import RATE_CONSTANTS
+from core.virtual_lab.rate_fit import RateFit
 from core.virtual_lab.transfer import SimulationCache, corresponding_states
 from tests.test_plan_propose import small_spec
 
@@ -35,11 +38,10 @@ def sample():
 
 
 @pytest.fixture()
-def small_design(monkeypatch):
-    """A cheap design: the tests check behaviour, not how well the search finds the simulator's front."""
-    monkeypatch.setattr(lab_prior, "SOBOL_PER_TYPE", 4)
-    monkeypatch.setattr(lab_prior, "SEARCH_POP", 4)
-    monkeypatch.setattr(lab_prior, "SEARCH_GEN", 2)
+def default_rates(monkeypatch):
+    """The simulator's own rate constants, unfitted: a test of the calibration line alone."""
+    unfitted = RateFit(ModelParameters(), dict.fromkeys(RATE_CONSTANTS, 0.0), 0.0, 0.0, 0)
+    monkeypatch.setattr(lab_prior, "fit_rate_constants", lambda *args: unfitted)
 
 
 def test_minimisation_form_negates_maxima_and_signs_constraints():
@@ -49,7 +51,7 @@ def test_minimisation_form_negates_maxima_and_signs_constraints():
     np.testing.assert_array_equal(G[:, 0], [-10.0, 10.0])  # feasible where <= 0
 
 
-def test_designed_runs_are_feasible_and_do_not_depend_on_the_data(sample, small_design):
+def test_designed_runs_are_feasible_and_do_not_depend_on_the_data(sample, cheap_lab_prior):
     data, *_, start_T, end_T = sample
     spaces = spaces_for(data.schema, (2, 6), start_T, end_T)
     cache = SimulationCache()
@@ -64,7 +66,7 @@ def test_designed_runs_are_feasible_and_do_not_depend_on_the_data(sample, small_
     assert len(cache) == simulated  # a later round simulates nothing new
 
 
-def test_the_calibration_sees_the_data_given_and_nothing_else(sample, small_design):
+def test_the_calibration_sees_the_data_given_and_nothing_else(sample, cheap_lab_prior, default_rates):
     data, inputs, cqas, start_T, end_T = sample
     spaces = spaces_for(data.schema, (2,), start_T, end_T)
     cache = SimulationCache()
@@ -79,7 +81,9 @@ def test_the_calibration_sees_the_data_given_and_nothing_else(sample, small_desi
     np.testing.assert_allclose(shifted.values["D50"], rows.values["D50"] + 10.0)
 
 
-def test_planned_runs_that_find_less_than_the_simulator_promised_pull_its_line_down(sample, small_design):
+def test_planned_runs_that_find_less_than_the_simulator_promised_pull_its_line_down(
+    sample, cheap_lab_prior, default_rates
+):
     """Three runs where the simulator promises its largest D50, measured at the DoE's smallest, pull the prior's
     line down: a robust line hardly moves for three runs off the trend of 31, and the prior would keep its promise
     there round after round."""
@@ -138,7 +142,7 @@ def test_where_the_data_are_silent_the_gp_follows_the_prior(sample):
     np.testing.assert_allclose(guided.predict(measured)["D50"][0], plain.predict(measured)["D50"][0], atol=6.0)
 
 
-def test_a_plan_with_the_prior_is_feasible_distinct_reproducible_and_says_so(sample, small_design):
+def test_a_plan_with_the_prior_is_feasible_distinct_reproducible_and_says_so(sample, cheap_lab_prior):
     data, inputs, cqas, start_T, end_T = sample
     spec = small_spec("ehvi", start_T, end_T, batch_size=2, n_temperatures=(2, 6), prior="virtual_lab")
     heard: list[tuple[float, str]] = []
@@ -146,7 +150,8 @@ def test_a_plan_with_the_prior_is_feasible_distinct_reproducible_and_says_so(sam
     plans += [plan_experiments(inputs, cqas, data.schema, s) for s in (spec, replace(spec, random_state=5))]
     fractions, messages = zip(*heard, strict=True)
     assert list(fractions) == sorted(fractions) and fractions[0] >= 0.0 and fractions[-1] <= 1.0
-    assert messages[0] == "simulating the virtual lab's runs: generation 1 of 2"
+    assert messages[0] == "fitting the virtual lab's rate constants to the data"
+    assert "simulating the virtual lab's runs: generation 1 of 2" in messages
     assert "choosing run 2 of 2" in messages
     runs = plans[0].runs[data.schema.input_names]
     assert len(runs.drop_duplicates()) == 2
@@ -155,3 +160,29 @@ def test_a_plan_with_the_prior_is_feasible_distinct_reproducible_and_says_so(sam
     pd.testing.assert_frame_equal(plans[0].runs, plans[1].runs)
     assert not plans[0].runs[data.schema.input_names].equals(plans[2].runs[data.schema.input_names])
     assert any("simulated runs as a second task" in n for n in plans[0].notes)
+    assert any(n.startswith("virtual lab: rate constants fitted to the data") for n in plans[0].notes)
+    assert f"{plans[0].runs['id'][0]}: the fitted simulator's own best designs" in plans[0].notes
+
+
+def test_the_simulators_designs_are_taken_by_the_hypervolume_they_add_to_the_runs_made(sample):
+    data, inputs, cqas, start_T, end_T = sample
+    names = data.schema.input_names
+    space = spaces_for(data.schema, (10,), start_T, end_T)[0]
+    designs = space.decode(qmc.Sobol(space.dim, seed=1).random(8)[:6])[names]
+    designs.iloc[1] = inputs[names].iloc[0]  # a run already made
+    designs.loc[5, "initial_concentration"] = 99.0  # beyond the schema's bounds
+    top = cqas["D50"].max()
+    designs = designs.assign(
+        D50=top + np.array([50.0, 100.0, 60.0, 30.0, 20.0, 55.0]),
+        DoA=[5.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        crystallinity=[95.0, 95.0, 70.0, 95.0, 95.0, 95.0],  # the third breaks the constraint
+    )
+    prior = PriorRows(inputs[names], {}, {}, designs=designs)
+    spec = PlanSpec(constraints=(Constraint("crystallinity", ">=", 80.0),), simulator_runs=3)
+    reference = reference_point(cqas, spec.objectives)
+    picked = simulator_designs(prior, inputs, cqas, spec, reference, data.schema)
+    # the largest D50 first, then the run without agglomerates; the last adds nothing they do not hold
+    pd.testing.assert_frame_equal(picked, designs.loc[[0, 3], names])
+    one = simulator_designs(prior, inputs, cqas, replace(spec, simulator_runs=1), reference, data.schema)
+    assert list(one.index) == [0]
+    assert simulator_designs(prior, inputs, cqas, replace(spec, simulator_runs=0), reference, data.schema).empty

@@ -51,11 +51,7 @@ def test_cli_writes_a_workbook_that_validates_with_blank_cqas_and_simulates(tmp_
     assert '"D50"' in capsys.readouterr().out
 
 
-def test_cli_plans_with_the_virtual_lab_as_prior_by_default(tmp_path, capsys, monkeypatch):
-    from core.plan import lab_prior
-
-    for name, value in (("SOBOL_PER_TYPE", 4), ("SEARCH_POP", 4), ("SEARCH_GEN", 2)):  # a cheap design
-        monkeypatch.setattr(lab_prior, name, value)
+def test_cli_plans_with_the_virtual_lab_as_prior_by_default(tmp_path, capsys, cheap_lab_prior):
     out = tmp_path / "next.xlsx"
     args = ["plan", str(SAMPLE), "--batch", "2", "--cycles", "0", "2", "--strategy", "random"]
     assert main([*args, "--out", str(out)]) == 0
@@ -70,6 +66,8 @@ def test_cli_bad_input_gives_a_message_not_a_traceback(tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
     assert main(["plan", str(SAMPLE), "--objectives", "D50:max", "--out", str(tmp_path / "n.xlsx")]) == 2
     assert "two objectives" in capsys.readouterr().err
+    assert main(["plan", str(SAMPLE), "--simulator-runs", "-1", "--out", str(tmp_path / "n.xlsx")]) == 2
+    assert "cannot be negative" in capsys.readouterr().err
 
 
 def test_workbook_sheets_hold_the_runs_plan_and_recipes(planned):

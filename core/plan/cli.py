@@ -51,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "calibrated on the data), so that they follow the simulator's trends where no run went; none: the data "
         "alone (default: virtual_lab when the data's inputs and CQAs are the simulator's, else none)",
     )
+    p.add_argument(
+        "--simulator-runs",
+        type=int,
+        default=PlanSpec.simulator_runs,
+        help="ehvi with the virtual lab as prior: how many runs of the batch are the fitted simulator's own best "
+        f"designs (default: {PlanSpec.simulator_runs})",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="workbook to write (.xlsx)")
     p.set_defaults(func=run_plan)
@@ -102,6 +109,7 @@ def run_plan(args: argparse.Namespace) -> int:
             end_T=end_T,
             random_state=args.seed,
             features=args.features,
+            simulator_runs=args.simulator_runs,
             n_jobs=-1,
         )
         prior, reason = (args.prior, None) if args.prior else default_prior(data.inputs, data.cqas, spec)

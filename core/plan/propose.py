@@ -53,14 +53,16 @@ from core.models.features import FEATURE_SETS
 from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective, named_quantities
 from core.plan.gp import PlanningModels, input_bounds
-from core.plan.lab_prior import PRIOR_CACHE, PRIORS, minimisation_form, prior_rows, prior_unavailable
+from core.plan.lab_prior import PRIOR_CACHE, PRIORS, PriorRows, minimisation_form, prior_rows, prior_unavailable
 from core.plan.space import ProfileSpace, search_boxes, spaces_for, split_rows
 from core.profiles import profile_type_name, temperature_columns
 from core.progress import Progress
 from core.seeding import CONCENTRATION, START, SeedingBand, seeding_band
 from core.torch_threads import one_torch_thread
+from core.virtual_lab.rate_fit import RateFit
 
 STRATEGIES = ("ehvi", "explore", "random", "exploit")
+DISTINCT = 0.05  # unit-box RMS distance below which two runs count as the same
 DomainScorer = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -83,6 +85,8 @@ class PlanSpec:
     num_restarts: int = 3  # screened candidates refined per slot
     raw_samples: int = 128  # Sobol candidates screened per profile type and slot
     maxiter: int = 30  # rounds of the local search
+    # ehvi with the virtual lab as prior: runs of the batch (at most) that are the fitted simulator's own designs
+    simulator_runs: int = 2
     front_pop: int = 32
     front_gen: int = 25
 
@@ -97,6 +101,8 @@ class PlanSpec:
             raise ValueError("choose at least one profile type")
         if self.features not in FEATURE_SETS:
             raise ValueError(f'unknown feature set "{self.features}"; choose one of {", ".join(FEATURE_SETS)}')
+        if self.simulator_runs < 0:
+            raise ValueError("the number of runs the simulator designs cannot be negative")
         if self.prior not in PRIORS:
             raise ValueError(f'unknown prior "{self.prior}"; choose one of {", ".join(PRIORS)}')
 
@@ -242,7 +248,12 @@ def expected_improvement(acq: AcquisitionFunction, models: PlanningModels, X: np
 
 
 def _ehvi_batch(
-    models: PlanningModels, spaces: list[ProfileSpace], spec: PlanSpec, reference: np.ndarray, report: Progress
+    models: PlanningModels,
+    spaces: list[ProfileSpace],
+    spec: PlanSpec,
+    reference: np.ndarray,
+    report: Progress,
+    chosen_first: pd.DataFrame,
 ) -> list[tuple[int, np.ndarray]]:
     """Sequential greedy batch over the union of the types' boxes.
 
@@ -251,12 +262,14 @@ def _ehvi_batch(
     type; the types are screened and the searches moved in one acquisition
     call each, since a call's fixed cost (the posterior over the baseline runs)
     outweighs its rows. The search needs no gradients: the GP may see
-    descriptors computed in numpy.
+    descriptors computed in numpy. Runs `chosen_first` (raw rows) take the first slots and enter as pending.
     """
     acq = build_acquisition(models, spec, reference, spec.random_state)
     chosen: list[tuple[int, np.ndarray]] = []
-    pending: list[torch.Tensor] = []
-    for slot in range(spec.batch_size):
+    pending = [torch.as_tensor(chosen_first[models.schema.input_names].to_numpy(float), dtype=torch.double)]
+    if len(chosen_first):
+        acq.set_X_pending(models.transform(torch.cat(pending)))
+    for slot in range(len(chosen_first), spec.batch_size):
         report(slot / spec.batch_size, f"choosing run {slot + 1} of {spec.batch_size}")
         seed = spec.random_state * 7919 + slot * 101
         draws = [
@@ -385,7 +398,7 @@ def recommended_set(front: pd.DataFrame, spec: PlanSpec, reference: np.ndarray, 
     return front.iloc[chosen]
 
 
-def _take_distinct(ordered: pd.DataFrame, k: int, schema: Schema, min_distance: float = 0.05) -> pd.DataFrame:
+def _take_distinct(ordered: pd.DataFrame, k: int, schema: Schema, min_distance: float = DISTINCT) -> pd.DataFrame:
     """The first k rows that are at least `min_distance` apart (unit-box RMS distance), relaxing it if short."""
     X = _scaled(ordered, schema)
     for gap in (min_distance, 0.0):
@@ -477,8 +490,14 @@ def _plan(
         warnings.simplefilter("ignore", (BotorchWarning, NumericsWarning, OptimizationWarning, RuntimeWarning))
         report(after(0.3), "predicting the front of every profile type")
         front = predicted_front(models, spaces, spec)
+        designed = inputs.iloc[:0]  # the fitted simulator's own designs, the batch's first runs
         if spec.strategy == "ehvi":
-            runs = _from_latent(_ehvi_batch(models, spaces, spec, ref, span(after(0.45), after(0.95))), spaces, models)
+            if prior is not None:
+                designed = simulator_designs(prior, inputs, cqas, spec, ref, schema)
+            chosen = _ehvi_batch(models, spaces, spec, ref, span(after(0.45), after(0.95)), designed)
+            runs = _from_latent(chosen, spaces, models)
+            if len(designed):
+                runs = pd.concat([_as_candidates(designed, models), runs])
         elif spec.strategy == "random":
             runs = _from_latent(_random(spaces, spec, inputs, schema), spaces, models)
         elif spec.strategy == "explore":
@@ -505,18 +524,76 @@ def _plan(
             f"{a:.3g} + {b:.3g} × simulated"
             for n, (a, b) in prior.calibration.items()
         ]
+        notes.append(_rates_note(prior.rates))
+        if spec.strategy == "ehvi":
+            ids = ", ".join(runs["id"][: len(designed)])
+            notes.append(f"{ids}: the fitted simulator's own best designs" if ids else _NO_SIMULATOR_DESIGN)
     measured = _measured(inputs, models, spec)
     return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes, measured, band)
 
 
+_NO_SIMULATOR_DESIGN = "the fitted simulator predicts no design that adds to the runs made"
+
+
+def _rates_note(rates: RateFit) -> str:
+    factors = ", ".join(f"{name} ×{np.exp(f):.2g}" for name, f in rates.log_factors.items())
+    return (
+        f"virtual lab: rate constants fitted to the data in {rates.simulations} simulations, misfit "
+        f"{rates.misfit_default:.3g} → {rates.misfit:.3g} ({factors})"
+    )
+
+
 def _measured(inputs: pd.DataFrame, models: PlanningModels, spec: PlanSpec) -> pd.DataFrame:
     """The data's runs as candidates: their profiles with the GPs' posterior (which averages out their noise)."""
-    schema = models.schema
-    features = inputs[schema.input_names].reset_index(drop=True)
-    n_temps = (features[temperature_columns(schema.max_cycles)] > 0).sum(axis=1).to_numpy()
-    table = _predicted(features, n_temps, [f"row {i}" for i in inputs.index], models)  # the row of the user's sheet
+    table = _as_candidates(inputs, models, [f"row {i}" for i in inputs.index])  # the row of the user's sheet
     table["feasible"] = constraints_met(table, spec.constraints)
     return table
+
+
+def _as_candidates(rows: pd.DataFrame, models: PlanningModels, ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Raw rows with their profile type, an id (by default their profile's) and the GPs' posterior."""
+    schema = models.schema
+    features = rows[schema.input_names].reset_index(drop=True)
+    n_temps = (features[temperature_columns(schema.max_cycles)] > 0).sum(axis=1).to_numpy()
+    if ids is None:
+        ids = [point_id(int(n), x) for n, x in zip(n_temps, features.to_numpy(float), strict=True)]
+    return _predicted(features, n_temps, ids, models)
+
+
+def simulator_designs(
+    prior: PriorRows, inputs: pd.DataFrame, cqas: pd.DataFrame, spec: PlanSpec, reference: np.ndarray, schema: Schema
+) -> pd.DataFrame:
+    """Up to `spec.simulator_runs` (at most the batch) of the fitted simulator's designed runs (`PriorRows.designs`),
+    greedily by the hypervolume they add, as the simulator predicts them, to what the measured runs hold: its own
+    best designs, made so that the next fit of its rate constants learns from them where they fail. Designs the
+    simulator predicts to break a constraint, outside the schema's bounds, or next to a run already made are left
+    out."""
+    designs = prior.designs
+    ok = constraints_met(designs, spec.constraints, suffix="") & np.isfinite(
+        objective_matrix(designs, spec.objectives, "")
+    ).all(axis=1)
+    for name in schema.scalar_inputs:
+        lo, hi = schema.bounds[name]
+        ok &= designs[name].between(lo, hi).to_numpy()
+    made = _scaled(inputs, schema)
+    X = _scaled(designs, schema)
+    ok &= np.sqrt(((X[:, None, :] - made[None, :, :]) ** 2).mean(axis=2)).min(axis=1) > DISTINCT
+    measured = cqas[constraints_met(cqas, spec.constraints, suffix="")]
+    Y_made = objective_matrix(measured, spec.objectives, "")
+    Y_made = Y_made[np.isfinite(Y_made).all(axis=1)]
+    Y = objective_matrix(designs, spec.objectives, "")
+    picked: list[int] = []
+    for _ in range(min(spec.simulator_runs, spec.batch_size)):
+        base = hypervolume(np.vstack([Y_made, Y[picked]]), reference)
+        gains = [
+            (hypervolume(np.vstack([Y_made, Y[picked], Y[[i]]]), reference) - base, -i)
+            for i in np.flatnonzero(ok)
+            if i not in picked
+        ]
+        if not gains or max(gains)[0] <= 0:
+            break
+        picked.append(-max(gains)[1])
+    return designs.iloc[picked][schema.input_names]
 
 
 def _from_latent(

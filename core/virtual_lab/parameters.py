@@ -136,6 +136,9 @@ SCATTERED_RATES = (
     "deagglomeration_k",
 )
 
+# Every rate prefactor of the kinetics: what differs most between compounds, and what a calibration may move.
+RATE_CONSTANTS = (*SCATTERED_RATES, "dissolution_k")
+
 
 @dataclass(frozen=True)
 class NoiseLevels:

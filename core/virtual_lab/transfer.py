@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from core.seeding import CONCENTRATION, SEEDING_OUTLIER_SDS, seeded_as_the_others, seeding_points
-from core.virtual_lab.parameters import ModelParameters
+from core.virtual_lab.parameters import ModelParameters, NumericalSettings
 from core.virtual_lab.simulator import CQA_NAMES, simulate_rows
 
 SCALARS = ("initial_concentration", "seed_loading")
@@ -115,28 +115,34 @@ def corresponding_states(inputs: pd.DataFrame) -> CorrespondingStates:
 
 
 class SimulationCache:
-    """CQAs of simulated runs keyed by their inputs, so that no run is simulated twice (with a `limit`, the
-    rows simulated longest ago are forgotten first)."""
+    """CQAs of simulated runs keyed by their inputs and the simulator's parameters, so that no run is simulated
+    twice (with a `limit`, the rows simulated longest ago are forgotten first); every run on one size grid and
+    time-step control (`numerics`, by default the simulator's)."""
 
-    def __init__(self, limit: int | None = None) -> None:
-        self.results: dict[tuple[float, ...], dict[str, float]] = {}
-        self.limit = limit
+    def __init__(self, limit: int | None = None, numerics: NumericalSettings | None = None) -> None:
+        self.results: dict[tuple[ModelParameters, tuple[float, ...]], dict[str, float]] = {}
+        self.limit, self.numerics = limit, numerics
 
-    def missing(self, inputs: pd.DataFrame) -> int:
+    def missing(self, inputs: pd.DataFrame, params: ModelParameters | None = None) -> int:
         """How many distinct rows of `inputs` `simulate` would run."""
-        return len({k for k in map(_row_key, inputs.to_numpy(float)) if k not in self.results})
+        return len({k for k in _keys(inputs, params) if k not in self.results})
 
-    def simulate(self, inputs: pd.DataFrame, n_jobs: int | None = 1) -> pd.DataFrame:
-        """D50, DoA and crystallinity of every row (NaN where the simulator cannot run it)."""
-        keys = [_row_key(v) for v in inputs.to_numpy(float)]
-        first: dict[tuple[float, ...], int] = {}
+    def simulate(
+        self, inputs: pd.DataFrame, n_jobs: int | None = 1, params: ModelParameters | None = None
+    ) -> pd.DataFrame:
+        """D50, DoA and crystallinity of every row (NaN where the simulator cannot run it), by the default
+        simulator or the one `params` give."""
+        keys = _keys(inputs, params)
+        first: dict[tuple[ModelParameters, tuple[float, ...]], int] = {}
         for i, key in enumerate(keys):
             if key not in self.results:
                 first.setdefault(key, i)
         todo = list(first.values())
         found = {k: self.results[k] for k in keys if k in self.results}
         if todo:
-            out = simulate_rows(inputs.iloc[todo], params=ModelParameters(), n_jobs=n_jobs or 1, bounds=None)
+            out = simulate_rows(
+                inputs.iloc[todo], params=keys[0][0], numerics=self.numerics, n_jobs=n_jobs or 1, bounds=None
+            )
             for i, rec in zip(todo, out[list(CQA_NAMES)].to_dict("records"), strict=True):
                 found[keys[i]] = self.results[keys[i]] = rec
             while self.limit is not None and len(self.results) > self.limit:
@@ -145,6 +151,11 @@ class SimulationCache:
 
     def __len__(self) -> int:
         return len(self.results)
+
+
+def _keys(inputs: pd.DataFrame, params: ModelParameters | None) -> list[tuple[ModelParameters, tuple[float, ...]]]:
+    params = params or ModelParameters()
+    return [(params, _row_key(v)) for v in inputs.to_numpy(float)]
 
 
 def calibration_fit(y_real: np.ndarray, y_sim: np.ndarray, kind: str) -> tuple[float, float]:
