@@ -162,6 +162,10 @@ def test_a_plan_with_the_prior_is_feasible_distinct_reproducible_and_says_so(sam
     assert any("simulated runs as a second task" in n for n in plans[0].notes)
     assert any(n.startswith("virtual lab: rate constants fitted to the data") for n in plans[0].notes)
     assert f"{plans[0].runs['id'][0]}: the fitted simulator's own best designs" in plans[0].notes
+    alone = plan_experiments(inputs, cqas, data.schema, replace(spec, batch_size=1))  # the simulator's run only
+    assert len(alone.runs) == 1
+    names = data.schema.input_names
+    pd.testing.assert_series_equal(alone.runs.iloc[0][names], plans[0].runs.iloc[0][names], check_names=False)
 
 
 def test_the_simulators_designs_are_taken_by_the_hypervolume_they_add_to_the_runs_made(sample):

@@ -495,9 +495,8 @@ def _plan(
             if prior is not None:
                 designed = simulator_designs(prior, inputs, cqas, spec, ref, schema)
             chosen = _ehvi_batch(models, spaces, spec, ref, span(after(0.45), after(0.95)), designed)
-            runs = _from_latent(chosen, spaces, models)
-            if len(designed):
-                runs = pd.concat([_as_candidates(designed, models), runs])
+            parts = [_as_candidates(designed, models)] if len(designed) else []
+            runs = pd.concat(parts + ([_from_latent(chosen, spaces, models)] if chosen else []))
         elif spec.strategy == "random":
             runs = _from_latent(_random(spaces, spec, inputs, schema), spaces, models)
         elif spec.strategy == "explore":
