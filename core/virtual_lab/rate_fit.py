@@ -98,7 +98,7 @@ def fit_rate_constants(
 class _Misfit:
     """Scaled residuals of factor sets against the data, within the simulation budget; keeps the best set seen."""
 
-    def __init__(self, rows: pd.DataFrame, cqas: pd.DataFrame, n_jobs: int, numerics: NumericalSettings | None):
+    def __init__(self, rows: pd.DataFrame, cqas: pd.DataFrame, n_jobs: int, numerics: NumericalSettings | None) -> None:
         self.rows, self.n_jobs, self.numerics = rows, n_jobs, numerics
         self.targets = {
             c: _scaled(c, cqas[c].to_numpy(float)) for c in CQA_NAMES if c in cqas and cqas[c].notna().sum() >= 3
