@@ -58,9 +58,9 @@ class _Budget(Exception):
     """Raised when the fit has used its simulations."""
 
 
-def fitted_parameters(log_factors: np.ndarray, base: ModelParameters | None = None) -> ModelParameters:
-    """The simulator with every rate constant multiplied by exp(its log-factor)."""
-    base = base or ModelParameters()
+def fitted_parameters(log_factors: np.ndarray) -> ModelParameters:
+    """The default simulator with every rate constant multiplied by exp(its log-factor)."""
+    base = ModelParameters()
     factors = zip(RATE_CONSTANTS, np.exp(log_factors), strict=True)
     return replace(base, **{n: getattr(base, n) * float(f) for n, f in factors})
 
