@@ -48,12 +48,15 @@ region the first designs found?).
         [--strategies ehvi explore random exploit] [--true-pop 24] [--true-gen 12] [--jobs 2]
         [--constraint crystallinity>=80] [--cache bench/loop_true_fronts.json] [--fused-kernel]
         [--features raw descriptors both] [--priors none virtual_lab] [--campaigns 11 13 15] [--solubility]
-        [--designs] [--simulator-runs 1] [--structure-spread 0.1]
+        [--designs] [--simulator-runs 1] [--structure-spread 0.1] [--save DIR]
 
 `--features` lists the planning GPs' inputs to compare (default: the product's, raw),
 and `--priors` their priors; each strategy runs once per feature set and prior on the same seeds. `--solubility` gives
 the sample's schema the lab's solubility curve as a user would measure it
 (`campaigns.with_solubility`), which adds the supersaturation descriptors.
+
+`--save DIR` writes each loop's data at its end (inputs and measured CQAs, one CSV per strategy, start and seed), to
+replay a planning call or a recommendation on them.
 
 Every planning call's time is printed as it ends, and their median and maximum per strategy.
 
@@ -299,6 +302,10 @@ def run_loop(
         )
         inputs = pd.concat([inputs, new], ignore_index=True)
         cqas = pd.concat([cqas, measured[list(cqas.columns)]], ignore_index=True)
+    if args.save:
+        path = Path(args.save) / f"{strategy}_{start.name.replace(' ', '_')}_seed{seed}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.concat([inputs, cqas], axis=1).to_csv(path, index=False)
     return fractions, seconds
 
 
@@ -332,6 +339,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine may be shared)")
     parser.add_argument("--cache", default=str(ROOT / "bench" / "loop_true_fronts.json"))
+    parser.add_argument("--save", help="write each loop's data at its end (runs made and CQAs measured) to this folder")
     parser.add_argument("--fused-kernel", action="store_true", help="compile and use BoTorch's C++ qLogNEHVI kernel")
     parser.add_argument("--features", nargs="+", choices=FEATURE_SETS, default=[PlanSpec.features])
     parser.add_argument("--solubility", action="store_true", help="give the schema the lab's solubility curve")

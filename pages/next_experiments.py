@@ -126,7 +126,7 @@ def show_plan(plan: Plan, data: DoEData) -> None:
             state.workspace().add_to_basket(basket_points(best, data.schema))
             st.success("Added: export their recipes on the Design screen, or check one on the Validate screen.")
     st.caption(
-        "If the campaign stopped today: the predicted front and the runs already made, ranked by what they give "
+        "If the campaign stopped today: the predicted front and the runs already made (at what they gave), ranked "
         "at one σ on the cautious side, so that a well-measured run is preferred to a guess far from the data."
     )
 

@@ -22,6 +22,7 @@ from core.plan.propose import (
     PlanSpec,
     build_acquisition,
     hypervolume,
+    measured_runs,
     plan_experiments,
 )
 from core.plan.space import ProfileSpace
@@ -219,15 +220,28 @@ def test_every_run_says_how_far_above_the_experiments_seeding_line_it_starts(pla
     np.testing.assert_allclose(shown, runs[ABOVE_SEEDING_LINE].round(1))
 
 
-def test_the_plan_carries_every_measured_run_at_the_posterior(plans, sample):
+def test_the_plan_carries_every_measured_run_as_measured_with_the_gps_sigma(plans, sample):
     data, md, _, _ = sample
     measured = plans["ehvi"].measured
     assert measured["id"].tolist() == [f"row {i}" for i in md.inputs.index]
     assert measured["profile_type"].tolist() == data.profile_types().tolist()
     for c in ("D50", "DoA", "crystallinity"):
         assert (measured[f"{c}_std"] > 0).all()
-    gap = (measured["D50_mean"] - md.cqas["D50"].to_numpy()).abs()
-    assert gap.median() < md.cqas["D50"].std()  # the posterior follows the measurements it was fitted on
+        seen = md.cqas[c].notna().to_numpy()
+        assert np.allclose(measured[f"{c}_mean"][seen], md.cqas[c][seen])
+    unmeasured = ~md.cqas["crystallinity"].notna().to_numpy()
+    assert unmeasured.any() and measured["crystallinity_mean"][unmeasured].between(0, 100).all()  # the posterior's
+
+
+def test_runs_of_the_same_profile_count_at_their_mean(sample):
+    data, md, start_T, end_T = sample
+    spec = small_spec("ehvi", start_T, end_T)
+    models = PlanningModels(data.schema, ["D50", "DoA", "crystallinity"]).fit(md.inputs, md.cqas)
+    inputs = pd.concat([md.inputs, md.inputs.iloc[[0]]], ignore_index=True)
+    cqas = pd.concat([md.cqas, md.cqas.iloc[[0]] + 10.0], ignore_index=True)
+    table = measured_runs(inputs, cqas, models, spec)
+    assert table["D50_mean"].iloc[0] == table["D50_mean"].iloc[-1] == md.cqas["D50"].iloc[0] + 5.0
+    assert table["D50_mean"].iloc[1] == md.cqas["D50"].iloc[1]
 
 
 def test_runs_are_planned_as_far_as_the_experiments_went_beyond_the_template_bounds(sample):

@@ -125,7 +125,7 @@ class Plan:
     reference_point: list[float]  # in maximisation form, one value per objective
     seconds: float
     notes: list[str] = field(default_factory=list)
-    measured: pd.DataFrame = field(default_factory=pd.DataFrame)  # the data's runs at the GPs' posterior
+    measured: pd.DataFrame = field(default_factory=pd.DataFrame)  # the data's runs, as measured (`measured_runs`)
     seeding: SeedingBand | None = None  # the experiments' band, from which `ABOVE_SEEDING_LINE` is measured
 
     def runs_table(self, cqas: Sequence[str]) -> pd.DataFrame:
@@ -527,7 +527,7 @@ def _plan(
         if spec.strategy == "ehvi":
             ids = ", ".join(runs["id"][: len(designed)])
             notes.append(f"{ids}: the fitted simulator's own best designs" if ids else _NO_SIMULATOR_DESIGN)
-    measured = _measured(inputs, models, spec)
+    measured = measured_runs(inputs, cqas, models, spec)
     return Plan(runs, front, spec, ref.tolist(), time.perf_counter() - start, notes, measured, band)
 
 
@@ -542,9 +542,17 @@ def _rates_note(rates: RateFit) -> str:
     )
 
 
-def _measured(inputs: pd.DataFrame, models: PlanningModels, spec: PlanSpec) -> pd.DataFrame:
-    """The data's runs as candidates: their profiles with the GPs' posterior (which averages out their noise)."""
+def measured_runs(inputs: pd.DataFrame, cqas: pd.DataFrame, models: PlanningModels, spec: PlanSpec) -> pd.DataFrame:
+    """The data's runs as candidates: each CQA at what was measured (the mean over runs of the same profile), at
+    the GPs' posterior where it was not, with the GPs' σ. Not the posterior mean throughout: the best runs lie near a
+    cliff the GPs smooth away, and there the posterior mean can fall far below what a run gave (README)."""
     table = _as_candidates(inputs, models, [f"row {i}" for i in inputs.index])  # the row of the user's sheet
+    profiles = [inputs[c].to_numpy() for c in models.schema.input_names]
+    for name in models.outcomes:
+        if name in cqas:
+            value = cqas[name].groupby(profiles).transform("mean").to_numpy(float)
+            seen = np.isfinite(value)
+            table.loc[seen, f"{name}_mean"] = value[seen]
     table["feasible"] = constraints_met(table, spec.constraints)
     return table
 

@@ -3,8 +3,9 @@
 The predicted front is where the GP means are best; far from the data the
 mean is a guess and its σ says so. A recommendation is judged by what the
 designs give when made, so the candidates are the predicted front of every
-profile type together with the measured runs (at the GPs' posterior, which
-averages out their measurement noise), and they are ranked greedily by the
+profile type together with the measured runs (at what they gave, with the
+GPs' σ: near the cliff where the best designs lie the GPs' posterior mean can
+fall far below a run's result), and they are ranked greedily by the
 hypervolume of a lower confidence bound of every objective: mean − κσ for a
 maximised CQA, mean + κσ for a minimised one (constraints on the mean). A
 posterior-quantile recommendation is the usual choice for noisy Bayesian
