@@ -68,7 +68,9 @@ def main() -> None:
     args.solubility = False
     spec = PlanSpec(constraints=tuple(Constraint.parse(c) for c in args.constraint), n_jobs=args.jobs)
     begins: dict[str, Start] = {}
-    for args.campaigns in ([ids] if ids else []) + ([[]] if any(m["start"] == "sample" for m, _ in files) else []):
+    sample = any(m["start"] == "sample" for m, _ in files)
+    for campaigns in ([ids] if ids else []) + ([[]] if sample else []):  # `starts` gives the sample without ids
+        args.campaigns = campaigns
         begins.update({s.name.replace(" ", "_"): s for s in starts(args, spec)})
     shares: dict[str, list[tuple[float, float]]] = {}
     for m, path in files:

@@ -390,12 +390,31 @@ def _exploit(front: pd.DataFrame, models: PlanningModels, spec: PlanSpec, refere
 def recommended_set(front: pd.DataFrame, spec: PlanSpec, reference: np.ndarray, size: int) -> pd.DataFrame:
     """Up to `size` points of `front`, greedily by predicted hypervolume gain (the rest after them, in order)."""
     Y = objective_matrix(front, spec.objectives)
+    return front.iloc[greedy_by_hypervolume(Y, reference, size)]
+
+
+def greedy_by_hypervolume(
+    Y: np.ndarray,
+    reference: np.ndarray,
+    size: int,
+    held: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+    only_gains: bool = False,
+) -> list[int]:
+    """Up to `size` rows of `Y` (maximisation form), each the one that adds most hypervolume to the rows `held` and
+    those chosen before it (ties to the first); among the `allowed` rows, and with `only_gains` none that adds
+    nothing."""
+    held = np.zeros((0, Y.shape[1])) if held is None else held
+    pool = np.flatnonzero(np.ones(len(Y), bool) if allowed is None else allowed)
     chosen: list[int] = []
-    for _ in range(min(size, len(front))):
-        base = hypervolume(Y[chosen], reference)
-        gains = [(hypervolume(Y[[*chosen, i]], reference) - base, -i) for i in range(len(front)) if i not in chosen]
+    for _ in range(min(size, len(pool))):
+        base = hypervolume(np.vstack([held, Y[chosen]]), reference)
+        rest = [i for i in pool if i not in chosen]
+        gains = [(hypervolume(np.vstack([held, Y[[*chosen, i]]]), reference) - base, -i) for i in rest]
+        if only_gains and max(gains)[0] <= 0:
+            break
         chosen.append(-max(gains)[1])
-    return front.iloc[chosen]
+    return chosen
 
 
 def _take_distinct(ordered: pd.DataFrame, k: int, schema: Schema, min_distance: float = DISTINCT) -> pd.DataFrame:
@@ -589,17 +608,8 @@ def simulator_designs(
     Y_made = objective_matrix(measured, spec.objectives, "")
     Y_made = Y_made[np.isfinite(Y_made).all(axis=1)]
     Y = objective_matrix(designs, spec.objectives, "")
-    picked: list[int] = []
-    for _ in range(min(spec.simulator_runs, spec.batch_size)):
-        base = hypervolume(np.vstack([Y_made, Y[picked]]), reference)
-        gains = [
-            (hypervolume(np.vstack([Y_made, Y[picked], Y[[i]]]), reference) - base, -i)
-            for i in np.flatnonzero(ok)
-            if i not in picked
-        ]
-        if not gains or max(gains)[0] <= 0:
-            break
-        picked.append(-max(gains)[1])
+    size = min(spec.simulator_runs, spec.batch_size)
+    picked = greedy_by_hypervolume(Y, reference, size, held=Y_made, allowed=ok, only_gains=True)
     return designs.iloc[picked][schema.input_names]
 
 
