@@ -226,6 +226,37 @@ def _designs(inputs: pd.DataFrame, cqas: pd.DataFrame, schema: Schema, spec: Pla
     return chosen, lambda rows: pd.DataFrame({f"{c}_mean": m for c, (m, _) in predict(rows).items()})
 
 
+STAGES = {  # the planner's progress messages, by how they start, and the stage that follows each
+    "fitting the virtual lab's rate constants": "rate fit",
+    "simulating the virtual lab's runs": "designed runs",
+    "fitting a GP": "GPs",
+    "predicting the front": "front",
+    "choosing run": "batch",
+}
+
+
+class StageClock:
+    """A planning call's progress callback that adds up the seconds from each stage's first message to the next
+    stage's (the batch's share includes the reports that follow it)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.stage, self.since = "", time.perf_counter()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.stop()
+        self.stage = next((name for start, name in STAGES.items() if message.startswith(start)), self.stage)
+
+    def stop(self) -> None:
+        now = time.perf_counter()
+        if self.stage:
+            self.seconds[self.stage] = self.seconds.get(self.stage, 0.0) + now - self.since
+        self.since = now
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.seconds.items())
+
+
 @dataclass(frozen=True)
 class Start:
     """The data a loop starts from, the lab that is its truth, and that lab's true front."""
@@ -265,12 +296,18 @@ def run_loop(
     seconds = []
     for r in range(args.rounds + 1):
         last = r == args.rounds
+        clock = StageClock()
         plan = plan_experiments(
-            inputs, cqas, schema, replace(spec, strategy="exploit" if last else strategy, random_state=seed * 100 + r)
+            inputs,
+            cqas,
+            schema,
+            replace(spec, strategy="exploit" if last else strategy, random_state=seed * 100 + r),
+            progress=clock,
         )
+        clock.stop()
         if not last:
             seconds.append(plan.seconds)
-            call = f"planning call {plan.seconds:.1f} s"
+            call = f"planning call {plan.seconds:.1f} s ({clock.summary()})"
             print(f"  {strategy} {start.name} seed {seed} round {r + 1}: {call}", flush=True)
         chosen = {
             "product": recommend(plan, args.recommend),

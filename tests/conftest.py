@@ -180,4 +180,4 @@ def cheap_lab_prior(monkeypatch):
     for name, value in (("SOBOL_PER_TYPE", 4), ("SEARCH_POP", 4), ("SEARCH_GEN", 2)):
         monkeypatch.setattr(lab_prior, name, value)
     monkeypatch.setattr(rate_fit, "SCREEN", 2)
-    monkeypatch.setattr(rate_fit, "MAX_SIMULATIONS", 12)
+    monkeypatch.setattr(rate_fit, "MAX_EVALUATIONS", 12)

@@ -39,7 +39,7 @@ def test_fitted_parameters_multiply_every_rate_constant_by_its_factor():
 
 def test_a_fit_to_another_compounds_runs_predicts_its_other_runs_better_than_the_default(runs, monkeypatch):
     monkeypatch.setattr(rate_fit, "SCREEN", 4)
-    monkeypatch.setattr(rate_fit, "MAX_SIMULATIONS", 40)
+    monkeypatch.setattr(rate_fit, "MAX_EVALUATIONS", 40)
     compound = fitted_parameters(np.array([0.5, 0.0, -0.7, 0.0, 0.0, 0.4, 0.0, 0.3]))
     train, test = runs.iloc[:16], runs.iloc[16:]
     fit = fit_rate_constants(train, measured(train, compound), AS_THEY_ARE)
@@ -55,13 +55,26 @@ def test_a_fit_to_another_compounds_runs_predicts_its_other_runs_better_than_the
 
 def test_the_fit_is_deterministic_and_keeps_to_its_budget(runs, monkeypatch):
     monkeypatch.setattr(rate_fit, "SCREEN", 2)
-    monkeypatch.setattr(rate_fit, "MAX_SIMULATIONS", 12)
+    monkeypatch.setattr(rate_fit, "MAX_EVALUATIONS", 12)
     train = runs.iloc[:8]
     cqas = measured(train, fitted_parameters(np.full(len(RATE_CONSTANTS), 0.3)))
     first, again = (fit_rate_constants(train, cqas, AS_THEY_ARE) for _ in range(2))
     assert first == again
+    assert fit_rate_constants(train, cqas, AS_THEY_ARE, n_jobs=2) == first  # the runs are simulated in chunks
     assert first.simulations <= 12
     assert set(first.log_factors) == set(RATE_CONSTANTS)
+
+
+def test_a_jacobian_at_the_point_just_evaluated_simulates_only_the_moved_factor_sets(runs):
+    rows = runs.iloc[:6]
+    cqas = measured(rows, fitted_parameters(np.full(len(RATE_CONSTANTS), 0.2)))
+    x = np.full(len(RATE_CONSTANTS), 0.1)
+    reused = rate_fit._Misfit(rows, cqas, 1, None)
+    reused.residuals([x])
+    fresh = rate_fit._Misfit(rows, cqas, 1, None)
+    np.testing.assert_array_equal(reused.jacobian(x), fresh.jacobian(x))
+    assert reused.simulations == 1 + len(x) and fresh.simulations == 1 + len(x)
+    assert reused.evaluations == 2 + len(x)  # the budget counts the base point twice, as least squares asks twice
 
 
 def test_too_few_measurements_are_refused_plainly(runs):

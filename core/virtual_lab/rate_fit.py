@@ -13,8 +13,10 @@ The fit is a maximum a posteriori estimate: log-factors with a normal prior
 (sd `PRIOR_SD`, a factor of e either way), residuals scaled by each CQA's
 spread in the data (D50 on the log scale, as the models take it), a Sobol
 screen of `SCREEN` factor sets, then trust-region least squares (scipy) from
-the best of them, `MAX_SIMULATIONS` simulations of the data in all. It is
-deterministic. Solubility is not fitted: corresponding states
+the best of them, `MAX_EVALUATIONS` factor sets evaluated in all. It is
+deterministic, and its runs are simulated in chunks spread over the processes
+whatever the number of factor sets at once (least squares evaluates one at a
+time between Jacobians). Solubility is not fitted: corresponding states
 (`core.virtual_lab.transfer`) already place the runs relative to saturation.
 """
 
@@ -36,7 +38,8 @@ from core.virtual_lab.transfer import CorrespondingStates, corresponding_states
 PRIOR_SD = 1.0  # of a log-factor
 BOUND = 3.0  # on a log-factor: within a factor of 20 either way
 SCREEN = 8
-MAX_SIMULATIONS = 60  # simulations of the data, screen included
+MAX_EVALUATIONS = 60  # factor sets evaluated, screen included; the Jacobian's base point counts though reused
+CHUNK = 8  # runs simulated per task: small enough to balance the processes (runs near a cliff take longest)
 DIFF_STEP = 0.05  # finite-difference step of the log-factors
 SCALE_FLOOR = {"D50": 0.03, "DoA": 3.0, "crystallinity": 3.0}  # about a measurement's error: a spread no smaller
 FAILED = 5.0  # residual (in scaled units) of a run the simulator cannot do
@@ -51,7 +54,7 @@ class RateFit:
     log_factors: dict[str, float]
     misfit_default: float
     misfit: float
-    simulations: int
+    simulations: int  # factor sets simulated
 
 
 class _Budget(Exception):
@@ -107,17 +110,22 @@ class _Misfit:
             names = ", ".join(CQA_NAMES)
             raise ValueError(f"fitting the rate constants needs at least 3 measurements of one of {names}")
         self.scales = {c: max(float(np.nanstd(y)), SCALE_FLOOR[c]) for c, y in self.targets.items()}
-        self.simulations, self.best_cost = 0, np.inf
+        self.evaluations, self.simulations, self.best_cost = 0, 0, np.inf
         self.best_factors = np.zeros(len(RATE_CONSTANTS))
+        self.last: tuple[np.ndarray, np.ndarray] | None = None  # the last factor set evaluated and its residuals
 
     def residuals(self, sets: list[np.ndarray]) -> list[np.ndarray]:
-        if self.simulations + len(sets) > MAX_SIMULATIONS:
+        if self.evaluations + len(sets) > MAX_EVALUATIONS:
             raise _Budget
+        self.evaluations += len(sets)
         self.simulations += len(sets)
-        sims = Parallel(n_jobs=min(self.n_jobs, len(sets)) if self.n_jobs > 0 else self.n_jobs)(
-            delayed(simulate_rows)(self.rows, params=fitted_parameters(x), numerics=self.numerics, bounds=None)
+        chunks = [self.rows.iloc[i : i + CHUNK] for i in range(0, len(self.rows), CHUNK)]
+        pieces = Parallel(n_jobs=self.n_jobs)(
+            delayed(simulate_rows)(chunk, params=fitted_parameters(x), numerics=self.numerics, bounds=None)
             for x in sets
+            for chunk in chunks
         )
+        sims = [pd.concat(pieces[i : i + len(chunks)]) for i in range(0, len(pieces), len(chunks))]
         out = []
         for x, sim in zip(sets, sims, strict=True):
             parts = [_residual(_scaled(c, sim[c].to_numpy(float)), y, self.scales[c]) for c, y in self.targets.items()]
@@ -125,13 +133,21 @@ class _Misfit:
             if r @ r < self.best_cost:
                 self.best_cost, self.best_factors = float(r @ r), np.array(x, float)
             out.append(r)
+        self.last = (np.array(sets[-1], float), out[-1])
         return out
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        """Forward differences, every factor's step simulated at once."""
+        """Forward differences, every factor's step simulated at once; the base point is the set least squares
+        has just evaluated, so its residuals are reused (and counted against the budget all the same)."""
         steps = np.where(x + DIFF_STEP <= BOUND, DIFF_STEP, -DIFF_STEP)
-        sets = [x, *(x + np.eye(len(x))[i] * steps[i] for i in range(len(x)))]
-        base, *moved = self.residuals(sets)
+        moved_sets = [x + np.eye(len(x))[i] * steps[i] for i in range(len(x))]
+        if self.last is not None and np.array_equal(self.last[0], x):
+            self.evaluations += 1
+            if self.evaluations + len(moved_sets) > MAX_EVALUATIONS:
+                raise _Budget
+            base, moved = self.last[1], self.residuals(moved_sets)
+        else:
+            base, *moved = self.residuals([x, *moved_sets])
         return np.column_stack([(r - base) / h for r, h in zip(moved, steps, strict=True)])
 
 
