@@ -177,6 +177,14 @@ def test_the_planning_gps_see_the_chosen_feature_set(sample):
         PlanSpec(features="pixels")
 
 
+def test_the_gps_fitted_in_two_processes_are_those_fitted_in_one(sample):
+    data, md, _, _ = sample
+    one, two = (PlanningModels(data.schema, ["D50", "DoA"]).fit(md.inputs, md.cqas, 3, n_jobs=n) for n in (1, 2))
+    for a, b in zip(one.model_.models, two.model_.models, strict=True):
+        for name, value in a.state_dict().items():
+            torch.testing.assert_close(b.state_dict()[name], value, rtol=0, atol=0)
+
+
 def test_a_size_is_planned_on_the_log_scale_and_seen_as_measured(sample):
     data, md, start_T, end_T = sample
     models = PlanningModels(data.schema, ["D50", "DoA"]).fit(md.inputs, md.cqas)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ from botorch.fit import fit_gpytorch_mll
 from botorch.models import ModelListGP, MultiTaskGP, SingleTaskGP
 from botorch.models.transforms import Normalize, Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from joblib import Parallel, delayed
 
 from core.doe.schema import Schema
 from core.models.features import FeatureMap
@@ -55,6 +57,7 @@ FIT_MAXITER = 150
 # Fits started again from the hyper-parameter priors when one breaks down numerically (a covariance that is not
 # positive definite); an unconverged fit is kept as it is.
 FIT_ATTEMPTS = 3
+GP = SingleTaskGP | MultiTaskGP
 # Exponents of log-scale outcomes are capped so that a wild sample overflows to a large number, not to inf.
 MAX_LOG = 50.0
 
@@ -98,18 +101,24 @@ class PlanningModels:
         return self.transform(torch.tensor(frame[self.schema.input_names].to_numpy(float), dtype=torch.double))
 
     def fit(
-        self, inputs: pd.DataFrame, cqas: pd.DataFrame, random_state: int = 0, prior: PriorRows | None = None
+        self,
+        inputs: pd.DataFrame,
+        cqas: pd.DataFrame,
+        random_state: int = 0,
+        prior: PriorRows | None = None,
+        n_jobs: int = 1,
     ) -> PlanningModels:
         """One GP per outcome on the runs that measured it; with `prior`, a multi-task GP whose second task
-        is the simulated runs (`core.plan.lab_prior`), predicting the first."""
+        is the simulated runs (`core.plan.lab_prior`), predicting the first. With `n_jobs` > 1 a worker process
+        fits the last GP while this one fits the others."""
         X_all = self._rows(inputs)
         if not torch.isfinite(X_all).all():
             raise ValueError("some runs are not complete profiles; check the data on the Data screen")
         simulated = None if prior is None else (self._rows(prior.inputs), prior.values)
         bounds = self._bounds(X_all if simulated is None else torch.cat([X_all, simulated[0]]))
         gps, counts = [], {}
-        with one_torch_thread(), torch.random.fork_rng():
-            torch.manual_seed(random_state)
+        with torch.random.fork_rng():
+            torch.manual_seed(random_state)  # the GPs are built in order: their initial task covariances are drawn
             for name in self.outcomes:
                 if name == BATCH_TIME:
                     raise ValueError("the planner works on measured CQAs; the batch time cannot be planned for")
@@ -128,9 +137,9 @@ class PlanningModels:
                 else:
                     y_sim = self._modelled(name, simulated[1][name])
                     gp = _two_task_gp(X, Y, simulated[0], y_sim, bounds)
-                gps.append(_fitted(gp, name))
+                gps.append((gp, name, random_state + len(gps)))
         self.counts_ = counts
-        self.model_ = ModelListGP(*gps)
+        self.model_ = ModelListGP(*_fitted_all(gps, n_jobs))
         self.X_baseline_ = X_all
         return self
 
@@ -178,10 +187,23 @@ def _log_scale(schema: Schema, name: str) -> LogScale | None:
     return scale if isinstance(scale, LogScale) else None
 
 
-def _fitted(gp: SingleTaskGP | MultiTaskGP, name: str) -> SingleTaskGP | MultiTaskGP:
-    """The GP with its hyper-parameters fitted by marginal likelihood, in evaluation mode."""
-    with warnings.catch_warnings():
+def _fitted_all(gps: list[tuple[GP, str, int]], n_jobs: int) -> list[GP]:
+    """Every (GP, name, seed) fitted. Torch runs on one thread here, so with `n_jobs` > 1 a worker process fits
+    the last GP meanwhile; the fits are the same wherever they run."""
+    if n_jobs == 1 or len(gps) < 2:
+        return [_fitted(*job) for job in gps]
+    with ThreadPoolExecutor(1) as waiting:
+        remote = waiting.submit(lambda: Parallel(n_jobs=2)([delayed(_fitted)(*gps[-1])])[0])
+        return [_fitted(*job) for job in gps[:-1]] + [remote.result()]
+
+
+def _fitted(gp: GP, name: str, seed: int) -> GP:
+    """The GP with its hyper-parameters fitted by marginal likelihood on one torch thread, in evaluation mode; a
+    fit started again from the priors draws from `seed`."""
+    with warnings.catch_warnings(), one_torch_thread(), torch.random.fork_rng():
         warnings.simplefilter("ignore", (InputDataWarning, OptimizationWarning))
+        warnings.filterwarnings("ignore", "Sparse invariant checks")  # torch's notice, once per process
+        torch.manual_seed(seed)
         try:
             fit_gpytorch_mll(
                 ExactMarginalLogLikelihood(gp.likelihood, gp),

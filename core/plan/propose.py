@@ -80,7 +80,7 @@ class PlanSpec:
     random_state: int = 0
     features: str = "raw"  # the GPs' inputs, a feature set of `core.models.features` (`bench_plan_models.py`)
     prior: str = "none"  # "virtual_lab": simulated runs as the GPs' second task (`core.plan.lab_prior`)
-    n_jobs: int = 1  # processes for the prior's simulations
+    n_jobs: int = 1  # processes for the prior's simulations and the GPs' fits
     mc_samples: int = 64
     num_restarts: int = 3  # screened candidates refined per slot
     raw_samples: int = 128  # Sobol candidates screened per profile type and slot
@@ -503,7 +503,7 @@ def _plan(
             span(0, simulated),
         )
     report(after(0.0), f"fitting a GP to each of {', '.join(outcomes)}")
-    models = PlanningModels(schema, outcomes, spec.features).fit(inputs, cqas, spec.random_state, prior)
+    models = PlanningModels(schema, outcomes, spec.features).fit(inputs, cqas, spec.random_state, prior, spec.n_jobs)
     ref = reference_point(cqas, spec.objectives) if reference is None else np.asarray(reference)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (BotorchWarning, NumericsWarning, OptimizationWarning, RuntimeWarning))
