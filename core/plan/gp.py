@@ -57,7 +57,7 @@ FIT_MAXITER = 150
 # Fits started again from the hyper-parameter priors when one breaks down numerically (a covariance that is not
 # positive definite); an unconverged fit is kept as it is.
 FIT_ATTEMPTS = 3
-GP = SingleTaskGP | MultiTaskGP
+GP = SingleTaskGP | MultiTaskGP  # a CQA's planning GP: on the data alone, or with the simulated runs
 # Exponents of log-scale outcomes are capped so that a wild sample overflows to a large number, not to inf.
 MAX_LOG = 50.0
 
@@ -188,12 +188,13 @@ def _log_scale(schema: Schema, name: str) -> LogScale | None:
 
 
 def _fitted_all(gps: list[tuple[GP, str, int]], n_jobs: int) -> list[GP]:
-    """Every (GP, name, seed) fitted. Torch runs on one thread here, so with `n_jobs` > 1 a worker process fits
-    the last GP meanwhile; the fits are the same wherever they run."""
+    """Every (GP, name, seed) fitted. Torch runs on one thread here, so with `n_jobs` > 1 a worker process of
+    the simulations' pool (the same `n_jobs`, so it is not resized) fits the last GP meanwhile; the fits are the
+    same wherever they run."""
     if n_jobs == 1 or len(gps) < 2:
         return [_fitted(*job) for job in gps]
     with ThreadPoolExecutor(1) as waiting:
-        remote = waiting.submit(lambda: Parallel(n_jobs=2)([delayed(_fitted)(*gps[-1])])[0])
+        remote = waiting.submit(lambda: Parallel(n_jobs=n_jobs)([delayed(_fitted)(*gps[-1])])[0])
         return [_fitted(*job) for job in gps[:-1]] + [remote.result()]
 
 

@@ -14,9 +14,9 @@ The fit is a maximum a posteriori estimate: log-factors with a normal prior
 spread in the data (D50 on the log scale, as the models take it), a Sobol
 screen of `SCREEN` factor sets, then trust-region least squares (scipy) from
 the best of them, `MAX_EVALUATIONS` factor sets evaluated in all. It is
-deterministic, and its runs are simulated in chunks spread over the processes
-whatever the number of factor sets at once (least squares evaluates one at a
-time between Jacobians). Solubility is not fitted: corresponding states
+deterministic. The runs of each factor set are simulated in chunks over the
+processes, so that the single sets least squares evaluates between Jacobians
+use them all. Solubility is not fitted: corresponding states
 (`core.virtual_lab.transfer`) already place the runs relative to saturation.
 """
 
