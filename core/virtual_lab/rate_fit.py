@@ -115,9 +115,20 @@ class _Misfit:
         self.last: tuple[np.ndarray, np.ndarray] | None = None  # the last factor set evaluated and its residuals
 
     def residuals(self, sets: list[np.ndarray]) -> list[np.ndarray]:
+        """Residuals of every set; a set equal to the last one evaluated (least squares asks for each Jacobian's
+        base point twice) is not simulated again, but counts against the budget all the same."""
         if self.evaluations + len(sets) > MAX_EVALUATIONS:
             raise _Budget
         self.evaluations += len(sets)
+        last = self.last
+        reused = {i: last[1] for i, x in enumerate(sets) if last is not None and np.array_equal(x, last[0])}
+        computed = iter(self._simulated([x for i, x in enumerate(sets) if i not in reused]))
+        out = [reused[i] if i in reused else next(computed) for i in range(len(sets))]
+        self.last = (np.array(sets[-1], float), out[-1])
+        return out
+
+    def _simulated(self, sets: list[np.ndarray]) -> list[np.ndarray]:
+        """Residuals of sets simulated on the data's runs, in chunks over the processes; keeps the best set."""
         self.simulations += len(sets)
         chunks = [self.rows.iloc[i : i + CHUNK] for i in range(0, len(self.rows), CHUNK)]
         pieces = Parallel(n_jobs=self.n_jobs)(
@@ -133,21 +144,13 @@ class _Misfit:
             if r @ r < self.best_cost:
                 self.best_cost, self.best_factors = float(r @ r), np.array(x, float)
             out.append(r)
-        self.last = (np.array(sets[-1], float), out[-1])
         return out
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        """Forward differences, every factor's step simulated at once; the base point is the set least squares
-        has just evaluated, so its residuals are reused (and counted against the budget all the same)."""
+        """Forward differences, every factor's step simulated at once."""
         steps = np.where(x + DIFF_STEP <= BOUND, DIFF_STEP, -DIFF_STEP)
-        moved_sets = [x + np.eye(len(x))[i] * steps[i] for i in range(len(x))]
-        if self.last is not None and np.array_equal(self.last[0], x):
-            self.evaluations += 1
-            if self.evaluations + len(moved_sets) > MAX_EVALUATIONS:
-                raise _Budget
-            base, moved = self.last[1], self.residuals(moved_sets)
-        else:
-            base, *moved = self.residuals([x, *moved_sets])
+        sets = [x, *(x + np.eye(len(x))[i] * steps[i] for i in range(len(x)))]
+        base, *moved = self.residuals(sets)
         return np.column_stack([(r - base) / h for r, h in zip(moved, steps, strict=True)])
 
 
