@@ -54,6 +54,7 @@ from core.optimize.run import point_id
 from core.optimize.spec import Constraint, Objective, named_quantities
 from core.plan.gp import PlanningModels, input_bounds
 from core.plan.lab_prior import PRIOR_CACHE, PRIORS, PriorRows, minimisation_form, prior_rows, prior_unavailable
+from core.plan.shared_rows import SharedRowsModel
 from core.plan.space import ProfileSpace, search_boxes, spaces_for, split_rows
 from core.profiles import profile_type_name, temperature_columns
 from core.progress import Progress
@@ -210,6 +211,8 @@ def skip_fused_kernel() -> None:
 def build_acquisition(
     models: PlanningModels, spec: PlanSpec, reference: np.ndarray, seed: int
 ) -> qLogNoisyExpectedHypervolumeImprovement:
+    """qLogNEHVI on the GPs, whose posteriors over candidates that share the baseline and pending runs are computed
+    once over the distinct rows (`core.plan.shared_rows`)."""
     skip_fused_kernel()
     index = {name: j for j, name in enumerate(models.outcomes)}
     weights = torch.tensor([1.0 if o.sense == "max" else -1.0 for o in spec.objectives], dtype=torch.double)
@@ -217,7 +220,7 @@ def build_acquisition(
     objective = GenericMCMultiOutputObjective(lambda Z, X=None: models.measured(Z)[..., columns] * weights)
     constraints = [_constraint(index[c.quantity], c, models.measured) for c in spec.constraints]
     return qLogNoisyExpectedHypervolumeImprovement(
-        models.model_,
+        SharedRowsModel(models.model_),
         ref_point=reference.tolist(),
         X_baseline=models.X_baseline_,
         sampler=SobolQMCNormalSampler(sample_shape=torch.Size([spec.mc_samples]), seed=seed),
