@@ -65,16 +65,17 @@ def test_the_fit_is_deterministic_and_keeps_to_its_budget(runs, monkeypatch):
     assert set(first.log_factors) == set(RATE_CONSTANTS)
 
 
-def test_a_jacobian_at_the_point_just_evaluated_simulates_only_the_moved_factor_sets(runs):
+def test_a_factor_set_evaluated_before_is_not_simulated_again_but_counts(runs):
     rows = runs.iloc[:6]
     cqas = measured(rows, fitted_parameters(np.full(len(RATE_CONSTANTS), 0.2)))
-    x = np.full(len(RATE_CONSTANTS), 0.1)
+    x, other = np.full(len(RATE_CONSTANTS), 0.1), np.zeros(len(RATE_CONSTANTS))
     reused = rate_fit._Misfit(rows, cqas, 1, None)
-    reused.residuals([x])
+    reused.residuals([x, other])  # as the screen does; least squares then starts from x, not the last set
     fresh = rate_fit._Misfit(rows, cqas, 1, None)
+    np.testing.assert_array_equal(reused.residuals([x])[0], fresh.residuals([x])[0])
     np.testing.assert_array_equal(reused.jacobian(x), fresh.jacobian(x))
-    assert reused.simulations == 1 + len(x) and fresh.simulations == 1 + len(x)
-    assert reused.evaluations == 2 + len(x)  # the budget counts the base point twice, as least squares asks twice
+    assert reused.simulations == 2 + len(x) and fresh.simulations == 1 + len(x)
+    assert reused.evaluations == 4 + len(x)  # every set asked for counts against the budget
 
 
 def test_too_few_measurements_are_refused_plainly(runs):

@@ -38,7 +38,7 @@ from core.virtual_lab.transfer import CorrespondingStates, corresponding_states
 PRIOR_SD = 1.0  # of a log-factor
 BOUND = 3.0  # on a log-factor: within a factor of 20 either way
 SCREEN = 8
-MAX_EVALUATIONS = 60  # factor sets evaluated, screen included; the Jacobian's base point counts though reused
+MAX_EVALUATIONS = 60  # factor sets evaluated, screen included; a set evaluated again counts though reused
 CHUNK = 8  # runs simulated per task: small enough to balance the processes (runs near a cliff take longest)
 DIFF_STEP = 0.05  # finite-difference step of the log-factors
 SCALE_FLOOR = {"D50": 0.03, "DoA": 3.0, "crystallinity": 3.0}  # about a measurement's error: a spread no smaller
@@ -112,20 +112,18 @@ class _Misfit:
         self.scales = {c: max(float(np.nanstd(y)), SCALE_FLOOR[c]) for c, y in self.targets.items()}
         self.evaluations, self.simulations, self.best_cost = 0, 0, np.inf
         self.best_factors = np.zeros(len(RATE_CONSTANTS))
-        self.last: tuple[np.ndarray, np.ndarray] | None = None  # the last factor set evaluated and its residuals
+        self.seen: dict[bytes, np.ndarray] = {}  # residuals of every factor set simulated, by its bytes
 
     def residuals(self, sets: list[np.ndarray]) -> list[np.ndarray]:
-        """Residuals of every set; a set equal to the last one evaluated (least squares asks for each Jacobian's
-        base point twice) is not simulated again, but counts against the budget all the same."""
+        """Residuals of every set; a set simulated before (least squares starts from the screen's best and asks for
+        each Jacobian's base point again) is not simulated again, but counts against the budget all the same."""
         if self.evaluations + len(sets) > MAX_EVALUATIONS:
             raise _Budget
         self.evaluations += len(sets)
-        last = self.last
-        reused = {i: last[1] for i, x in enumerate(sets) if last is not None and np.array_equal(x, last[0])}
-        computed = iter(self._simulated([x for i, x in enumerate(sets) if i not in reused]))
-        out = [reused[i] if i in reused else next(computed) for i in range(len(sets))]
-        self.last = (np.array(sets[-1], float), out[-1])
-        return out
+        keys = [np.asarray(x, float).tobytes() for x in sets]
+        new = {k: x for k, x in zip(keys, sets, strict=True) if k not in self.seen}
+        self.seen.update(zip(new, self._simulated(list(new.values())), strict=True))
+        return [self.seen[k] for k in keys]
 
     def _simulated(self, sets: list[np.ndarray]) -> list[np.ndarray]:
         """Residuals of sets simulated on the data's runs, in chunks over the processes; keeps the best set."""
