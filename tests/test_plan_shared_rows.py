@@ -73,3 +73,12 @@ def test_the_acquisition_on_shared_rows_scores_candidates_as_on_the_model_list(m
         own, shared = acquisition(model_list)(X), acquisition(SharedRowsModel(model_list))(X)
     assert torch.isfinite(own).all() and own.std() > 0.1
     torch.testing.assert_close(shared, own, rtol=0, atol=1e-6)
+
+
+def test_a_posterior_of_another_shape_takes_the_model_lists_own_path(model_list):
+    one_output = ModelListGP(model_list.models[0])  # a plain normal, not a block-diagonal one per output
+    X = batch(8, torch.rand(3, 3, generator=torch.Generator().manual_seed(5), dtype=torch.double))
+    with torch.no_grad():
+        own, passed = one_output.posterior(X), SharedRowsModel(one_output).posterior(X)
+    torch.testing.assert_close(passed.mean, own.mean, rtol=0, atol=0)
+    torch.testing.assert_close(passed.variance, own.variance, rtol=0, atol=0)

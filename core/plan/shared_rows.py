@@ -68,7 +68,7 @@ def _independent_outputs(joint: Any) -> bool:
     covariance = joint.lazy_covariance_matrix
     return (
         isinstance(joint, MultitaskMultivariateNormal)
-        and not joint._interleaved
+        and not joint._interleaved  # gpytorch keeps the layout's flag private
         and isinstance(covariance, BlockDiagLinearOperator)
         and covariance.base_linear_op.dim() == 3
     )
