@@ -56,7 +56,7 @@ class SharedRowsModel(Model):
         blocks = joint.lazy_covariance_matrix.base_linear_op.to_dense()  # (outputs, distinct rows, distinct rows)
         covariance = blocks[:, index.unsqueeze(-1), index.unsqueeze(-2)].movedim(0, -3)  # (..., outputs, n, n)
         mvn = MultitaskMultivariateNormal(
-            joint.mean.reshape(len(rows), -1)[index],
+            joint.mean[index],  # (..., n, outputs)
             BlockDiagLinearOperator(DenseLinearOperator(covariance), block_dim=-3),
             interleaved=False,
         )

@@ -102,7 +102,7 @@ class _Misfit:
     """Scaled residuals of factor sets against the data, within the simulation budget; keeps the best set seen."""
 
     def __init__(self, rows: pd.DataFrame, cqas: pd.DataFrame, n_jobs: int, numerics: NumericalSettings | None) -> None:
-        self.rows, self.n_jobs, self.numerics = rows, n_jobs, numerics
+        self.n_jobs, self.numerics = n_jobs, numerics
         self.targets = {
             c: _scaled(c, cqas[c].to_numpy(float)) for c in CQA_NAMES if c in cqas and cqas[c].notna().sum() >= 3
         }
@@ -110,9 +110,15 @@ class _Misfit:
             names = ", ".join(CQA_NAMES)
             raise ValueError(f"fitting the rate constants needs at least 3 measurements of one of {names}")
         self.scales = {c: max(float(np.nanstd(y)), SCALE_FLOOR[c]) for c, y in self.targets.items()}
-        self.evaluations, self.simulations, self.best_cost = 0, 0, np.inf
+        self.chunks = [rows.iloc[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+        self.evaluations, self.best_cost = 0, np.inf
         self.best_factors = np.zeros(len(RATE_CONSTANTS))
         self.seen: dict[bytes, np.ndarray] = {}  # residuals of every factor set simulated, by its bytes
+
+    @property
+    def simulations(self) -> int:
+        """Factor sets simulated."""
+        return len(self.seen)
 
     def residuals(self, sets: list[np.ndarray]) -> list[np.ndarray]:
         """Residuals of every set; a set simulated before (least squares starts from the screen's best and asks for
@@ -127,14 +133,13 @@ class _Misfit:
 
     def _simulated(self, sets: list[np.ndarray]) -> list[np.ndarray]:
         """Residuals of sets simulated on the data's runs, in chunks over the processes; keeps the best set."""
-        self.simulations += len(sets)
-        chunks = [self.rows.iloc[i : i + CHUNK] for i in range(0, len(self.rows), CHUNK)]
+        n = len(self.chunks)
         pieces = Parallel(n_jobs=self.n_jobs)(
             delayed(simulate_rows)(chunk, params=fitted_parameters(x), numerics=self.numerics, bounds=None)
             for x in sets
-            for chunk in chunks
+            for chunk in self.chunks
         )
-        sims = [pd.concat(pieces[i : i + len(chunks)]) for i in range(0, len(pieces), len(chunks))]
+        sims = [pd.concat(pieces[i : i + n]) for i in range(0, len(pieces), n)]
         out = []
         for x, sim in zip(sets, sims, strict=True):
             parts = [_residual(_scaled(c, sim[c].to_numpy(float)), y, self.scales[c]) for c, y in self.targets.items()]
