@@ -63,15 +63,17 @@ def test_the_fit_is_deterministic_and_keeps_to_its_budget(runs, monkeypatch):
     assert fit_rate_constants(train, cqas, AS_THEY_ARE, n_jobs=2) == first  # the runs are simulated in chunks
     assert first.simulations <= 12
     assert set(first.log_factors) == set(RATE_CONSTANTS)
+    longer = fit_rate_constants(train, cqas, AS_THEY_ARE, max_evaluations=21)  # the same search, a step further
+    assert longer.simulations > first.simulations and longer.misfit <= first.misfit
 
 
 def test_a_factor_set_evaluated_before_is_not_simulated_again_but_counts(runs):
     rows = runs.iloc[:6]
     cqas = measured(rows, fitted_parameters(np.full(len(RATE_CONSTANTS), 0.2)))
     x, other = np.full(len(RATE_CONSTANTS), 0.1), np.zeros(len(RATE_CONSTANTS))
-    reused = rate_fit._Misfit(rows, cqas, 1, None)
+    reused = rate_fit._Misfit(rows, cqas, 1, None, rate_fit.MAX_EVALUATIONS)
     reused.residuals([x, other])  # as the screen does; least squares then starts from x, not the last set
-    fresh = rate_fit._Misfit(rows, cqas, 1, None)
+    fresh = rate_fit._Misfit(rows, cqas, 1, None, rate_fit.MAX_EVALUATIONS)
     np.testing.assert_array_equal(reused.residuals([x])[0], fresh.residuals([x])[0])
     np.testing.assert_array_equal(reused.jacobian(x), fresh.jacobian(x))
     assert reused.simulations == 2 + len(x) and fresh.simulations == 1 + len(x)

@@ -38,7 +38,11 @@ from core.virtual_lab.transfer import CorrespondingStates, corresponding_states
 PRIOR_SD = 1.0  # of a log-factor
 BOUND = 3.0  # on a log-factor: within a factor of 20 either way
 SCREEN = 8
-MAX_EVALUATIONS = 60  # factor sets evaluated, screen included; a set evaluated again counts though reused
+# Factor sets evaluated, screen included (a set evaluated again counts, though reused): the screen, then three
+# Jacobians of least squares and their steps. Two more Jacobians (60) lowered the misfit by 1 % or less on the sample
+# and ten fresh campaigns, by up to 2.5 % on a loop's 43 runs, for half as many simulations again
+# (`bench/bench_rate_fit.py`); on a loop's later calls the fit is the planning call's largest stage.
+MAX_EVALUATIONS = 40
 CHUNK = 8  # runs simulated per task: small enough to balance the processes (runs near a cliff take longest)
 DIFF_STEP = 0.05  # finite-difference step of the log-factors
 SCALE_FLOOR = {"D50": 0.03, "DoA": 3.0, "crystallinity": 3.0}  # about a measurement's error: a spread no smaller
@@ -74,13 +78,15 @@ def fit_rate_constants(
     states: CorrespondingStates | None = None,
     n_jobs: int = 1,
     numerics: NumericalSettings | None = None,
+    max_evaluations: int | None = None,
 ) -> RateFit:
     """Fit the rate constants to the runs `inputs` (raw DoE rows) measured as `cqas`, simulated in `states`
-    (by default those the runs' start temperatures give) on the size grid `numerics` gives; the screen and each
-    finite-difference Jacobian simulate their factor sets on `n_jobs` processes."""
+    (by default those the runs' start temperatures give) on the size grid `numerics` gives, within
+    `max_evaluations` factor sets (by default `MAX_EVALUATIONS`); the screen and each finite-difference Jacobian
+    simulate their factor sets on `n_jobs` processes."""
     states = states if states is not None else corresponding_states(inputs)
     rows = states.simulated_inputs(inputs.reset_index(drop=True))
-    misfit = _Misfit(rows, cqas.reset_index(drop=True), n_jobs, numerics)
+    misfit = _Misfit(rows, cqas.reset_index(drop=True), n_jobs, numerics, max_evaluations or MAX_EVALUATIONS)
     dim = len(RATE_CONSTANTS)
     screen = BOUND / 3 * (2 * qmc.Sobol(dim, scramble=True, seed=0).random(SCREEN) - 1)
     default = float(np.sum(misfit.residuals([np.zeros(dim), *screen])[0] ** 2))
@@ -101,8 +107,10 @@ def fit_rate_constants(
 class _Misfit:
     """Scaled residuals of factor sets against the data, within the simulation budget; keeps the best set seen."""
 
-    def __init__(self, rows: pd.DataFrame, cqas: pd.DataFrame, n_jobs: int, numerics: NumericalSettings | None) -> None:
-        self.n_jobs, self.numerics = n_jobs, numerics
+    def __init__(
+        self, rows: pd.DataFrame, cqas: pd.DataFrame, n_jobs: int, numerics: NumericalSettings | None, budget: int
+    ) -> None:
+        self.n_jobs, self.numerics, self.budget = n_jobs, numerics, budget
         self.targets = {
             c: _scaled(c, cqas[c].to_numpy(float)) for c in CQA_NAMES if c in cqas and cqas[c].notna().sum() >= 3
         }
@@ -123,7 +131,7 @@ class _Misfit:
     def residuals(self, sets: list[np.ndarray]) -> list[np.ndarray]:
         """Residuals of every set; a set simulated before (least squares starts from the screen's best and asks for
         each Jacobian's base point again) is not simulated again, but counts against the budget all the same."""
-        if self.evaluations + len(sets) > MAX_EVALUATIONS:
+        if self.evaluations + len(sets) > self.budget:
             raise _Budget
         self.evaluations += len(sets)
         keys = [np.asarray(x, float).tobytes() for x in sets]
