@@ -41,8 +41,6 @@ from core.virtual_lab.rate_fit import MAX_EVALUATIONS, SCREEN, RateFit, fit_rate
 
 SAMPLE = ROOT / "sample_data" / "doe.csv"
 CAMPAIGNS = (11, 13, 15, 17, 19, 21, 27, 29, 31, 33)  # the loop's other compounds (bench_loop.py)
-
-
 Runs = tuple[pd.DataFrame, pd.DataFrame]  # raw DoE inputs, measured CQAs
 
 
