@@ -26,13 +26,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.bench_loop import saved_loop  # noqa: E402
 from bench.campaigns import campaign, compound  # noqa: E402
 from core.doe import load_doe  # noqa: E402
 from core.models.datasets import ModelData  # noqa: E402
@@ -60,8 +60,7 @@ def main() -> None:
     md = ModelData.from_doe(data)
     inputs, cqas = md.inputs.reset_index(drop=True), md.cqas.reset_index(drop=True)
     if args.data:
-        frame = pd.read_csv(args.data).iloc[: args.runs]
-        inputs, cqas = frame[inputs.columns], frame[cqas.columns]
+        inputs, cqas = saved_loop(args.data, inputs.columns, args.runs)
     start_T, end_T = data_temperature_ranges(data.profiles())
     spec = PlanSpec(constraints=(Constraint("crystallinity", ">=", 80.0),), start_T=start_T, end_T=end_T)
     schema = data.schema.covering(inputs)

@@ -70,7 +70,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -344,6 +344,15 @@ def run_loop(
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.concat([inputs, cqas], axis=1).to_csv(path, index=False)
     return fractions, seconds
+
+
+def saved_loop(
+    path: str | Path, input_names: Sequence[str], runs: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A loop's data as `--save` wrote it, its first `runs` rows (all by default): the raw inputs and the CQAs, at
+    the loop's exact values (its later calls are chaotic in them)."""
+    table = pd.read_csv(path, float_precision="round_trip").iloc[:runs]
+    return table[list(input_names)], table.drop(columns=list(input_names))
 
 
 def recommenders(args: argparse.Namespace) -> dict[str, str]:

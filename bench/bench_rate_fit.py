@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.bench_loop import saved_loop  # noqa: E402
 from bench.campaigns import campaign, compound  # noqa: E402
 from core.doe import load_doe  # noqa: E402
 from core.models.datasets import ModelData  # noqa: E402
@@ -51,8 +52,8 @@ def data_sets(campaigns: list[int], files: list[str], runs: int | None) -> Itera
         data = ModelData.from_doe(campaign(i, compound(1000 + i, i % 2 == 1))[0])
         yield f"campaign {i}", (data.inputs, data.cqas)
     for path in files:
-        frame = pd.read_csv(path).iloc[:runs]
-        yield f"{Path(path).stem} ({len(frame)} runs)", (frame[sample.input_names], frame[sample.cqa_names])
+        inputs, cqas = saved_loop(path, sample.input_names, runs)
+        yield f"{Path(path).stem} ({len(inputs)} runs)", (inputs, cqas)
 
 
 def timed_fit(runs: Runs, budget: int, jobs: int) -> tuple[RateFit, float]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_loop import ROOT, Start, starts, true_hv, true_outcomes
+from bench.bench_loop import ROOT, Start, saved_loop, starts, true_hv, true_outcomes
 from core.optimize.spec import Constraint
 from core.plan.propose import PlanSpec, plan_experiments
 from core.plan.recommend import recommend
@@ -37,8 +37,7 @@ SAVED = re.compile(r"(?P<strategy>[a-z]+)_(?P<start>sample|campaign_(?P<id>\d+))
 def replayed(path: Path, start: Start, seed: int, args: argparse.Namespace) -> tuple[float, float]:
     """Shares of the true front held by the product's recommendation and by the runs made."""
     schema = start.data.schema
-    table = pd.read_csv(path, float_precision="round_trip")  # the loop's exact values: its last call is chaotic in them
-    inputs, cqas = table[schema.input_names], table.drop(columns=schema.input_names)
+    inputs, cqas = saved_loop(path, schema.input_names)
     spec = replace(start.spec, strategy="exploit", prior="virtual_lab", random_state=seed * 100 + args.rounds)
     plan = plan_experiments(inputs, cqas, schema, spec)
 
